@@ -1,0 +1,36 @@
+# The README's two commands: `make report` and `make test`. Both create .venv/ from the lock file first,
+# so they work on a machine with nothing but Python 3.11 and pip.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# `make report DATA=path/to/cohort.csv OUT=dir` builds the book for another cohort file.
+DATA ?= data/cohort.csv
+OUT ?= _build
+
+.PHONY: report test install lock benchmark clean
+
+report: $(VENV)/.installed
+	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)"
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+# Reinstalled whenever the lock or the package metadata changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Re-pin after changing pyproject.toml's dependencies; environment.yml must follow (a test checks it).
+lock: $(VENV)/.installed
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ketamine-ptsd' > requirements.lock
+	$(BIN)/python tools/sync_environment.py
+
+benchmark: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build test-artifacts

@@ -1,0 +1,18 @@
+"""Where things live. Every other module and notebook takes its paths from here."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data"
+BUNDLED_COHORT = DATA / "cohort.csv"
+NOTEBOOKS = REPO / "notebooks"
+BOOK = REPO / "book"
+PACKAGE = Path(__file__).resolve().parent
+DEFAULT_OUT = REPO / "_build"
+
+# Inside a build's output folder.
+HTML_DIRNAME = "html"
+RESULTS_FILENAME = "results.json"
+STATE_DIRNAME = ".state"
+# The validated cohort a notebook reads, relative to the notebook's working directory.
+COHORT_FILENAME = "cohort.parquet"

@@ -1,0 +1,50 @@
+"""What a reviewer needs to rebuild the book: data checksum, parameters, package versions, commit."""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
+
+#: Packages whose versions can change a published number.
+PACKAGES = ("ketamine-ptsd", "numpy", "scipy", "pandas", "pingouin", "pandera", "matplotlib", "seaborn",
+            "papermill", "jupyter-book", "myst-nb", "sphinx")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def collect(data_sha256: str, git_commit: str, parameters: dict) -> dict:
+    """The provenance keys of ``results.json``."""
+    return {
+        "data_sha256": data_sha256,
+        "git_commit": git_commit or "unknown (not built from a git checkout)",
+        "parameters": parameters,
+        "build_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "python_version": platform.python_version(),
+        "package_versions": package_versions(),
+    }
+
+
+def parameter_table(parameters: dict):
+    import pandas as pd
+
+    from .parameters import SPEC
+
+    return pd.DataFrame(
+        [(name, str(value), str(SPEC[name][0]), SPEC[name][1]) for name, value in parameters.items() if name in SPEC],
+        columns=["parameter", "value", "default", "why"],
+    )
+
+
+def package_table(versions: dict):
+    import pandas as pd
+
+    return pd.DataFrame(list(versions.items()), columns=["package", "version"])

@@ -1,0 +1,322 @@
+"""Statistics of the report: the paired outcome, clinical significance, moderators.
+
+Every function takes plain arrays or the validated cohort frame and returns plain Python values
+(``None`` where the data cannot give a value) so results serialise straight into ``results.json``.
+pingouin is reached only through :func:`_pingouin_paired`, because its column names change between
+versions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+MODERATORS = ("age", "gender", "days_between", "n_psych_meds", "suicidal_ideation", "psychotherapy")
+
+
+def _float(x) -> float | None:
+    """A plain float, or None for anything missing or non-finite."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def completers(cohort: pd.DataFrame) -> pd.DataFrame:
+    """Patients with both PCL-5 totals, with ``change = pcl5_pre - pcl5_post`` (positive = better)."""
+    done = cohort[cohort["pcl5_pre"].notna() & cohort["pcl5_post"].notna()].copy()
+    done["change"] = (done["pcl5_pre"] - done["pcl5_post"]).astype("float64")
+    return done
+
+
+def _pingouin_paired(pre: np.ndarray, post: np.ndarray) -> dict:
+    """pingouin's paired t-test, read into this project's names."""
+    import pingouin as pg
+
+    row = pg.ttest(pre, post, paired=True).iloc[0]
+
+    def col(*names):
+        for name in names:
+            if name in row.index:
+                return row[name]
+        raise KeyError(f"pingouin result has none of {names}: {list(row.index)}")
+
+    t = _float(col("T"))
+    # The BF10 column is a rounded string; the function gives the full-precision value.
+    try:
+        with np.errstate(over="ignore"):
+            bf10 = _float(pg.bayesfactor_ttest(t, len(pre), paired=True))
+    except (ZeroDivisionError, OverflowError, TypeError):
+        bf10 = None  # beyond floating-point range (or no t): reported as such
+    return {
+        "t": t,
+        "df": _float(col("dof")),
+        "p": _float(col("p_val", "p-val")),
+        "d_av": _float(col("cohen_d", "cohen-d")),
+        "bf10": bf10,
+    }
+
+
+def noncentral_t_ci(t: float, df: float, ci_level: float = 0.95) -> tuple[float | None, float | None]:
+    """Confidence interval of the noncentrality parameter of an observed t (Steiger & Fouladi 1997).
+
+    Solves ``nct.cdf(t, df, ncp) = 1 - a/2`` and ``= a/2``; for very large df the normal approximation
+    ``t +- z * sqrt(1 + t^2 / (2 df))`` is used, where the two agree to many digits and root finding is unstable.
+    """
+    if t is None or df is None or df < 1 or not math.isfinite(t):
+        return None, None
+    a = 1 - ci_level
+    if df > 10_000 or abs(t) > 200:
+        half = stats.norm.ppf(1 - a / 2) * math.sqrt(1 + t * t / (2 * df))
+        return t - half, t + half
+    span = 10 + 2 * abs(t)
+
+    def solve(target):
+        return optimize.brentq(lambda ncp: stats.nct.cdf(t, df, ncp) - target, t - span, t + span, xtol=1e-10)
+
+    return solve(1 - a / 2), solve(a / 2)
+
+
+def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float = 0.95) -> dict:
+    """The primary outcome: paired change in PCL-5 from ``pre`` to ``post``.
+
+    Returns the contract's keys: ``n_completers``, ``pre_mean``, ``pre_sd``, ``post_mean``, ``post_sd``,
+    ``mean_change``, ``change_sd``, ``change_ci_low``/``_high`` (t interval), ``t``, ``df``, ``p``,
+    ``d_av`` (mean change over the root mean of the two variances: the paper's d) and ``d_z`` (mean change
+    over the SD of change), each d with a noncentral-t interval, ``wilcoxon_p``, ``bf10`` (JZS, r = 0.707),
+    and ``r_pre_post``.
+
+    Examples
+    --------
+    >>> r = paired_outcome([50, 60, 40, 55], [30, 45, 35, 20])
+    >>> round(r["mean_change"], 2), round(r["d_z"], 3)
+    (18.75, 1.5)
+    """
+    pre = np.asarray(pre, dtype="float64")
+    post = np.asarray(post, dtype="float64")
+    change = pre - post
+    n = len(change)
+    out = {
+        "n_completers": n,
+        "pre_mean": _float(pre.mean()) if n else None,
+        "pre_sd": _float(pre.std(ddof=1)) if n > 1 else None,
+        "post_mean": _float(post.mean()) if n else None,
+        "post_sd": _float(post.std(ddof=1)) if n > 1 else None,
+        "mean_change": _float(change.mean()) if n else None,
+        "change_sd": _float(change.std(ddof=1)) if n > 1 else None,
+    }
+    keys = ("change_ci_low", "change_ci_high", "t", "df", "p", "d_av", "d_av_ci_low", "d_av_ci_high",
+            "d_z", "d_z_ci_low", "d_z_ci_high", "wilcoxon_p", "bf10", "r_pre_post")
+    out.update(dict.fromkeys(keys))
+    if n < 2 or not out["change_sd"]:
+        return out
+    se = out["change_sd"] / math.sqrt(n)
+    half = stats.t.ppf(0.5 + ci_level / 2, n - 1) * se
+    out["change_ci_low"] = _float(out["mean_change"] - half)
+    out["change_ci_high"] = _float(out["mean_change"] + half)
+    out.update(_pingouin_paired(pre, post))
+    out["df"] = int(round(out["df"]))
+    out["d_z"] = out["mean_change"] / out["change_sd"]
+    lo, hi = noncentral_t_ci(out["t"], out["df"], ci_level)
+    if lo is not None:
+        out["d_z_ci_low"], out["d_z_ci_high"] = _float(lo / math.sqrt(n)), _float(hi / math.sqrt(n))
+        # d_av = d_z * sd_change / s_av: carry the d_z interval over (Algina & Keselman 2003).
+        scale = out["d_av"] / out["d_z"]
+        out["d_av_ci_low"], out["d_av_ci_high"] = out["d_z_ci_low"] * scale, out["d_z_ci_high"] * scale
+    if np.any(change != 0):
+        out["wilcoxon_p"] = _float(stats.wilcoxon(pre, post).pvalue)
+    if out["pre_sd"] and out["post_sd"]:
+        out["r_pre_post"] = _float(np.corrcoef(pre, post)[0, 1])
+    return out
+
+
+def reliable_change_threshold(pre_sd: float, reliability: float) -> float:
+    """Smallest drop counted as reliable: 1.96 * SD_pre * sqrt(2 (1 - r)) (Jacobson & Truax 1991)."""
+    return 1.96 * pre_sd * math.sqrt(2 * (1 - reliability))
+
+
+def _pct(k: int, n: int) -> float | None:
+    return 100.0 * k / n if n else None
+
+
+def clinical_significance(
+    cohort: pd.DataFrame,
+    mcid: float = 10,
+    reliability: float = 0.82,
+    response_fraction: float = 0.30,
+    remission_cutoff: float = 33,
+) -> dict:
+    """Share of completers (and of all patients, ``_itt``) meeting each definition of improvement.
+
+    ``clinically_significant``: change >= ``mcid``; ``reliable_improvement``: change above the reliable
+    change threshold; ``response``: change >= ``response_fraction`` of ``pcl5_pre``; ``remission``:
+    ``pcl5_post`` < ``remission_cutoff``. Dropouts count as not improved in the ``_itt`` shares.
+    """
+    done = completers(cohort)
+    n, n_all = len(done), len(cohort)
+    pre_sd = done["pcl5_pre"].astype("float64").std(ddof=1) if n > 1 else float("nan")
+    rci = reliable_change_threshold(pre_sd, reliability) if math.isfinite(pre_sd) else None
+    change = done["change"].to_numpy()
+    pre = done["pcl5_pre"].to_numpy(dtype="float64")
+    post = done["pcl5_post"].to_numpy(dtype="float64")
+    met = {
+        "clinically_significant": change >= mcid,
+        "reliable_improvement": change > rci if rci is not None else None,
+        "response": change >= response_fraction * pre,
+        "remission": post < remission_cutoff,
+    }
+    out: dict = {"reliable_change_threshold": _float(rci)}
+    for name, mask in met.items():
+        k = int(mask.sum()) if mask is not None else None
+        out[f"n_{name}"] = k
+        out[f"pct_{name}"] = _pct(k, n) if k is not None else None
+        out[f"pct_{name}_itt"] = _pct(k, n_all) if k is not None else None
+    return out
+
+
+def sensitivity_table(
+    cohort: pd.DataFrame, remission_cutoffs: Sequence[float], change_thresholds: Sequence[float]
+) -> pd.DataFrame:
+    """Shares of completers and of all patients under each alternative threshold."""
+    done = completers(cohort)
+    n, n_all = len(done), len(cohort)
+    rows = []
+    for cutoff in remission_cutoffs:
+        k = int((done["pcl5_post"] < cutoff).sum())
+        rows.append(("remission", f"pcl5_post < {cutoff:g}", k, _pct(k, n), _pct(k, n_all)))
+    for threshold in change_thresholds:
+        k = int((done["change"] >= threshold).sum())
+        rows.append(("clinically_significant", f"change >= {threshold:g}", k, _pct(k, n), _pct(k, n_all)))
+    return pd.DataFrame(rows, columns=["outcome", "definition", "n", "pct", "pct_itt"])
+
+
+def ols(y: np.ndarray, X: np.ndarray) -> dict:
+    """Ordinary least squares with an intercept column already in ``X``.
+
+    Returns ``coef``, ``se``, ``t``, ``p`` (arrays), ``rss``, ``df_resid``.
+    """
+    y = np.asarray(y, dtype="float64")
+    X = np.asarray(X, dtype="float64")
+    n, k = X.shape
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    rss = float(resid @ resid)
+    df_resid = n - k
+    sigma2 = rss / df_resid if df_resid > 0 else float("nan")
+    cov = sigma2 * np.linalg.pinv(X.T @ X)
+    se = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = coef / se
+    p = 2 * stats.t.sf(np.abs(t), df_resid) if df_resid > 0 else np.full(k, np.nan)
+    return {"coef": coef, "se": se, "t": t, "p": p, "rss": rss, "df_resid": df_resid}
+
+
+def _design(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Columns coding one moderator: numeric as is, boolean as 0/1, a category as dummies (first level dropped)."""
+    if values.dtype == "boolean" or values.dtype == bool:
+        return values.astype("float64").to_numpy()[:, None], [values.name]
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64").to_numpy()[:, None], [values.name]
+    levels = sorted(values.dropna().unique())
+    cols = [f"{values.name}[{lvl}]" for lvl in levels[1:]]
+    return np.column_stack([(values == lvl).to_numpy(dtype="float64") for lvl in levels[1:]]) if cols else np.empty(
+        (len(values), 0)
+    ), cols
+
+
+def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95) -> dict:
+    """Does ``moderator`` predict change once baseline PCL-5 is held constant?
+
+    Fits ``change ~ pcl5_pre + moderator`` on completers with the moderator reported and tests the
+    moderator's terms with a nested-model F test (equal to the squared t test for a single term).
+    """
+    sub = done[done[moderator].notna()]
+    out = {"moderator": moderator, "n": len(sub), "estimate": None, "ci_low": None, "ci_high": None,
+           "statistic": None, "p": None, "note": ""}
+    if sub.empty:
+        out["note"] = "not reported for any completer"
+        return out
+    X_mod, names = _design(sub[moderator])
+    if X_mod.shape[1] == 0 or np.all(X_mod.std(axis=0) == 0):
+        out["note"] = "takes a single value"
+        return out
+    y = sub["change"].to_numpy()
+    base = np.column_stack([np.ones(len(sub)), sub["pcl5_pre"].to_numpy(dtype="float64")])
+    full = ols(y, np.column_stack([base, X_mod]))
+    if full["df_resid"] < 1:
+        out["note"] = "too few patients"
+        return out
+    reduced = ols(y, base)
+    q = X_mod.shape[1]
+    f = ((reduced["rss"] - full["rss"]) / q) / (full["rss"] / full["df_resid"])
+    out["statistic"] = _float(f)
+    out["p"] = _float(stats.f.sf(f, q, full["df_resid"]))
+    if q == 1:
+        half = stats.t.ppf(0.5 + ci_level / 2, full["df_resid"]) * full["se"][2]
+        out["estimate"] = _float(full["coef"][2])
+        out["ci_low"], out["ci_high"] = _float(full["coef"][2] - half), _float(full["coef"][2] + half)
+    else:
+        out["note"] = f"{q} contrasts against {sorted(sub[moderator].dropna().unique())[0]}; F test"
+    return out
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment; ``None`` entries are skipped and stay ``None``."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    order = sorted(idx, key=lambda i: pvalues[i])
+    m = len(order)
+    adjusted: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def moderator_table(
+    cohort: pd.DataFrame, moderators: Sequence[str] = MODERATORS, ci_level: float = 0.95
+) -> pd.DataFrame:
+    """One row per moderator: estimate per unit (or F test for categories), p and Holm-adjusted p."""
+    done = completers(cohort)
+    rows = [moderator_test(done, m, ci_level) for m in moderators]
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm([r["p"] for r in rows])
+    return table
+
+
+def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict:
+    """Mean change with versus without concomitant psychotherapy.
+
+    ``psychotherapy_d`` is the difference in mean change over the pooled SD of change (Cohen's d_s), with a
+    noncentral-t interval; ``psychotherapy_p`` is Student's two-sample t test.
+    """
+    done = completers(cohort)
+    with_ = done.loc[done["psychotherapy"] == True, "change"].to_numpy()  # noqa: E712 (nullable boolean)
+    without = done.loc[done["psychotherapy"] == False, "change"].to_numpy()  # noqa: E712
+    n1, n2 = len(with_), len(without)
+    out = {"n_psychotherapy": n1, "n_no_psychotherapy": n2, "mean_change_psychotherapy": None,
+           "mean_change_no_psychotherapy": None, "psychotherapy_d": None, "psychotherapy_d_ci_low": None,
+           "psychotherapy_d_ci_high": None, "psychotherapy_p": None}
+    if n1:
+        out["mean_change_psychotherapy"] = _float(with_.mean())
+    if n2:
+        out["mean_change_no_psychotherapy"] = _float(without.mean())
+    if n1 < 2 or n2 < 2:
+        return out
+    df = n1 + n2 - 2
+    pooled = math.sqrt(((n1 - 1) * with_.var(ddof=1) + (n2 - 1) * without.var(ddof=1)) / df)
+    if pooled == 0:
+        return out
+    d = (with_.mean() - without.mean()) / pooled
+    t = d / math.sqrt(1 / n1 + 1 / n2)
+    out["psychotherapy_d"] = _float(d)
+    out["psychotherapy_p"] = _float(2 * stats.t.sf(abs(t), df))
+    lo, hi = noncentral_t_ci(t, df, ci_level)
+    if lo is not None:
+        scale = math.sqrt(1 / n1 + 1 / n2)
+        out["psychotherapy_d_ci_low"], out["psychotherapy_d_ci_high"] = _float(lo * scale), _float(hi * scale)
+    return out

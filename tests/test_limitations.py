@@ -1,0 +1,586 @@
+"""Tests of the limitations library. Expected values come from formulas written out here, from scipy or
+statsmodels, or from the published sources named beside them; never from the code under test."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from ketamine_ptsd import limitations as L
+
+
+def make_cohort(pre, post, days=None, age=None, gender=None, race=None) -> pd.DataFrame:
+    """A cohort frame in the contract's normalized dtypes; absent optional columns are all NA."""
+    n = len(pre)
+
+    def col(values, dtype):
+        return pd.array([pd.NA] * n if values is None else list(values), dtype=dtype)
+
+    return pd.DataFrame({
+        "patient_id": [f"p{i}" for i in range(n)],
+        "pcl5_pre": col(pre, "Int64"),
+        "pcl5_post": col(post, "Int64"),
+        "days_between": col(days, "Int64"),
+        "age": col(age, "Int64"),
+        "gender": col(gender, "string"),
+        "race_ethnicity": col(race, "string"),
+        "n_infusions": col(None, "Int64"),
+        "n_psych_meds": col(None, "Int64"),
+        "suicidal_ideation": col(None, "boolean"),
+        "psychotherapy": col(None, "boolean"),
+    })
+
+
+def phi(z):  # standard normal density, written out
+    return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def upper_tail(z):  # 1 - Phi(z) through the complementary error function
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+@pytest.fixture(scope="module")
+def benchmarks():
+    return L.load_benchmarks()
+
+
+# ----------------------------------------------------------------------------------------------------
+# benchmarks
+
+
+def test_benchmark_file_has_every_field_unique_ids_and_known_instruments(benchmarks):
+    assert len({b["id"] for b in benchmarks}) == len(benchmarks)
+    for b in benchmarks:
+        assert set(L.BENCHMARK_FIELDS) <= set(b)
+        assert b["instrument"] in ("PCL-5", "CAPS-5", "mixed", "not stated")
+        assert b["value"] is not None or b["range_low"] is not None or b["measure"] == "between_group_test", b["id"]
+        if b["ci_low"] is not None:
+            assert b["ci_low"] <= b["value"] <= b["ci_high"], b["id"]
+        if b["range_low"] is not None:
+            assert b["range_low"] < b["range_high"], b["id"]
+
+
+# Transcribed by hand from the project's reference facts ("Benchmarks" and "PCL-5" sections).
+FACTS = {
+    "feder2021_ketamine_response": (67, None, None),
+    "feder2021_midazolam_response": (20, None, None),
+    "meta2024_overall": (0.27, 0.03, 0.51),
+    "meta2024_bias_adjusted": (0.20, -0.08, 0.48),
+    "meta2024_24h": (0.35, 0.06, 0.64),
+    "meta2024_active_controls": (0.24, -0.30, 0.78),
+    "almeida2024_end_of_course": (0.25, None, None),
+    "osmind_mean_change": (18.6, None, None),
+    "osmind_pre_mean": (47, None, None),
+    "osmind_response": (70, None, None),
+    "osmind_complete_data": (16.5, None, None),
+    "osmind_female": (66, None, None),
+    "osmind_white": (94, None, None),
+    "osmind_age": (42.3, None, None),
+    "mapp1_mdma_within": (2.1, None, None),
+    "mapp1_placebo_within": (1.2, None, None),
+    "mapp1_between": (0.91, None, None),
+    "mapp2_mdma_change": (23.7, None, None),
+    "mapp2_placebo_change": (14.8, None, None),
+    "mapp2_between": (0.7, None, None),
+    "brady2000_sertraline_within": (1.45, None, None),
+    "brady2000_placebo_within": (1.0, None, None),
+    "cochrane_ssri_response": (58, None, None),
+    "cochrane_placebo_response": (35, None, None),
+    "morina2014_untreated_remission": (44, None, None),
+    "blevins2015_reliability": (0.82, None, None),
+    "bovin2016_reliability": (0.84, None, None),
+    "marx2022_clinically_significant_end_score": (28, None, None),
+}
+
+
+def test_benchmark_values_match_reference_facts(benchmarks):
+    by_id = {b["id"]: b for b in benchmarks}
+    for id_, (value, lo, hi) in FACTS.items():
+        b = by_id[id_]
+        assert (b["value"], b["ci_low"], b["ci_high"]) == (value, lo, hi), id_
+    assert (by_id["pcl5_cutoff"]["range_low"], by_id["pcl5_cutoff"]["range_high"]) == (31, 33)
+    assert (by_id["mapp_placebo_therapy_change"]["range_low"], by_id["mapp_placebo_therapy_change"]["range_high"]) == (14, 15)
+    assert (by_id["blanchard2023_mid"]["range_low"], by_id["blanchard2023_mid"]["range_high"]) == (8.5, 12.5)
+    assert by_id["abdallah2022_group_by_time"]["n"] == 158
+    assert by_id["meta2024_overall"]["n"] == 221
+    assert by_id["osmind_complete_data"]["n"] == 8142
+    # The quoted 16.5% is kept as published, but 1,306 / 8,142 is 16.04%: the entry must say so.
+    assert round(100 * 1306 / 8142, 1) == 16.0
+    assert "16.0%" in by_id["osmind_complete_data"]["note"]
+    # CAPS-5 and PCL-5 are kept apart.
+    assert by_id["mapp2_placebo_change"]["instrument"] == "CAPS-5"
+    assert by_id["osmind_mean_change"]["instrument"] == "PCL-5"
+
+
+def test_derived_benchmarks_recompute_from_published_counts(benchmarks):
+    by_id = {b["id"]: b for b in benchmarks}
+    # Abdallah 2022: completers 36/41/40 of arms 54/53/51.
+    for id_, done, arm in [("abdallah2022_completion_placebo", 36, 54),
+                           ("abdallah2022_completion_ketamine_02", 41, 53),
+                           ("abdallah2022_completion_ketamine_05", 40, 51)]:
+        assert by_id[id_]["value"] == pytest.approx(100 * done / arm, rel=1e-12)
+        assert by_id[id_]["n_arm"] == arm
+        assert by_id[id_]["derived"]
+    assert 54 + 53 + 51 == 158
+    transcribed = [b for b in benchmarks if b["derived"] is None]
+    assert len(transcribed) > 25
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("- {id: a, label: x}\n", "missing fields"),
+    ("bad instrument", "instrument must be"),
+    ("duplicate", "duplicate id"),
+])
+def test_load_benchmarks_rejects_malformed_files(tmp_path, bad, message):
+    entry = {f: None for f in L.BENCHMARK_FIELDS} | {"id": "a", "instrument": "PCL-5"}
+    import yaml
+
+    if bad == "bad instrument":
+        text = yaml.safe_dump([entry | {"instrument": "PCL-4"}])
+    elif bad == "duplicate":
+        text = yaml.safe_dump([entry, entry])
+    else:
+        text = bad
+    path = tmp_path / "b.yml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        L.load_benchmarks(path)
+
+
+def test_forest_rows_put_the_cohort_first_and_separate_within_from_between(benchmarks):
+    rows = L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, benchmarks)
+    first = rows.iloc[0]
+    assert (first["kind"], first["value"], first["ci_low"], first["ci_high"]) == ("this cohort", 1.6, 1.3, 1.9)
+    kinds = dict(zip(rows["id"], rows["kind"]))
+    assert kinds["mapp1_placebo_within"] == "within-group control arm"
+    assert kinds["brady2000_placebo_within"] == "within-group control arm"
+    assert kinds["mapp1_mdma_within"] == "within-group active arm"
+    assert kinds["meta2024_overall"] == "between-group"
+    assert kinds["mapp2_between"] == "between-group"
+    # Percentages, points and psychometrics are not standardised effects.
+    for absent in ("feder2021_ketamine_response", "osmind_mean_change", "blevins2015_reliability",
+                   "abdallah2022_group_by_time"):
+        assert absent not in kinds
+    order = [list(rows["kind"]).index(k) for k in
+             ("this cohort", "within-group active arm", "within-group control arm", "between-group")]
+    assert order == sorted(order)
+    meta = rows.set_index("id").loc["meta2024_bias_adjusted"]
+    assert (meta["value"], meta["ci_low"], meta["ci_high"], meta["instrument"]) == (0.20, -0.08, 0.48, "mixed")
+    assert rows.set_index("id").loc["mapp1_between", "ci_low"] is None
+
+
+# ----------------------------------------------------------------------------------------------------
+# placebo
+
+
+def test_placebo_sensitivity_by_hand(benchmarks):
+    out = L.placebo_sensitivity(1.6, [1.2], benchmarks=benchmarks, observed_change=23.76, sd_pre=11.90,
+                                sd_post=16.52)
+    row = out.iloc[0]
+    assert row["remaining_d"] == pytest.approx(0.4)
+    assert row["pct_of_observed"] == pytest.approx(25.0)
+    sd_av = math.sqrt((11.90**2 + 16.52**2) / 2)  # the d_av denominator, 14.3965
+    assert row["placebo_points"] == pytest.approx(1.2 * sd_av)
+    assert row["remaining_points"] == pytest.approx(23.76 - 1.2 * sd_av)
+    assert row["in_benchmark_range"]
+    assert row["benchmark_id"] == "mapp1_placebo_within"
+
+
+def test_placebo_default_range_comes_from_control_arms(benchmarks):
+    out = L.placebo_sensitivity(1.6, benchmarks=benchmarks)
+    # Control-arm within-group ds in the benchmarks: Brady placebo 1.0, MAPP1 placebo with therapy 1.2.
+    assert out["placebo_d"].min() == 0
+    assert out["placebo_d"].max() == pytest.approx(1.2)
+    flagged = out.loc[out["in_benchmark_range"].astype(bool), "placebo_d"].tolist()
+    assert flagged == pytest.approx([1.0, 1.1, 1.2])
+    assert "placebo_points" not in out  # no SDs given
+    own = [{"id": "x", "measure": "within_group_d", "arm_kind": "control", "value": 0.45}]
+    assert L.placebo_sensitivity(1.0, benchmarks=own, step=0.2)["placebo_d"].tolist() == pytest.approx([0, 0.2, 0.4, 0.45])
+
+
+# ----------------------------------------------------------------------------------------------------
+# regression to the mean
+
+
+def test_rtm_at_threshold_equal_to_population_mean():
+    # z = 0: C(0) = phi(0) / 0.5 = 2 / sqrt(2 pi) = 0.7978845608.
+    out = L.rtm_expected_change(entry_threshold=45, population_mean=45, population_sd=15, reliability=0.82)
+    c0 = 2 / math.sqrt(2 * math.pi)
+    assert out["z"] == 0
+    assert out["mills_ratio"] == pytest.approx(c0, rel=1e-12)
+    assert out["rtm_expected_change"] == pytest.approx(15 * 0.18 * c0, rel=1e-12)  # 2.15429
+    assert out["expected_pre_mean"] == pytest.approx(45 + 15 * c0, rel=1e-12)
+
+
+def test_rtm_barnett_formula_by_hand_and_truncated_normal_mean():
+    # Barnett et al. 2005 (Int J Epidemiol 34:215): RTM = sigma_w^2 / sqrt(sigma_b^2 + sigma_w^2) * C(z),
+    # with rho = sigma_b^2 / sigma^2, so sigma_w^2 / sigma = sigma (1 - rho).
+    mu, sigma, rho, c = 47.0, 15.0, 0.82, 33.0
+    sigma_w2 = (1 - rho) * sigma**2
+    z = (c - mu) / sigma
+    expected = sigma_w2 / math.sqrt(rho * sigma**2 + sigma_w2) * phi(z) / upper_tail(z)
+    out = L.rtm_expected_change(c, mu, sigma, rho, observed_pre_mean=52.54)
+    assert out["rtm_expected_change"] == pytest.approx(expected, rel=1e-10)
+    assert out["z"] == pytest.approx(-14 / 15)
+    # The selected group's mean is the mean of a normal truncated below at c.
+    assert out["expected_pre_mean"] == pytest.approx(stats.truncnorm.mean(z, np.inf, loc=mu, scale=sigma), rel=1e-10)
+    assert out["rtm_from_observed_pre_mean"] == pytest.approx(0.18 * (52.54 - 47.0))
+    assert L.rtm_expected_change(c, mu, sigma, 1.0)["rtm_expected_change"] == 0
+    # Far above the mean C(z) ~ z: stays finite where phi / (1 - Phi) would be 0 / 0.
+    far = L.rtm_expected_change(80, 0, 1, 0.5)
+    assert far["mills_ratio"] == pytest.approx(80, rel=1e-3)
+
+
+def test_rtm_matches_simulated_retest():
+    # True score T ~ N(mu, rho sigma^2); two measurements T + e, var(e) = (1 - rho) sigma^2, so their
+    # correlation is rho. Select on the first >= c; the mean drop to the second is the RTM effect.
+    rng = np.random.default_rng(11)
+    mu, sigma, rho, c, n = 40.0, 15.0, 0.82, 55.0, 400_000
+    true = rng.normal(mu, math.sqrt(rho) * sigma, n)
+    noise_sd = math.sqrt(1 - rho) * sigma
+    x1, x2 = true + rng.normal(0, noise_sd, n), true + rng.normal(0, noise_sd, n)
+    sel = x1 >= c
+    simulated = (x1[sel] - x2[sel]).mean()
+    se = (x1[sel] - x2[sel]).std() / math.sqrt(sel.sum())
+    out = L.rtm_expected_change(c, mu, sigma, rho)
+    assert abs(out["rtm_expected_change"] - simulated) < 4 * se
+    assert abs(out["expected_pre_mean"] - x1[sel].mean()) < 0.1
+
+
+def test_rtm_rejects_impossible_inputs():
+    with pytest.raises(ValueError):
+        L.rtm_expected_change(33, 45, 0, 0.8)
+    with pytest.raises(ValueError):
+        L.rtm_expected_change(33, 45, 15, 1.2)
+
+
+def test_rtm_defaults_are_documented():
+    assert set(L.RTM_DEFAULTS) == set(L.RTM_DEFAULTS_WHY)
+    assert L.RTM_DEFAULTS["reliability"] == 0.82  # Blevins et al. 2015
+    assert L.RTM_DEFAULTS["entry_threshold"] == 33  # Bovin et al. 2016 cutoff, upper end
+
+
+def test_pct_change_explained_by_rtm():
+    assert L.pct_change_explained_by_rtm(2.0, 25.0) == pytest.approx(8.0)
+    assert L.pct_change_explained_by_rtm(2.0, 0) is None
+    assert L.pct_change_explained_by_rtm(None, 20) is None
+
+
+def test_rtm_grid_rows_follow_the_formula():
+    grid = L.rtm_grid([40, 50], [0.8, 0.9], [10, 20], entry_threshold=33, observed_mean_change=20.0)
+    assert len(grid) == 8
+    row = grid[(grid.population_mean == 50) & (grid.population_sd == 10) & (grid.reliability == 0.9)].iloc[0]
+    z = (33 - 50) / 10
+    expected = 10 * 0.1 * phi(z) / upper_tail(z)
+    assert row["rtm_expected_change"] == pytest.approx(expected, rel=1e-10)
+    assert row["pct_of_observed_change"] == pytest.approx(100 * expected / 20)
+    # Lower reliability, more regression; same population.
+    sub = grid[(grid.population_mean == 40) & (grid.population_sd == 20)].sort_values("reliability")
+    assert sub["rtm_expected_change"].iloc[0] > sub["rtm_expected_change"].iloc[1]
+
+
+# ----------------------------------------------------------------------------------------------------
+# follow-up
+
+
+def test_followup_summary_counts_completers_only():
+    c = make_cohort([50, 50, 50, 50, 50, 50, 50], [30, 30, 30, 30, 30, None, 30],
+                    days=[10, 20, 30, 40, 100, 5, None])
+    out = L.followup_summary(c)
+    d = np.array([10, 20, 30, 40, 100])
+    assert out["n"] == 5 and out["n_completers_missing"] == 1
+    assert (out["median"], out["q1"], out["q3"], out["min"], out["max"]) == (30, 20, 40, 10, 100)
+    assert out["iqr"] == 20 and out["mean"] == pytest.approx(d.mean())
+    assert out["reason"] is None
+
+
+def test_followup_functions_without_days_return_reasons():
+    c = make_cohort([50, 60, 70, 40], [30, 35, 50, 20])
+    assert L.followup_summary(c)["median"] is None
+    assert "days_between" in L.followup_summary(c)["reason"]
+    res = L.change_by_followup(c)
+    assert res["difference"] is None and res["p"] is None and "days_between" in res["reason"]
+    curve = L.lowess_curve(c)
+    assert curve.empty and "days_between" in curve.attrs["reason"]
+    no_column = c.drop(columns="days_between")
+    assert L.change_by_followup(no_column)["reason"]
+
+
+def test_change_by_followup_is_welch():
+    rng = np.random.default_rng(5)
+    n = 60
+    pre = rng.integers(35, 80, n)
+    days = rng.integers(14, 200, n)
+    post = np.clip(pre - rng.normal(20, 12, n).round() - (days > 100) * 5, 0, 80).astype(int)
+    c = make_cohort(pre, post, days=days)
+    out = L.change_by_followup(c)
+    change = (pre - post).astype(float)
+    cut = np.median(days)
+    short, long_ = change[days <= cut], change[days > cut]
+    welch = stats.ttest_ind(long_, short, equal_var=False)
+    cm = CompareMeans(DescrStatsW(long_), DescrStatsW(short))
+    lo, hi = cm.tconfint_diff(alpha=0.05, usevar="unequal")
+    assert out["split_days"] == cut
+    assert (out["n_short"], out["n_long"]) == (short.size, long_.size)
+    assert out["difference"] == pytest.approx(long_.mean() - short.mean())
+    assert out["t"] == pytest.approx(welch.statistic)
+    assert out["p"] == pytest.approx(welch.pvalue)
+    assert out["df"] == pytest.approx(welch.df)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((lo, hi))
+    fixed = L.change_by_followup(c, split=1000)
+    assert fixed["n_long"] == 0 and fixed["difference"] is None and fixed["reason"]
+
+
+def test_lowess_matches_statsmodels_on_equal_bins():
+    # Every follow-up day has the same number of patients, so count weights are equal and the bin curve
+    # must equal statsmodels' lowess without robustness iterations on the bin means.
+    rng = np.random.default_rng(3)
+    uniq = np.sort(rng.choice(np.arange(10, 300), 25, replace=False))
+    days = np.repeat(uniq, 4)
+    pre = rng.integers(40, 80, days.size)
+    post = np.clip(pre - rng.integers(0, 40, days.size), 0, 80)
+    c = make_cohort(pre, post, days=days)
+    curve = L.lowess_curve(c, frac=0.5)
+    means = pd.Series(pre - post, dtype=float).groupby(days).mean()
+    expected = sm_lowess(means.to_numpy(), means.index.to_numpy(dtype=float), frac=0.5, it=0, return_sorted=False)
+    assert curve["days"].tolist() == uniq.tolist()
+    assert curve["n"].tolist() == [4] * 25
+    np.testing.assert_allclose(curve["mean_change"], means.to_numpy())
+    np.testing.assert_allclose(curve["change_smooth"], expected, rtol=1e-10, atol=1e-10)
+
+
+def test_lowess_reproduces_a_straight_line_with_quantile_bins():
+    # Local linear fits reproduce a linear trend exactly, whatever the bins and weights.
+    rng = np.random.default_rng(4)
+    days = rng.integers(0, 400, 5000)
+    days = (days // 10) * 10  # multiples of 10, so change = 3 + days / 10 is a whole number of points
+    change = 3 + days // 10
+    pre = np.full(days.size, 80)
+    c = make_cohort(pre, pre - change, days=days)
+    curve = L.lowess_curve(c, n_bins=12)
+    assert len(curve) <= 12 and curve["n"].sum() == 5000
+    assert curve["days"].is_monotonic_increasing
+    np.testing.assert_allclose(curve["change_smooth"], 3 + curve["days"] / 10, rtol=1e-9)
+    few = make_cohort([50, 50, 50], [40, 40, 40], days=[7, 7, 14])
+    assert L.lowess_curve(few).empty
+
+
+# ----------------------------------------------------------------------------------------------------
+# missing data
+
+
+def test_itt_counts_dropouts_as_unchanged():
+    c = make_cohort([50, 60, 40, 70], [30, 40, None, None])
+    out = L.itt_summary(c)
+    itt = np.array([20, 20, 0, 0], dtype=float)
+    half = stats.t.ppf(0.975, 3) * itt.std(ddof=1) / 2
+    assert (out["n_patients"], out["n_completers"], out["n_dropouts"]) == (4, 2, 2)
+    assert out["pct_dropout"] == 50
+    assert out["completer_mean_change"] == 20 and out["itt_mean_change"] == 10
+    assert out["itt_change_sd"] == pytest.approx(math.sqrt(400 / 3))
+    assert (out["itt_ci_low"], out["itt_ci_high"]) == pytest.approx((10 - half, 10 + half))
+    assert out["itt_pct_of_completer_change"] == 50
+    assert L.itt_summary(make_cohort([50], [None]))["itt_mean_change"] is None
+
+
+def test_rubin_rules_by_hand():
+    # m = 3: Qbar = 11, Ubar = 1.5, B = var(10, 12, 11) = 1, T = 1.5 + (4/3) * 1 = 17/6.
+    out = L.rubin_combine([10, 12, 11], [1.0, 1.5, 2.0])
+    T = 1.5 + 4 / 3
+    lam = (4 / 3) / T  # 8/17
+    df = 2 / lam**2  # (m - 1) (1 + Ubar / ((1 + 1/m) B))^2 = 2 * 2.125^2 = 9.03125
+    assert (out["estimate"], out["within_variance"], out["between_variance"]) == (11, 1.5, 1)
+    assert out["total_variance"] == pytest.approx(17 / 6)
+    assert out["df"] == pytest.approx(9.03125)
+    assert out["df"] == pytest.approx(df)
+    assert out["fraction_missing_information"] == pytest.approx(8 / 17)
+    assert out["relative_increase_variance"] == pytest.approx((4 / 3) / 1.5)
+    half = stats.t.ppf(0.975, 9.03125) * math.sqrt(17 / 6)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((11 - half, 11 + half))
+    # Barnard & Rubin (1999) with 20 complete-data df: df_obs = 21/23 * 20 * (1 - 8/17).
+    br = L.rubin_combine([10, 12, 11], [1.0, 1.5, 2.0], df_complete=20)
+    df_obs = 21 / 23 * 20 * (9 / 17)
+    assert br["df"] == pytest.approx(1 / (1 / 9.03125 + 1 / df_obs))
+    with pytest.raises(ValueError):
+        L.rubin_combine([1.0], [1.0])
+
+
+def test_mi_without_dropouts_is_the_completer_t_interval():
+    rng = np.random.default_rng(8)
+    pre = rng.integers(35, 80, 40)
+    post = np.clip(pre - rng.integers(-5, 40, 40), 0, 80)
+    out = L.multiple_imputation(make_cohort(pre, post))
+    change = (pre - post).astype(float)
+    ci = stats.ttest_1samp(change, 0).confidence_interval(0.95)
+    assert out["mi_mean_change"] == change.mean()
+    assert out["mi_se"] == pytest.approx(stats.sem(change), rel=1e-12)
+    assert (out["mi_ci_low"], out["mi_ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    assert out["n_imputed"] == 0 and "no dropouts" in out["method"]
+
+
+def test_mi_recovers_an_exact_linear_relation():
+    # Completers: post = pre / 2 + 10 exactly, so the residual variance is 0, every draw equals the fit and
+    # every imputed post is pre / 2 + 10: the pooled mean is known exactly and B = 0.
+    pre = np.arange(40, 80, 2)  # 20 patients
+    post = (pre / 2 + 10).astype(int)
+    post_obs = [p if i % 4 else None for i, p in enumerate(post)]
+    out = L.multiple_imputation(make_cohort(pre, post_obs), m=5, seed=1)
+    change = pre - post
+    n = pre.size
+    assert out["n_imputed"] == 5
+    assert out["mi_mean_change"] == pytest.approx(change.mean(), abs=1e-9)
+    assert out["mi_se"] == pytest.approx(change.std(ddof=1) / math.sqrt(n), abs=1e-9)
+    assert out["fraction_missing_information"] == pytest.approx(0, abs=1e-12)
+    # lambda = 0: Barnard-Rubin df reduces to df_obs = (df_com + 1) / (df_com + 3) * df_com, df_com = n - 1.
+    assert out["mi_df"] == pytest.approx(n / (n + 2) * (n - 1), rel=1e-9)
+    assert "Rubin" in out["method"] and "m = 5" in out["method"]
+
+
+def test_mi_under_missing_at_random_targets_the_regression_estimate():
+    # Dropout depends on baseline only (MAR): the completer mean is biased, the regression estimate is not.
+    rng = np.random.default_rng(21)
+    n = 20_000
+    pre = rng.integers(33, 81, n)
+    post = np.clip(np.round(0.6 * pre + 5 + rng.normal(0, 8, n)), 0, 80).astype(int)
+    drop = rng.random(n) < np.where(pre > 60, 0.5, 0.1)
+    c = make_cohort(pre, np.where(drop, -1, post))
+    c.loc[drop, "pcl5_post"] = pd.NA
+    slope, intercept = np.polyfit(pre[~drop], post[~drop], 1)
+    filled = np.where(drop, intercept + slope * pre, post)
+    target = (pre - filled).mean()
+    out = L.multiple_imputation(c, m=20, seed=3)
+    assert abs(out["mi_mean_change"] - target) < 0.05
+    assert abs((pre - post)[~drop].mean() - target) > 0.5  # the completer mean really is biased here
+    assert out["mi_se"] > (pre - filled).std(ddof=1) / math.sqrt(n)  # imputation adds uncertainty
+    assert out["mi_ci_low"] < out["mi_mean_change"] < out["mi_ci_high"]
+    again = L.multiple_imputation(c, m=20, seed=3)
+    assert again["mi_mean_change"] == out["mi_mean_change"]
+    with pytest.raises(ValueError):
+        L.multiple_imputation(c, m=1)
+
+
+def test_mi_draws_parameters_so_between_variance_has_its_theoretical_size():
+    # Proper MI: sigma*^2 = SSR / chi2(df), beta* ~ N(beta_hat, sigma*^2 V), V = (X'X)^-1 over completers.
+    # The pooled mean change moves between imputations only through the imputed posts, so
+    #   B = E[sigma*^2] (s' V s + n_mis) / n^2,  s = sum of the missing rows of X,  E[sigma*^2] = SSR / (df - 2).
+    # An imputation that plugged in SSR / df instead would give B 20% smaller with df = 10.
+    rng = np.random.default_rng(9)
+    pre_obs = rng.integers(35, 80, 12)
+    post_obs = np.clip(np.round(0.7 * pre_obs + rng.normal(0, 6, 12)), 0, 80).astype(int)
+    pre_mis = rng.integers(35, 80, 200)
+    c = make_cohort(np.r_[pre_obs, pre_mis], list(post_obs) + [None] * 200)
+    X = np.column_stack([np.ones(12), pre_obs])
+    V = np.linalg.inv(X.T @ X)
+    beta = V @ X.T @ post_obs
+    ssr = ((post_obs - X @ beta) ** 2).sum()
+    s = np.array([200, pre_mis.sum()])
+    expected_b = ssr / (10 - 2) * (s @ V @ s + 200) / 212**2
+    out = L.multiple_imputation(c, m=4000, seed=2)
+    assert out["mi_between_variance"] == pytest.approx(expected_b, rel=0.1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# representativeness
+
+
+def test_representativeness_shares_of_reported(benchmarks):
+    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    out = L.representativeness(c, benchmarks).set_index("characteristic")
+    assert out.loc["women", "cohort_value"] == pytest.approx(100 * 5 / 8)
+    assert out.loc["women", "cohort_n_reported"] == 8
+    assert out.loc["women", "cohort_pct_unreported"] == pytest.approx(20)
+    assert out.loc["white", "cohort_value"] == pytest.approx(100 * 3 / 5)
+    assert out.loc["white", "cohort_pct_unreported"] == pytest.approx(50)
+    assert out.loc["mean age", "cohort_value"] == pytest.approx(np.mean([30, 40, 50, 20, 60, 35, 45, 55]))
+    assert out["osmind_value"].tolist() == [66, 94, 42.3]
+    assert out["reference_population_value"].isna().all()
+    assert out["reference_population_note"].str.startswith("not available").all()
+
+
+def test_representativeness_with_absent_columns(benchmarks):
+    out = L.representativeness(make_cohort([50, 60], [30, 20]), benchmarks).set_index("characteristic")
+    assert out["cohort_value"].tolist() == [None, None, None]
+    assert out["cohort_pct_unreported"].tolist() == [100, 100, 100]
+
+
+# ----------------------------------------------------------------------------------------------------
+# multiplicity
+
+
+def test_multiplicity_matches_statsmodels():
+    p = {"age": 0.01, "gender": 0.04, "days_between": 0.03, "n_psych_meds": 0.20, "psychotherapy": 0.004,
+         "suicidal_ideation": None}
+    out = L.multiplicity(p).set_index("test")
+    raw = np.array([0.01, 0.04, 0.03, 0.20, 0.004])
+    names = ["age", "gender", "days_between", "n_psych_meds", "psychotherapy"]
+    holm = multipletests(raw, alpha=0.05, method="holm")
+    bonf = multipletests(raw, alpha=0.05, method="bonferroni")
+    np.testing.assert_allclose(out.loc[names, "p_holm"].astype(float), holm[1])
+    np.testing.assert_allclose(out.loc[names, "p_bonferroni"].astype(float), bonf[1])
+    assert out.loc[names, "significant_holm"].tolist() == holm[0].tolist()
+    assert out.loc[names, "significant_raw"].tolist() == (raw < 0.05).tolist()
+    assert out.loc["suicidal_ideation", "p_holm"] is None
+    assert out.loc["suicidal_ideation", "significant_raw"] is None
+    assert out.attrs["k"] == 5
+    assert out.attrs["fwer_uncorrected"] == pytest.approx(1 - 0.95**5)  # 0.2262
+    assert L.familywise_error_rate(1, 0.05) == pytest.approx(0.05)
+
+
+def test_multiplicity_ties_and_empty():
+    out = L.multiplicity({"a": 0.02, "b": 0.02, "c": 0.9})
+    np.testing.assert_allclose(out["p_holm"], multipletests([0.02, 0.02, 0.9], method="holm")[1])
+    empty = L.multiplicity({"a": None})
+    assert empty.attrs["k"] == 0 and empty.attrs["fwer_uncorrected"] == 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# summary
+
+
+def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
+    c = make_cohort([50, 60, 40, 70, 55], [30, 40, None, None, 20], days=[30, 60, None, None, 90],
+                    gender=["woman", "man", None, "woman", "woman"])
+    itt = L.itt_summary(c)
+    rtm = L.rtm_expected_change()
+    tests = L.multiplicity({"a": 0.01, "b": 0.03})
+    table = L.summary_table(observed_mean_change=25.0, observed_d=1.6,
+                            placebo=L.placebo_sensitivity(1.6, benchmarks=benchmarks), rtm=rtm,
+                            followup=L.followup_summary(c), change_followup=L.change_by_followup(c),
+                            itt=itt, mi=L.multiple_imputation(c), represent=L.representativeness(c, benchmarks),
+                            tests=tests, benchmarks=benchmarks).set_index("limitation")
+    # Completer mean (20 + 20 + 35) / 3 = 25; ITT (20 + 20 + 0 + 0 + 35) / 5 = 15.
+    assert table.loc["dropout (completer analysis)", "quantity"] == pytest.approx(10)
+    assert table.loc["no control group: placebo and expectancy response", "quantity"] == pytest.approx(1.6 - 1.2)
+    assert table.loc["regression to the mean", "quantity"] == rtm["rtm_expected_change"]
+    assert table.loc["many moderator tests", "quantity"] == pytest.approx(1 - 0.95**2)
+    assert table.loc["records of one clinic's patients", "quantity"] == pytest.approx(100)
+    assert table["design_to_settle"].map(bool).all()
+    bare = L.summary_table(observed_mean_change=25.0, benchmarks=benchmarks)
+    assert bare["quantity"].isna().all() and len(bare) == len(table)
+
+
+def test_a_million_patients_take_seconds():
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    pre = rng.integers(33, 81, n)
+    post = np.clip(pre - rng.integers(-5, 45, n), 0, 80).astype(float)
+    post[rng.random(n) < 0.25] = np.nan
+    c = pd.DataFrame({"pcl5_pre": pd.array(pre, dtype="Int64"),
+                      "pcl5_post": pd.array(pd.Series(post).round(), dtype="Int64"),
+                      "days_between": pd.array(rng.integers(7, 365, n), dtype="Int64")})
+    start = time.perf_counter()
+    L.multiple_imputation(c, m=20)
+    L.lowess_curve(c)
+    L.itt_summary(c)
+    L.change_by_followup(c)
+    assert time.perf_counter() - start < 10

@@ -1,0 +1,29 @@
+import pytest
+
+from ketamine_ptsd import parameters
+
+
+def test_defaults_are_the_contracts():
+    d = parameters.DEFAULTS
+    assert (d["mcid"], d["reliability"], d["response_fraction"], d["remission_cutoff"]) == (10, 0.82, 0.30, 33)
+
+
+def test_overrides_and_file(tmp_path):
+    f = tmp_path / "p.yml"
+    f.write_text("mcid: 15\nremission_cutoffs_sensitivity: [28, 31, 33]\n")
+    p = parameters.resolve({"reliability": 0.84}, f)
+    assert p["mcid"] == 15 and p["reliability"] == 0.84 and p["remission_cutoffs_sensitivity"] == [28, 31, 33]
+
+
+@pytest.mark.parametrize("name,value", [("nope", 1), ("mcid", "ten"), ("reliability", 1.5), ("mcid", -1),
+                                        ("change_thresholds_sensitivity", 5), ("alpha", True)])
+def test_bad_parameters_are_named(name, value):
+    with pytest.raises(parameters.ParameterError, match=name if name != "nope" else "unknown"):
+        parameters.resolve({name: value})
+
+
+def test_parse_assignment():
+    assert parameters.parse_assignment("mcid=15") == ("mcid", 15)
+    assert parameters.parse_assignment("remission_cutoffs_sensitivity=[31,33]") == ("remission_cutoffs_sensitivity", [31, 33])
+    with pytest.raises(parameters.ParameterError):
+        parameters.parse_assignment("mcid")

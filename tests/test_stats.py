@@ -1,0 +1,171 @@
+"""The report's statistics against values computed independently: formulas by hand, scipy, statsmodels."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats as sps
+
+from ketamine_ptsd import stats
+
+PRE = np.array([52, 61, 45, 70, 38, 55, 49, 66, 58, 41], dtype=float)
+POST = np.array([30, 44, 40, 35, 36, 20, 45, 50, 22, 40], dtype=float)
+
+
+def cohort_from(pre, post, **extra):
+    frame = pd.DataFrame({"patient_id": [f"p{i}" for i in range(len(pre))],
+                          "pcl5_pre": pd.array(pre, dtype="Int64"), "pcl5_post": pd.array(post, dtype="Int64")})
+    for name, values in extra.items():
+        frame[name] = values
+    return frame
+
+
+def test_paired_outcome_matches_scipy_and_hand_formulas():
+    r = stats.paired_outcome(PRE, POST)
+    change = PRE - POST
+    ref = sps.ttest_rel(PRE, POST)
+    assert r["t"] == pytest.approx(ref.statistic, rel=1e-10)
+    assert r["p"] == pytest.approx(ref.pvalue, rel=1e-8)
+    assert r["df"] == 9
+    assert r["mean_change"] == pytest.approx(change.sum() / 10)
+    # 95% t interval: mean +- t_{.975, 9} * sd / sqrt(n), with t_{.975, 9} = 2.262157.
+    half = 2.2621571627409915 * change.std(ddof=1) / math.sqrt(10)
+    assert r["change_ci_low"] == pytest.approx(change.mean() - half, rel=1e-9)
+    assert r["change_ci_high"] == pytest.approx(change.mean() + half, rel=1e-9)
+    s_av = math.sqrt((PRE.var(ddof=1) + POST.var(ddof=1)) / 2)
+    assert r["d_av"] == pytest.approx(change.mean() / s_av, rel=1e-9)
+    assert r["d_z"] == pytest.approx(change.mean() / change.std(ddof=1), rel=1e-12)
+    assert r["wilcoxon_p"] == pytest.approx(sps.wilcoxon(PRE, POST).pvalue)
+    assert r["r_pre_post"] == pytest.approx(sps.pearsonr(PRE, POST)[0])
+
+
+def test_paired_outcome_reproduces_the_preprint_d_from_its_aggregates():
+    # Preprint: 52.39 (SD 11.90) -> 29.42 (SD 16.52), d = 1.60, which is d_av. Build two samples with exactly
+    # those moments and check d_av.
+    rng = np.random.default_rng(0)
+
+    def exact(mean, sd, n=117):
+        z = rng.normal(size=n)
+        return mean + sd * (z - z.mean()) / z.std(ddof=1)
+
+    r = stats.paired_outcome(exact(52.39, 11.90), exact(29.42, 16.52))
+    assert round(r["d_av"], 2) == 1.60
+
+
+def test_bayes_factor_equals_the_jzs_integral():
+    # Rouder et al. (2009), eq. 1, one-sample/paired JZS Bayes factor with Cauchy scale r = 0.707.
+    r = stats.paired_outcome(PRE, POST)
+    t, n, scale = r["t"], 10, 0.707
+    nu = n - 1
+
+    def integrand(g):
+        return ((1 + n * g * scale**2) ** -0.5 * (1 + t**2 / ((1 + n * g * scale**2) * nu)) ** (-(nu + 1) / 2)
+                * (2 * math.pi) ** -0.5 * g ** -1.5 * math.exp(-1 / (2 * g)))
+
+    bf10 = integrate.quad(integrand, 0, np.inf)[0] / (1 + t**2 / nu) ** (-(nu + 1) / 2)
+    assert r["bf10"] == pytest.approx(bf10, rel=1e-3)
+
+
+def test_noncentral_interval_inverts_the_noncentral_t():
+    lo, hi = stats.noncentral_t_ci(3.0, 20, 0.95)
+    assert sps.nct.cdf(3.0, 20, lo) == pytest.approx(0.975, abs=1e-8)
+    assert sps.nct.cdf(3.0, 20, hi) == pytest.approx(0.025, abs=1e-8)
+    # Large samples fall back to the normal approximation t +- 1.96 sqrt(1 + t^2 / 2df).
+    lo, hi = stats.noncentral_t_ci(500.0, 1_000_000, 0.95)
+    assert hi - 500 == pytest.approx(1.959964 * math.sqrt(1 + 500**2 / 2e6), rel=1e-6)
+
+
+def test_degenerate_inputs_give_none_not_errors():
+    r = stats.paired_outcome([50], [30])
+    assert r["n_completers"] == 1 and r["t"] is None and r["pre_sd"] is None
+    r = stats.paired_outcome([50, 40], [40, 30])  # every change is 10: SD of change is 0
+    assert r["mean_change"] == 10 and r["d_z"] is None and r["p"] is None
+
+
+def test_reliable_change_threshold_by_hand():
+    # 1.96 * 11.90 * sqrt(2 * (1 - .82)) = 1.96 * 11.90 * 0.6 = 13.9944
+    assert stats.reliable_change_threshold(11.90, 0.82) == pytest.approx(13.9944)
+
+
+def test_clinical_significance_counts_by_hand():
+    pre = [40, 50, 60, 70, 45, 52]
+    post = [35, 25, 32, 20, 45, None]
+    cohort = cohort_from(pre, post)
+    r = stats.clinical_significance(cohort, mcid=10, reliability=0.82, response_fraction=0.30, remission_cutoff=33)
+    # changes of completers: 5, 25, 28, 50, 0; post: 35, 25, 32, 20, 45
+    assert r["n_clinically_significant"] == 3
+    assert r["pct_clinically_significant"] == pytest.approx(60.0)
+    assert r["pct_clinically_significant_itt"] == pytest.approx(50.0)
+    # response: change >= .3 * pre -> 5>=12 no, 25>=15 yes, 28>=18 yes, 50>=21 yes, 0 no
+    assert r["n_response"] == 3
+    assert r["n_remission"] == 3  # 25, 32, 20 are below 33
+    assert r["pct_remission_itt"] == pytest.approx(50.0)
+    sd_pre = np.std([40, 50, 60, 70, 45], ddof=1)
+    threshold = 1.96 * sd_pre * math.sqrt(0.36)
+    assert r["reliable_change_threshold"] == pytest.approx(threshold)
+    assert r["n_reliable_improvement"] == sum(c > threshold for c in [5, 25, 28, 50, 0])
+
+
+def test_sensitivity_table_by_hand():
+    cohort = cohort_from([40, 50, 60, 70], [31, 32, 33, 62])
+    table = stats.sensitivity_table(cohort, [31, 33], [5, 10, 15]).set_index("definition")
+    assert table.loc["pcl5_post < 31", "n"] == 0
+    assert table.loc["pcl5_post < 33", "n"] == 2
+    assert table.loc["change >= 5", "n"] == 4  # changes 9, 18, 27, 8
+    assert table.loc["change >= 10", "n"] == 2
+    assert table.loc["change >= 15", "pct"] == pytest.approx(50.0)
+
+
+def test_ols_and_moderator_test_agree_with_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(3)
+    n = 60
+    pre = rng.integers(33, 80, n)
+    age = rng.integers(18, 70, n)
+    post = np.clip(pre - rng.normal(20, 10, n) + 0.2 * (age - 40), 0, 80).round()
+    gender = rng.choice(["woman", "man", "nonbinary"], n)
+    cohort = cohort_from(pre, post, age=pd.array(age, dtype="Int64"), gender=pd.array(gender, dtype="string"))
+    done = stats.completers(cohort)
+    X = sm.add_constant(np.column_stack([done["pcl5_pre"].astype(float), done["age"].astype(float)]))
+    fit = sm.OLS(done["change"].to_numpy(), X).fit()
+    r = stats.moderator_test(done, "age")
+    assert r["estimate"] == pytest.approx(fit.params[2], rel=1e-9)
+    assert r["p"] == pytest.approx(fit.pvalues[2], rel=1e-7)
+    lo, hi = fit.conf_int()[2]
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    # A three-level category: nested-model F test against statsmodels' compare_f_test.
+    dummies = pd.get_dummies(done["gender"], drop_first=True).astype(float).to_numpy()
+    base = sm.add_constant(done["pcl5_pre"].astype(float).to_numpy())
+    full = sm.OLS(done["change"].to_numpy(), np.column_stack([base, dummies])).fit()
+    reduced = sm.OLS(done["change"].to_numpy(), base).fit()
+    f, p, _ = full.compare_f_test(reduced)
+    r = stats.moderator_test(done, "gender")
+    assert r["statistic"] == pytest.approx(f) and r["p"] == pytest.approx(p)
+
+
+def test_moderator_without_data_is_reported_not_raised():
+    cohort = cohort_from([40, 50, 60], [30, 30, 30], age=pd.array([None, None, None], dtype="Int64"))
+    r = stats.moderator_test(stats.completers(cohort), "age")
+    assert r["p"] is None and "not reported" in r["note"]
+
+
+def test_holm_matches_statsmodels():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = [0.01, 0.04, 0.03, 0.5, 0.002]
+    expected = multitest.multipletests(p, method="holm")[1]
+    assert stats.holm(p) == pytest.approx(list(expected))
+    assert stats.holm([0.01, None, 0.04]) == [pytest.approx(0.02), None, pytest.approx(0.04)]
+
+
+def test_psychotherapy_contrast_matches_scipy():
+    with_ = np.array([30, 25, 28, 35, 22, 31], dtype=float)
+    without = np.array([20, 18, 26, 15, 24, 19, 21], dtype=float)
+    pre = np.full(13, 60)
+    post = pre - np.concatenate([with_, without])
+    cohort = cohort_from(pre, post, psychotherapy=pd.array([True] * 6 + [False] * 7, dtype="boolean"))
+    r = stats.psychotherapy_contrast(cohort)
+    pooled = math.sqrt((5 * with_.var(ddof=1) + 6 * without.var(ddof=1)) / 11)
+    assert r["psychotherapy_d"] == pytest.approx((with_.mean() - without.mean()) / pooled)
+    assert r["psychotherapy_p"] == pytest.approx(sps.ttest_ind(with_, without).pvalue)
+    assert r["psychotherapy_d_ci_low"] < r["psychotherapy_d"] < r["psychotherapy_d_ci_high"]
