@@ -63,7 +63,7 @@ def _sha(text: str | bytes) -> str:
 def toc_notebooks() -> list[str]:
     """Notebook names in ``_toc.yml`` order: the book's table of contents decides what is executed."""
     text = (paths.REPO / "_toc.yml").read_text(encoding="utf-8")
-    return re.findall(r"file:\s*notebooks/([\w-]+)", text)
+    return re.findall(r"(?:root|file):\s*notebooks/([\w-]+)", text)
 
 
 def declared_parameters(source: str) -> list[str]:
@@ -313,7 +313,8 @@ def render(names: list[str], state: _State, echo) -> Path:
         capture_output=True, text=True,
     )
     if proc.returncode:
-        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "WARNING" in ln or "ERROR" in ln]
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
+                 if re.search(r"WARNING|ERROR|[Ee]rror:", ln) and not ln.startswith(("Traceback", "  "))]
         detail = "\n".join(lines[-20:]) or (proc.stdout + proc.stderr)[-3000:]
         raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
     echo(f"render: {time.perf_counter() - started:.1f} s")

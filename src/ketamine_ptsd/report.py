@@ -52,15 +52,6 @@ def record(name: str, value: Any) -> None:
     glue(name, plain(value), display=False)
 
 
-def record_display(name: str, obj: Any) -> None:
-    """Glue a rich object (Markdown, a figure) for pasting on another page; never part of ``results.json``."""
-    from myst_nb import glue
-
-    if not name.endswith(DISPLAY_SUFFIX):
-        raise ValueError(f"display-only glue keys end in {DISPLAY_SUFFIX!r}: {name!r}")
-    glue(name, obj, display=False)
-
-
 def record_all(values: Mapping[str, Any], keys=None) -> None:
     """:func:`record` each of ``keys`` (default: all) of ``values``."""
     for key in keys if keys is not None else values:

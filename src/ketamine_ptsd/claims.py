@@ -1,0 +1,415 @@
+"""The study's published claims, compared with recomputed results and checked for consistency.
+
+The claims live in ``data/published_claims.yml`` (one entry per number or statement
+that public sources make about the study, with its source). This module loads
+them, compares them with a ``results.json`` dictionary, runs the consistency
+checks of :mod:`ketamine_ptsd.consistency` on the published numbers, and lists
+where the sources disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import yaml
+
+from ketamine_ptsd import consistency
+from ketamine_ptsd.paths import DATA
+
+__all__ = ["CLAIMS_PATH", "KINDS", "load_claims", "compare_claims", "consistency_report", "conflicts"]
+
+# The repository's data/published_claims.yml.
+CLAIMS_PATH = DATA / "published_claims.yml"
+
+# How a recomputed value is compared with each kind of claim.
+KINDS = ("number", "percent", "at_least", "more_than", "at_most", "less_than", "range", "qualitative")
+
+# PCL-5 totals run from 0 to 80 (20 items scored 0-4): the bounds GRIMMER may use.
+_PCL5_MIN, _PCL5_MAX = 0, 80
+
+_REQUIRED = ("id", "version", "source", "source_detail", "value", "decimals", "kind", "result_key", "meaning")
+_BOUNDS = {
+    "at_least": ("low",),
+    "more_than": ("low",),
+    "at_most": ("high",),
+    "less_than": ("high",),
+    "range": ("low", "high"),
+}
+
+
+def _read(path: str | Path | None) -> dict:
+    with open(CLAIMS_PATH if path is None else Path(path), encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+        raise ValueError(f"{path or CLAIMS_PATH}: expected a mapping with a 'claims' list")
+    return data
+
+
+def _problems(claim: dict, index: int) -> list[str]:
+    """What is wrong with one claim entry (empty list if nothing)."""
+    name = claim.get("id", f"entry {index + 1}")
+    out = [f"{name}: missing field '{field}'" for field in _REQUIRED if field not in claim]
+    kind = claim.get("kind")
+    if kind not in KINDS:
+        out.append(f"{name}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind in ("number", "percent"):
+        if isinstance(claim.get("value"), bool) or not isinstance(claim.get("value"), (int, float)):
+            out.append(f"{name}: a {kind} claim needs a numeric value")
+        if not isinstance(claim.get("decimals"), int):
+            out.append(f"{name}: a {kind} claim needs an integer 'decimals'")
+    for bound in _BOUNDS.get(kind, ()):
+        if not isinstance(claim.get(bound), (int, float)):
+            out.append(f"{name}: a {kind} claim needs a numeric '{bound}'")
+    if kind == "qualitative" and claim.get("result_key") is not None:
+        out.append(f"{name}: a qualitative claim cannot have a result_key")
+    if claim.get("result_key") is None and not claim.get("why_not"):
+        out.append(f"{name}: result_key is null, so 'why_not' must say why")
+    return out
+
+
+def load_claims(path: str | Path | None = None) -> list[dict]:
+    """Load and validate the published claims.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        YAML file; default ``data/published_claims.yml`` in the repository.
+
+    Returns
+    -------
+    list of dict
+        One dict per claim, in file order.
+
+    Raises
+    ------
+    ValueError
+        Listing every malformed entry, or duplicate ids.
+    """
+    claims = _read(path)["claims"]
+    problems = [p for i, claim in enumerate(claims) for p in _problems(claim, i)]
+    ids = [claim.get("id") for claim in claims]
+    problems += [f"{i}: duplicate id" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise ValueError("invalid published claims:\n" + "\n".join(problems))
+    return claims
+
+
+def _stated(claim: dict) -> str:
+    """The claim's value as the source states it (trailing zeros kept)."""
+    value, decimals = claim["value"], claim.get("decimals")
+    if claim["kind"] == "number":
+        return f"{value:.{decimals}f}"
+    if claim["kind"] == "percent":
+        return f"{value:.{decimals}f}%"
+    return str(value)
+
+
+def _is_p(key: str) -> bool:
+    return key == "p" or key.endswith("_p") or key.startswith("moderator_p_")
+
+
+def _plain(value):
+    """A results value as a plain Python number; None for missing or NaN."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _display(value: float, claim: dict) -> str:
+    """A recomputed value rounded to the claim's precision, as text."""
+    key, kind, decimals = claim["result_key"], claim["kind"], claim.get("decimals")
+    if kind == "number":
+        return f"{value:.{decimals}f}"
+    if kind == "percent":
+        return f"{value:.{decimals}f}%"
+    if _is_p(key):
+        return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+    if key.startswith("pct_"):
+        return f"{value:.1f}%"
+    return f"{value:.2f}"
+
+
+def _holds(value: float, claim: dict) -> tuple[bool, str]:
+    """Whether the recomputed value satisfies the claim, and the condition in words."""
+    kind = claim["kind"]
+    low, high = claim.get("low"), claim.get("high")
+    if kind in ("number", "percent"):
+        return consistency.rounds_to(value, claim["value"], claim["decimals"]), f"rounds to {_stated(claim)}"
+    if kind == "at_least":
+        return value >= low, f"at least {low:g}"
+    if kind == "more_than":
+        return value > low, f"more than {low:g}"
+    if kind == "at_most":
+        return value <= high, f"at most {high:g}"
+    if kind == "less_than":
+        return value < high, f"less than {high:g}"
+    if kind == "range":
+        return low <= value < high, f"from {low:g} up to (not including) {high:g}"
+    raise ValueError(f"{claim['id']}: kind {kind!r} has no condition")
+
+
+def _accepted(claim: dict) -> tuple[float, bool, float, bool]:
+    """Values the claim admits, as ``(low, low_included, high, high_included)``."""
+    kind, low, high = claim["kind"], claim.get("low"), claim.get("high")
+    if kind in ("number", "percent"):
+        half = 0.5 * 10 ** -claim["decimals"]
+        return claim["value"] - half, True, claim["value"] + half, True
+    return {
+        "at_least": (low, True, math.inf, False),
+        "more_than": (low, False, math.inf, False),
+        "at_most": (-math.inf, False, high, True),
+        "less_than": (-math.inf, False, high, False),
+        "range": (low, True, high, False),
+    }[kind]
+
+
+def _incompatible(a: dict, b: dict) -> bool:
+    """Whether no single value can satisfy both claims."""
+    a_low, a_low_in, a_high, a_high_in = _accepted(a)
+    b_low, b_low_in, b_high, b_high_in = _accepted(b)
+    if a_high < b_low or b_high < a_low:
+        return True
+    if a_high == b_low:
+        return not (a_high_in and b_low_in)
+    if b_high == a_low:
+        return not (b_high_in and a_low_in)
+    return False
+
+
+def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
+    """Notes on other sources whose claim about the same quantity cannot hold together with this one."""
+    key = claim.get("result_key")
+    if key is None:
+        return []
+    notes = []
+    for other in claims:
+        if other is claim or other.get("result_key") != key or other["version"] == claim["version"]:
+            continue
+        if _incompatible(claim, other):
+            notes.append(
+                f"The {other['version']} version states {_stated(other)} ({other['id']}); "
+                "one cohort can match at most one of the two."
+            )
+    return notes
+
+
+def compare_claims(claims: list[dict], results: dict) -> list[dict]:
+    """Compare each published claim with a recomputed value.
+
+    Parameters
+    ----------
+    claims : list of dict
+        From :func:`load_claims`.
+    results : dict
+        Flat results with the contract's ``results.json`` keys.
+
+    Returns
+    -------
+    list of dict
+        Per claim: ``id``, ``claim`` (its meaning), ``source``, ``published``
+        (as stated), ``recomputed`` (unrounded, or None), ``recomputed_display``
+        (rounded to the claim's precision, or None), ``status`` (``"matches"``,
+        ``"differs"`` or ``"not computable"``) and ``note``.
+
+    Notes
+    -----
+    A number or percentage matches when the recomputed value rounds to the
+    stated one at its reported precision (half up or half to even). A claim in
+    words matches when its condition holds, e.g. "most were women" when
+    ``pct_women > 50`` and "not significant" when ``p >= .05``.
+    """
+    rows = []
+    for claim in claims:
+        key = claim.get("result_key")
+        value = _plain(results.get(key)) if key is not None else None
+        notes: list[str] = []
+        if key is None:
+            status, display = "not computable", None
+            notes.append(f"Not computable ({claim['why_not'].rstrip('.')}).")
+        elif value is None:
+            status, display = "not computable", None
+            notes.append(f"The results have no value for {key}: the data lack what it needs.")
+        else:
+            ok, condition = _holds(value, claim)
+            status, display = ("matches" if ok else "differs"), _display(value, claim)
+            verb = "which" if ok else "but the claim needs a value that"
+            if claim["kind"] in ("number", "percent"):
+                notes.append(f"Recomputed {display}; the claim states {_stated(claim)}.")
+            else:
+                notes.append(f"Recomputed {display}, {verb} is {condition}.")
+        notes += _rival_notes(claim, claims)
+        if claim.get("note"):
+            notes.append(claim["note"])
+        rows.append({
+            "id": claim["id"],
+            "claim": claim["meaning"],
+            "source": claim["source"],
+            "published": _stated(claim),
+            "recomputed": value,
+            "recomputed_display": display,
+            "status": status,
+            "note": " ".join(notes),
+        })
+    return rows
+
+
+def _by_key(claims: list[dict], version: str, key: str) -> dict | None:
+    for claim in claims:
+        if claim["version"] == version and claim.get("result_key") == key and claim["kind"] == "number":
+            return claim
+    return None
+
+
+def _sample_size(claims: list[dict]) -> int:
+    for claim in claims:
+        if claim.get("result_key") == "n_patients" and claim["kind"] == "number":
+            return int(claim["value"])
+    raise ValueError("no claim gives the number of patients (result_key n_patients)")
+
+
+def consistency_report(claims: list[dict]) -> list[dict]:
+    """Consistency checks of the published numbers, one row per check.
+
+    GRIM on each reported mean, GRIMMER on each mean and SD reported together
+    by one source (PCL-5 totals 0-80), the head-count check on each percentage
+    and the d-definition check on each reported d with its source's means and
+    SDs. The sample size is the claim with ``result_key: n_patients``.
+
+    Parameters
+    ----------
+    claims : list of dict
+        From :func:`load_claims`.
+
+    Returns
+    -------
+    list of dict
+        Rows ``{check, claim_id, consistent, detail, explanation}``;
+        ``consistent`` is None when the check cannot be run.
+    """
+    n = _sample_size(claims)
+    rows = []
+    for claim in claims:
+        if claim["kind"] != "number" or claim.get("result_key") not in ("pre_mean", "post_mean"):
+            continue
+        mean, places = claim["value"], claim["decimals"]
+        sums = consistency.grim_sums(mean, n, places)
+        detail = (
+            f"n = {n}; " + (", ".join(f"total {s} gives {s / n:.5f}" for s in sums) if sums else "no total fits")
+        )
+        if claim["result_key"] == "post_mean":
+            detail += (
+                f"; assumes all {n} patients have a score after treatment (the number who do is not published)"
+            )
+        rows.append({
+            "check": "GRIM",
+            "claim_id": claim["id"],
+            "consistent": bool(sums),
+            "detail": detail,
+            "explanation": consistency.explain_grim(mean, n, places),
+        })
+    for sd_key, mean_key in (("pre_sd", "pre_mean"), ("post_sd", "post_mean")):
+        for sd_claim in (c for c in claims if c.get("result_key") == sd_key and c["kind"] == "number"):
+            mean_claim = _by_key(claims, sd_claim["version"], mean_key)
+            if mean_claim is None:
+                rows.append({
+                    "check": "GRIMMER",
+                    "claim_id": sd_claim["id"],
+                    "consistent": None,
+                    "detail": f"the {sd_claim['version']} version reports no mean to go with this SD",
+                    "explanation": "This SD cannot be checked without a mean from the same source.",
+                })
+                continue
+            args = (mean_claim["value"], sd_claim["value"], n, mean_claim["decimals"], _PCL5_MIN, _PCL5_MAX,
+                    sd_claim["decimals"])
+            rows.append({
+                "check": "GRIMMER",
+                "claim_id": sd_claim["id"],
+                "consistent": consistency.grimmer(*args),
+                "detail": (
+                    f"mean {_stated(mean_claim)} ({mean_claim['id']}), SD {_stated(sd_claim)}, n = {n}, "
+                    f"scores {_PCL5_MIN}-{_PCL5_MAX}"
+                ),
+                "explanation": consistency.explain_grimmer(*args),
+            })
+    for claim in claims:
+        if claim["kind"] != "percent":
+            continue
+        counts = consistency.percent_counts(claim["value"], n, claim["decimals"])
+        rows.append({
+            "check": "percentage",
+            "claim_id": claim["id"],
+            "consistent": bool(counts),
+            "detail": (
+                f"{' or '.join(str(k) for k in counts) or 'no count'} of {n}; if the percentage is of "
+                "patients with a score after treatment, the denominator is smaller and not published"
+            ),
+            "explanation": consistency.explain_percent_counts(claim["value"], n, claim["decimals"]),
+        })
+    for claim in claims:
+        if claim["kind"] != "number" or claim.get("result_key") != "d_av":
+            continue
+        parts = {key: _by_key(claims, claim["version"], key) for key in ("pre_mean", "pre_sd", "post_mean", "post_sd")}
+        missing = [key for key, part in parts.items() if part is None]
+        if missing:
+            rows.append({
+                "check": "effect size definition",
+                "claim_id": claim["id"],
+                "consistent": None,
+                "detail": f"the {claim['version']} version does not report {', '.join(missing)}",
+                "explanation": "Which definition of d was used cannot be checked without both means and SDs.",
+            })
+            continue
+        places = max(part["decimals"] for part in parts.values())
+        defs = consistency.d_definitions(
+            parts["pre_mean"]["value"], parts["pre_sd"]["value"], parts["post_mean"]["value"],
+            parts["post_sd"]["value"], n, decimals=places,
+        )
+        found = consistency.closest_to(claim["value"], defs, claim["decimals"])
+        low, high = defs["ranges"]["d_av"]
+        rows.append({
+            "check": "effect size definition",
+            "claim_id": claim["id"],
+            "consistent": "d_av" in found["matches"],
+            "detail": (
+                f"d_av = {defs['d_av']:.4f} ({low:.4f} to {high:.4f} over the rounding of the inputs); "
+                f"definitions that fit: {', '.join(found['matches']) or 'none'}"
+            ),
+            "explanation": found["explanation"],
+        })
+    return rows
+
+
+def conflicts(path: str | Path | None = None) -> list[dict]:
+    """Where the sources about the study disagree, with both sides.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        YAML file; default ``data/published_claims.yml``.
+
+    Returns
+    -------
+    list of dict
+        Rows ``{id, issue, claim_a, stated_a, source_a, version_a, claim_b,
+        stated_b, source_b, version_b}``.
+    """
+    data = _read(path)
+    claims = {claim["id"]: claim for claim in load_claims(path)}
+    rows = []
+    for entry in data.get("conflicts") or []:
+        a_id, b_id = entry["between"]
+        unknown = [i for i in (a_id, b_id) if i not in claims]
+        if unknown:
+            raise ValueError(f"conflict {entry['id']}: unknown claim id {', '.join(unknown)}")
+        a, b = claims[a_id], claims[b_id]
+        rows.append({
+            "id": entry["id"],
+            "issue": " ".join(str(entry["issue"]).split()),
+            "claim_a": a_id, "stated_a": _stated(a), "source_a": a["source"], "version_a": a["version"],
+            "claim_b": b_id, "stated_b": _stated(b), "source_b": b["source"], "version_b": b["version"],
+        })
+    return rows

@@ -1,0 +1,186 @@
+"""The whole pipeline, end to end: CLI -> validation -> papermill -> Jupyter Book -> results.json."""
+
+import hashlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ketamine_ptsd import build as build_module, paths
+
+pytestmark = pytest.mark.pipeline
+
+CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
+
+# Every key DATA_CONTRACT.md requires of results.json.
+CONTRACT_KEYS = """n_patients n_completers pre_mean pre_sd post_mean post_sd mean_change change_sd change_ci_low
+change_ci_high t df p d_av d_z wilcoxon_p pct_clinically_significant pct_reliable_improvement pct_response
+pct_remission pct_remission_itt mean_infusions pct_women pct_gender_unreported pct_race_unreported
+psychotherapy_d psychotherapy_p moderator_p_age moderator_p_gender moderator_p_days_between
+moderator_p_n_psych_meds moderator_p_suicidal_ideation moderator_p_psychotherapy data_sha256 parameters""".split()
+
+
+def run(*args, **kw):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, **kw)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def html_text(path: Path) -> str:
+    """The page's visible text, whitespace folded (glued numbers sit in their own elements)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for hidden in soup(["script", "style"]):
+        hidden.decompose()
+    return re.sub(r"\s+", " ", soup.get_text(""))
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundled")
+    proc = run("build", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "results.json").read_text()), proc.stderr
+
+
+def test_results_carry_every_contract_key(bundled):
+    _, results, _ = bundled
+    missing = [k for k in CONTRACT_KEYS if k not in results]
+    assert not missing
+
+
+def test_bundled_results_round_to_the_published_figures(bundled):
+    _, r, _ = bundled
+    assert r["n_patients"] == 117
+    assert f"{r['pre_mean']:.2f}" == "52.54" and f"{r['post_mean']:.2f}" == "28.78"
+    assert f"{r['pre_sd']:.2f}" == "11.90" and f"{r['post_sd']:.2f}" == "16.52"
+    assert round(r["pct_clinically_significant"]) == 75 and round(r["pct_remission"]) == 62
+    assert f"{r['psychotherapy_d']:.2f}" == "0.42" and r["psychotherapy_p"] < 0.05
+    for m in ("age", "gender", "days_between", "n_psych_meds", "suicidal_ideation"):
+        assert r[f"moderator_p_{m}"] >= 0.05
+    assert 4.5 < r["mean_infusions"] < 5 and r["pct_women"] > 50 and 40 <= r["pct_race_unreported"] <= 50
+    assert r["data_sha256"] == hashlib.sha256(paths.BUNDLED_COHORT.read_bytes()).hexdigest()
+    assert r["parameters"]["mcid"] == 10
+
+
+def test_rendered_pages_show_the_glued_numbers(bundled):
+    out, r, _ = bundled
+    primary = html_text(out / "html" / "notebooks" / "primary_outcome.html")
+    for key in ("pre_mean", "post_mean", "mean_change", "change_ci_low", "change_ci_high", "d_av", "d_z"):
+        assert f"{r[key]:.2f}" in primary, key
+    assert f"t({r['df']}) = {r['t']:.2f}" in primary
+    intro = html_text(out / "html" / "notebooks" / "introduction.html")
+    assert f"{r['pre_mean']:.2f}" in intro and f"{r['pct_remission']:.0f}%" in intro
+    clinical = html_text(out / "html" / "notebooks" / "clinical_significance.html")
+    assert f"{r['pct_remission']:.1f}%" in clinical
+    for page in ("introduction", "cohort", "primary_outcome", "clinical_significance", "moderators", "provenance"):
+        assert "Synthetic data" in html_text(out / "html" / "notebooks" / f"{page}.html"), page
+
+
+def test_no_change_rebuild_executes_and_renders_nothing(bundled):
+    out, _, _ = bundled
+    before = tree_digest(out / "html")
+    report = build_module.build(paths.BUNDLED_COHORT, out, echo=lambda line: None)
+    assert report.executed == [] and not report.rendered
+    assert tree_digest(out / "html") == before
+
+
+def test_invalid_data_changes_nothing(bundled, tmp_path):
+    out, _, _ = bundled
+    before = tree_digest(out)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,pcl5_pre,pcl5_post\nA,50,30\nB,fifty,20\nA,90,10\n")
+    original = bad.read_bytes()
+    proc = run("build", "--data", bad, "--out", out)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"bad\.csv: row 3: column pcl5_pre: .*fifty", proc.stderr)
+    assert re.search(r"bad\.csv: row 4: column pcl5_pre: .*90", proc.stderr)
+    assert re.search(r"bad\.csv: row 4: column patient_id: ", proc.stderr)
+    assert tree_digest(out) == before
+    assert bad.read_bytes() == original
+
+
+def test_bad_parameter_is_rejected_before_anything_runs(tmp_path):
+    proc = run("build", "--out", tmp_path / "o", "--param", "reliability=2")
+    assert proc.returncode == 2 and "reliability" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def user_cohort(tmp_path_factory):
+    """A small cohort unlike the bundled one: dropouts, and no psychotherapy or race columns."""
+    rng = np.random.default_rng(11)
+    n = 30
+    pre = rng.integers(30, 80, n)
+    post = np.clip(pre - rng.normal(15, 12, n), 0, 80).round().astype(int).astype(object)
+    post[[3, 7, 19]] = None
+    frame = pd.DataFrame({"patient_id": [f"U{i:02d}" for i in range(n)], "pcl5_pre": pre, "pcl5_post": post,
+                          "age": rng.integers(20, 70, n), "gender": rng.choice(["F", "male", "Woman"], n),
+                          "days_between": rng.integers(10, 120, n)})
+    path = tmp_path_factory.mktemp("user") / "cohort.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+@pytest.fixture(scope="module")
+def user_build(user_cohort, tmp_path_factory):
+    path, _ = user_cohort
+    out = tmp_path_factory.mktemp("user_out")
+    proc = run("build", "--data", path, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_user_cohort_results_agree_with_an_independent_computation(user_cohort, user_build):
+    _, frame = user_cohort
+    _, r = user_build
+    done = frame.dropna(subset=["pcl5_post"])
+    pre, post = done.pcl5_pre.astype(float), done.pcl5_post.astype(float)
+    ref = sps.ttest_rel(pre, post)
+    assert r["n_patients"] == 30 and r["n_completers"] == 27
+    assert r["t"] == pytest.approx(ref.statistic) and r["p"] == pytest.approx(ref.pvalue)
+    assert r["mean_change"] == pytest.approx((pre - post).mean())
+    assert r["pct_remission"] == pytest.approx(100 * (post < 33).mean())
+    assert r["pct_remission_itt"] == pytest.approx(100 * (post < 33).sum() / 30)
+    assert r["pct_women"] == pytest.approx(100 * frame.gender.str.lower().isin(["f", "woman"]).mean())
+    # Columns the file lacks give null, never a made-up number.
+    assert r["psychotherapy_d"] is None and r["moderator_p_psychotherapy"] is None
+    assert r["pct_race_unreported"] is None and r["mean_infusions"] is None
+    assert r["moderator_p_age"] is not None
+
+
+def test_user_cohort_book_says_what_is_missing_and_not_synthetic(user_build):
+    out, _ = user_build
+    cohort = html_text(out / "html" / "notebooks" / "cohort.html")
+    assert "psychotherapy" in cohort and "not in the data file" in cohort
+    assert "Synthetic data" not in cohort
+    moderators = html_text(out / "html" / "notebooks" / "moderators.html")
+    assert "Not computed" in moderators
+
+
+def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_build):
+    path, frame = user_cohort
+    out, _ = user_build
+    report = build_module.build(path, out, {"mcid": 15}, echo=lambda line: None)
+    # The notebooks that declare mcid (and provenance, which records every parameter), no others.
+    assert set(report.executed) == {"introduction", "primary_outcome", "clinical_significance", "provenance"}
+    r = json.loads((out / "results.json").read_text())
+    done = frame.dropna(subset=["pcl5_post"])
+    change = done.pcl5_pre - done.pcl5_post.astype(float)
+    assert r["pct_clinically_significant"] == pytest.approx(100 * (change >= 15).mean())
+    assert r["parameters"]["mcid"] == 15
+    page = html_text(out / "html" / "notebooks" / "clinical_significance.html")
+    assert f"{r['pct_clinically_significant']:.1f}%" in page
