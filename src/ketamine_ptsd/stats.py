@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+#: Scale of the Cauchy prior on the standardised effect in the JZS Bayes factor (Rouder et al. 2009's "medium").
+BF_PRIOR_SCALE = 0.707
+
 MODERATORS = ("age", "gender", "days_between", "n_psych_meds", "suicidal_ideation", "psychotherapy")
 
 
@@ -49,7 +52,7 @@ def _pingouin_paired(pre: np.ndarray, post: np.ndarray) -> dict:
     # The BF10 column is a rounded string; the function gives the full-precision value.
     try:
         with np.errstate(over="ignore"):
-            bf10 = _float(pg.bayesfactor_ttest(t, len(pre), paired=True))
+            bf10 = _float(pg.bayesfactor_ttest(t, len(pre), paired=True, r=BF_PRIOR_SCALE))
     except (ZeroDivisionError, OverflowError, TypeError):
         bf10 = None  # beyond floating-point range (or no t): reported as such
     return {
@@ -87,7 +90,8 @@ def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float 
     Returns the contract's keys: ``n_completers``, ``pre_mean``, ``pre_sd``, ``post_mean``, ``post_sd``,
     ``mean_change``, ``change_sd``, ``change_ci_low``/``_high`` (t interval), ``t``, ``df``, ``p``,
     ``d_av`` (mean change over the root mean of the two variances: the paper's d) and ``d_z`` (mean change
-    over the SD of change), each d with a noncentral-t interval, ``wilcoxon_p``, ``bf10`` (JZS, r = 0.707),
+    over the SD of change), each d with a noncentral-t interval, ``wilcoxon_p``, ``bf10`` (JZS, Cauchy prior
+    of scale :data:`BF_PRIOR_SCALE`),
     and ``r_pre_post``.
 
     Examples
