@@ -2,12 +2,7 @@
 
 import hashlib
 import json
-import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,9 +11,10 @@ from scipy import stats as sps
 
 from ketamine_ptsd import build as build_module, paths
 
+from .helpers import html_text, run, tree_digest
+
 pytestmark = pytest.mark.pipeline
 
-CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
 
 # Every key DATA_CONTRACT.md requires of results.json.
 CONTRACT_KEYS = """n_patients n_completers pre_mean pre_sd post_mean post_sd mean_change change_sd change_ci_low
@@ -26,33 +22,6 @@ change_ci_high t df p d_av d_z wilcoxon_p pct_clinically_significant pct_reliabl
 pct_remission pct_remission_itt mean_infusions pct_women pct_gender_unreported pct_race_unreported
 psychotherapy_d psychotherapy_p moderator_p_age moderator_p_gender moderator_p_days_between
 moderator_p_n_psych_meds moderator_p_suicidal_ideation moderator_p_psychotherapy data_sha256 parameters""".split()
-
-
-def run(*args, **kw):
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, **kw)
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def html_text(path: Path) -> str:
-    """The page's visible text, whitespace folded (glued numbers sit in their own elements)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    for hidden in soup(["script", "style"]):
-        hidden.decompose()
-    return re.sub(r"\s+", " ", soup.get_text(""))
-
-
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bundled")
-    proc = run("build", "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    return out, json.loads((out / "results.json").read_text()), proc.stderr
 
 
 def test_results_carry_every_contract_key(bundled):

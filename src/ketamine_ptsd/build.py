@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -189,6 +190,12 @@ def _quiet_kernel_manager(log: Path):
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            # Unix sockets in a private folder: TCP ports picked by parallel kernels can collide.
+            self.transport = "ipc"
+            self.ip = str(Path(tempfile.mkdtemp(prefix="kp-")) / "k")
+
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             # The kernel must be this interpreter, which has the package; a user-level kernelspec may name another.
@@ -293,6 +300,23 @@ def _book_sources() -> list[Path]:
     return files
 
 
+#: The parts of MathJax's es5 build the book loads: the combined TeX component, its fonts and lazy extensions.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml", "input", "a11y", "ui", "adaptors")
+
+
+def _copy_mathjax(target: Path) -> None:
+    from importlib.resources import files
+
+    es5 = Path(str(files("mathjax"))) / "static" / "mathjax" / "es5"
+    for part in MATHJAX_PARTS:
+        source = es5 / part
+        if source.is_dir():
+            shutil.copytree(source, target / part)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / part)
+
+
 def render(names: list[str], state: _State, echo) -> Path:
     """Jupyter Book over the executed notebooks, warnings as errors; returns the new HTML folder."""
     work = state.dir / "render"
@@ -302,6 +326,7 @@ def render(names: list[str], state: _State, echo) -> Path:
         target = src / path.relative_to(paths.REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+    _copy_mathjax(src / "_mathjax" / "mathjax")
     (src / "notebooks").mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copy2(state.notebooks / f"{name}.ipynb", src / "notebooks" / f"{name}.ipynb")

@@ -1,0 +1,30 @@
+"""Small helpers shared by the tests that build the book."""
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
+
+
+def run(*args, **kw) -> subprocess.CompletedProcess:
+    """The command-line tool, as a user runs it."""
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, **kw)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with its SHA-256: equal digests mean byte-for-byte equal trees."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def html_text(path: Path) -> str:
+    """The page's visible text, whitespace folded (glued numbers sit in their own elements)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for hidden in soup(["script", "style"]):
+        hidden.decompose()
+    return re.sub(r"\s+", " ", soup.get_text(""))

@@ -1,0 +1,71 @@
+"""The rendered book as files: links resolve, images have alt text, prose holds no typed numbers."""
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from ketamine_ptsd import paths
+
+pytestmark = pytest.mark.pipeline
+
+
+def pages(html_dir: Path):
+    from bs4 import BeautifulSoup
+
+    for page in sorted(html_dir.rglob("*.html")):
+        if page.relative_to(html_dir).parts[0] in ("_static", "_sources"):
+            continue  # theme templates and page sources, not pages
+        yield page, BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+
+
+def test_every_internal_link_and_anchor_resolves(bundled):
+    html = bundled[0] / "html"
+    ids = {page: {el["id"] for el in soup.select("[id]")} for page, soup in pages(html)}
+    broken = []
+    for page, soup in pages(html):
+        for tag, attr in (("a", "href"), ("img", "src"), ("link", "href"), ("script", "src")):
+            for el in soup.find_all(tag):
+                url = el.get(attr)
+                if not url or url.startswith(("http:", "https:", "mailto:", "data:", "javascript:")):
+                    continue
+                parts = urlsplit(url)
+                target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.exists():
+                    broken.append(f"{page.relative_to(html)}: {url}")
+                elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids.get(target, set()):
+                    broken.append(f"{page.relative_to(html)}: {url} (no such anchor)")
+    assert not broken, "\n".join(broken[:30])
+
+
+def test_every_image_has_alt_text(bundled):
+    missing = [f"{page.name}: {img.get('src', '')[:60]}" for page, soup in pages(bundled[0] / "html")
+               for img in soup.find_all("img") if not (img.get("alt") or "").strip()]
+    assert not missing, missing
+
+
+def prose(markdown: str) -> str:
+    """The text a reader sees of a MyST notebook, minus code, roles, literals and citations."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)  # code cells and directives
+    text = re.sub(r"^---\n.*?\n---\n", " ", text, flags=re.S)  # front matter
+    text = re.sub(r"\{[\w:-]+\}`[^`]*`", " ", text)  # {glue:text}`key:.2f`, {cite:p}`key`, {doc}`page`
+    text = re.sub(r"`[^`]*`", " ", text)  # inline code names columns and keys
+    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$", " ", text, flags=re.S)  # formulas state definitions, not results
+    return text
+
+
+# Names that contain digits but state no result.
+ALLOWED = re.compile(r"PCL-5|DSM-5|CAPS-5|DSM-IV|\b0-80\b|\b0-4\b|SHA-256|\bUTF-8\b|Table 1\b|MAPP[12]\b|²")
+
+
+def test_no_number_is_typed_into_the_prose():
+    typed = []
+    for source in sorted(paths.NOTEBOOKS.glob("*.md")) + sorted(paths.BOOK.glob("*.md")):
+        text = ALLOWED.sub(" ", prose(source.read_text(encoding="utf-8")))
+        for line in text.splitlines():
+            if re.search(r"\d", line):
+                typed.append(f"{source.name}: {line.strip()[:100]}")
+    assert not typed, "\n".join(typed)

@@ -1,0 +1,140 @@
+"""The book as readers meet it: headless Chromium (Debian's package) against the book served on localhost."""
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from ketamine_ptsd import paths
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = paths.REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed; install it with: apt-get install chromium", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def site(bundled):
+    html = bundled[0] / "html"
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", html, bundled[1]
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url, width=1280, height=900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+    page.goto(url, wait_until="networkidle")
+    return page, errors
+
+
+def chapter_urls(html: Path) -> list[str]:
+    return sorted(str(p.relative_to(html)) for p in html.glob("notebooks/*.html")) + ["book/bibliography.html"]
+
+
+def test_every_page_loads_without_console_errors_and_every_image_decodes(site, browser):
+    base, html, _ = site
+    for rel in ["index.html", *chapter_urls(html), "search.html"]:
+        page, errors = open_page(browser, f"{base}/{rel}")
+        assert not errors, f"{rel}: {errors}"
+        broken = page.eval_on_selector_all(
+            "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
+        assert not broken, f"{rel}: images that did not decode: {broken}"
+        page.close()
+
+
+def test_navigation_reaches_every_chapter(site, browser):
+    base, html, _ = site
+    page, _ = open_page(browser, f"{base}/index.html")
+    seen = {page.url.split("/", 3)[3].split("#")[0]}
+    for _ in range(40):
+        nxt = page.query_selector("a.right-next")
+        if nxt is None:
+            break
+        nxt.click()
+        page.wait_for_load_state("networkidle")
+        seen.add(page.url.split("/", 3)[3].split("#")[0])
+    missing = set(chapter_urls(html)) - seen
+    assert not missing, f"'next' links never reach {missing}"
+
+
+def test_search_finds_a_term(site, browser):
+    base, _, _ = site
+    page, errors = open_page(browser, f"{base}/search.html?q=remission")
+    page.wait_for_selector("#search-results ul.search li", timeout=15000)
+    hits = page.inner_text("#search-results")
+    assert "Clinical significance" in hits
+    assert not errors
+
+
+def test_headline_numbers_on_the_landing_page_equal_results_json(site, browser):
+    base, _, results = site
+    page, _ = open_page(browser, f"{base}/notebooks/introduction.html")
+    text = re.sub(r"\s+", " ", page.inner_text("main"))
+    for key, spec in (("pre_mean", ".2f"), ("post_mean", ".2f"), ("mean_change", ".2f"), ("d_av", ".2f"),
+                      ("pct_remission", ".0f"), ("pct_clinically_significant", ".0f")):
+        assert format(results[key], spec) in text, key
+    assert f"{results['n_patients']} patients" in text
+
+
+@pytest.mark.parametrize("name,width,height", [("desktop", 1280, 900), ("phone", 390, 844)])
+def test_landing_page_screenshot_and_layout(site, browser, name, width, height):
+    base, _, _ = site
+    page, errors = open_page(browser, f"{base}/index.html", width, height)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"landing-{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    # Readable at this width: no sideways scrolling of the page itself.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than a {width}px screen"
+    assert not errors
+
+
+def test_dark_theme_keeps_text_legible(site, browser):
+    base, _, _ = site
+    page, _ = open_page(browser, f"{base}/notebooks/primary_outcome.html")
+    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    colours = page.evaluate("""() => {
+        const s = getComputedStyle(document.querySelector('article p'));
+        const b = getComputedStyle(document.body);
+        return [s.color, b.backgroundColor];
+    }""")
+    fg, bg = ([int(x) for x in re.findall(r"\d+", c)[:3]] for c in colours)
+
+    def luminance(rgb):
+        lin = [(v / 255) / 12.92 if v <= 10 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted([luminance(fg), luminance(bg)], reverse=True)
+    assert (hi + 0.05) / (lo + 0.05) >= 4.5, f"contrast of {colours} is below WCAG AA"
