@@ -1,0 +1,297 @@
+"""The cohort data contract: every column a cohort file may hold, and the rules it must follow.
+
+This module is the single source of truth for the input columns. :mod:`ketamine_ptsd.validate` enforces
+what is written here (names, kinds, ranges, spellings, the thresholds of warnings), and the book's data
+dictionary page is generated from :func:`data_dictionary`, so the page, the checks and this file cannot
+drift apart.
+
+Examples
+--------
+>>> from ketamine_ptsd.contract import COLUMNS, REQUIRED_COLUMNS, ITEM_COLUMNS
+>>> REQUIRED_COLUMNS
+('patient_id', 'pcl5_pre', 'pcl5_post')
+>>> ITEM_COLUMNS["post"][0], len(ITEM_COLUMNS["post"])
+('pcl5_post_01', 20)
+>>> len(COLUMNS)
+53
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: The kinds a column may have, as the data dictionary names them.
+KINDS = ("text", "integer", "boolean", "date", "category")
+
+#: PCL-5 total below which probable PTSD is unlikely (Bovin et al. 2016, NCPTSD); a cohort of
+#: treatment-resistant PTSD rarely starts below it, so such a baseline draws a warning.
+PROBABLE_PTSD_CUTOFF = 33
+
+#: Number of PCL-5 items per assessment.
+N_ITEMS = 20
+
+#: Accepted spellings of ``gender`` (compared in lower case after trimming) and the value each stands for.
+GENDER_SPELLINGS: dict[str, str] = {
+    "woman": "woman",
+    "female": "woman",
+    "f": "woman",
+    "man": "man",
+    "male": "man",
+    "m": "man",
+    "nonbinary": "nonbinary",
+    "non-binary": "nonbinary",
+    "other": "other",
+}
+
+#: The values ``gender`` takes in the validated cohort.
+GENDER_VALUES = ("woman", "man", "nonbinary", "other")
+
+#: Accepted spellings of a boolean (compared in lower case after trimming) and the value each stands for.
+#: ``1.0``/``0.0`` are how numeric exports (a float column with gaps) write 1 and 0.
+BOOLEAN_SPELLINGS: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "1.0": True,
+    "0.0": False,
+}
+
+#: Cell texts that mean "no value", compared in lower case after trimming: real exports write them for
+#: missing values (R writes ``NA``, pandas ``NaN``, databases ``NULL``). They count as empty cells.
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+
+#: Spreadsheet error values. They mean a formula failed, not that a value is missing, so they are errors.
+SPREADSHEET_ERRORS = (
+    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA",
+)
+
+#: File types by extension (lower case).
+FILE_TYPES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+
+#: How a file is read, in the words of the data dictionary page. Each sentence is enforced by validation.
+READING_RULES = (
+    "One file, one row per patient: CSV (`.csv`), Parquet (`.parquet`, `.pq`) or Excel (`.xlsx`, first "
+    "sheet). Other extensions, including the old Excel `.xls`, are refused.",
+    "CSV: UTF-8 (a byte-order mark is allowed), comma-separated, the header on line 1, quoting as Excel "
+    "and R write it. A semicolon- or tab-separated file, another encoding or a binary file is refused "
+    "with a message that says what was found. Every row must have as many fields as the header "
+    "(extra empty fields at the end of a row are allowed).",
+    "Excel: the header is the first non-empty row of the first sheet. Row numbers in messages are the "
+    "sheet's row numbers; for CSV they are line numbers (header = line 1); for Parquet, data row + 1.",
+    "Column names: spaces around a name and letter case are ignored (`PCL5_Pre ` is `pcl5_pre`). A name "
+    "may appear only once. Unknown columns are ignored and named in a warning; a column without a name "
+    "is ignored (with a warning if it holds values).",
+    "Cells: spaces around a value are ignored. An empty cell, spaces only, `NA`, `N/A`, `NaN`, `NULL` "
+    "and `None` (any case) all mean \"no value\". Spreadsheet error values (`#N/A`, `#DIV/0!`, ...) are "
+    "errors. Rows with no value in any column are skipped.",
+    "Whole numbers: digits with an optional sign; a zero fraction as spreadsheets write it (`52.0`) is "
+    "read as 52. A fraction (`52.5`), an exponent (`5e1`), `inf` or text is an error.",
+    "Dates: ISO `YYYY-MM-DD`. A time of day after the date (as spreadsheets and databases export "
+    "dates) is accepted and ignored; day/month forms such as `03/15/2024` are errors.",
+    "Every problem is reported at once, one line each; warnings do not stop a build.",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the cohort file.
+
+    Parameters
+    ----------
+    name : str
+        The column's name in the file and in the validated cohort.
+    required : bool
+        Whether the file must have the column. ``pcl5_pre`` and ``pcl5_post`` count as present when all
+        20 item columns of their time point are there instead.
+    kind : str
+        One of :data:`KINDS`.
+    rule : str
+        What a value must be, in words, as the data dictionary shows it.
+    description : str
+        What the column means.
+    minimum, maximum : int or None
+        Legal range of an integer column (inclusive); ``None`` = unbounded on that side.
+    unusual_below, unusual_above : int or None
+        Legal values strictly below / above these draw a warning.
+    unusual_why : str
+        The reason given in that warning.
+    """
+
+    name: str
+    required: bool
+    kind: str
+    rule: str
+    description: str
+    minimum: int | None = None
+    maximum: int | None = None
+    unusual_below: int | None = None
+    unusual_above: int | None = None
+    unusual_why: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r} for column {self.name!r}")
+
+
+def _items(time_point: str) -> list[str]:
+    return [f"pcl5_{time_point}_{i:02d}" for i in range(1, N_ITEMS + 1)]
+
+
+#: Item columns per time point, in order: ``{"pre": ["pcl5_pre_01", ...], "post": [...]}``.
+ITEM_COLUMNS: dict[str, list[str]] = {"pre": _items("pre"), "post": _items("post")}
+
+# DSM-5 symptom clusters of the PCL-5 items (National Center for PTSD).
+_CLUSTERS = {**{i: "B, intrusion" for i in range(1, 6)}, 6: "C, avoidance", 7: "C, avoidance",
+             **{i: "D, negative cognitions and mood" for i in range(8, 15)},
+             **{i: "E, arousal and reactivity" for i in range(15, 21)}}
+
+_ITEM_RULE = (
+    "whole number 0-4. In each row the 20 items of a time point are all given or all empty; where the "
+    "total is empty it is their sum, where it is given it must equal their sum. The file has all 20 item "
+    "columns of a time point or none"
+)
+
+
+def _item_columns(time_point: str, when: str) -> list[Column]:
+    return [
+        Column(name, False, "integer", _ITEM_RULE,
+               f"PCL-5 item {i} (cluster {_CLUSTERS[i]}) {when}", minimum=0, maximum=4)
+        for i, name in enumerate(ITEM_COLUMNS[time_point], start=1)
+    ]
+
+
+#: Every column of the contract, in contract order.
+COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", True, "text",
+           "non-empty and unique (compared after trimming spaces; letter case matters). An identifier: "
+           "never shown in the book or in results.json",
+           "Patient identifier"),
+    Column("pcl5_pre", True, "integer",
+           "whole number 0-80; may be empty only where all 20 items pcl5_pre_01 .. pcl5_pre_20 are given "
+           "(the total is then their sum); the column may be left out when the file has those items. "
+           f"Below {PROBABLE_PTSD_CUTOFF} is accepted with a warning",
+           "PCL-5 total before the first infusion", minimum=0, maximum=80,
+           unusual_below=PROBABLE_PTSD_CUTOFF,
+           unusual_why=f"below {PROBABLE_PTSD_CUTOFF}, the probable-PTSD cutoff; unusual for a "
+                       "treatment-resistant PTSD cohort"),
+    Column("pcl5_post", True, "integer",
+           "whole number 0-80, or empty = no post-treatment assessment (dropout); where all 20 items "
+           "pcl5_post_01 .. pcl5_post_20 are given the total is their sum; the column may be left out "
+           "when the file has those items. At least one patient must have a value (a completer)",
+           "PCL-5 total after treatment", minimum=0, maximum=80),
+    *_item_columns("pre", "before the first infusion"),
+    *_item_columns("post", "after treatment"),
+    Column("days_between", False, "integer",
+           "whole number >= 0; where date_pre and date_post are also given it must equal their difference, "
+           "where it is empty it is derived from them. Above 365 is accepted with a warning",
+           "Days from the pre to the post assessment", minimum=0, unusual_above=365,
+           unusual_why="more than a year between the assessments"),
+    Column("date_pre", False, "date",
+           "date (YYYY-MM-DD) that exists in the calendar; used with date_post to derive days_between "
+           "(one of the two date columns alone is ignored, with a warning)",
+           "Date of the pre-treatment assessment"),
+    Column("date_post", False, "date",
+           "date (YYYY-MM-DD) that exists in the calendar, not before date_pre",
+           "Date of the post-treatment assessment"),
+    Column("age", False, "integer",
+           "whole number 18-110; above 90 is accepted with a warning",
+           "Age in years", minimum=18, maximum=110, unusual_above=90,
+           unusual_why="older than 90; check the value"),
+    Column("gender", False, "category",
+           "woman, man, nonbinary or other; female and f are read as woman, male and m as man, non-binary "
+           "as nonbinary; any letter case; empty = not reported",
+           "Gender"),
+    Column("race_ethnicity", False, "text",
+           "free text (a category label), spaces around it trimmed; empty = not reported",
+           "Race or ethnicity"),
+    Column("n_infusions", False, "integer",
+           "whole number >= 1; above 30 is accepted with a warning",
+           "Ketamine infusions received", minimum=1, unusual_above=30,
+           unusual_why="more than 30 infusions; check the value"),
+    Column("n_psych_meds", False, "integer",
+           "whole number >= 0",
+           "Psychiatric medications at baseline", minimum=0),
+    Column("suicidal_ideation", False, "boolean",
+           "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
+           "Suicidal ideation at baseline"),
+    Column("psychotherapy", False, "boolean",
+           "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
+           "Concomitant psychotherapy during treatment"),
+)
+
+#: Columns by name.
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: Names of the required columns, in contract order.
+REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
+
+#: All 40 item column names.
+ALL_ITEM_COLUMNS = tuple(ITEM_COLUMNS["pre"] + ITEM_COLUMNS["post"])
+
+#: Columns of the validated cohort, in order, with their pandas dtypes. Item columns follow them when the
+#: file has them (``Int64``).
+COHORT_DTYPES: dict[str, str] = {
+    "patient_id": "string",
+    "pcl5_pre": "Int64",
+    "pcl5_post": "Int64",
+    "days_between": "Int64",
+    "age": "Int64",
+    "gender": "string",
+    "race_ethnicity": "string",
+    "n_infusions": "Int64",
+    "n_psych_meds": "Int64",
+    "suicidal_ideation": "boolean",
+    "psychotherapy": "boolean",
+}
+
+#: Optional columns whose absence the validated cohort records in ``cohort.attrs["absent_columns"]``.
+OPTIONAL_COLUMNS = tuple(c.name for c in COLUMNS if not c.required)
+
+
+def _collapsed(columns: list[Column]) -> dict:
+    first, last = columns[0], columns[-1]
+    return {
+        "column": f"{first.name} .. {last.name}",
+        "required": "no",
+        "type": first.kind,
+        "rule": first.rule,
+        "description": first.description.replace("item 1 (cluster B, intrusion)", "items 1-20"),
+    }
+
+
+def data_dictionary() -> pd.DataFrame:
+    """The data dictionary: one row per column, the 40 item columns collapsed into two rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``column``, ``required``, ``type``, ``rule``, ``description``. ``required`` is ``"yes"``,
+        ``"yes, or its 20 items"`` (the PCL-5 totals) or ``"no"``.
+
+    Examples
+    --------
+    >>> dd = data_dictionary()
+    >>> list(dd.columns)
+    ['column', 'required', 'type', 'rule', 'description']
+    >>> dd["column"].iloc[3]
+    'pcl5_pre_01 .. pcl5_pre_20'
+    """
+    rows = []
+    for c in COLUMNS:
+        if c.name in ALL_ITEM_COLUMNS:
+            if c.name in (ITEM_COLUMNS["pre"][0], ITEM_COLUMNS["post"][0]):
+                tp = "pre" if c.name.startswith("pcl5_pre") else "post"
+                rows.append(_collapsed([BY_NAME[n] for n in ITEM_COLUMNS[tp]]))
+            continue
+        if c.name in ("pcl5_pre", "pcl5_post"):
+            required = "yes, or its 20 items"
+        else:
+            required = "yes" if c.required else "no"
+        rows.append({"column": c.name, "required": required, "type": c.kind, "rule": c.rule,
+                     "description": c.description})
+    return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])
