@@ -15,6 +15,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from ketamine_ptsd import limitations as L
+from ketamine_ptsd.parameters import DEFAULTS, SPEC
 
 
 def make_cohort(pre, post, days=None, age=None, gender=None, race=None) -> pd.DataFrame:
@@ -98,6 +99,7 @@ FACTS = {
     "blevins2015_reliability": (0.82, None, None),
     "bovin2016_reliability": (0.84, None, None),
     "marx2022_clinically_significant_end_score": (28, None, None),
+    "morina2014_observation_period": (40, None, None),
 }
 
 
@@ -192,6 +194,8 @@ def test_placebo_sensitivity_by_hand(benchmarks):
     assert row["remaining_points"] == pytest.approx(23.76 - 1.2 * sd_av)
     assert row["in_benchmark_range"]
     assert row["benchmark_id"] == "mapp1_placebo_within"
+    assert row["benchmark_label"] == "MAPP1 placebo + therapy (within)"
+    assert L.placebo_sensitivity(1.6, [0.5], benchmarks=benchmarks)["benchmark_label"].tolist() == [None]
 
 
 def test_placebo_default_range_comes_from_control_arms(benchmarks):
@@ -262,10 +266,21 @@ def test_rtm_rejects_impossible_inputs():
         L.rtm_expected_change(33, 45, 15, 1.2)
 
 
-def test_rtm_defaults_are_documented():
-    assert set(L.RTM_DEFAULTS) == set(L.RTM_DEFAULTS_WHY)
-    assert L.RTM_DEFAULTS["reliability"] == 0.82  # Blevins et al. 2015
-    assert L.RTM_DEFAULTS["entry_threshold"] == 33  # Bovin et al. 2016 cutoff, upper end
+def test_rtm_and_mi_defaults_are_the_build_parameters():
+    # One place for the assumptions: the parameters module, with a reason for each.
+    assumed = (SPEC["rtm_entry_threshold"][0], SPEC["rtm_population_mean"][0], SPEC["rtm_population_sd"][0])
+    assert assumed == (33, 47.0, 15.0)
+    assert SPEC["reliability"][0] == 0.82  # Blevins et al. 2015
+    for name in ("rtm_entry_threshold", "rtm_population_mean", "rtm_population_sd", "mi_imputations", "mi_seed"):
+        assert SPEC[name][1], name
+    assert not hasattr(L, "RTM_DEFAULTS")
+    # The functions' defaults are those parameters: mu = 47, sigma = 15, c = 33, rho = .82 by hand.
+    z = (33 - 47) / 15
+    expected = 15 * 0.18 * phi(z) / upper_tail(z)
+    assert L.rtm_expected_change()["rtm_expected_change"] == pytest.approx(expected, rel=1e-10)
+    c = make_cohort([50, 60, 40, 70, 55], [30, 40, None, None, 20])
+    assert L.multiple_imputation(c) == L.multiple_imputation(c, m=DEFAULTS["mi_imputations"], seed=DEFAULTS["mi_seed"])
+    assert L.multiple_imputation(c)["m"] == 20
 
 
 def test_pct_change_explained_by_rtm():
@@ -563,7 +578,7 @@ def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
     assert table.loc["no control group: placebo and expectancy response", "quantity"] == pytest.approx(1.6 - 1.2)
     assert table.loc["regression to the mean", "quantity"] == rtm["rtm_expected_change"]
     assert table.loc["many moderator tests", "quantity"] == pytest.approx(1 - 0.95**2)
-    assert table.loc["records of one clinic's patients", "quantity"] == pytest.approx(100)
+    assert table.loc["records of patients who reached treatment", "quantity"] == pytest.approx(100)
     assert table["design_to_settle"].map(bool).all()
     bare = L.summary_table(observed_mean_change=25.0, benchmarks=benchmarks)
     assert bare["quantity"].isna().all() and len(bare) == len(table)
@@ -584,3 +599,197 @@ def test_a_million_patients_take_seconds():
     L.itt_summary(c)
     L.change_by_followup(c)
     assert time.perf_counter() - start < 10
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers for the chapter's prose
+
+
+def test_sentence_fills_numbers_and_falls_back_only_on_none():
+    assert L.sentence("{a:.1f} and {b:d}", "missing", a=2.345, b=0) == "2.3 and 0"  # zero is a value
+    assert L.sentence("{a:.1f} and {b:d}", "missing", a=2.345, b=None) == "missing"
+
+
+def test_benchmark_numbers_name_every_published_number(benchmarks):
+    numbers = L.benchmark_numbers(benchmarks)
+    assert (numbers["meta2024_overall"], numbers["meta2024_overall_ci_low"], numbers["meta2024_overall_ci_high"],
+            numbers["meta2024_overall_n"]) == (0.27, 0.03, 0.51, 221)
+    assert (numbers["pcl5_cutoff_range_low"], numbers["pcl5_cutoff_range_high"]) == (31, 33)
+    assert numbers["morina2014_observation_period"] == 40
+    assert "almeida2024_end_of_course_ci_low" not in numbers  # the source gives no standardised interval
+    assert "pcl5_cutoff" not in numbers  # a range, not a point
+
+
+def test_benchmarks_table_selects_by_measure_in_file_order(benchmarks):
+    table = L.benchmarks_table(benchmarks, ["response_pct"])
+    assert table["id"].tolist() == ["feder2021_ketamine_response", "feder2021_midazolam_response", "osmind_response",
+                                    "cochrane_ssri_response", "cochrane_placebo_response"]
+    assert table["value"].tolist() == [67, 20, 70, 58, 35]
+    assert L.benchmarks_table(benchmarks, ["no_such_measure"]).empty
+
+
+# ----------------------------------------------------------------------------------------------------
+# additions: entry threshold, follow-up points, missing-data comparison, representativeness bounds, safety
+
+
+def test_baseline_below_threshold():
+    out = L.baseline_below_threshold(make_cohort([30, 33, 40, 50], [20, 20, 20, 20]), 33)
+    assert out == {"n": 4, "min_pre": 30.0, "n_below": 1, "pct_below": 25.0}  # 33 itself is admitted
+    assert L.baseline_below_threshold(make_cohort([40, 50], [20, 20]), 33)["n_below"] == 0
+
+
+def test_followup_points_keep_completers_with_known_days():
+    c = make_cohort([50, 60, 40, 70], [30, None, 35, 20], days=[10, 20, None, 40])
+    points = L.followup_points(c)
+    assert points["days"].tolist() == [10, 40]
+    assert points["change"].tolist() == [20, 50]
+
+
+def test_missing_data_comparison_by_hand():
+    pre = np.array([50, 60, 40, 70, 55], dtype=float)
+    post = np.array([30, 40, np.nan, np.nan, 20])
+    c = make_cohort(pre.astype(int), [30, 40, None, None, 20])
+    itt, mi = L.itt_summary(c), L.multiple_imputation(c)
+    out = L.missing_data_comparison(c, itt, mi, mcid=10, remission_cutoff=33).set_index("analysis")
+
+    def d_av(a, b):  # mean change over the root mean square of the two SDs
+        return (a - b).mean() / math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+
+    done = ~np.isnan(post)
+    comp = out.loc["completers only"]
+    change = pre[done] - post[done]  # 20, 20, 35
+    half = stats.t.ppf(0.975, 2) * change.std(ddof=1) / math.sqrt(3)
+    assert comp["n"] == 3 and comp["mean_change"] == pytest.approx(25)
+    assert (comp["ci_low"], comp["ci_high"]) == pytest.approx((25 - half, 25 + half))
+    assert comp["d_av"] == pytest.approx(d_av(pre[done], post[done]))
+    assert comp["pct_clinically_significant"] == pytest.approx(100)  # all three dropped 10 or more
+    assert comp["pct_remission"] == pytest.approx(200 / 3)  # post 30 and 20 are below 33, 40 is not
+
+    unchanged = out.loc["all patients, dropouts unchanged"]
+    bocf = np.where(done, post, pre)
+    assert unchanged["n"] == 5 and unchanged["mean_change"] == pytest.approx(15)  # (20 + 20 + 0 + 0 + 35) / 5
+    assert unchanged["d_av"] == pytest.approx(d_av(pre, bocf))
+    assert unchanged["pct_clinically_significant"] == pytest.approx(60)
+    assert unchanged["pct_remission"] == pytest.approx(40)  # dropouts count as not remitted
+
+    imputed = out.loc["all patients, multiple imputation"]
+    assert imputed["mean_change"] == mi["mi_mean_change"] and imputed["ci_low"] == mi["mi_ci_low"]
+    assert imputed["d_av"] is None and imputed["pct_remission"] is None
+
+
+def test_representativeness_bounds_on_all_patients(benchmarks):
+    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    out = L.representativeness(c, benchmarks).set_index("characteristic")
+    # Women: 5 of 8 reporting, 2 not reporting -> 5/10 if none of them is a woman, 7/10 if both are.
+    assert (out.loc["women", "cohort_all_low"], out.loc["women", "cohort_all_high"]) == pytest.approx((50, 70))
+    # White: 3 of 5 reporting, 5 not reporting -> 3/10 to 8/10.
+    assert (out.loc["white", "cohort_all_low"], out.loc["white", "cohort_all_high"]) == pytest.approx((30, 80))
+    assert out.loc["mean age", "cohort_all_low"] is None
+    assert not out["suppressed"].any()
+
+
+def test_representativeness_suppresses_small_counts(benchmarks):
+    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    out = L.representativeness(c, benchmarks, min_cell=5).set_index("characteristic")
+    # Gender: 3 reporting patients are not women and 2 did not report: both below 5, so share and
+    # unreported share are hidden; the 8 reporting may be shown.
+    women = out.loc["women"]
+    assert women["cohort_value"] is None and women["cohort_pct_unreported"] is None and women["suppressed"]
+    assert women["cohort_n_reported"] == 8
+    # Race: 3 white of 5 reporting -> hidden; 5 not reporting is not below 5.
+    white = out.loc["white"]
+    assert white["cohort_value"] is None and white["cohort_pct_unreported"] == pytest.approx(50)
+    assert white["cohort_all_low"] is None and white["suppressed"]
+    # Age: 8 reporting -> mean shown; 2 missing -> their share hidden.
+    age = out.loc["mean age"]
+    assert age["cohort_value"] == pytest.approx(np.mean([30, 40, 50, 20, 60, 35, 45, 55]))
+    assert age["cohort_pct_unreported"] is None
+    few = L.representativeness(make_cohort([50] * 6, [30] * 6, gender=["woman"] * 3 + [None] * 3), benchmarks,
+                               min_cell=5).set_index("characteristic")
+    assert few.loc["women", "cohort_n_reported"] is None  # 3 reporting is itself a small count
+
+
+def test_zero_event_upper_bound_is_clopper_pearson():
+    for n in (1, 30, 117, 5000):
+        out = L.zero_event_upper_bound(n, 0.95)
+        exact = stats.binomtest(0, n).proportion_ci(confidence_level=0.95, method="exact").high
+        assert out["upper"] == pytest.approx(exact, rel=1e-9)
+        # At the bound, seeing no event in n has probability (1 - ci_level) / 2.
+        assert (1 - out["upper"]) ** n == pytest.approx(0.025)
+        assert out["upper_pct"] == pytest.approx(100 * exact, rel=1e-9)
+    assert L.zero_event_upper_bound(117, 0.90)["upper"] < L.zero_event_upper_bound(117, 0.95)["upper"]
+    assert L.zero_event_upper_bound(0)["upper"] is None
+
+
+def test_summary_table_uses_the_confidence_level_and_reports_safety(benchmarks):
+    c = make_cohort([50, 60, 40, 70], [30, 40, 35, 20], days=[10, 20, 30, 40])
+    table = L.summary_table(observed_mean_change=23.75, change_followup=L.change_by_followup(c, ci_level=0.9),
+                            itt=L.itt_summary(c), safety=L.zero_event_upper_bound(4, 0.9), benchmarks=benchmarks,
+                            ci_level=0.9).set_index("limitation")
+    assert "90% CI" in table.loc["natural course over the follow-up", "by_how_much"]
+    assert "40 months" in table.loc["natural course over the follow-up", "by_how_much"]  # from the benchmarks
+    assert table.loc["safety and misuse not recorded", "quantity"] == pytest.approx(100 * (1 - 0.05 ** (1 / 4)))
+    # No dropouts: the completer and ITT means agree, and the row says so instead of "lowers ... to".
+    dropout = table.loc["dropout (completer analysis)"]
+    assert dropout["quantity"] == 0 and "all 4 patients" in dropout["by_how_much"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# figures
+
+
+@pytest.fixture()
+def plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_forest_plot_labels_every_effect_with_its_instrument(benchmarks, plt):
+    from ketamine_ptsd import limitation_figures as LF
+
+    rows = L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, benchmarks)
+    ax = LF.forest_plot(rows).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "This cohort (d_av) [PCL-5]"
+    assert "MAPP1 placebo + therapy (within) [CAPS-5]" in labels and len(labels) == len(rows)
+    markers = {(ln.get_xdata()[0], ln.get_marker()) for ln in ax.get_lines() if len(ln.get_xdata()) == 1}
+    assert (1.2, "s") in markers and (1.6, "o") in markers and (0.27, "D") in markers
+
+
+def test_change_vs_followup_draws_summaries_above_the_point_limit(plt):
+    from ketamine_ptsd import figures
+    from ketamine_ptsd import limitation_figures as LF
+
+    rng = np.random.default_rng(2)
+    for n in (50, figures.MAX_POINTS + 1):
+        days = rng.integers(7, 200, n)
+        pre = rng.integers(40, 80, n)
+        c = make_cohort(pre, pre - rng.integers(0, 40, n), days=days)
+        points, curve = L.followup_points(c), L.lowess_curve(c)
+        ax = LF.change_vs_followup(points, curve, 100).axes[0]
+        drawn = len(ax.collections[0].get_offsets())
+        assert drawn == (n if n <= figures.MAX_POINTS else len(curve))
+
+
+def test_rtm_grid_plot_has_a_panel_per_sd_and_a_line_per_reliability(plt):
+    from ketamine_ptsd import limitation_figures as LF
+
+    grid = L.rtm_grid([40, 47, 50], [0.8, 0.82], [10, 15], observed_mean_change=20)
+    fig = LF.rtm_grid_plot(grid, 47, 15, 0.82)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        lines = [ln for ln in ax.get_lines() if ln.get_marker() != "*"]
+        assert len(lines) == 2
+    assert not [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "*"]  # SD 10 is not the build's
+    star = [ln for ln in fig.axes[1].get_lines() if ln.get_marker() == "*"][0]
+    expected = grid[(grid.population_mean == 47) & (grid.population_sd == 15) & (grid.reliability == 0.82)]
+    assert star.get_ydata()[0] == pytest.approx(expected["pct_of_observed_change"].iloc[0])

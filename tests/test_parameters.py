@@ -16,7 +16,9 @@ def test_overrides_and_file(tmp_path):
 
 
 @pytest.mark.parametrize("name,value", [("nope", 1), ("mcid", "ten"), ("reliability", 1.5), ("mcid", -1),
-                                        ("change_thresholds_sensitivity", 5), ("alpha", True)])
+                                        ("change_thresholds_sensitivity", 5), ("alpha", True),
+                                        ("rtm_population_sd", 0), ("mi_imputations", 2.5), ("mi_imputations", 1),
+                                        ("min_cell", 3.5), ("ci_level", 1)])
 def test_bad_parameters_are_named(name, value):
     with pytest.raises(parameters.ParameterError, match=name if name != "nope" else "unknown"):
         parameters.resolve({name: value})
@@ -27,3 +29,8 @@ def test_parse_assignment():
     assert parameters.parse_assignment("remission_cutoffs_sensitivity=[31,33]") == ("remission_cutoffs_sensitivity", [31, 33])
     with pytest.raises(parameters.ParameterError):
         parameters.parse_assignment("mcid")
+
+
+def test_edges_that_are_legal():
+    p = parameters.resolve({"min_cell": 0, "mi_imputations": 2, "reliability": 0.5, "rtm_entry_threshold": 80})
+    assert p["min_cell"] == 0 and p["mi_imputations"] == 2

@@ -49,16 +49,29 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         left.set_title("Patients by PCL-5 before and after")
     left.set_ylabel("PCL-5 total (0-80)")
     left.set_ylim(0, 80)
-    long = pd.DataFrame(
-        {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
-    )
-    sns.violinplot(data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0, legend=False)
+    if len(done) <= MAX_POINTS:
+        long = pd.DataFrame(
+            {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
+        )
+        sns.violinplot(data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0,
+                       legend=False)
+        right.set_ylim(0, 80)
+        right.set_xlabel("")
+        cutoff_line = right.axhline
+    else:
+        # A kernel density over a million points is slow and adds nothing: totals are integers 0-80.
+        bins = np.arange(-0.5, 81.5, 2)
+        for values, label, colour in ((pre, "before", colors[0]), (post, "after", colors[1])):
+            right.hist(values, bins=bins, weights=np.full(len(values), 100 / len(values)), histtype="step",
+                       linewidth=2, color=colour, label=label)
+        right.set_xlabel("PCL-5 total")
+        right.set_ylabel("% of completers")
+        cutoff_line = right.axvline
     if remission_cutoff is not None:
-        right.axhline(remission_cutoff, color=colors[2], linestyle="--", linewidth=1.5,
-                      label=f"remission cutoff ({remission_cutoff:g})")
+        cutoff_line(remission_cutoff, color=colors[2], linestyle="--", linewidth=1.5,
+                    label=f"remission cutoff ({remission_cutoff:g})")
+    if remission_cutoff is not None or len(done) > MAX_POINTS:
         right.legend(loc="upper right")
-    right.set_ylim(0, 80)
-    right.set_xlabel("")
     right.set_title("Distribution of PCL-5 totals")
     fig.tight_layout()
     return fig
@@ -96,9 +109,19 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     """Box plots of change by a grouping column (aggregates only)."""
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
-    sub = done[done[column].notna()].copy()
-    sub["group"] = sub[column].map(labels)
-    sns.boxplot(data=sub, x="group", y="change", hue="group", ax=ax, legend=False, showfliers=len(sub) <= MAX_POINTS)
+    sub = done[done[column].notna()]
+    groups = [(label, sub.loc[sub[column] == value, "change"].to_numpy(dtype="float64"))
+              for value, label in labels.items()]
+    groups = [(label, values) for label, values in groups if len(values)]
+    # Box statistics from quantiles: the same picture as a box plot, at any cohort size.
+    boxes = []
+    for label, values in groups:
+        q1, med, q3 = np.percentile(values, [25, 50, 75])
+        iqr = q3 - q1
+        inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+        boxes.append({"label": label, "q1": q1, "med": med, "q3": q3, "whislo": inside.min(), "whishi": inside.max(),
+                      "fliers": values[(values < inside.min()) | (values > inside.max())] if len(values) <= MAX_POINTS else []})
+    ax.bxp(boxes, patch_artist=True, boxprops={"facecolor": sns.color_palette(PALETTE)[0], "alpha": 0.6})
     ax.set_xlabel("")
     ax.set_ylabel("change in PCL-5 (pre - post)")
     fig.tight_layout()

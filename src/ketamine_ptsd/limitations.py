@@ -33,22 +33,12 @@ BENCHMARK_FIELDS = (
 INSTRUMENTS = ("PCL-5", "CAPS-5", "mixed", "not stated")
 ARM_KINDS = ("active", "control", "untreated", "between arms", None)
 
-#: Regression-to-the-mean defaults: name -> value. :data:`RTM_DEFAULTS_WHY` gives each one's reason.
-RTM_DEFAULTS: dict[str, float] = {
-    "entry_threshold": 33,
-    "population_mean": 47.0,
-    "population_sd": 15.0,
-    "reliability": DEFAULTS["reliability"],
-}
-RTM_DEFAULTS_WHY: dict[str, str] = {
-    "entry_threshold": "assumption: patients entered with a PCL-5 at or above the probable-PTSD cutoff "
-    "(Bovin et al. 2016: 31-33); the study's real threshold is not published",
-    "population_mean": "assumption: mean PCL-5 of the treatment-seeking population the clinic draws from, "
-    "anchored on the Osmind real-world baseline of about 47; the grid varies it",
-    "population_sd": "assumption: wider than the cohort's baseline SD (11.90 in the preprint) because "
-    "selection narrows spread; no published figure, the grid varies it",
-    "reliability": "PCL-5 test-retest r = .82 (Blevins et al. 2015), the project's reliability parameter",
-}
+#: The grid of assumptions :func:`rtm_grid` explores by default. Reliabilities span the published PCL-5
+#: test-retest r (.82, Blevins et al. 2015; .84, Bovin et al. 2016) and values either side; population
+#: means span a range around the Osmind real-world baseline (about 47); SDs run from a cohort's to wider.
+GRID_POPULATION_MEANS = (35, 40, 45, 47, 50, 55)
+GRID_POPULATION_SDS = (10, 15, 20)
+GRID_RELIABILITIES = (0.70, 0.75, 0.82, 0.84, 0.90)
 
 _FOREST_KINDS = {
     "cohort": "this cohort",
@@ -105,6 +95,22 @@ def _mills(z: np.ndarray | float) -> np.ndarray:
     return np.exp(stats.norm.logpdf(z) - stats.norm.logsf(z))
 
 
+def sentence(template: str, missing: str, **values) -> str:
+    """``template`` filled with ``values``, or ``missing`` when any value is None (the data could not give it).
+
+    The chapter builds its data-dependent sentences this way, from numbers only, so a value that is absent
+    for some cohort gives a sentence saying so instead of a failed build.
+
+    >>> sentence("d = {d:.2f}", "not computed", d=1.234)
+    'd = 1.23'
+    >>> sentence("d = {d:.2f}", "not computed", d=None)
+    'not computed'
+    """
+    if any(v is None for v in values.values()):
+        return missing
+    return template.format(**values)
+
+
 # --------------------------------------------------------------------------------------------------
 # benchmarks
 
@@ -147,6 +153,34 @@ def load_benchmarks(path: str | Path | None = None) -> list[dict]:
         if entry["arm_kind"] not in ARM_KINDS:
             raise ValueError(f"{where}: arm_kind must be one of {ARM_KINDS}, got {entry['arm_kind']!r}")
     return entries
+
+
+def benchmark_numbers(benchmarks: Sequence[Mapping]) -> dict[str, float]:
+    """Every published number of the benchmarks by name, for the chapter's prose.
+
+    ``<id>`` is the value, ``<id>_ci_low``/``_ci_high`` its interval, ``<id>_range_low``/``_range_high`` a
+    published range, ``<id>_n`` the study's participants; numbers the source does not give are left out.
+    """
+    out: dict[str, float] = {}
+    for b in benchmarks:
+        for field, suffix in (("value", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"),
+                              ("range_low", "_range_low"), ("range_high", "_range_high"), ("n", "_n")):
+            if b[field] is not None:
+                out[b["id"] + suffix] = b[field]
+    return out
+
+
+def benchmarks_table(benchmarks: Sequence[Mapping], measures: Sequence[str]) -> pd.DataFrame:
+    """The benchmarks whose ``measure`` is one of ``measures``, in file order, with the columns a reader needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, label, instrument, design, arm_kind, measure, value, n, source, note``.
+    """
+    cols = ["id", "label", "instrument", "design", "arm_kind", "measure", "value", "n", "source", "note"]
+    rows = [{c: b[c] for c in cols} for b in benchmarks if b["measure"] in measures]
+    return _plain(pd.DataFrame(rows, columns=cols))
 
 
 def _benchmark(benchmarks: Sequence[Mapping], id_: str) -> Mapping | None:
@@ -253,13 +287,16 @@ def placebo_sensitivity(
     Returns
     -------
     pandas.DataFrame
-        ``placebo_d, remaining_d, pct_of_observed, in_benchmark_range, benchmark_id`` and, with the SDs,
-        ``placebo_points, remaining_points``. ``in_benchmark_range`` marks placebo ds between the smallest
-        and largest control-arm d of the benchmarks.
+        ``placebo_d, remaining_d, pct_of_observed, in_benchmark_range, benchmark_id, benchmark_label`` and,
+        with the SDs, ``placebo_points, remaining_points``. ``in_benchmark_range`` marks placebo ds between
+        the smallest and largest control-arm d of the benchmarks; ``benchmark_id``/``_label`` name the
+        control arms whose d equals the row's.
     """
     if observed_d is None or not math.isfinite(observed_d):
         return pd.DataFrame(columns=["placebo_d", "remaining_d", "pct_of_observed"])
-    controls = _control_ds(benchmarks if benchmarks is not None else load_benchmarks())
+    benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
+    controls = _control_ds(benchmarks)
+    labels = {b["id"]: b.get("label") or b["id"] for b in benchmarks}
     if placebo_ds is None:
         top = max((d for _, d in controls), default=0.0)
         grid = np.round(np.arange(0.0, top + step / 2, step), 10)
@@ -276,6 +313,7 @@ def placebo_sensitivity(
         "pct_of_observed": 100 * (observed_d - placebo) / observed_d if observed_d != 0 else np.nan,
         "in_benchmark_range": (placebo >= lo) & (placebo <= hi),
         "benchmark_id": [", ".join(by_value.get(float(d), [])) or None for d in placebo],
+        "benchmark_label": ["; ".join(labels[i] for i in by_value.get(float(d), [])) or None for d in placebo],
     })
     if None not in (observed_change, sd_pre, sd_post):
         sd_av = math.sqrt((sd_pre**2 + sd_post**2) / 2)
@@ -289,10 +327,10 @@ def placebo_sensitivity(
 
 
 def rtm_expected_change(
-    entry_threshold: float = RTM_DEFAULTS["entry_threshold"],
-    population_mean: float = RTM_DEFAULTS["population_mean"],
-    population_sd: float = RTM_DEFAULTS["population_sd"],
-    reliability: float = RTM_DEFAULTS["reliability"],
+    entry_threshold: float = DEFAULTS["rtm_entry_threshold"],
+    population_mean: float = DEFAULTS["rtm_population_mean"],
+    population_sd: float = DEFAULTS["rtm_population_sd"],
+    reliability: float = DEFAULTS["reliability"],
     observed_pre_mean: float | None = None,
 ) -> dict:
     """Expected drop from baseline to retest from regression to the mean alone.
@@ -309,7 +347,8 @@ def rtm_expected_change(
     Parameters
     ----------
     entry_threshold : float
-        Lowest baseline PCL-5 admitted (c). Default and reasons: :data:`RTM_DEFAULTS`.
+        Lowest baseline PCL-5 admitted (c). Defaults: the build parameters ``rtm_entry_threshold``,
+        ``rtm_population_mean``, ``rtm_population_sd`` and ``reliability`` (reasons in ``parameters.SPEC``).
     population_mean, population_sd : float
         mu and sigma of the population patients were selected from (assumptions; see the grid).
     reliability : float
@@ -347,6 +386,25 @@ def rtm_expected_change(
     }
 
 
+def baseline_below_threshold(cohort: pd.DataFrame, entry_threshold: float) -> dict:
+    """How the cohort's baselines sit against an assumed entry threshold.
+
+    A patient with ``pcl5_pre`` below the threshold could not have been selected by it, so any such patient
+    shows the assumed selection rule is not the one the clinic used.
+
+    Returns
+    -------
+    dict
+        ``n`` (patients with a baseline), ``min_pre``, ``n_below``, ``pct_below`` (None without baselines).
+    """
+    pre = _num(cohort, "pcl5_pre")
+    pre = pre[~np.isnan(pre)]
+    if pre.size == 0:
+        return {"n": 0, "min_pre": None, "n_below": 0, "pct_below": None}
+    below = int((pre < entry_threshold).sum())
+    return {"n": int(pre.size), "min_pre": float(pre.min()), "n_below": below, "pct_below": 100 * below / pre.size}
+
+
 def pct_change_explained_by_rtm(rtm_expected_change: float | None, observed_mean_change: float | None) -> float | None:
     """Regression to the mean as a percentage of the observed mean change (None if that change is 0 or unknown)."""
     if rtm_expected_change is None or observed_mean_change is None or observed_mean_change == 0:
@@ -355,16 +413,15 @@ def pct_change_explained_by_rtm(rtm_expected_change: float | None, observed_mean
 
 
 def rtm_grid(
-    population_means: Sequence[float] = (35, 40, 45, 47, 50, 55),
-    reliabilities: Sequence[float] = (0.70, 0.75, 0.82, 0.84, 0.90),
-    population_sds: Sequence[float] = (10, 15, 20),
-    entry_threshold: float = RTM_DEFAULTS["entry_threshold"],
+    population_means: Sequence[float] = GRID_POPULATION_MEANS,
+    reliabilities: Sequence[float] = GRID_RELIABILITIES,
+    population_sds: Sequence[float] = GRID_POPULATION_SDS,
+    entry_threshold: float = DEFAULTS["rtm_entry_threshold"],
     observed_mean_change: float | None = None,
 ) -> pd.DataFrame:
     """:func:`rtm_expected_change` over every combination of population mean, SD and reliability.
 
-    Shows how much the answer rests on the assumed population. Reliabilities span the published
-    .82 and .84 and values either side.
+    Shows how much the answer rests on the assumed population (default grid: ``GRID_*`` above).
 
     Returns
     -------
@@ -395,6 +452,12 @@ def _followup_data(cohort: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     pre, post, days = _num(cohort, "pcl5_pre"), _num(cohort, "pcl5_post"), _num(cohort, "days_between")
     keep = ~(np.isnan(pre) | np.isnan(post) | np.isnan(days))
     return days[keep], (pre - post)[keep]
+
+
+def followup_points(cohort: pd.DataFrame) -> pd.DataFrame:
+    """``days`` (``days_between``) and ``change`` of every completer with a known follow-up time."""
+    days, change = _followup_data(cohort)
+    return pd.DataFrame({"days": days, "change": change})
 
 
 def followup_summary(cohort: pd.DataFrame) -> dict:
@@ -624,7 +687,8 @@ def rubin_combine(
     }
 
 
-def multiple_imputation(cohort: pd.DataFrame, m: int = 20, seed: int = 20240917, ci_level: float = 0.95) -> dict:
+def multiple_imputation(cohort: pd.DataFrame, m: int = DEFAULTS["mi_imputations"], seed: int = DEFAULTS["mi_seed"],
+                        ci_level: float = 0.95) -> dict:
     """Mean change with missing ``pcl5_post`` multiply imputed from ``pcl5_pre``.
 
     Proper multiple imputation under missing at random given baseline: normal linear regression of
@@ -639,9 +703,9 @@ def multiple_imputation(cohort: pd.DataFrame, m: int = 20, seed: int = 20240917,
     ----------
     cohort : pandas.DataFrame
     m : int
-        Number of imputations (>= 2).
+        Number of imputations (>= 2); default the build parameter ``mi_imputations``.
     seed : int
-        Seed of the random draws, so the book is reproducible.
+        Seed of the random draws, so the book is reproducible; default the build parameter ``mi_seed``.
     ci_level : float
 
     Returns
@@ -707,6 +771,61 @@ def multiple_imputation(cohort: pd.DataFrame, m: int = 20, seed: int = 20240917,
     }
 
 
+def missing_data_comparison(
+    cohort: pd.DataFrame,
+    itt: Mapping,
+    mi: Mapping,
+    *,
+    mcid: float = DEFAULTS["mcid"],
+    reliability: float = DEFAULTS["reliability"],
+    response_fraction: float = DEFAULTS["response_fraction"],
+    remission_cutoff: float = DEFAULTS["remission_cutoff"],
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """The headline numbers under three treatments of patients without a post score.
+
+    Rows: completers only (the book's default); all patients with dropouts counted as unchanged
+    (``pcl5_post = pcl5_pre``: mean change and d_av) and as not improved (the ``_itt`` shares of
+    :func:`ketamine_ptsd.stats.clinical_significance`); all patients with ``pcl5_post`` multiply imputed
+    (mean change only: the shares and d_av are not pooled).
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+    itt, mi : mapping
+        From :func:`itt_summary` and :func:`multiple_imputation` of the same cohort.
+    mcid, reliability, response_fraction, remission_cutoff : float
+        The book's definitions, passed to :func:`ketamine_ptsd.stats.clinical_significance`.
+    ci_level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis, n, mean_change, ci_low, ci_high, d_av, pct_clinically_significant, pct_remission``.
+    """
+    from . import stats as book_stats
+
+    pre, post = _pairs(cohort)
+    done = ~np.isnan(post)
+    completer = book_stats.paired_outcome(pre[done], post[done], ci_level)
+    unchanged = book_stats.paired_outcome(pre, np.where(done, post, pre), ci_level)
+    rates = book_stats.clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
+    rows = [
+        {"analysis": "completers only", "n": int(done.sum()), "mean_change": completer["mean_change"],
+         "ci_low": completer["change_ci_low"], "ci_high": completer["change_ci_high"], "d_av": completer["d_av"],
+         "pct_clinically_significant": rates["pct_clinically_significant"],
+         "pct_remission": rates["pct_remission"]},
+        {"analysis": "all patients, dropouts unchanged", "n": int(pre.size), "mean_change": itt["itt_mean_change"],
+         "ci_low": itt["itt_ci_low"], "ci_high": itt["itt_ci_high"], "d_av": unchanged["d_av"],
+         "pct_clinically_significant": rates["pct_clinically_significant_itt"],
+         "pct_remission": rates["pct_remission_itt"]},
+        {"analysis": "all patients, multiple imputation", "n": int(pre.size), "mean_change": mi["mi_mean_change"],
+         "ci_low": mi["mi_ci_low"], "ci_high": mi["mi_ci_high"], "d_av": None,
+         "pct_clinically_significant": None, "pct_remission": None},
+    ]
+    return _plain(pd.DataFrame(rows))
+
+
 # --------------------------------------------------------------------------------------------------
 # representativeness
 
@@ -718,11 +837,12 @@ def _norm_label(s: pd.Series) -> pd.Series:
 
 
 def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | None = None,
-                       white_labels: Sequence[str] = _WHITE) -> pd.DataFrame:
+                       white_labels: Sequence[str] = _WHITE, min_cell: int | None = None) -> pd.DataFrame:
     """The cohort's gender, race and age beside the Osmind records and a reference population.
 
     Shares are of patients who reported the characteristic; the unreported share is given beside them,
-    because a cohort where half did not report race says little about race.
+    because a cohort where half did not report race says little about race. The bounds say what the share
+    among all patients could be: every non-reporter outside the category (low) or inside it (high).
 
     Parameters
     ----------
@@ -731,14 +851,17 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         From :func:`load_benchmarks` (default: the bundled file).
     white_labels : sequence of str
         ``race_ethnicity`` values counted as white, compared in lower case with punctuation as spaces.
+    min_cell : int, optional
+        Values resting on a count of patients from 1 to ``min_cell - 1`` (those reporting, those in the
+        category or out of it, those not reporting) become None and the row is marked ``suppressed``.
 
     Returns
     -------
     pandas.DataFrame
         One row each for women (% of reported gender), white (% of reported race) and mean age:
-        ``characteristic, unit, cohort_value, cohort_n_reported, cohort_pct_unreported, osmind_value,
-        reference_population_value, reference_population_note``. ``cohort_value`` is None with the
-        column entirely missing.
+        ``characteristic, unit, cohort_value, cohort_n_reported, cohort_pct_unreported, cohort_all_low,
+        cohort_all_high, suppressed, osmind_value, reference_population_value, reference_population_note``.
+        ``cohort_value`` is None with the column entirely missing; the bounds are None for mean age.
     """
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
     n = len(cohort)
@@ -747,26 +870,42 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         b = _benchmark(benchmarks, id_)
         return _float(b["value"]) if b else None
 
+    def small(count):
+        return min_cell is not None and 0 < count < min_cell
+
+    def pct(k):
+        return 100 * k / n if n else None
+
     def share(column, hits):
         s = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index, dtype="string")
         s = _norm_label(s)
-        reported = s.notna() & (s != "")
+        reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
         k = int(reported.sum())
-        value = 100 * int((reported & s.isin(hits)).sum()) / k if k else None
-        return value, k, (100 * (n - k) / n if n else None)
+        hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
+        # A share with its denominator shown reveals both the count in and the count out of the category.
+        hide_value = small(k) or small(hit) or small(k - hit)
+        hide_unrep = small(k) or small(n - k)
+        value = None if hide_value or not k else 100 * hit / k
+        unrep = None if hide_unrep else pct(n - k)
+        low, high = (None, None) if hide_value or hide_unrep or not k else (pct(hit), pct(hit + n - k))
+        return value, k, unrep, low, high, hide_value or hide_unrep
 
     age = _num(cohort, "age")
     age_k = int((~np.isnan(age)).sum())
+    hide_age, hide_age_unrep = small(age_k), small(age_k) or small(n - age_k)
+    age_row = (None if hide_age or not age_k else float(np.nanmean(age)), age_k,
+               None if hide_age_unrep else pct(n - age_k), None, None, hide_age or hide_age_unrep)
     rows = []
-    for characteristic, unit, (value, k, unrep), ref in [
+    for characteristic, unit, (value, k, unrep, low, high, hidden), ref in [
         ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
         ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
-        ("mean age", "years", (float(np.nanmean(age)) if age_k else None, age_k,
-                               100 * (n - age_k) / n if n else None), "osmind_age"),
+        ("mean age", "years", age_row, "osmind_age"),
     ]:
         rows.append({
-            "characteristic": characteristic, "unit": unit, "cohort_value": value, "cohort_n_reported": k,
-            "cohort_pct_unreported": unrep, "osmind_value": osmind(ref), "reference_population_value": None,
+            "characteristic": characteristic, "unit": unit, "cohort_value": value,
+            "cohort_n_reported": None if small(k) else k,
+            "cohort_pct_unreported": unrep, "cohort_all_low": low, "cohort_all_high": high, "suppressed": hidden,
+            "osmind_value": osmind(ref), "reference_population_value": None,
             "reference_population_note": "not available: the project's sources give no figure for US adults "
                                          "with PTSD",
         })
@@ -824,6 +963,28 @@ def multiplicity(pvalues: Mapping[str, float | None], alpha: float = 0.05) -> pd
 
 
 # --------------------------------------------------------------------------------------------------
+# safety
+
+
+def zero_event_upper_bound(n: int, ci_level: float = 0.95) -> dict:
+    """Largest event rate compatible with observing no events in ``n`` (Clopper-Pearson, exact).
+
+    With x = 0 the exact interval's upper limit has a closed form: ``1 - ((1 - ci_level) / 2) ** (1 / n)``
+    (about 3.7 / n at 95%; the one-sided "rule of three" gives 3 / n). It is what "no serious adverse
+    events in n patients" can exclude, at best.
+
+    Returns
+    -------
+    dict
+        ``n``, ``upper`` (proportion) and ``upper_pct``; None when n is 0.
+    """
+    if n <= 0:
+        return {"n": int(n), "upper": None, "upper_pct": None}
+    upper = 1 - ((1 - ci_level) / 2) ** (1 / n)
+    return {"n": int(n), "upper": upper, "upper_pct": 100 * upper}
+
+
+# --------------------------------------------------------------------------------------------------
 # summary
 
 
@@ -843,7 +1004,9 @@ def summary_table(
     mi: Mapping | None = None,
     represent: pd.DataFrame | None = None,
     tests: pd.DataFrame | None = None,
+    safety: Mapping | None = None,
     benchmarks: Sequence[Mapping] | None = None,
+    ci_level: float = 0.95,
 ) -> pd.DataFrame:
     """One row per limitation: what it could do to the headline effect, by how much, and what would settle it.
 
@@ -868,8 +1031,12 @@ def summary_table(
         From :func:`representativeness`.
     tests : DataFrame, optional
         From :func:`multiplicity`.
+    safety : mapping, optional
+        From :func:`zero_event_upper_bound`.
     benchmarks : sequence of mapping, optional
         From :func:`load_benchmarks` (default: the bundled file).
+    ci_level : float
+        Confidence level of the intervals passed in, for the sentences.
 
     Returns
     -------
@@ -914,27 +1081,35 @@ def summary_table(
     if change_followup is not None and change_followup.get("difference") is not None:
         q = change_followup["difference"]
         text = (f"mean drop of completers followed more than {change_followup['split_days']:g} days minus the "
-                f"rest: {q:+.1f} points (95% CI {_fmt(change_followup['ci_low'])} to "
+                f"rest: {q:+.1f} points ({ci_level:.0%} CI {_fmt(change_followup['ci_low'])} to "
                 f"{_fmt(change_followup['ci_high'])})")
     elif change_followup is not None and change_followup.get("reason"):
         text = change_followup["reason"]
     if followup is not None and followup.get("median") is not None:
         text += f"; median follow-up {followup['median']:g} days (IQR {followup['q1']:g}-{followup['q3']:g})"
+    period = _benchmark(benchmarks, "morina2014_observation_period")
     if morina is not None and morina["value"] is not None:
-        text += f"; untreated PTSD remits in {morina['value']:g}% over about 40 months (Morina et al. 2014)"
+        text += f"; untreated PTSD remits in {morina['value']:g}%"
+        if period is not None and period["value"] is not None:
+            text += f" over a mean of {period['value']:g} months"
+        text += " (Morina et al. 2014)"
     add("natural course over the follow-up", "inflate", q, "PCL-5 points, long minus short follow-up", text,
         "waiting-list or treatment-as-usual arm assessed on the same schedule")
 
     # Dropout.
     q, text = None, "not computed"
-    if itt is not None and itt.get("itt_mean_change") is not None:
+    if itt is not None and itt.get("itt_mean_change") is not None and not itt["n_dropouts"]:
+        q = 0.0
+        text = (f"all {itt['n_patients']} patients in the file have a post score; patients who left before a "
+                f"second assessment may never have become records")
+    elif itt is not None and itt.get("itt_mean_change") is not None:
         q = itt["completer_mean_change"] - itt["itt_mean_change"]
         text = (f"{itt['n_dropouts']} of {itt['n_patients']} patients have no post score; counting them as "
                 f"unchanged lowers the mean drop from {itt['completer_mean_change']:.1f} to "
                 f"{itt['itt_mean_change']:.1f} points")
         if mi is not None and mi.get("mi_mean_change") is not None:
             text += (f"; multiple imputation from baseline gives {mi['mi_mean_change']:.1f} "
-                     f"(95% CI {_fmt(mi['mi_ci_low'])} to {_fmt(mi['mi_ci_high'])})")
+                     f"({ci_level:.0%} CI {_fmt(mi['mi_ci_low'])} to {_fmt(mi['mi_ci_high'])})")
     add("dropout (completer analysis)", "inflate", q, "PCL-5 points, completer minus ITT", text,
         "follow every patient who starts treatment and analyse by intention to treat, with reasons for leaving")
 
@@ -950,7 +1125,7 @@ def summary_table(
             parts.append(f"women {_fmt(_float(by.loc['women', 'cohort_value']), 0)}% of those reporting gender "
                          f"(Osmind records {_fmt(_float(by.loc['women', 'osmind_value']), 0)}% female)")
         text = "; ".join(parts)
-    add("records of one clinic's patients", "limit generalisation (direction unknown)", q,
+    add("records of patients who reached treatment", "limit generalisation (direction unknown)", q,
         "% race unreported", text,
         "multi-site registry with consecutive enrolment and complete demographics")
 
@@ -966,6 +1141,15 @@ def summary_table(
                 f"{raw} significant before and {holm} after Holm adjustment")
     add("many moderator tests", "create false-positive moderators", q, "family-wise error rate", text,
         "preregistered primary outcome and moderator hypotheses")
+
+    # Safety: what a record without adverse events cannot exclude.
+    q, text = None, "no adverse-event data: harms cannot be assessed"
+    if safety is not None and safety.get("upper_pct") is not None:
+        q = safety["upper_pct"]
+        text = (f"no adverse-event data; even a record of zero serious events in {safety['n']} patients would "
+                f"leave a rate up to {q:.1f}% per patient compatible ({ci_level:.0%} upper bound)")
+    add("safety and misuse not recorded", "hide harms", q, "% of patients, upper bound with zero events", text,
+        "prospective adverse-event and substance-use monitoring with follow-up after the course")
 
     # Self-report, unblinded.
     add("self-reported, unblinded outcome", "inflate", None, None,

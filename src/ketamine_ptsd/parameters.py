@@ -23,9 +23,34 @@ SPEC: dict[str, tuple[Any, str]] = {
     "alpha": (0.05, "significance level for tests and Holm adjustment"),
     "ci_level": (0.95, "confidence level of every interval"),
     "min_cell": (5, "aggregate cells from fewer patients than this are suppressed in the book"),
+    "rtm_entry_threshold": (33, "regression to the mean: lowest baseline PCL-5 assumed admitted (probable-PTSD "
+                                "cutoff, Bovin et al. 2016); the study's own threshold is not published"),
+    "rtm_population_mean": (47.0, "regression to the mean: assumed mean PCL-5 of the population patients came "
+                                  "from (Osmind real-world baseline, about 47); the chapter's grid varies it"),
+    "rtm_population_sd": (15.0, "regression to the mean: assumed SD of that population, wider than a selected "
+                                "cohort's (selection narrows spread); the chapter's grid varies it"),
+    "mi_imputations": (20, "multiple imputation: data sets pooled by Rubin's rules; at least the percentage of "
+                           "incomplete cases keeps Monte Carlo error small (White, Royston & Wood 2011)"),
+    "mi_seed": (20240917, "multiple imputation: seed of the random draws, so a rebuild gives the same numbers"),
 }
 
 DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in SPEC.items()}
+
+#: name -> (lowest, highest or None, must be a whole number); unlisted numbers must not be negative.
+RULES: dict[str, tuple[float, float | None, bool]] = {
+    "reliability": (0, 1, False),
+    "response_fraction": (0, 1, False),
+    "alpha": (0, 1, False),
+    "ci_level": (0, 1, False),
+    "min_cell": (0, None, True),
+    "rtm_entry_threshold": (0, 80, False),
+    "rtm_population_mean": (0, 80, False),
+    "rtm_population_sd": (0, None, False),
+    "mi_imputations": (2, None, True),
+    "mi_seed": (0, None, True),
+}
+#: Parameters whose bounds are themselves impossible values (a reliability of 1 divides by zero).
+OPEN = {"reliability", "response_fraction", "alpha", "ci_level", "rtm_population_sd"}
 
 
 class ParameterError(ValueError):
@@ -42,18 +67,13 @@ def _check(name: str, value: Any) -> Any:
         return value
     if not _is_number(value):
         raise ParameterError(f"parameter {name}: expected a number, got {value!r}")
-    bounds = {
-        "reliability": (0, 1),
-        "response_fraction": (0, 1),
-        "alpha": (0, 1),
-        "ci_level": (0, 1),
-    }
-    if name in bounds:
-        lo, hi = bounds[name]
-        if not lo < value < hi:
-            raise ParameterError(f"parameter {name}: must lie strictly between {lo} and {hi}, got {value!r}")
-    elif value < 0:
-        raise ParameterError(f"parameter {name}: must not be negative, got {value!r}")
+    low, high, whole = RULES.get(name, (0, None, False))
+    if whole and value != int(value):
+        raise ParameterError(f"parameter {name}: must be a whole number, got {value!r}")
+    if value < low or high is not None and value > high or name in OPEN and value in (low, high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ParameterError(f"parameter {name}: must be {bound}{' (exclusive)' if name in OPEN else ''}, "
+                             f"got {value!r}")
     return value
 
 
