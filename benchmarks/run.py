@@ -1,0 +1,114 @@
+"""Build benchmark: how long the book takes to build, and how that grows with the cohort.
+
+Measures in one run, on this machine, and prints as times and ratios:
+  1. a clean build of the bundled cohort through ``ketamine-ptsd build``;
+  2. Jupyter Book executing the same notebooks itself (``execute_notebooks: force``) on the same cohort;
+  3. a no-change rebuild; 4. a rebuild after changing one parameter (``mcid``);
+  5. clean builds of synthetic cohorts of 117, 10,000 and 1,000,000 patients: wall time and peak memory
+     (the sum of the resident memory of the build and every kernel it starts, sampled every 0.1 s).
+
+Run: ``make benchmark`` or ``.venv/bin/python benchmarks/run.py [--sizes 117 10000 1000000]``.
+Targets (issue "Fast builds and large cohorts"): clean build at least 3x faster than Jupyter Book's own
+execution; no-change rebuild under 1 s and at most a tenth of a clean build; 1,000,000 patients in under
+120 s with peak memory under 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from ketamine_ptsd import build as build_module, paths
+from ketamine_ptsd.synthetic import synthetic_cohort
+
+CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
+
+
+def measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (GB) of ``cmd`` and all its descendants."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        parent = psutil.Process(proc.pid)
+        while not done.is_set():
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
+    return seconds, peak / 1e9
+
+
+def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
+    """Jupyter Book executing the source notebooks itself, with their default parameters."""
+    src = work / "jb-src"
+    for path in build_module._book_sources():
+        target = src / path.relative_to(paths.REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    build_module._copy_mathjax(src / "_mathjax" / "mathjax")
+    shutil.copytree(paths.NOTEBOOKS, src / "notebooks")
+    # Jupyter Book runs each notebook in its own folder; the notebooks' default cohort_path is this file.
+    shutil.copy2(cohort_parquet, src / "notebooks" / paths.COHORT_FILENAME)
+    config = src / "_config.yml"
+    config.write_text(re.sub(r'execute_notebooks: "off"', 'execute_notebooks: "force"', config.read_text()))
+    jb = Path(sys.executable).with_name("jupyter-book")
+    seconds, _ = measured([str(jb), "build", str(src), "--path-output", str(work / "jb-out")])
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[117, 10_000, 1_000_000])
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kp-bench-"))
+    rows = []
+    try:
+        out = work / "bundled"
+        clean, clean_mem = measured([*CLI, "build", "--out", str(out)])
+        jb = jupyter_book_executes(work, out / paths.STATE_DIRNAME / paths.COHORT_FILENAME)
+        noop, _ = measured([*CLI, "build", "--out", str(out)])
+        param, _ = measured([*CLI, "build", "--out", str(out), "--param", "mcid=15"])
+        print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 1e9:.0f} GB")
+        print(f"clean build, bundled cohort (117):        {clean:7.1f} s  peak {clean_mem:.2f} GB")
+        print(f"Jupyter Book executing the same notebooks: {jb:7.1f} s  -> clean build is {jb / clean:.1f}x faster")
+        print(f"no-change rebuild:                         {noop:7.2f} s  = {noop / clean:.3f} of a clean build")
+        print(f"one-parameter rebuild (mcid=15):           {param:7.1f} s  = {param / clean:.2f} of a clean build")
+        for n in args.sizes:
+            data = work / f"cohort-{n}.parquet"
+            synthetic_cohort(n, seed=n).to_parquet(data)
+            seconds, memory = measured([*CLI, "build", "--data", str(data), "--out", str(work / f"out-{n}")])
+            rows.append((n, seconds, memory))
+        base = rows[0][1]
+        for n, seconds, memory in rows:
+            print(f"clean build, {n:>9,} patients:            {seconds:7.1f} s  peak {memory:.2f} GB"
+                  f"  ({seconds / base:.2f}x the {rows[0][0]:,}-patient time)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
