@@ -7,6 +7,12 @@ import yaml
 from ketamine_ptsd import paths
 
 
+def test_lock_pins_every_package_to_a_registry_version():
+    lines = [ln.strip() for ln in (paths.REPO / "requirements.lock").read_text().splitlines()]
+    loose = [ln for ln in lines if ln and not ln.startswith("#") and not re.fullmatch(r"[A-Za-z0-9_.-]+==[\w.+!-]+", ln)]
+    assert not loose, f"not a plain NAME==VERSION pin (a local path or URL breaks a fresh install): {loose}"
+
+
 def test_environment_yml_matches_the_lock():
     lock = {ln.strip() for ln in (paths.REPO / "requirements.lock").read_text().splitlines() if "==" in ln}
     env = yaml.safe_load((paths.REPO / "environment.yml").read_text())

@@ -146,7 +146,7 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
     report = build_module.build(path, out, {"mcid": 15}, echo=lambda line: None)
     # The notebooks that declare mcid (and provenance, which records every parameter), no others.
     assert set(report.executed) == {"introduction", "primary_outcome", "clinical_significance", "limitations",
-                                    "provenance"}
+                                    "reproducing_paper", "provenance"}
     r = json.loads((out / "results.json").read_text())
     done = frame.dropna(subset=["pcl5_post"])
     change = done.pcl5_pre - done.pcl5_post.astype(float)

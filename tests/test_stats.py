@@ -169,3 +169,10 @@ def test_psychotherapy_contrast_matches_scipy():
     assert r["psychotherapy_d"] == pytest.approx((with_.mean() - without.mean()) / pooled)
     assert r["psychotherapy_p"] == pytest.approx(sps.ttest_ind(with_, without).pvalue)
     assert r["psychotherapy_d_ci_low"] < r["psychotherapy_d"] < r["psychotherapy_d_ci_high"]
+
+
+def test_noncentral_interval_survives_scipy_nan_region():
+    # scipy's nct.cdf(-2, 5, ncp) is NaN for ncp >= 10, inside the search bracket of t = -2 with df = 5.
+    assert math.isnan(sps.nct.cdf(-2.0, 5, 10.0))
+    lo, hi = stats.noncentral_t_ci(-2.0, 5, 0.95)
+    assert math.isfinite(lo) and math.isfinite(hi) and lo < -2.0 < hi

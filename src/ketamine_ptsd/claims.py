@@ -180,21 +180,24 @@ def _incompatible(a: dict, b: dict) -> bool:
     return False
 
 
-def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
-    """Notes on other sources whose claim about the same quantity cannot hold together with this one."""
+def _rivals(claim: dict, claims: list[dict]) -> list[dict]:
+    """Claims of other versions about the same quantity that cannot hold together with this one."""
     key = claim.get("result_key")
     if key is None:
         return []
-    notes = []
-    for other in claims:
-        if other is claim or other.get("result_key") != key or other["version"] == claim["version"]:
-            continue
-        if _incompatible(claim, other):
-            notes.append(
-                f"The {other['version']} version states {_stated(other)} ({other['id']}); "
-                "one cohort can match at most one of the two."
-            )
-    return notes
+    return [
+        other for other in claims
+        if other is not claim and other.get("result_key") == key and other["version"] != claim["version"]
+        and _incompatible(claim, other)
+    ]
+
+
+def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
+    """Notes on other sources whose claim about the same quantity cannot hold together with this one."""
+    return [
+        f"The {other['version']} version states {_stated(other)} ({other['id']}); one cohort can match at most one of the two."
+        for other in _rivals(claim, claims)
+    ]
 
 
 def compare_claims(claims: list[dict], results: dict) -> list[dict]:
@@ -213,7 +216,9 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
         Per claim: ``id``, ``claim`` (its meaning), ``source``, ``published``
         (as stated), ``recomputed`` (unrounded, or None), ``recomputed_display``
         (rounded to the claim's precision, or None), ``status`` (``"matches"``,
-        ``"differs"`` or ``"not computable"``) and ``note``.
+        ``"differs"`` or ``"not computable"``), ``rivals`` (ids of claims from
+        other versions that no single value can satisfy together with this one)
+        and ``note``.
 
     Notes
     -----
@@ -252,6 +257,7 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
             "recomputed": value,
             "recomputed_display": display,
             "status": status,
+            "rivals": [other["id"] for other in _rivals(claim, claims)],
             "note": " ".join(notes),
         })
     return rows

@@ -12,6 +12,8 @@ data:
   reproduces a reported d?
 * :func:`r_range_for`: what an unreported pre-post correlation leaves open
   (paired t, p, d_z, confidence interval of the change).
+* :func:`change_sd_floor`: how small the SD of the change can be when a
+  reported share of patients improved by less than a threshold.
 
 Each check has a companion ``explain_*`` function that puts the result in plain
 English for a clinical reader.
@@ -45,6 +47,7 @@ __all__ = [
     "r_range_for",
     "r_range_summary",
     "explain_r_range",
+    "change_sd_floor",
 ]
 
 # Default grid of pre-post correlations for r_range_for: from slightly negative
@@ -754,3 +757,48 @@ def explain_r_range(rows: list[dict]) -> str:
         else:
             text += f" No correlation between -1 and 1 gives the {row['basis']}: it cannot be right."
     return text
+
+
+# --------------------------------------------------------------------------
+# What a reported head count says about the spread of the change
+# --------------------------------------------------------------------------
+def change_sd_floor(mean_change: float, n: int, n_below: int, below_max: float) -> float:
+    """Smallest SD (denominator n - 1) of n changes with this mean when ``n_below`` are at most ``below_max``.
+
+    With the mean fixed, the spread is smallest when the ``n_below`` changes all equal ``below_max`` and
+    the others share the rest of the total equally, so no data can have a smaller SD. Through
+    ``SD_change^2 = SD_pre^2 + SD_post^2 - 2 r SD_pre SD_post`` this caps the pre-post correlation, d_z and
+    the paired t that the reported count allows.
+
+    Parameters
+    ----------
+    mean_change : float
+        Mean change (positive = improvement).
+    n : int
+        Number of patients (>= 2).
+    n_below : int
+        Patients whose change is at most ``below_max``; e.g. those without a clinically significant
+        change of 10 points have a change of at most 9 (whole-number scores).
+    below_max : float
+        Largest change of those patients.
+
+    Returns
+    -------
+    float
+        The floor; 0 when the constraint does not bind (no such patients, all of them, or a mean change
+        not above ``below_max``).
+
+    Examples
+    --------
+    29 of 117 patients improving by at most 9 points, mean change 2780 / 117:
+
+    >>> round(change_sd_floor(2780 / 117, 117, 29, 9), 3)
+    8.51
+    """
+    if n < 2:
+        raise ValueError("an SD needs n >= 2")
+    if not 0 < n_below < n or mean_change <= below_max:
+        return 0.0
+    rest = (n * mean_change - n_below * below_max) / (n - n_below)
+    share = n_below / n
+    return math.sqrt(n / (n - 1) * share * (1 - share)) * (rest - below_max)

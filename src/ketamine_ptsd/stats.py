@@ -73,15 +73,19 @@ def noncentral_t_ci(t: float, df: float, ci_level: float = 0.95) -> tuple[float 
     if t is None or df is None or df < 1 or not math.isfinite(t):
         return None, None
     a = 1 - ci_level
+    half = stats.norm.ppf(1 - a / 2) * math.sqrt(1 + t * t / (2 * df))
     if df > 10_000 or abs(t) > 200:
-        half = stats.norm.ppf(1 - a / 2) * math.sqrt(1 + t * t / (2 * df))
         return t - half, t + half
     span = 10 + 2 * abs(t)
 
     def solve(target):
         return optimize.brentq(lambda ncp: stats.nct.cdf(t, df, ncp) - target, t - span, t + span, xtol=1e-10)
 
-    return solve(1 - a / 2), solve(a / 2)
+    try:
+        return solve(1 - a / 2), solve(a / 2)
+    except ValueError:
+        # scipy's noncentral t returns NaN in parts of the (t, df, ncp) space with few degrees of freedom.
+        return t - half, t + half
 
 
 def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float = 0.95) -> dict:
