@@ -29,8 +29,10 @@ lock: $(VENV)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^ketamine-ptsd' > requirements.lock
 	$(BIN)/python tools/sync_environment.py
 
+# Speed and memory figures (not tests): the build at three cohort sizes, and the reconstruction search.
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/reconstruct.py
 
 clean:
 	rm -rf _build test-artifacts
