@@ -46,7 +46,6 @@ class BuildReport:
     cached: list[str] = field(default_factory=list)
     rendered: bool = False
     warnings: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def sha256_file(path: Path) -> str:
@@ -277,9 +276,7 @@ def execute_notebooks(
             raise
         os.replace(target, state.notebooks / f"{name}.ipynb")
         state.write(f"notebooks/{name}.key", keys[name])
-        seconds = time.perf_counter() - started
-        report.seconds[name] = seconds
-        echo(f"execute: {name}: {seconds:.1f} s")
+        echo(f"execute: {name}: {time.perf_counter() - started:.1f} s")
         return name
 
     errors = []
@@ -393,7 +390,9 @@ def build(
     }
     keys = execute_notebooks(names, pool, data_sha256, state, jobs or os.cpu_count() or 1, echo, report,
                              out / "failed")
-    render_key = _sha(json.dumps(keys, sort_keys=True) + "".join(sha256_file(p) for p in _book_sources()))
+    # What the rendering itself depends on: the book's sources, this module, the Sphinx hooks, the lock.
+    renderer = [Path(__file__), paths.PACKAGE / "sphinx_ext.py", *([LOCK_FILE] if LOCK_FILE.exists() else [])]
+    render_key = _sha(json.dumps(keys, sort_keys=True) + "".join(sha256_file(p) for p in _book_sources() + renderer))
     html = out / paths.HTML_DIRNAME
     if state.read("render.key") == render_key and html.exists() and (out / paths.RESULTS_FILENAME).exists():
         echo("render: unchanged, not rendered")
@@ -405,6 +404,8 @@ def build(
     publish(new_html, results, out, state)
     state.write("render.key", render_key)
     shutil.rmtree(state.dir / "render", ignore_errors=True)
+    # Copies kept from an earlier failed build describe a book that has now been built.
+    shutil.rmtree(out / "failed", ignore_errors=True)
     report.rendered = True
     echo(f"published: {html} and {out / paths.RESULTS_FILENAME}")
     return report
