@@ -1,12 +1,18 @@
 """Tests of the published-claims file and its comparison with recomputed results."""
 
+import itertools
 import json
+import math
 
 import numpy as np
 import pytest
 import yaml
 
-from ketamine_ptsd.claims import CLAIMS_PATH, KINDS, compare_claims, conflicts, consistency_report, load_claims
+from ketamine_ptsd import consistency
+from ketamine_ptsd.claims import (
+    CLAIMS_PATH, KINDS, change_sd_bound, checks_table, comparison_table, compare_claims, conflicts, conflicts_table,
+    consistency_report, d_av_check, d_definitions_table, explain_differences, load_claims,
+)
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +266,138 @@ def test_conflicts_reject_unknown_ids(tmp_path):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ValueError, match="no_such_claim"):
         conflicts(path)
+
+
+# --------------------------------------------------------------------------- tables for the report
+def test_comparison_table_shows_each_claim_rounded(claims):
+    rows = compare_claims(claims, {"n_patients": 117, "pre_mean": 52.5385})
+    table = comparison_table(rows)
+    assert list(table.columns) == ["claim", "source", "published", "recomputed", "status", "why"]
+    assert len(table) == len(claims)
+    first = table.iloc[[c["id"] for c in claims].index("pre_mean_published")]
+    assert (first["published"], first["recomputed"], first["status"]) == ("52.54", "52.54", "matches")
+
+
+def test_checks_table_keeps_the_kinds_asked_for_with_the_stated_values(claims):
+    checks = consistency_report(claims)
+    table = checks_table(checks, claims, {"GRIM", "GRIMMER"})
+    assert list(table.columns) == ["check", "claim", "published", "consistent", "what it means"]
+    # Four means (GRIM) and the two preprint SDs (GRIMMER), in the report's order.
+    assert list(zip(table["check"], table["claim"])) == [
+        (row["check"], row["claim_id"]) for row in checks if row["check"] in ("GRIM", "GRIMMER")]
+    assert len(table) == 6
+    published = dict(zip(table["claim"], table["published"]))
+    assert published["pre_sd_preprint"] == "11.90" and published["post_mean_published"] == "28.78"
+    assert set(table["consistent"]) == {"yes"}
+    # False and None read as words, not as booleans.
+    assert list(checks_table([dict(checks[0], consistent=False), dict(checks[0], consistent=None)], claims,
+                             {"GRIM"})["consistent"]) == ["NO", "cannot check"]
+    assert list(checks_table(checks, claims, {"no such check"}).columns) == list(table.columns)
+
+
+def test_d_definitions_table_has_every_definition_with_its_range(claims):
+    defs = consistency.d_definitions(52.39, 11.90, 29.42, 16.52, 117, decimals=2)
+    found = consistency.closest_to(1.60, defs, 2)
+    table = d_definitions_table(defs, found)
+    assert len(table) == 4
+    # d_av by hand: 22.97 / sqrt((11.90^2 + 16.52^2) / 2) = 1.5955, the preprint's 1.60.
+    d_av = table.iloc[0]
+    assert d_av["value"] == pytest.approx(22.97 / math.sqrt((11.90**2 + 16.52**2) / 2))
+    assert d_av["lowest"] < d_av["value"] < d_av["highest"] and d_av["gives the reported d"] == "yes"
+    assert d_av["definition"].startswith("d_av")
+    # d_pre = 22.97 / 11.90 = 1.93: not the reported d.
+    d_pre = table[table["definition"].str.startswith("d_pre")].iloc[0]
+    assert d_pre["value"] == pytest.approx(22.97 / 11.90) and d_pre["gives the reported d"] == "no"
+
+
+def test_conflicts_table_puts_both_sides_with_their_sources():
+    rows = conflicts()
+    table = conflicts_table(rows)
+    assert list(table.columns) == ["about", "one source says", "another says", "why it matters"]
+    pre = table[table["about"] == "pre_mean"].iloc[0]
+    assert pre["one source says"].startswith("52.54 (published: ")
+    assert pre["another says"].startswith("52.39 (preprint: ")
+    assert len(conflicts_table([])) == 0
+
+
+# --------------------------------------------------------------------------- d with the published means
+def test_d_av_check_with_published_means_and_preprint_sds(claims):
+    check = d_av_check(claims)
+    # By hand: 23.76 / sqrt((11.90^2 + 16.52^2) / 2) = 1.6504; extremes over every input within 0.005.
+    assert check["d_av"] == pytest.approx(23.76 / math.sqrt((11.90**2 + 16.52**2) / 2))
+    corners = [(52.54 + a - 28.78 - c) / math.sqrt(((11.90 + b) ** 2 + (16.52 + e) ** 2) / 2)
+               for a, b, c, e in itertools.product((-0.005, 0.005), repeat=4)]
+    assert check["low"] == pytest.approx(min(corners)) and check["high"] == pytest.approx(max(corners))
+    # d = 1.60 allows at most 1.605, below the lowest d_av: ruled out.
+    assert check["high"] > check["low"] > 1.605 and check["rules_out"] is True
+    assert check["claim_id"] == "d_preprint"
+    assert check["inputs"] == ("pre_mean_published", "pre_sd_preprint", "post_mean_published", "post_sd_preprint")
+
+
+def test_d_av_check_does_not_rule_out_a_d_within_reach(claims):
+    near = [dict(c, value=1.65) if c["id"] == "d_preprint" else c for c in claims]
+    assert d_av_check(near)["rules_out"] is False
+
+
+# --------------------------------------------------------------------------- why a claim differs
+def _row(claim_id, status, published, rivals=()):
+    return {"id": claim_id, "status": status, "published": published, "rivals": list(rivals),
+            "recomputed_display": "?"}
+
+
+HAND_CLAIMS = [{"id": i, "version": v} for i, v in (
+    ("m_published", "published"), ("m_preprint", "preprint"), ("d", "preprint"), ("x", "preprint"),
+    ("a", "published"), ("b", "preprint"))]
+D_CHECK = {"claim_id": "d", "rules_out": True, "inputs": ("a", "b"), "low": 1.6491, "high": 1.6517}
+
+
+def test_explain_differences_by_hand():
+    rows = [
+        _row("m_published", "matches", "52.54", ["m_preprint"]),
+        _row("m_preprint", "differs", "52.39", ["m_published"]),
+        _row("d", "differs", "1.60"),
+        _row("x", "differs", "7"),
+        _row("a", "matches", "1"), _row("b", "matches", "2"),
+    ]
+    out = explain_differences(rows, HAND_CLAIMS, D_CHECK)
+    assert [(row["id"], row["kind"]) for row in out] == [("m_preprint", "conflict"), ("d", "conflict"), ("x", "other")]
+    assert "the published version states 52.54" in out[0]["why"] and "`m_published`" in out[0]["why"]
+    assert "between 1.649 and 1.652" in out[1]["why"] and "d = 1.60" in out[1]["why"]
+    assert out[2]["why"] == "the recomputed value is not the published one; see the table."
+    assert out[0]["published"] == "52.39"  # the comparison row, with kind and why added
+
+
+def test_a_d_difference_is_no_conflict_unless_every_input_matches_and_d_is_ruled_out():
+    base = [_row("d", "differs", "1.60"), _row("a", "matches", "1"), _row("b", "differs", "2")]
+    assert explain_differences(base, HAND_CLAIMS, D_CHECK)[0]["kind"] == "other"  # b does not match
+    matched = [base[0], base[1], _row("b", "matches", "2")]
+    assert explain_differences(matched, HAND_CLAIMS, dict(D_CHECK, rules_out=False))[0]["kind"] == "other"
+    assert explain_differences(matched, HAND_CLAIMS)[0]["kind"] == "other"  # no check given
+    # A rival that differs too is no explanation.
+    rows = [_row("m_published", "differs", "52.54", ["m_preprint"]), _row("m_preprint", "differs", "52.39")]
+    assert {row["kind"] for row in explain_differences(rows, HAND_CLAIMS)} == {"other"}
+
+
+# --------------------------------------------------------------------------- the cap on r from the 75%
+def test_change_sd_bound_by_hand(claims):
+    bound = change_sd_bound(claims, 10)
+    # 75% of 117 is 88 patients only, so 29 improved by at most 9 points. Totals 6147 and 3367 (GRIM).
+    assert bound["n"] == 117 and bound["percent"] == "75%" and bound["n_not_clinically_significant"] == 29
+    assert bound["mean_change"] == pytest.approx((6147 - 3367) / 117)
+    # The smallest SD: 29 changes of 9 and 88 sharing the rest equally, by numpy.
+    split = np.r_[np.full(29, 9.0), np.full(88, (2780 - 29 * 9) / 88)]
+    floor = np.std(split, ddof=1)
+    assert bound["change_sd_floor"] == pytest.approx(floor)
+    assert bound["r_max"] == pytest.approx((11.90**2 + 16.52**2 - floor**2) / (2 * 11.90 * 16.52))
+    assert bound["d_z_max"] == pytest.approx(split.mean() / floor)
+    assert bound["t_max"] == pytest.approx(split.mean() / (floor / math.sqrt(117)))
+
+
+def test_change_sd_bound_without_a_floor(claims):
+    # A threshold above the mean change of 23.76 points: the count caps nothing.
+    bound = change_sd_bound(claims, 30)
+    assert bound["change_sd_floor"] == 0
+    assert bound["r_max"] is None and bound["d_z_max"] is None and bound["t_max"] is None
+    # mcid 9.5: whole-number changes below it are at most 9, as with 10.
+    floor_10 = change_sd_bound(claims, 10)["change_sd_floor"]
+    assert change_sd_bound(claims, 9.5)["change_sd_floor"] == pytest.approx(floor_10)

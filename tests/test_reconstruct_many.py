@@ -47,6 +47,83 @@ def test_every_cohort_meets_every_published_constraint(rec):
         assert f"{_psychotherapy_d((pre - post).astype(float), therapy):.2f}" == "0.42"
 
 
+def test_meets_constraints_accepts_every_reconstructed_cohort(rec):
+    published = claims.load_claims()
+    for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy):
+        assert reconstruct.meets_constraints(pre, post, therapy, reconstruct.Targets(), published)
+
+
+# A hand-built cohort of 12 with its own targets at one decimal. By hand: pre total 690 (mean 57.5), post
+# total 408 (mean 34.0); changes 13 32 17 20 8 28 37 24 -8 -10 75 46, so 9 of 12 (75%) improve by at
+# least 10 and 7 of 12 (58%) end below 33; SDs 14.39 and 24.39 and the psychotherapy d 0.789 come from
+# numpy and scipy in _broken below. Every aggregate sits at least 0.035 inside its rounding window.
+HAND_PRE = np.array([33, 41, 45, 49, 53, 58, 56, 59, 71, 70, 75, 80])
+HAND_POST = np.array([20, 9, 28, 29, 45, 30, 19, 35, 79, 80, 0, 34])
+HAND_THERAPY = np.isin(np.arange(12), [0, 1, 2, 3, 6, 10])
+HAND_TARGETS = reconstruct.Targets(n=12, pre_mean=57.5, post_mean=34.0, pre_sd=14.4, post_sd=24.4, decimals=1,
+                                   pre_min=33, score_max=80, mcid=10, remission_cutoff=33, psychotherapy_d=0.8)
+HAND_CLAIMS = [{"id": "pct_clinically_significant_published", "value": 75, "decimals": 0},
+               {"id": "pct_remission_published", "value": 58, "decimals": 0}]
+# Each edit breaks exactly one constraint (checked in the test): scores moved by a point or a few.
+BREAK_ONE = {
+    "pre mean": {"pre": {3: -1}},
+    "post mean": {"post": {0: -1}},
+    "pre SD": {"pre": {0: +1, 1: -1}},
+    "post SD": {"post": {0: +2, 1: -2}},
+    "clinically significant %": {"pre": {4: +2, 6: -2}},
+    "remission %": {"post": {5: +3, 2: -3}},
+    "pre below pre_min": {"pre": {1: +1, 0: -1}},
+    "pre above score_max": {"pre": {11: +1, 10: -1}},
+    "post below 0": {"post": {1: +1, 10: -1}},
+    "post above score_max": {"post": {8: +2, 9: -2}},
+    "psychotherapy d": {"therapy": {0: False, 4: True}},
+}
+
+
+def _broken(pre, post, therapy):
+    """Constraints of HAND_TARGETS the cohort misses, from numpy and scipy and the targets typed out."""
+    change = (pre - post).astype(float)
+    checks = {
+        "pre mean": f"{pre.mean():.1f}" == "57.5",
+        "post mean": f"{post.mean():.1f}" == "34.0",
+        "pre SD": f"{np.std(pre, ddof=1):.1f}" == "14.4",
+        "post SD": f"{np.std(post, ddof=1):.1f}" == "24.4",
+        "clinically significant %": round(100 * np.mean(change >= 10)) == 75,
+        "remission %": round(100 * np.mean(post < 33)) == 58,
+        "pre below pre_min": pre.min() >= 33,
+        "pre above score_max": pre.max() <= 80,
+        "post below 0": post.min() >= 0,
+        "post above score_max": post.max() <= 80,
+        "psychotherapy d": f"{_psychotherapy_d(change, therapy):.1f}" == "0.8",
+    }
+    return {name for name, ok in checks.items() if not ok}
+
+
+def test_meets_constraints_accepts_a_hand_built_cohort():
+    assert _broken(HAND_PRE, HAND_POST, HAND_THERAPY) == set()
+    assert reconstruct.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, HAND_CLAIMS) is True
+
+
+@pytest.mark.parametrize("constraint", list(BREAK_ONE))
+def test_meets_constraints_rejects_a_cohort_that_breaks_one_constraint(constraint):
+    cohort = {"pre": HAND_PRE.copy(), "post": HAND_POST.copy(), "therapy": HAND_THERAPY.copy()}
+    for column, edits in BREAK_ONE[constraint].items():
+        for i, value in edits.items():
+            if column == "therapy":
+                cohort[column][i] = value
+            else:
+                cohort[column][i] += value
+    assert _broken(cohort["pre"], cohort["post"], cohort["therapy"]) == {constraint}
+    assert reconstruct.meets_constraints(cohort["pre"], cohort["post"], cohort["therapy"], HAND_TARGETS,
+                                         HAND_CLAIMS) is False
+
+
+def test_meets_constraints_takes_the_percentages_from_the_claims():
+    # Same cohort, a claim of 67% remission (8 of 12): rejected although the targets' counts are unchanged.
+    other = [HAND_CLAIMS[0], dict(HAND_CLAIMS[1], value=67)]
+    assert not reconstruct.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, other)
+
+
 def test_both_remission_counts_that_round_to_62_percent_are_used(rec):
     assert [k for k in range(118) if round(100 * k / 117) == 62] == [72, 73]
     assert set((rec.pcl5_post < 33).sum(axis=1)) == {72, 73}
@@ -121,6 +198,17 @@ def test_long_format_holds_every_score(rec):
     third = long[long["cohort"] == 3].sort_values("patient")
     assert np.array_equal(third["pcl5_post"], rec.pcl5_post[3])
     assert list(third["patient"]) == list(range(1, 118))
+
+
+def test_spread_table_by_hand():
+    spread = pd.DataFrame({key: [3.0, 1.0, 2.0, 10.0] for key in reconstruct.UNREPORTED})
+    table = reconstruct.spread_table(spread, {"d_z": 2.5, "t": None})
+    assert list(table.columns) == ["quantity", "lowest", "median", "highest", "this book's cohort"]
+    assert list(table["quantity"]) == list(reconstruct.UNREPORTED.values())
+    assert (table["lowest"] == 1.0).all() and (table["median"] == 2.5).all() and (table["highest"] == 10.0).all()
+    own = dict(zip(reconstruct.UNREPORTED, table["this book's cohort"]))
+    assert own["d_z"] == 2.5 and np.isnan(own["t"]) and np.isnan(own["r_pre_post"])
+    assert set(reconstruct.UNREPORTED) <= set(reconstruct.STATISTICS_COLUMNS)
 
 
 # --------------------------------------------------------------------------- the floor on the SD of change

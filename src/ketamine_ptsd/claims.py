@@ -12,12 +12,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ketamine_ptsd import consistency
 from ketamine_ptsd.paths import DATA
 
-__all__ = ["CLAIMS_PATH", "KINDS", "load_claims", "compare_claims", "consistency_report", "conflicts"]
+__all__ = [
+    "CLAIMS_PATH", "KINDS", "MEANS_AND_SDS", "load_claims", "compare_claims", "consistency_report", "conflicts",
+    "comparison_table", "d_av_check", "explain_differences", "checks_table", "d_definitions_table",
+    "conflicts_table", "change_sd_bound",
+]
 
 # The repository's data/published_claims.yml.
 CLAIMS_PATH = DATA / "published_claims.yml"
@@ -27,6 +32,10 @@ KINDS = ("number", "percent", "at_least", "more_than", "at_most", "less_than", "
 
 # PCL-5 totals run from 0 to 80 (20 items scored 0-4): the bounds GRIMMER may use.
 _PCL5_MIN, _PCL5_MAX = 0, 80
+
+#: Claims behind the pre and post means and SDs that the bundled cohort and the reconstructions reproduce:
+#: the published means with the preprint SDs (the published version's SDs are not public).
+MEANS_AND_SDS = ("pre_mean_published", "pre_sd_preprint", "post_mean_published", "post_sd_preprint")
 
 _REQUIRED = ("id", "version", "source", "source_detail", "value", "decimals", "kind", "result_key", "meaning")
 _BOUNDS = {
@@ -419,3 +428,249 @@ def conflicts(path: str | Path | None = None) -> list[dict]:
             "claim_b": b_id, "stated_b": _stated(b), "source_b": b["source"], "version_b": b["version"],
         })
     return rows
+
+
+def comparison_table(rows: list[dict]) -> pd.DataFrame:
+    """The claims compared with recomputed values, as a table for the report.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`compare_claims`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``claim``, ``source``, ``published``, ``recomputed`` (rounded to the claim's precision),
+        ``status`` and ``why`` (the row's note).
+    """
+    table = pd.DataFrame(rows, columns=["claim", "source", "published", "recomputed_display", "status", "note"])
+    return table.rename(columns={"recomputed_display": "recomputed", "note": "why"})
+
+
+def conflicts_table(rows: list[dict]) -> pd.DataFrame:
+    """Where the sources disagree, as a table for the report: each side with its version and source.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`conflicts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``about``, ``one source says``, ``another says`` and ``why it matters``.
+    """
+    return pd.DataFrame([
+        {"about": row["id"], "one source says": f"{row['stated_a']} ({row['version_a']}: {row['source_a']})",
+         "another says": f"{row['stated_b']} ({row['version_b']}: {row['source_b']})", "why it matters": row["issue"]}
+        for row in rows
+    ], columns=["about", "one source says", "another says", "why it matters"])
+
+
+def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, ...] = MEANS_AND_SDS) -> dict:
+    """d_av from four claimed means and SDs, and whether it rules out a claimed d.
+
+    d_av follows from the two means and the two SDs, so it is fixed within the rounding of those four
+    numbers. A claimed d outside that range cannot come from a cohort that matches all four.
+
+    Parameters
+    ----------
+    claims : list of dict
+        From :func:`load_claims`.
+    d_id : str
+        Id of the claimed d.
+    inputs : tuple of str
+        Ids of the pre mean, pre SD, post mean and post SD claims, in that order.
+
+    Returns
+    -------
+    dict
+        ``d_av`` (from the stated values), ``low`` and ``high`` (its extremes over every input that rounds
+        to the stated values, at the largest precision among them), ``claim_id`` (``d_id``), ``inputs``
+        and ``rules_out``: True when no value in ``[low, high]`` rounds to the claimed d.
+
+    Examples
+    --------
+    >>> check = d_av_check(load_claims())
+    >>> check["rules_out"], round(check["low"], 3), round(check["high"], 3)
+    (True, 1.649, 1.652)
+    """
+    by_id = {claim["id"]: claim for claim in claims}
+    d_claim = by_id[d_id]
+    pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
+    defs = consistency.d_definitions(pre_mean["value"], pre_sd["value"], post_mean["value"], post_sd["value"],
+                                     _sample_size(claims), decimals=max(by_id[i]["decimals"] for i in inputs))
+    low, high = defs["ranges"]["d_av"]
+    half = 0.5 * 10 ** -d_claim["decimals"]
+    return {
+        "d_av": defs["d_av"], "low": low, "high": high, "claim_id": d_id, "inputs": tuple(inputs),
+        "rules_out": high < d_claim["value"] - half or low > d_claim["value"] + half,
+    }
+
+
+def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | None = None) -> list[dict]:
+    """Why each differing claim differs: another source contradicts it, or the data give another value.
+
+    A difference is a *conflict* when no cohort could match the claim: either a claim of another version
+    about the same quantity (a rival) matches instead, or ``d_check`` shows that the claimed d cannot go
+    with means and SDs that all match.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`compare_claims`.
+    claims : list of dict
+        From :func:`load_claims`.
+    d_check : dict, optional
+        From :func:`d_av_check`.
+
+    Returns
+    -------
+    list of dict
+        One per row with status ``"differs"``, in order: the row with ``kind`` (``"conflict"`` or
+        ``"other"``) and ``why`` (a sentence in Markdown) added.
+    """
+    by_id = {claim["id"]: claim for claim in claims}
+    row_of = {row["id"]: row for row in rows}
+    status_of = {row["id"]: row["status"] for row in rows}
+    out = []
+    for row in rows:
+        if row["status"] != "differs":
+            continue
+        matched_rivals = [r for r in row["rivals"] if status_of.get(r) == "matches"]
+        if matched_rivals:
+            rival = by_id[matched_rivals[0]]
+            kind, why = "conflict", (
+                f"the {rival['version']} version states {row_of[rival['id']]['published']} for the same quantity "
+                f"(`{rival['id']}`), and this cohort matches that instead: no cohort can match both."
+            )
+        elif (d_check is not None and row["id"] == d_check["claim_id"] and d_check["rules_out"]
+              and all(status_of[i] == "matches" for i in d_check["inputs"])):
+            kind, why = "conflict", (
+                f"this cohort matches the published means and the preprint SDs, and with those d_av lies between "
+                f"{d_check['low']:.3f} and {d_check['high']:.3f}: no cohort can match them and d = {row['published']} "
+                "together (the preprint's d goes with the preprint's own means; see the next section)."
+            )
+        else:
+            kind, why = "other", "the recomputed value is not the published one; see the table."
+        out.append({**row, "kind": kind, "why": why})
+    return out
+
+
+_CHECK_COLUMNS = ("check", "claim", "published", "consistent", "what it means")
+
+
+def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The consistency checks of some kinds, as a table for the report.
+
+    Parameters
+    ----------
+    checks : list of dict
+        From :func:`consistency_report`.
+    claims : list of dict
+        From :func:`load_claims`; gives each checked claim's value as stated.
+    kinds : collection of str
+        Checks to keep, e.g. ``{"GRIM", "GRIMMER"}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``check``, ``claim``, ``published``, ``consistent`` (``"yes"``, ``"NO"`` or
+        ``"cannot check"``) and ``what it means``, in the order of ``checks``.
+    """
+    stated = {claim["id"]: _stated(claim) for claim in claims}
+    verdict = {True: "yes", False: "NO", None: "cannot check"}
+    return pd.DataFrame([
+        {"check": row["check"], "claim": row["claim_id"], "published": stated[row["claim_id"]],
+         "consistent": verdict[row["consistent"]], "what it means": row["explanation"]}
+        for row in checks if row["check"] in kinds
+    ], columns=list(_CHECK_COLUMNS))
+
+
+def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
+    """Cohen's d under each definition, with its range and whether it gives the reported d.
+
+    Parameters
+    ----------
+    definitions : dict
+        From :func:`ketamine_ptsd.consistency.d_definitions`, called with ``decimals``.
+    found : dict
+        From :func:`ketamine_ptsd.consistency.closest_to` on those definitions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition: ``definition``, ``value``, ``lowest``, ``highest`` and
+        ``gives the reported d`` (``"yes"`` or ``"no"``).
+    """
+    return pd.DataFrame([
+        {"definition": definitions["labels"][name], "value": definitions[name],
+         "lowest": definitions["ranges"][name][0], "highest": definitions["ranges"][name][1],
+         "gives the reported d": "yes" if name in found["matches"] else "no"}
+        for name in ("d_av", "d_mean_sd", "d_pre", "d_post")
+    ])
+
+
+def change_sd_bound(claims: list[dict], mcid: float, percent_id: str = "pct_clinically_significant_published",
+                    inputs: tuple[str, ...] = MEANS_AND_SDS) -> dict:
+    """How far a published share of clinically significant change caps the pre-post correlation.
+
+    Patients without a clinically significant change improved by at most ``ceil(mcid) - 1`` points
+    (whole-number scores), which puts a floor under the SD of the change
+    (:func:`ketamine_ptsd.consistency.change_sd_floor`) whatever the raw data, and so caps r, d_z and t.
+    Of the head counts that round to the percentage, the largest leaves the fewest patients below the
+    threshold: the weakest floor. The mean change is exact, because each published mean has one
+    whole-number total (GRIM).
+
+    Parameters
+    ----------
+    claims : list of dict
+        From :func:`load_claims`.
+    mcid : float
+        Threshold of a clinically significant change, in points.
+    percent_id : str
+        Id of the claimed percentage with a clinically significant change.
+    inputs : tuple of str
+        Ids of the pre mean, pre SD, post mean and post SD claims, in that order.
+
+    Returns
+    -------
+    dict
+        ``n``, ``percent`` (as stated), ``n_not_clinically_significant``, ``mean_change``,
+        ``change_sd_floor`` (0 when the count rules nothing out), and ``r_max``, ``d_z_max`` and ``t_max``
+        (None when the floor is 0).
+
+    Raises
+    ------
+    ValueError
+        When no head count gives the percentage, or a mean has no unique whole-number total.
+
+    Examples
+    --------
+    >>> bound = change_sd_bound(load_claims(), 10)
+    >>> bound["n_not_clinically_significant"], round(bound["change_sd_floor"], 2)
+    (29, 8.51)
+    """
+    by_id = {claim["id"]: claim for claim in claims}
+    n = _sample_size(claims)
+    percent = by_id[percent_id]
+    counts = consistency.percent_counts(percent["value"], n, percent["decimals"])
+    if not counts:
+        raise ValueError(f"{percent_id}: no count of {n} gives {_stated(percent)}")
+    n_not = n - max(counts)
+    pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
+    totals = [consistency.grim_sums(claim["value"], n, claim["decimals"]) for claim in (pre_mean, post_mean)]
+    if any(len(sums) != 1 for sums in totals):
+        raise ValueError(f"the means {_stated(pre_mean)} and {_stated(post_mean)} need one whole-number total each")
+    mean_change = (totals[0][0] - totals[1][0]) / n
+    floor = consistency.change_sd_floor(mean_change, n, n_not, math.ceil(mcid) - 1)
+    sd_pre, sd_post = pre_sd["value"], post_sd["value"]
+    return {
+        "n": n, "percent": _stated(percent), "n_not_clinically_significant": n_not, "mean_change": mean_change,
+        "change_sd_floor": floor,
+        # SD_change^2 = SD_pre^2 + SD_post^2 - 2 r SD_pre SD_post, solved for r at the floor.
+        "r_max": (sd_pre**2 + sd_post**2 - floor**2) / (2 * sd_pre * sd_post) if floor else None,
+        "d_z_max": mean_change / floor if floor else None,
+        "t_max": mean_change / floor * math.sqrt(n) if floor else None,
+    }

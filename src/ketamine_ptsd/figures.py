@@ -14,7 +14,18 @@ MAX_POINTS = 2000
 PALETTE = "colorblind"
 
 
-def _plt():
+def pyplot_with_theme():
+    """Matplotlib's pyplot and seaborn, with the book's theme set.
+
+    Every figure of the book starts here, so all share one style and one colour-blind-safe palette.
+
+    Returns
+    -------
+    plt : module
+        ``matplotlib.pyplot``.
+    sns : module
+        ``seaborn``; ``sns.color_palette(PALETTE)`` gives the book's colours.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -25,7 +36,7 @@ def _plt():
 def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     """Left: each patient's line from ``pcl5_pre`` to ``pcl5_post`` (or a 2-D histogram for large cohorts).
     Right: the distribution of the two totals."""
-    plt, sns = _plt()
+    plt, sns = pyplot_with_theme()
     colors = sns.color_palette(PALETTE)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
     pre = done["pcl5_pre"].to_numpy(dtype="float64")
@@ -79,7 +90,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
 
 def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_threshold: float | None = None):
     """Each patient's change, sorted (a waterfall), or a histogram of change for large cohorts."""
-    plt, sns = _plt()
+    plt, sns = pyplot_with_theme()
     colors = sns.color_palette(PALETTE)
     fig, ax = plt.subplots(figsize=(10, 4))
     change = np.sort(done["change"].to_numpy(dtype="float64"))[::-1]
@@ -107,7 +118,7 @@ def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_thresho
 
 def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     """Box plots of change by a grouping column (aggregates only)."""
-    plt, sns = _plt()
+    plt, sns = pyplot_with_theme()
     fig, ax = plt.subplots(figsize=(6, 4))
     sub = done[done[column].notna()]
     groups = [(label, sub.loc[sub[column] == value, "change"].to_numpy(dtype="float64"))
@@ -124,5 +135,91 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     ax.bxp(boxes, patch_artist=True, boxprops={"facecolor": sns.color_palette(PALETTE)[0], "alpha": 0.6})
     ax.set_xlabel("")
     ax.set_ylabel("change in PCL-5 (pre - post)")
+    fig.tight_layout()
+    return fig
+
+
+def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: float | None = None,
+                   share: str = ""):
+    """What the unreported pre-post correlation r allows, from published means and SDs.
+
+    Left: d_z over r, with the paired t on a second axis; right: the confidence interval of the mean change
+    and its midpoint (the mean change). Both panels shade the correlations the reconstructed cohorts
+    reached and mark, dashed, the largest correlation a published head count allows.
+
+    Parameters
+    ----------
+    r_rows : list of dict
+        From :func:`ketamine_ptsd.consistency.r_range_for`; only the ``"grid"`` rows are drawn.
+    reached : (float, float)
+        Lowest and highest r of the reconstructed cohorts.
+    r_max : float, optional
+        Largest r the head count allows (:func:`ketamine_ptsd.claims.change_sd_bound`); no line when None
+        or above 1, where it rules nothing out.
+    share : str
+        The published percentage behind ``r_max``, as stated (e.g. ``"75%"``), for the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt, sns = pyplot_with_theme()
+    colors = sns.color_palette(PALETTE)
+    grid = pd.DataFrame([row for row in r_rows if row["basis"] == "grid"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax in (left, right):
+        ax.axvspan(*reached, color=colors[2], alpha=0.15, label="r of the reconstructed cohorts")
+        if r_max is not None and r_max <= 1:
+            ax.axvline(r_max, color="black", linestyle="--", linewidth=1, label=f"largest r the {share} allows")
+        ax.set_xlabel("pre-post correlation r (not reported)")
+    left.plot(grid["r"], grid["d_z"], color=colors[0], marker="o", markersize=3)
+    left.set_ylabel("d_z")
+    # t = d_z * sqrt(n), and n = df + 1: the second axis is a rescaling, not a second curve.
+    scale = np.sqrt(grid["df"].iloc[0] + 1)
+    twin = left.secondary_yaxis("right", functions=(lambda d: d * scale, lambda t: t / scale))
+    twin.set_ylabel("paired t")
+    left.legend(loc="upper left", frameon=True)
+    right.fill_between(grid["r"], grid["change_ci_low"], grid["change_ci_high"], color=colors[0], alpha=0.35,
+                       label="confidence interval")
+    right.plot(grid["r"], (grid["change_ci_low"] + grid["change_ci_high"]) / 2, color=colors[0], label="mean change")
+    right.set_ylabel("change in PCL-5 (points)")
+    right.legend(loc="lower right", frameon=True)
+    fig.tight_layout()
+    return fig
+
+
+def reconstruction_figure(spread: pd.DataFrame):
+    """Quantities the paper did not report, across reconstructed cohorts.
+
+    Left: histogram of d_z; middle: how many cohorts give each share of patients with a reliable
+    improvement; right: the psychotherapy d (dots) and its confidence interval (lines) against the number
+    of patients with psychotherapy, one per cohort.
+
+    Parameters
+    ----------
+    spread : pandas.DataFrame
+        From :func:`ketamine_ptsd.reconstruct.reconstruction_statistics`, one row per cohort.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt, sns = pyplot_with_theme()
+    colors = sns.color_palette(PALETTE)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    axes[0].hist(spread["d_z"], bins=30, color=colors[0])
+    axes[0].set_xlabel("d_z")
+    # Shares of n patients take separate values: one bar per value, not bins that straddle them.
+    n_patients = int(spread["df"].iloc[0]) + 1
+    shares = spread["pct_reliable_improvement"].round(9).value_counts().sort_index()
+    axes[1].bar(shares.index, shares.to_numpy(), width=0.8 * 100 / n_patients, color=colors[0])
+    axes[1].set_xlabel("reliable improvement (% of patients)")
+    axes[2].vlines(spread["n_psychotherapy"], spread["psychotherapy_d_ci_low"], spread["psychotherapy_d_ci_high"],
+                   color=colors[0], alpha=0.3)
+    axes[2].plot(spread["n_psychotherapy"], spread["psychotherapy_d"], "o", color=colors[1], markersize=3)
+    axes[2].axhline(0, color="black", linewidth=1)
+    axes[2].set_xlabel("patients with psychotherapy")
+    axes[2].set_ylabel("psychotherapy d (dots), CI (lines)")
+    axes[0].set_ylabel("reconstructed cohorts")
     fig.tight_layout()
     return fig

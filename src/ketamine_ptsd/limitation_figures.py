@@ -24,7 +24,7 @@ def forest_plot(rows: pd.DataFrame):
     the marker and the bracketed label give the instrument; effects without a published interval are drawn
     as hollow markers.
     """
-    plt, sns = figures._plt()  # the book's theme
+    plt, sns = figures.pyplot_with_theme()
     colors = sns.color_palette(figures.PALETTE)
     kind_color = dict(zip(KIND_ORDER, (colors[3], colors[0], colors[1], colors[2])))
     rows = rows[rows["value"].notna()].copy()
@@ -73,7 +73,7 @@ def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: flo
     per reliability. The y axis is the share of the observed mean change when the grid has it, else points.
     The build's own assumptions are marked with a star.
     """
-    plt, sns = figures._plt()
+    plt, sns = figures.pyplot_with_theme()
     from matplotlib.lines import Line2D
 
     y = "pct_of_observed_change" if "pct_of_observed_change" in grid else "rtm_expected_change"
@@ -105,7 +105,7 @@ def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: flo
 
 def followup_histogram(days: np.ndarray, median: float | None = None):
     """Distribution of days between the two assessments (a histogram, at any cohort size)."""
-    plt, sns = figures._plt()
+    plt, sns = figures.pyplot_with_theme()
     colors = sns.color_palette(figures.PALETTE)
     days = np.asarray(days, dtype=float)
     fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -129,7 +129,7 @@ def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: fl
     :func:`ketamine_ptsd.limitations.lowess_curve`. Up to ``figures.MAX_POINTS`` completers each is a dot;
     above it the curve's bin means are drawn, sized by the number of completers in each bin.
     """
-    plt, sns = figures._plt()
+    plt, sns = figures.pyplot_with_theme()
     colors = sns.color_palette(figures.PALETTE)
     fig, ax = plt.subplots(figsize=(8, 4))
     if len(points) <= figures.MAX_POINTS:

@@ -10,8 +10,9 @@ race, a psychotherapy effect of d = 0.42, no other significant moderator).
 Every number the search aims at comes from :class:`Targets`, whose defaults are the published figures.
 
 :func:`reconstruct_many` makes many such cohorts (scores and psychotherapy labels), each from its own seed
-and each meeting every constraint exactly, and :func:`reconstruction_statistics` gives, per cohort, the
-statistics the paper did not report: how far they spread is how much they depend on the unpublished data.
+and each meeting every constraint exactly (:func:`meets_constraints` checks that from the scores, apart from
+the search), and :func:`reconstruction_statistics` gives, per cohort, the statistics the paper did not
+report: how far they spread is how much they depend on the unpublished data.
 """
 
 from __future__ import annotations
@@ -585,6 +586,101 @@ def reconstruction_statistics(
         "psychotherapy_d_ci_high": np.array([hi for _, hi in ci]) * scale,
         "psychotherapy_p": 2 * sps.t.sf(np.abs(t_groups), n - 2),
     }, columns=list(STATISTICS_COLUMNS))
+
+
+#: Claims whose percentages every reconstructed cohort must reproduce: clinically significant change
+#: (a drop of at least ``Targets.mcid``) and remission (a score below ``Targets.remission_cutoff``).
+PERCENT_CLAIMS = ("pct_clinically_significant_published", "pct_remission_published")
+
+
+def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarray, targets: Targets,
+                      claims: list[dict]) -> bool:
+    """Whether one cohort meets every published constraint, checked from its scores.
+
+    An independent check of the search: it recomputes each aggregate from the scores and compares it
+    with the report's rounding rule (:func:`ketamine_ptsd.consistency.rounds_to`), and takes the two
+    percentages from the claims themselves rather than from the head counts in ``targets``, so any count
+    that rounds to a published percentage passes.
+
+    Parameters
+    ----------
+    pre, post : numpy.ndarray
+        Whole-number PCL-5 totals before and after treatment, one per patient.
+    psychotherapy : numpy.ndarray of bool
+        Whether each patient had psychotherapy.
+    targets : Targets
+        Means, SDs and psychotherapy d (at ``targets.decimals``), score bounds (``pre_min``,
+        ``score_max``, and 0 after treatment) and the thresholds ``mcid`` and ``remission_cutoff``.
+    claims : list of dict
+        From :func:`ketamine_ptsd.claims.load_claims`; must hold the ids in :data:`PERCENT_CLAIMS`.
+
+    Returns
+    -------
+    bool
+        True when the means and SDs round to their targets, the shares with a drop of at least ``mcid``
+        and with ``post`` below ``remission_cutoff`` round to the published percentages, every score is
+        within its bounds, and Cohen's d_s of the change (psychotherapy against the rest, pooled SD) rounds
+        to ``targets.psychotherapy_d``.
+    """
+    from .consistency import rounds_to
+
+    by_id = {claim["id"]: claim for claim in claims}
+    cs, remission = (by_id[name] for name in PERCENT_CLAIMS)
+    change = (pre - post).astype("float64")
+    a, b = change[psychotherapy], change[~psychotherapy]
+    pooled_var = ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(change) - 2)
+    d = (a.mean() - b.mean()) / np.sqrt(pooled_var)
+    return bool(
+        rounds_to(pre.mean(), targets.pre_mean, targets.decimals)
+        and rounds_to(post.mean(), targets.post_mean, targets.decimals)
+        and rounds_to(pre.std(ddof=1), targets.pre_sd, targets.decimals)
+        and rounds_to(post.std(ddof=1), targets.post_sd, targets.decimals)
+        and rounds_to(100 * np.mean(change >= targets.mcid), cs["value"], cs["decimals"])
+        and rounds_to(100 * np.mean(post < targets.remission_cutoff), remission["value"], remission["decimals"])
+        and pre.min() >= targets.pre_min and pre.max() <= targets.score_max
+        and post.min() >= 0 and post.max() <= targets.score_max
+        and rounds_to(d, targets.psychotherapy_d, targets.decimals)
+    )
+
+
+#: Columns of :func:`reconstruction_statistics` the paper did not report, with labels for the report.
+UNREPORTED = {
+    "r_pre_post": "pre-post correlation r",
+    "change_sd": "SD of the change (points)",
+    "d_z": "d_z (mean change / SD of change)",
+    "t": "paired t",
+    "change_ci_low": "CI of the mean change: lower end (points)",
+    "change_ci_high": "CI of the mean change: upper end (points)",
+    "pct_reliable_improvement": "reliable improvement (% of patients)",
+    "pct_response": "response (% of patients)",
+    "psychotherapy_d_ci_low": "psychotherapy d: CI lower end",
+    "psychotherapy_d_ci_high": "psychotherapy d: CI upper end",
+    "psychotherapy_p": "psychotherapy p (two-sample t test)",
+}
+
+
+def spread_table(spread: pd.DataFrame, results: dict) -> pd.DataFrame:
+    """Lowest, median and highest of each :data:`UNREPORTED` quantity across cohorts, beside one cohort's.
+
+    Parameters
+    ----------
+    spread : pandas.DataFrame
+        From :func:`reconstruction_statistics`.
+    results : dict
+        One cohort's results under the same names (e.g. the book's ``results.json`` values); a name that
+        is absent or None gives NaN.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quantity: ``quantity`` (its label), ``lowest``, ``median``, ``highest`` and
+        ``this book's cohort``.
+    """
+    return pd.DataFrame([
+        {"quantity": label, "lowest": spread[key].min(), "median": spread[key].median(), "highest": spread[key].max(),
+         "this book's cohort": np.nan if results.get(key) is None else float(results[key])}
+        for key, label in UNREPORTED.items()
+    ])
 
 
 def long_format(rec: Reconstructions) -> pd.DataFrame:
