@@ -154,3 +154,12 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
     assert r["parameters"]["mcid"] == 15
     page = html_text(out / "html" / "notebooks" / "clinical_significance.html")
     assert f"{r['pct_clinically_significant']:.1f}%" in page
+
+
+def test_relative_paths_work_from_any_folder(tmp_path):
+    data = tmp_path / "small.csv"
+    data.write_text("patient_id,pcl5_pre,pcl5_post\nA,50,30\nB,60,45\nC,45,40\n")
+    proc = run("build", "--data", "small.csv", "--out", "rel-out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "rel-out" / "html" / "index.html").exists()
+    assert (tmp_path / "rel-out" / "results.json").exists()

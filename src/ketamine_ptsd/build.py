@@ -30,8 +30,9 @@ from typing import Any, Callable
 
 from . import paths
 
-#: Book sources copied into every render, besides the executed notebooks.
-BOOK_FILES = ("_config.yml", "_toc.yml")
+#: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort
+#: is offered for download by the page on running the book on one's own data.
+BOOK_FILES = ("_config.yml", "_toc.yml", "data/example_cohort.csv")
 LOCK_FILE = paths.REPO / "requirements.lock"
 
 
@@ -184,8 +185,12 @@ def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[
     return warnings
 
 
-def _quiet_kernel_manager(log: Path):
-    """A kernel manager for this interpreter whose kernel logs to ``log`` instead of the user's terminal."""
+def _quiet_kernel_manager(log: Path, cwd: Path):
+    """A kernel manager for this interpreter, its kernel started in ``cwd`` and logging to ``log``.
+
+    The kernel gets its working folder here rather than through papermill's ``cwd``, which changes the
+    folder of the whole process and, from parallel threads, can leave it changed.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
@@ -202,6 +207,7 @@ def _quiet_kernel_manager(log: Path):
 
         async def start_kernel(self, **kw):
             kw.setdefault("stderr", open(log, "ab"))  # noqa: SIM115 - the kernel process owns it
+            kw["cwd"] = str(cwd)
             return await super().start_kernel(**kw)
 
     return QuietKernelManager
@@ -227,9 +233,9 @@ def _execute(name: str, source: str, params: dict, target: Path, cwd: Path) -> N
     notebook = jupytext.reads(source, fmt="md:myst")
     try:
         papermill.execute_notebook(
-            notebook, str(target), parameters=params, cwd=str(cwd), kernel_name="python3",
+            notebook, str(target), parameters=params, kernel_name="python3",
             progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            kernel_manager_class=_quiet_kernel_manager(cwd / f"kernel-{name}.log"),
+            kernel_manager_class=_quiet_kernel_manager(cwd / f"kernel-{name}.log", cwd),
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildFailed(f"notebook {name} failed in {_failed_cell(target)}: {exc.ename}: {exc.evalue}") from None
@@ -368,7 +374,7 @@ def build(
     from .parameters import resolve
 
     params = resolve(params)
-    data, out = Path(data), Path(out)
+    data, out = Path(data).absolute(), Path(out).absolute()
     report = BuildReport(out=out)
     if not data.is_file():
         from .validate import ValidationFailed, validate_file

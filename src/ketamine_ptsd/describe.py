@@ -4,31 +4,46 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .report import suppress
 from .stats import _float
 
 #: Longest category label shown; longer free text is cut so a table stays a table.
 MAX_LABEL = 60
 
 
-def cohort_summary(cohort: pd.DataFrame) -> dict:
-    """The contract's cohort keys: counts, ``pct_women`` (of those reporting gender), unreported shares."""
+def cohort_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
+    """The contract's cohort keys: counts, ``pct_women`` (of those reporting gender), unreported shares.
+
+    With ``min_cell``, a mean or share resting on 1 to ``min_cell - 1`` patients is suppressed
+    (:func:`ketamine_ptsd.report.suppress`); the counts of patients, completers and dropouts are the sizes
+    every analysis reports and are always given.
+    """
     n = len(cohort)
     reported_gender = cohort["gender"].dropna()
+    women = int((reported_gender == "woman").sum())
     absent = set(cohort.attrs.get("absent_columns", []))
 
     def pct_missing(col):
         return None if col in absent or n == 0 else 100.0 * cohort[col].isna().sum() / n
 
-    return {
+    values = {
         "n_patients": n,
         "n_completers": int((cohort["pcl5_pre"].notna() & cohort["pcl5_post"].notna()).sum()),
         "n_dropouts": int(cohort["pcl5_post"].isna().sum()),
         "mean_age": _float(cohort["age"].mean()) if cohort["age"].notna().any() else None,
-        "pct_women": 100.0 * (reported_gender == "woman").sum() / len(reported_gender) if len(reported_gender) else None,
+        "pct_women": 100.0 * women / len(reported_gender) if len(reported_gender) else None,
         "pct_gender_unreported": pct_missing("gender"),
         "pct_race_unreported": pct_missing("race_ethnicity"),
         "mean_infusions": _float(cohort["n_infusions"].mean()) if cohort["n_infusions"].notna().any() else None,
     }
+    sizes = {
+        "mean_age": int(cohort["age"].notna().sum()),
+        "pct_women": (women, len(reported_gender)),
+        "pct_gender_unreported": int(cohort["gender"].isna().sum()),
+        "pct_race_unreported": int(cohort["race_ethnicity"].isna().sum()),
+        "mean_infusions": int(cohort["n_infusions"].notna().sum()),
+    }
+    return suppress(values, sizes, min_cell)
 
 
 def _count(k: int, n: int, min_cell: int) -> str:
@@ -52,7 +67,8 @@ def table_one(cohort: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
     absent = set(cohort.attrs.get("absent_columns", []))
     rows: list[tuple[str, str, str]] = [("Patients", "", str(n))]
     k_done = int(cohort["pcl5_post"].notna().sum())
-    rows.append(("Completers (pre and post PCL-5)", "", _count(k_done, n, min_cell)))
+    # The analysed sample's size is printed by every chapter, so it is shown even when small.
+    rows.append(("Completers (pre and post PCL-5)", "", _count(k_done, n, 0)))
 
     def numeric(col, label, fmt=".1f"):
         if col in absent:

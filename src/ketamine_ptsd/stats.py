@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .report import too_few
+
 #: Scale of the Cauchy prior on the standardised effect in the JZS Bayes factor (Rouder et al. 2009's "medium").
 BF_PRIOR_SCALE = 0.707
 
@@ -128,6 +130,9 @@ def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float 
     out["change_ci_high"] = _float(out["mean_change"] + half)
     out.update(_pingouin_paired(pre, post))
     out["df"] = int(round(out["df"]))
+    # pingouin reports |d|; the contract's d_av carries the sign of the mean change (negative = worse).
+    if out["d_av"] is not None:
+        out["d_av"] = math.copysign(out["d_av"], out["mean_change"])
     out["d_z"] = out["mean_change"] / out["change_sd"]
     lo, hi = noncentral_t_ci(out["t"], out["df"], ci_level)
     if lo is not None:
@@ -140,6 +145,12 @@ def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float 
     if out["pre_sd"] and out["post_sd"]:
         out["r_pre_post"] = _float(np.corrcoef(pre, post)[0, 1])
     return out
+
+
+def outcome_sizes(outcome: dict) -> dict:
+    """How many patients each value of :func:`paired_outcome` rests on: all completers, for every
+    statistic (the count itself is the analysed sample's size, which is always given)."""
+    return {key: outcome["n_completers"] for key in outcome if key != "n_completers"}
 
 
 def reliable_change_threshold(pre_sd: float, reliability: float) -> float:
@@ -171,7 +182,7 @@ def clinical_significance(
     change = done["change"].to_numpy()
     pre = done["pcl5_pre"].to_numpy(dtype="float64")
     post = done["pcl5_post"].to_numpy(dtype="float64")
-    met = {
+    met = {  # in the order of DEFINITIONS
         "clinically_significant": change >= mcid,
         "reliable_improvement": change > rci if rci is not None else None,
         "response": change >= response_fraction * pre,
@@ -184,6 +195,21 @@ def clinical_significance(
         out[f"pct_{name}"] = _pct(k, n) if k is not None else None
         out[f"pct_{name}_itt"] = _pct(k, n_all) if k is not None else None
     return out
+
+
+#: The definitions of improvement :func:`clinical_significance` counts.
+DEFINITIONS = ("clinically_significant", "reliable_improvement", "response", "remission")
+
+
+def clinical_significance_sizes(rates: dict, n_completers: int) -> dict:
+    """How many patients each value of :func:`clinical_significance` rests on: a count and its shares on
+    the patients meeting the definition and on the completers; the reliable change threshold on the
+    completers."""
+    sizes: dict = {"reliable_change_threshold": n_completers}
+    for name in DEFINITIONS:
+        for key in (f"n_{name}", f"pct_{name}", f"pct_{name}_itt"):
+            sizes[key] = (rates[f"n_{name}"], n_completers)
+    return sizes
 
 
 def sensitivity_table(
@@ -236,17 +262,52 @@ def _design(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     ), cols
 
 
-def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95) -> dict:
+#: The level that gathers a category's levels of too few completers (see :func:`moderator_test`).
+POOLED_LEVEL = "smaller levels, pooled"
+
+
+def _pool_small_levels(sub: pd.DataFrame, moderator: str, min_cell: int) -> tuple[pd.DataFrame, str]:
+    """A category's levels of 1 to ``min_cell - 1`` completers merged into :data:`POOLED_LEVEL`; if that
+    is still too small, its patients are left out. Returns the rows and a note saying what was done."""
+    counts = sub[moderator].value_counts()
+    small = [level for level, k in counts.items() if too_few(k, min_cell)]
+    if len(small) == 0:
+        return sub, ""
+    sub = sub.copy()
+    pooled = sub[moderator].isin(small)
+    if not too_few(int(pooled.sum()), min_cell):
+        sub[moderator] = sub[moderator].astype("object").where(~pooled, POOLED_LEVEL)
+        return sub, f"levels of fewer than {min_cell} completers pooled"
+    return sub[~pooled], f"levels of fewer than {min_cell} completers left out"
+
+
+def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95, min_cell: int = 0) -> dict:
     """Does ``moderator`` predict change once baseline PCL-5 is held constant?
 
     Fits ``change ~ pcl5_pre + moderator`` on completers with the moderator reported and tests the
     moderator's terms with a nested-model F test (equal to the squared t test for a single term).
+
+    With ``min_cell``, no result rests on a group of 1 to ``min_cell - 1`` completers: a category's small
+    levels are pooled (or left out when even pooled they are too few), and the row of a moderator reported
+    for too few completers, or of a yes/no moderator with a level that small, is suppressed
+    (``suppressed`` is True and every statistic None).
     """
     sub = done[done[moderator].notna()]
     out = {"moderator": moderator, "n": len(sub), "estimate": None, "ci_low": None, "ci_high": None,
-           "statistic": None, "p": None, "note": ""}
+           "statistic": None, "p": None, "note": "", "suppressed": False}
     if sub.empty:
         out["note"] = "not reported for any completer"
+        return out
+    is_boolean = sub[moderator].dtype in ("boolean", bool)
+    if min_cell and not is_boolean and not pd.api.types.is_numeric_dtype(sub[moderator]):
+        sub, out["note"] = _pool_small_levels(sub, moderator, min_cell)
+        out["n"] = len(sub)
+    levels = sub[moderator].value_counts() if is_boolean else pd.Series(dtype="int64")
+    if min_cell and (too_few(len(sub), min_cell) or any(too_few(k, min_cell) for k in levels)):
+        out["suppressed"] = True
+        out["note"] = f"suppressed: a group of fewer than {min_cell} completers"
+        return out
+    if sub.empty:
         return out
     X_mod, names = _design(sub[moderator])
     if X_mod.shape[1] == 0 or np.all(X_mod.std(axis=0) == 0):
@@ -268,7 +329,8 @@ def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95) -
         out["estimate"] = _float(full["coef"][2])
         out["ci_low"], out["ci_high"] = _float(full["coef"][2] - half), _float(full["coef"][2] + half)
     else:
-        out["note"] = f"{q} contrasts against {sorted(sub[moderator].dropna().unique())[0]}; F test"
+        contrasts = f"{q} contrasts against {sorted(sub[moderator].dropna().unique())[0]}; F test"
+        out["note"] = "; ".join(filter(None, [out["note"], contrasts]))
     return out
 
 
@@ -286,14 +348,27 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 
 def moderator_table(
-    cohort: pd.DataFrame, moderators: Sequence[str] = MODERATORS, ci_level: float = 0.95
+    cohort: pd.DataFrame, moderators: Sequence[str] = MODERATORS, ci_level: float = 0.95, min_cell: int = 0
 ) -> pd.DataFrame:
-    """One row per moderator: estimate per unit (or F test for categories), p and Holm-adjusted p."""
+    """One row per moderator: estimate per unit (or F test for categories), p and Holm-adjusted p.
+
+    Suppressed rows (see :func:`moderator_test`) have no p and so are not in Holm's family.
+    """
     done = completers(cohort)
-    rows = [moderator_test(done, m, ci_level) for m in moderators]
+    rows = [moderator_test(done, m, ci_level, min_cell) for m in moderators]
     table = pd.DataFrame(rows)
     table["p_holm"] = holm([r["p"] for r in rows])
     return table
+
+
+def psychotherapy_contrast_sizes(contrast: dict) -> dict:
+    """How many patients each value of :func:`psychotherapy_contrast` rests on: a group's count and mean on
+    that group, the contrast on both."""
+    n1, n2 = contrast["n_psychotherapy"], contrast["n_no_psychotherapy"]
+    both = (n1, n2)
+    return {"n_psychotherapy": n1, "mean_change_psychotherapy": n1, "n_no_psychotherapy": n2,
+            "mean_change_no_psychotherapy": n2, "psychotherapy_d": both, "psychotherapy_d_ci_low": both,
+            "psychotherapy_d_ci_high": both, "psychotherapy_p": both}
 
 
 def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict:
