@@ -303,10 +303,17 @@ def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95, m
         sub, out["note"] = _pool_small_levels(sub, moderator, min_cell)
         out["n"] = len(sub)
     levels = sub[moderator].value_counts() if is_boolean else pd.Series(dtype="int64")
-    if min_cell and (too_few(len(sub), min_cell) or any(too_few(k, min_cell) for k in levels)):
+    small = bool(min_cell) and (too_few(len(sub), min_cell) or any(too_few(k, min_cell) for k in levels))
+    out = _fit_moderator(sub, moderator, ci_level, out)
+    # Only a result that exists can be suppressed; one the data cannot give keeps its own reason.
+    if small and out["p"] is not None:
+        out.update(dict.fromkeys(("estimate", "ci_low", "ci_high", "statistic", "p")))
         out["suppressed"] = True
         out["note"] = f"suppressed: a group of fewer than {min_cell} completers"
-        return out
+    return out
+
+
+def _fit_moderator(sub: pd.DataFrame, moderator: str, ci_level: float, out: dict) -> dict:
     if sub.empty:
         return out
     X_mod, names = _design(sub[moderator])
