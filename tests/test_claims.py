@@ -11,7 +11,8 @@ import yaml
 from ketamine_ptsd import consistency
 from ketamine_ptsd.claims import (
     CLAIMS_PATH, KINDS, change_sd_bound, checks_table, comparison_table, compare_claims, conflicts, conflicts_table,
-    consistency_report, d_av_check, d_definitions_table, explain_differences, load_claims,
+    consistency_report, d_av_check, d_definitions_table, explain_differences, load_claims, recomputed_results,
+    suppressed_paths,
 )
 
 
@@ -401,3 +402,96 @@ def test_change_sd_bound_without_a_floor(claims):
     # mcid 9.5: whole-number changes below it are at most 9, as with 10.
     floor_10 = change_sd_bound(claims, 10)["change_sd_floor"]
     assert change_sd_bound(claims, 9.5)["change_sd_floor"] == pytest.approx(floor_10)
+
+
+# --------------------------------------------------------------------------- the small-cell rule
+def _small_group_cohort():
+    """40 patients, 36 completers; 3 completers with psychotherapy, 4 with suicidal ideation, 3 in remission."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 40
+    pre = rng.integers(45, 80, n)
+    post = np.maximum(pre - rng.integers(0, 25, n), 35).astype(object)
+    post[:3] = [20, 25, 30]
+    post[[5, 15, 25, 33]] = None
+    return pd.DataFrame({
+        "pcl5_pre": pd.array(pre, dtype="Int64"), "pcl5_post": pd.array(list(post), dtype="Int64"),
+        "days_between": pd.array(rng.integers(20, 90, n), dtype="Int64"),
+        "age": pd.array(rng.integers(20, 70, n), dtype="Int64"),
+        "gender": pd.array(["woman"] * 30 + ["man"] * 7 + ["nonbinary"] * 3, dtype="string"),
+        "race_ethnicity": pd.array(["A"] * n, dtype="string"),
+        "n_infusions": pd.array(rng.integers(3, 9, n), dtype="Int64"),
+        "n_psych_meds": pd.array(rng.integers(0, 4, n), dtype="Int64"),
+        "suicidal_ideation": pd.array([True] * 4 + [False] * 36, dtype="boolean"),
+        "psychotherapy": pd.array([False] * 10 + [True] * 3 + [False] * 27, dtype="boolean"),
+    })
+
+
+def test_recomputed_results_are_the_results_chapters_values():
+    from ketamine_ptsd import describe, report, stats
+
+    cohort = _small_group_cohort()
+    results = recomputed_results(cohort, min_cell=5)
+    done = stats.completers(cohort)
+    # Each value as the chapter that publishes it computes and suppresses it.
+    rates = stats.clinical_significance(cohort)
+    rates = report.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), 5)
+    contrast = stats.psychotherapy_contrast(cohort)
+    contrast = report.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), 5)
+    moderators = stats.moderator_table(cohort, min_cell=5).set_index("moderator")
+    summary = describe.cohort_summary(cohort, 5)
+    for values in (rates, contrast, summary):
+        for key, value in values.items():
+            if key != "suppressed":
+                assert results[key] == value, key
+    for moderator, row in moderators.iterrows():
+        assert results[f"moderator_p_{moderator}"] == (None if pd_isna(row["p"]) else row["p"]), moderator
+    # Gender: the three nonbinary patients are too few even pooled, so the p is that of the moderators chapter.
+    assert results["moderator_p_gender"] == moderators.loc["gender", "p"]
+    assert results["moderator_p_gender"] != stats.moderator_table(cohort).set_index("moderator").loc["gender", "p"]
+    hidden = set(results["suppressed"])
+    assert {"pct_remission", "n_remission", "psychotherapy_d", "psychotherapy_p", "moderator_p_psychotherapy",
+            "moderator_p_suicidal_ideation", "moderator_p_holm_suicidal_ideation"} <= hidden
+    assert all(results[key] is None for key in hidden)
+    assert results["pct_clinically_significant"] is not None and "pre_mean" not in hidden
+    off = recomputed_results(cohort, min_cell=0)
+    assert off["suppressed"] == [] and off["psychotherapy_d"] == stats.psychotherapy_contrast(cohort)["psychotherapy_d"]
+
+
+def pd_isna(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
+    results = {"pct_remission": None, "psychotherapy_d": None, "pct_women": 60.0,
+               "suppressed": ["pct_remission", "psychotherapy_d"]}
+    rows = _by_id(compare_claims(claims, results, min_cell=5))
+    row = rows["pct_remission_published"]
+    assert row["status"] == "not computable" and row["recomputed"] is None
+    assert row["recomputed_display"] == "suppressed"
+    assert row["note"].startswith("Not computable: suppressed (fewer than 5 patients).")
+    assert rows["psychotherapy_greater_reduction_published"]["status"] == "not computable"
+    assert rows["women_majority"]["status"] == "matches"
+    # A value the data cannot give reads as such, not as suppressed.
+    assert "suppressed" not in rows["pre_mean_published"]["note"]
+    # Even if a value were left in, a suppressed name is never compared or shown.
+    leaked = _by_id(compare_claims(claims, dict(results, pct_remission=61.5)))["pct_remission_published"]
+    assert leaked["recomputed"] is None and "61" not in leaked["note"] and leaked["status"] == "not computable"
+    # The paths results.json lists: one per claim on a suppressed key, by its row.
+    paths = suppressed_paths(claims, results)
+    ids = [claim["id"] for claim in claims]
+    expected = [f"claims[{ids.index(i)}].recomputed" for i in ids
+                if i in ("pct_remission_published", "psychotherapy_d_preprint",
+                         "psychotherapy_greater_reduction_published")]
+    assert paths == expected
+    assert suppressed_paths(claims, {"pct_remission": 61.5}) == []
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from ketamine_ptsd import claims as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -312,9 +312,34 @@ def test_followup_summary_counts_completers_only():
     out = L.followup_summary(c)
     d = np.array([10, 20, 30, 40, 100])
     assert out["n"] == 5 and out["n_completers_missing"] == 1
-    assert (out["median"], out["q1"], out["q3"], out["min"], out["max"]) == (30, 20, 40, 10, 100)
+    assert (out["median"], out["q1"], out["q3"]) == (30, 20, 40)
+    # Linear interpolation at 0.05 * 4 = 0.2 and 0.95 * 4 = 3.8 positions: 10 + 0.2 * 10, 40 + 0.8 * 60.
+    assert (out["p05"], out["p95"]) == pytest.approx((12, 88))
+    assert (out["p05"], out["p95"]) == pytest.approx(tuple(np.percentile(d, [5, 95])))
+    # The shortest and longest interval are single patients' values: not given at all.
+    assert "min" not in out and "max" not in out
     assert out["iqr"] == 20 and out["mean"] == pytest.approx(d.mean())
-    assert out["reason"] is None
+    assert out["reason"] is None and out["suppressed"] == []
+
+
+def test_followup_summary_shows_a_percentile_only_with_min_cell_patients_beyond_it():
+    days = list(range(1, 41))  # 40 completers, one per day
+    c = make_cohort([50] * 42, [30] * 41 + [None], days=days + [None, 99])
+    out = L.followup_summary(c, min_cell=5)
+    # Median 20.5 and quartiles 10.75 / 30.25 have 10 or more days on each side; the 5th percentile (2.95)
+    # has 2 days at or below it, the 95th (38.05) 2 at or above: both suppressed. One completer lacks days.
+    assert (out["median"], out["q1"], out["q3"]) == (20.5, 10.75, 30.25)
+    assert out["p05"] is None and out["p95"] is None
+    assert out["n_completers_missing"] is None
+    assert out["suppressed"] == ["n_completers_missing", "p05", "p95"]
+    assert out["n"] == 40 and out["mean"] == pytest.approx(20.5)
+    # Ties: when at least min_cell completers share the shortest interval, the 5th percentile is theirs.
+    tied = L.followup_summary(make_cohort([50] * 40, [30] * 40, days=[7] * 6 + list(range(8, 42))), min_cell=5)
+    assert tied["p05"] == 7 and "p05" not in tied["suppressed"]
+    # Fewer than min_cell completers with an interval: the count and every statistic are suppressed.
+    few = L.followup_summary(make_cohort([50] * 6, [30] * 6, days=[10, 20, 30, 40, None, None]), min_cell=5)
+    assert few["n"] is None and few["median"] is None and few["mean"] is None and few["n_completers_missing"] is None
+    assert L.followup_summary(c, min_cell=0)["p05"] == pytest.approx(np.percentile(days, 5))
 
 
 def test_followup_functions_without_days_return_reasons():
@@ -352,6 +377,24 @@ def test_change_by_followup_is_welch():
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((lo, hi))
     fixed = L.change_by_followup(c, split=1000)
     assert fixed["n_long"] == 0 and fixed["difference"] is None and fixed["reason"]
+    # With groups of min_cell or more nothing is suppressed.
+    assert L.change_by_followup(c, min_cell=5) == out | {"suppressed": []}
+
+
+def test_change_by_followup_suppresses_a_small_group_and_its_split():
+    c = make_cohort([50] * 12, [30 - i for i in range(12)], days=[10] * 9 + [50, 60, 70])
+    out = L.change_by_followup(c, min_cell=5)
+    # Median 10: 9 completers at or below it, 3 above. The 3 are too few: their count, mean, the
+    # comparison and the median that splits them off are suppressed, and the reason quotes no number.
+    assert out["n_short"] == 9 and out["mean_change_short"] is not None
+    for key in ("split_days", "n_long", "mean_change_long", "difference", "ci_low", "ci_high", "t", "df", "p"):
+        assert out[key] is None, key
+    assert "n_long" in out["suppressed"] and "split_days" in out["suppressed"]
+    assert "suppressed" in out["reason"] and not any(ch.isdigit() for ch in out["reason"].replace("5", ""))
+    # A fixed split is a parameter, not a patient's value: it is given.
+    fixed = L.change_by_followup(c, split=40, min_cell=5)
+    assert fixed["split_days"] == 40 and fixed["difference"] is None
+    assert L.change_by_followup(c, min_cell=0)["difference"] is not None
 
 
 def test_lowess_matches_statsmodels_on_equal_bins():
@@ -634,8 +677,15 @@ def test_benchmarks_table_selects_by_measure_in_file_order(benchmarks):
 
 def test_baseline_below_threshold():
     out = L.baseline_below_threshold(make_cohort([30, 33, 40, 50], [20, 20, 20, 20]), 33)
-    assert out == {"n": 4, "min_pre": 30.0, "n_below": 1, "pct_below": 25.0}  # 33 itself is admitted
+    # 33 itself is admitted; the lowest baseline, one patient's score, is not given.
+    assert out == {"n": 4, "n_below": 1, "pct_below": 25.0, "suppressed": []}
     assert L.baseline_below_threshold(make_cohort([40, 50], [20, 20]), 33)["n_below"] == 0
+    hidden = L.baseline_below_threshold(make_cohort([30, 31] + [40] * 8, [20] * 10), 33, min_cell=5)
+    assert hidden == {"n": 10, "n_below": None, "pct_below": None, "suppressed": ["n_below", "pct_below"]}
+    none_below = L.baseline_below_threshold(make_cohort([40] * 6, [20] * 6), 33, min_cell=5)
+    assert none_below["n_below"] == 0 and none_below["suppressed"] == []  # zero is no person
+    few = L.baseline_below_threshold(make_cohort([40] * 3, [20] * 3), 33, min_cell=5)
+    assert few["n_below"] == 0 and few["pct_below"] is None  # a share of three patients
 
 
 def test_followup_points_keep_completers_with_known_days():
@@ -690,6 +740,77 @@ def test_representativeness_bounds_on_all_patients(benchmarks):
     assert not out["suppressed"].any()
 
 
+def test_small_cell_rule_in_the_missing_data_analyses():
+    # 6 completers, 2 dropouts. ITT rests on the completers: shown. MI and d_av with dropouts unchanged
+    # also rest on the 2 dropouts' baselines: suppressed; so are shares of fewer than 5 patients.
+    pre = [50, 60, 40, 70, 55, 65, 45, 58]
+    post = [30, 40, 35, 20, 25, 45, None, None]
+    c = make_cohort(pre, post)
+    itt, mi = L.itt_summary(c, min_cell=5), L.multiple_imputation(c, min_cell=5)
+    assert itt["itt_mean_change"] == pytest.approx(L.itt_summary(c)["itt_mean_change"]) and itt["suppressed"] == []
+    assert itt["n_dropouts"] == 2 and itt["pct_dropout"] == 25  # the counts every chapter gives
+    assert mi["mi_mean_change"] is None and mi["fraction_missing_information"] is None
+    assert mi["n_imputed"] == 2 and "mi_mean_change" in mi["suppressed"]
+    out = L.missing_data_comparison(c, itt, mi, mcid=10, remission_cutoff=33, min_cell=5)
+    raw = L.missing_data_comparison(c, L.itt_summary(c), L.multiple_imputation(c), mcid=10, remission_cutoff=33)
+    # Remission (post below 33): 3 of 6 completers, too few; a drop of 10 or more: 5 of 6 (not 40 -> 35).
+    assert out.loc[0, "pct_remission"] is None and out.loc[0, "pct_clinically_significant"] == pytest.approx(500 / 6)
+    assert out.loc[1, "d_av"] is None and out.loc[0, "d_av"] == pytest.approx(raw.loc[0, "d_av"])
+    assert out.loc[2, "mean_change"] is None and raw.loc[2, "mean_change"] is not None
+    assert out.attrs["suppressed"] == [(0, "pct_remission"), (1, "d_av"), (1, "pct_remission"), (2, "mean_change"),
+                                       (2, "ci_low"), (2, "ci_high")]
+    assert raw.attrs["suppressed"] == []
+    shown, paths = L.mark_suppressed(out, "missing")
+    assert shown.loc[1, "d_av"] == "suppressed" and "missing[2].ci_low" in paths and len(paths) == 6
+    # Fewer than min_cell completers: the ITT figures are suppressed too.
+    few = L.itt_summary(make_cohort([50, 60, 40], [30, 40, None]), min_cell=5)
+    assert few["itt_mean_change"] is None and few["completer_mean_change"] is None and few["n_completers"] == 2
+
+
+def test_renamed_and_suppressed_with_carry_the_suppressed_names():
+    values = {"n": None, "median": 30.0, "suppressed": ["n"]}
+    assert L.renamed(values, {"n": "followup_n", "median": "followup_median_days"}) == {
+        "followup_n": None, "followup_median_days": 30.0, "suppressed": ["followup_n"]}
+    assert L.renamed({"a": 1}, {"a": "b"}) == {"b": 1, "suppressed": []}
+    source = {"d_av": None, "pre_mean": 50.0, "suppressed": ["d_av"]}
+    out = L.suppressed_with({"left": 0.4, "from_pre": 1.0}, source, {"left": ["d_av"], "from_pre": ["pre_mean"]})
+    assert out == {"left": None, "from_pre": 1.0, "suppressed": ["left"]}
+
+
+def test_forest_rows_mark_a_suppressed_cohort_effect(benchmarks):
+    rows = L.forest_rows({"d_av": None, "ci_low": None, "ci_high": None,
+                          "suppressed": ["d_av", "ci_low", "ci_high"]}, benchmarks)
+    assert rows.attrs["suppressed"] == [(0, "value"), (0, "ci_low"), (0, "ci_high")]
+    shown, paths = L.mark_suppressed(rows, "benchmark_comparison")
+    assert shown.loc[0, "value"] == "suppressed" and paths[0] == "benchmark_comparison[0].value"
+    assert L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, benchmarks).attrs["suppressed"] == []
+
+
+def test_summary_table_says_suppressed_and_shows_no_hidden_number(benchmarks):
+    pre = [50, 60, 40, 70, 55, 65, 45, 58, 62, 49]
+    post = [30, 40, 35, 20, 25, 45, 30, 33, None, None]
+    days = [10] * 5 + [50, 60, 70, None, None]  # median 30: five completers below, three above
+    c = make_cohort(pre, post, days=days, gender=["woman"] * 7 + ["man"] * 3)
+    itt, mi = L.itt_summary(c, min_cell=5), L.multiple_imputation(c, min_cell=5)
+    by_time = L.change_by_followup(c, min_cell=5)
+    table = L.summary_table(observed_mean_change=None, observed_d=None, placebo=L.placebo_sensitivity(None),
+                            rtm=L.rtm_expected_change(), followup=L.followup_summary(c, min_cell=5),
+                            change_followup=by_time, itt=itt, mi=mi,
+                            represent=L.representativeness(c, benchmarks, min_cell=5), benchmarks=benchmarks,
+                            observed_suppressed=True, min_cell=5)
+    rows = table.set_index("limitation")["by_how_much"]
+    assert rows["no control group: placebo and expectancy response"].startswith("suppressed")
+    assert "of the suppressed mean drop" in rows["regression to the mean"]
+    assert "long against short follow-up: suppressed" in rows["natural course over the follow-up"]
+    assert "multiple imputation suppressed" in rows["dropout (completer analysis)"]
+    assert "women a suppressed share" in rows["records of patients who reached treatment"]
+    hidden = [table.loc[i, "limitation"] for i, _ in table.attrs["suppressed"]]
+    assert hidden == ["no control group: placebo and expectancy response", "natural course over the follow-up"]
+    assert table.loc[[i for i, _ in table.attrs["suppressed"]], "quantity"].isna().all()
+    # The numbers it does show are those that rest on enough patients: the ITT change, the counts.
+    assert f"{itt['itt_mean_change']:.1f}" in rows["dropout (completer analysis)"]
+
+
 def test_representativeness_suppresses_small_counts(benchmarks):
     c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
                     gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
@@ -711,6 +832,18 @@ def test_representativeness_suppresses_small_counts(benchmarks):
     few = L.representativeness(make_cohort([50] * 6, [30] * 6, gender=["woman"] * 3 + [None] * 3), benchmarks,
                                min_cell=5).set_index("characteristic")
     assert few.loc["women", "cohort_n_reported"] is None  # 3 reporting is itself a small count
+    # Each hidden cell is listed (not the bounds of mean age, which are never computed).
+    cells = L.representativeness(c, benchmarks, min_cell=5).attrs["suppressed"]
+    assert cells == [(0, "cohort_value"), (0, "cohort_pct_unreported"), (0, "cohort_all_low"), (0, "cohort_all_high"),
+                     (1, "cohort_value"), (1, "cohort_all_low"), (1, "cohort_all_high"), (2, "cohort_pct_unreported")]
+    assert L.representativeness(c, benchmarks).attrs["suppressed"] == []
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(L)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_zero_event_upper_bound_is_clopper_pearson():

@@ -15,13 +15,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ketamine_ptsd import consistency
+from ketamine_ptsd import consistency, describe, report, stats
 from ketamine_ptsd.paths import DATA
+from ketamine_ptsd.report import SUPPRESSED_KEY, SUPPRESSED_TEXT
 
 __all__ = [
-    "CLAIMS_PATH", "KINDS", "MEANS_AND_SDS", "load_claims", "compare_claims", "consistency_report", "conflicts",
-    "comparison_table", "d_av_check", "explain_differences", "checks_table", "d_definitions_table",
-    "conflicts_table", "change_sd_bound",
+    "CLAIMS_PATH", "KINDS", "MEANS_AND_SDS", "load_claims", "recomputed_results", "compare_claims",
+    "suppressed_paths", "consistency_report", "conflicts", "comparison_table", "d_av_check", "explain_differences",
+    "checks_table", "d_definitions_table", "conflicts_table", "change_sd_bound",
 ]
 
 # The repository's data/published_claims.yml.
@@ -209,7 +210,66 @@ def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
     ]
 
 
-def compare_claims(claims: list[dict], results: dict) -> list[dict]:
+def recomputed_results(
+    cohort: pd.DataFrame,
+    *,
+    mcid: float = 10,
+    reliability: float = 0.82,
+    response_fraction: float = 0.30,
+    remission_cutoff: float = 33,
+    ci_level: float = 0.95,
+    min_cell: int = 0,
+) -> dict:
+    """Every result a claim can be compared with, computed and suppressed as the results chapters do.
+
+    The same functions with the same arguments as the cohort, primary outcome, clinical significance and
+    moderators chapters, so a key has the value it has in ``results.json``: the cohort summary
+    (:func:`ketamine_ptsd.describe.cohort_summary`), the paired outcome, the shares meeting each definition of
+    improvement, the moderator p-values (:func:`ketamine_ptsd.stats.moderator_table` with ``min_cell``) and
+    the psychotherapy contrast, each with the small-cell rule of :func:`ketamine_ptsd.report.suppress`.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        The validated cohort.
+    mcid, reliability, response_fraction, remission_cutoff, ci_level : float
+        The build's parameters.
+    min_cell : int
+        Values resting on 1 to ``min_cell - 1`` patients are None (0 turns the rule off).
+
+    Returns
+    -------
+    dict
+        The results by their ``results.json`` names, and under ``"suppressed"`` the names of the values
+        the small-cell rule set to None.
+    """
+    results: dict = {}
+    hidden: list[str] = []
+
+    def add(values: dict) -> None:
+        values = dict(values)
+        hidden.extend(values.pop(SUPPRESSED_KEY, []))
+        results.update(values)
+
+    done = stats.completers(cohort)
+    add(describe.cohort_summary(cohort, min_cell))
+    outcome = stats.paired_outcome(done["pcl5_pre"], done["pcl5_post"], ci_level)
+    add(report.suppress(outcome, stats.outcome_sizes(outcome), min_cell))
+    rates = stats.clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
+    add(report.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), min_cell))
+    moderators = stats.moderator_table(cohort, ci_level=ci_level, min_cell=min_cell)
+    for row in moderators.itertuples():
+        for key, value in ((f"moderator_p_{row.moderator}", row.p), (f"moderator_p_holm_{row.moderator}", row.p_holm)):
+            results[key] = report.plain(value)
+            if row.suppressed:
+                hidden.append(key)
+    contrast = stats.psychotherapy_contrast(cohort, ci_level)
+    add(report.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), min_cell))
+    results[SUPPRESSED_KEY] = hidden
+    return results
+
+
+def compare_claims(claims: list[dict], results: dict, min_cell: int | None = None) -> list[dict]:
     """Compare each published claim with a recomputed value.
 
     Parameters
@@ -217,7 +277,10 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
     claims : list of dict
         From :func:`load_claims`.
     results : dict
-        Flat results with the contract's ``results.json`` keys.
+        Flat results with the contract's ``results.json`` keys; the names under ``"suppressed"`` (as
+        :func:`recomputed_results` lists them) were hidden by the small-cell rule.
+    min_cell : int, optional
+        The rule's threshold, for the note of a suppressed claim.
 
     Returns
     -------
@@ -234,8 +297,12 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
     A number or percentage matches when the recomputed value rounds to the
     stated one at its reported precision (half up or half to even). A claim in
     words matches when its condition holds, e.g. "most were women" when
-    ``pct_women > 50`` and "not significant" when ``p >= .05``.
+    ``pct_women > 50`` and "not significant" when ``p >= .05``. A claim whose
+    value is suppressed is not computable, its recomputed value None and shown
+    as "suppressed".
     """
+    hidden = set(results.get(SUPPRESSED_KEY, ()))
+    fewer = f"fewer than {min_cell} patients" if min_cell else "a group too small to publish"
     rows = []
     for claim in claims:
         key = claim.get("result_key")
@@ -244,6 +311,10 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
         if key is None:
             status, display = "not computable", None
             notes.append(f"Not computable ({claim['why_not'].rstrip('.')}).")
+        elif key in hidden:
+            # The value could be computed but rests on so few patients that it is not published.
+            status, display, value = "not computable", SUPPRESSED_TEXT, None
+            notes.append(f"Not computable: suppressed ({fewer}).")
         elif value is None:
             status, display = "not computable", None
             notes.append(f"The results have no value for {key}: the data lack what it needs.")
@@ -270,6 +341,13 @@ def compare_claims(claims: list[dict], results: dict) -> list[dict]:
             "note": " ".join(notes),
         })
     return rows
+
+
+def suppressed_paths(claims: list[dict], results: dict, name: str = "claims") -> list[str]:
+    """Paths (``name[i].recomputed``) of the rows of :func:`compare_claims` whose value the small-cell rule
+    hid, for :func:`ketamine_ptsd.report.record`: ``results.json`` lists them under ``"suppressed"``."""
+    hidden = set(results.get(SUPPRESSED_KEY, ()))
+    return [f"{name}[{i}].recomputed" for i, claim in enumerate(claims) if claim.get("result_key") in hidden]
 
 
 def _by_key(claims: list[dict], version: str, key: str) -> dict | None:

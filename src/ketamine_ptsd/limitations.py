@@ -9,6 +9,14 @@ Inputs are the validated cohort frame (the data contract's columns). An optional
 missing turns the analysis that needs it into ``None`` (or an empty frame) with a ``reason``. Scalars are
 plain Python floats/ints or ``None``; every computation is vectorised so a cohort of a million patients
 takes seconds.
+
+Small cells. The functions that describe patients take ``min_cell`` (0, the default, turns the rule off)
+and apply the book's small-cell rule (:func:`ketamine_ptsd.report.suppress`): a value resting on 1 to
+``min_cell - 1`` patients is None, and its name is listed under ``"suppressed"`` of the returned dict, or
+its cell as ``(row, column)`` in ``attrs["suppressed"]`` of the returned frame (:func:`mark_suppressed`
+turns those into what the book shows and the paths ``results.json`` lists). A percentile counts as resting
+on the patients at or beyond it on either side, so the shortest or longest interval (one patient's own
+value) is never given; the 5th and 95th percentiles stand in for them.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import yaml
 from scipy import stats
 
 from .parameters import DEFAULTS
+from .report import SUPPRESSED_KEY, SUPPRESSED_TEXT, suppress, too_few
 
 BENCHMARKS_PATH = Path(__file__).resolve().parents[2] / "data" / "benchmarks.yml"
 
@@ -93,6 +102,76 @@ def _t_interval(mean: float, se: float, df: float, ci_level: float) -> tuple[flo
 def _mills(z: np.ndarray | float) -> np.ndarray:
     """phi(z) / (1 - Phi(z)) (inverse Mills ratio), in logs so it stays finite for large z."""
     return np.exp(stats.norm.logpdf(z) - stats.norm.logsf(z))
+
+
+def _quantile_sizes(values: np.ndarray, quantile: float) -> tuple[int, int]:
+    """How many of ``values`` lie at or below and at or above ``quantile``: the patients a percentile rests on."""
+    return int((values <= quantile).sum()), int((values >= quantile).sum())
+
+
+def _suppressed_cells(frame: pd.DataFrame, sizes: Mapping[tuple[int, str], object], min_cell: int,
+                      inherited: Sequence[tuple[int, str]] = ()) -> pd.DataFrame:
+    """``frame`` with every cell ``(row, column)`` of ``sizes`` whose group is too small set to None, those
+    cells listed in ``attrs["suppressed"]`` (cells that already held None are not, unless ``inherited``
+    names them: copied from an input the rule had already hidden)."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    hidden = []
+    for (i, column), size in sizes.items():
+        groups = size if isinstance(size, (list, tuple)) else [size]
+        if (i, column) in inherited:
+            frame.at[i, column] = None
+            hidden.append((i, column))
+        elif frame.at[i, column] is not None and any(too_few(k, min_cell) for k in groups):
+            frame.at[i, column] = None
+            hidden.append((i, column))
+    frame.attrs["suppressed"] = hidden
+    return frame
+
+
+def mark_suppressed(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """The table as the book shows it, and the paths ``results.json`` lists for it.
+
+    Each cell ``(row, column)`` listed in ``frame.attrs["suppressed"]`` reads "suppressed" in the returned
+    copy; the paths are ``name[row].column``, for :func:`ketamine_ptsd.report.record` of the records.
+
+    >>> t = pd.DataFrame({"x": [1.5, None]}); t.attrs["suppressed"] = [(1, "x")]
+    >>> shown, paths = mark_suppressed(t, "t")
+    >>> list(shown["x"]), paths
+    ([1.5, 'suppressed'], ['t[1].x'])
+    """
+    cells = list(frame.attrs.get("suppressed", []))
+    shown = frame.astype(object).copy()
+    for i, column in cells:
+        shown.at[i, column] = SUPPRESSED_TEXT
+    return shown, [f"{name}[{i}].{column}" for i, column in cells]
+
+
+def renamed(values: Mapping, names: Mapping[str, str]) -> dict:
+    """``values[key]`` under the name ``names[key]`` for each key of ``names``, and under ``"suppressed"`` the
+    new names of those the small-cell rule hid: ready for :func:`ketamine_ptsd.report.record_all`.
+
+    >>> renamed({"n": None, "m": 2, "suppressed": ["n"]}, {"n": "followup_n", "m": "followup_m"})
+    {'followup_n': None, 'followup_m': 2, 'suppressed': ['followup_n']}
+    """
+    hidden = set(values.get(SUPPRESSED_KEY, ()))
+    out = {new: values[old] for old, new in names.items()}
+    out[SUPPRESSED_KEY] = [new for old, new in names.items() if old in hidden]
+    return out
+
+
+def suppressed_with(values: Mapping, source: Mapping, needs: Mapping[str, Sequence[str]]) -> dict:
+    """``values`` with each key whose inputs (``needs[key]``, keys of ``source``) the small-cell rule hid in
+    ``source`` set to None and named under ``"suppressed"``: what is derived from a hidden value is hidden.
+
+    >>> suppressed_with({"share": 0.5, "k": 3}, {"mean": None, "suppressed": ["mean"]}, {"share": ["mean"]})
+    {'share': None, 'k': 3, 'suppressed': ['share']}
+    """
+    hidden = set(source.get(SUPPRESSED_KEY, ()))
+    out = dict(values)
+    out[SUPPRESSED_KEY] = [key for key in values if hidden.intersection(needs.get(key, ()))]
+    for key in out[SUPPRESSED_KEY]:
+        out[key] = None
+    return out
 
 
 def sentence(template: str, missing: str, **values) -> str:
@@ -206,7 +285,8 @@ def forest_rows(cohort_effect: Mapping, benchmarks: Sequence[Mapping]) -> pd.Dat
     Parameters
     ----------
     cohort_effect : mapping
-        ``d_av`` (or ``value``), ``ci_low``, ``ci_high``; optional ``label`` and ``instrument``.
+        ``d_av`` (or ``value``), ``ci_low``, ``ci_high``; optional ``label`` and ``instrument``, and
+        ``suppressed``: which of the three the small-cell rule hid (given as None).
     benchmarks : sequence of mapping
         From :func:`load_benchmarks`.
 
@@ -215,7 +295,7 @@ def forest_rows(cohort_effect: Mapping, benchmarks: Sequence[Mapping]) -> pd.Dat
     pandas.DataFrame
         Columns ``id, label, kind, instrument, measure, value, ci_low, ci_high, source``: the cohort first,
         then within-group active arms, within-group control arms, between-group effects. Benchmarks
-        without a number are left out.
+        without a number are left out. ``attrs["suppressed"]`` lists the cohort's hidden cells.
     """
     value = cohort_effect.get("d_av", cohort_effect.get("value"))
     rows = [{
@@ -246,7 +326,11 @@ def forest_rows(cohort_effect: Mapping, benchmarks: Sequence[Mapping]) -> pd.Dat
             "ci_high": _float(b["ci_high"]), "source": b["source"],
         }))
     rows += [row for _, row in sorted(picked, key=lambda item: item[0])]
-    return _plain(pd.DataFrame(rows))
+    out = _plain(pd.DataFrame(rows))
+    hidden = set(cohort_effect.get(SUPPRESSED_KEY, ()))
+    out.attrs["suppressed"] = [(0, "value" if key == "d_av" else key) for key in ("d_av", "value", "ci_low", "ci_high")
+                               if key in hidden]
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -386,23 +470,26 @@ def rtm_expected_change(
     }
 
 
-def baseline_below_threshold(cohort: pd.DataFrame, entry_threshold: float) -> dict:
+def baseline_below_threshold(cohort: pd.DataFrame, entry_threshold: float, min_cell: int = 0) -> dict:
     """How the cohort's baselines sit against an assumed entry threshold.
 
     A patient with ``pcl5_pre`` below the threshold could not have been selected by it, so any such patient
-    shows the assumed selection rule is not the one the clinic used.
+    shows the assumed selection rule is not the one the clinic used. The lowest baseline is not given: it
+    is one patient's score.
 
     Returns
     -------
     dict
-        ``n`` (patients with a baseline), ``min_pre``, ``n_below``, ``pct_below`` (None without baselines).
+        ``n`` (patients with a baseline), ``n_below``, ``pct_below`` (None without baselines) and
+        ``suppressed`` (the count and its share when they rest on 1 to ``min_cell - 1`` patients).
     """
     pre = _num(cohort, "pcl5_pre")
     pre = pre[~np.isnan(pre)]
     if pre.size == 0:
-        return {"n": 0, "min_pre": None, "n_below": 0, "pct_below": None}
+        return {"n": 0, "n_below": 0, "pct_below": None, SUPPRESSED_KEY: []}
     below = int((pre < entry_threshold).sum())
-    return {"n": int(pre.size), "min_pre": float(pre.min()), "n_below": below, "pct_below": 100 * below / pre.size}
+    out = {"n": int(pre.size), "n_below": below, "pct_below": 100 * below / pre.size}
+    return suppress(out, {"n_below": below, "pct_below": (below, int(pre.size))}, min_cell)
 
 
 def pct_change_explained_by_rtm(rtm_expected_change: float | None, observed_mean_change: float | None) -> float | None:
@@ -460,30 +547,39 @@ def followup_points(cohort: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"days": days, "change": change})
 
 
-def followup_summary(cohort: pd.DataFrame) -> dict:
+def followup_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
     """Distribution of ``days_between`` over completers (the time the change took to happen).
+
+    The shortest and longest intervals are one patient's each, so the 5th and 95th percentiles describe the
+    range instead. With ``min_cell``, a count of 1 to ``min_cell - 1`` completers is suppressed, the mean
+    when it rests on that few, and a percentile unless at least ``min_cell`` completers lie at or below it
+    and at least as many at or above it.
 
     Returns
     -------
     dict
-        ``n, n_completers_missing, mean, median, q1, q3, iqr, min, max`` (days; quartiles by linear
-        interpolation) and ``reason`` (None, or why the values are None).
+        ``n, n_completers_missing, mean, median, q1, q3, iqr, p05, p95`` (days; percentiles by linear
+        interpolation), ``reason`` (None, or why the values are None) and ``suppressed``.
     """
     pre, post, days = _num(cohort, "pcl5_pre"), _num(cohort, "pcl5_post"), _num(cohort, "days_between")
     done = ~(np.isnan(pre) | np.isnan(post))
     d = days[done & ~np.isnan(days)]
-    keys = ("mean", "median", "q1", "q3", "iqr", "min", "max")
+    keys = ("mean", "median", "q1", "q3", "iqr", "p05", "p95")
     out = {"n": int(d.size), "n_completers_missing": int(done.sum() - d.size)}
+    sizes = {"n": out["n"], "n_completers_missing": out["n_completers_missing"]}
     if d.size == 0:
-        return out | dict.fromkeys(keys) | {"reason": "days_between is not available for any completer"}
-    q1, med, q3 = np.quantile(d, [0.25, 0.5, 0.75])
-    return out | {
-        "mean": float(d.mean()), "median": float(med), "q1": float(q1), "q3": float(q3),
-        "iqr": float(q3 - q1), "min": float(d.min()), "max": float(d.max()), "reason": None,
-    }
+        out |= dict.fromkeys(keys) | {"reason": "days_between is not available for any completer"}
+        return suppress(out, sizes, min_cell)
+    p05, q1, med, q3, p95 = (float(v) for v in np.quantile(d, [0.05, 0.25, 0.5, 0.75, 0.95]))
+    out |= {"mean": float(d.mean()), "median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "p05": p05, "p95": p95,
+            "reason": None}
+    sizes |= {"mean": out["n"], "iqr": _quantile_sizes(d, q1) + _quantile_sizes(d, q3)}
+    sizes |= {key: _quantile_sizes(d, out[key]) for key in ("median", "q1", "q3", "p05", "p95")}
+    return suppress(out, sizes, min_cell)
 
 
-def change_by_followup(cohort: pd.DataFrame, split: str | float = "median", ci_level: float = 0.95) -> dict:
+def change_by_followup(cohort: pd.DataFrame, split: str | float = "median", ci_level: float = 0.95,
+                       min_cell: int = 0) -> dict:
     """Mean change of completers with short vs long follow-up (Welch t-test).
 
     If scores kept falling with time regardless of treatment (natural course), longer follow-up would
@@ -495,14 +591,34 @@ def change_by_followup(cohort: pd.DataFrame, split: str | float = "median", ci_l
     split : "median" or float
         Follow-up ``<= split`` days is short, longer is long; "median" splits at the median.
     ci_level : float
+    min_cell : int
+        With a group of 1 to ``min_cell - 1`` completers, its count and mean, the comparison and (when it
+        is the median) the split are suppressed, and ``reason`` says so.
 
     Returns
     -------
     dict
         ``split_days, n_short, n_long, mean_change_short, mean_change_long, difference`` (long minus short),
-        ``ci_low, ci_high`` (Welch), ``t, df, p`` and ``reason``. Values are None, with a reason, when
-        ``days_between`` is absent or a group has fewer than two patients.
+        ``ci_low, ci_high`` (Welch), ``t, df, p``, ``reason`` and ``suppressed``. Values are None, with a
+        reason, when ``days_between`` is absent or a group has fewer than two patients.
     """
+    out = _change_by_followup(cohort, split, ci_level)
+    if out["split_days"] is None:
+        return out | {SUPPRESSED_KEY: []}
+    groups = (out["n_short"], out["n_long"])
+    sizes = dict.fromkeys(("difference", "ci_low", "ci_high", "t", "df", "p"), groups)
+    sizes |= {"n_short": groups[0], "mean_change_short": groups[0], "n_long": groups[1], "mean_change_long": groups[1]}
+    if split == "median":
+        sizes["split_days"] = groups  # the median is a patient's value (or two): it rests on both sides
+    out = suppress(out, sizes, min_cell)
+    if out[SUPPRESSED_KEY]:
+        # The reason may quote the split: say only why nothing is shown.
+        out["reason"] = f"a group on one side of the split holds fewer than {min_cell} completers (suppressed)"
+    return out
+
+
+def _change_by_followup(cohort: pd.DataFrame, split: str | float, ci_level: float) -> dict:
+    """:func:`change_by_followup` without the small-cell rule."""
     days, change = _followup_data(cohort)
     keys = ("split_days", "n_short", "n_long", "mean_change_short", "mean_change_long", "difference",
             "ci_low", "ci_high", "t", "df", "p")
@@ -596,19 +712,29 @@ def _local_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, frac: float) -> n
 # missing data
 
 
-def itt_summary(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict:
+def itt_summary(cohort: pd.DataFrame, ci_level: float = 0.95, min_cell: int = 0) -> dict:
     """Completer mean change beside the intention-to-treat mean with dropouts counted as no change.
 
     Counting every dropout as unchanged (baseline observation carried forward) is the pessimistic bound
-    for a patient who left: it assumes they gained nothing.
+    for a patient who left: it assumes they gained nothing. A dropout adds a zero, so the ITT figures rest
+    on the completers (and the number of patients); with 1 to ``min_cell - 1`` completers they are
+    suppressed. The counts and the share of dropouts are the sizes every chapter gives.
 
     Returns
     -------
     dict
         ``n_patients, n_completers, n_dropouts, pct_dropout, completer_mean_change, itt_mean_change,
-        itt_change_sd, itt_ci_low, itt_ci_high`` (t interval), ``itt_pct_of_completer_change`` and
-        ``reason``.
+        itt_change_sd, itt_ci_low, itt_ci_high`` (t interval), ``itt_pct_of_completer_change``,
+        ``reason`` and ``suppressed``.
     """
+    out = _itt_summary(cohort, ci_level)
+    keys = ("completer_mean_change", "itt_mean_change", "itt_change_sd", "itt_ci_low", "itt_ci_high",
+            "itt_pct_of_completer_change")
+    return suppress(out, dict.fromkeys(keys, (out["n_completers"], out["n_patients"])), min_cell)
+
+
+def _itt_summary(cohort: pd.DataFrame, ci_level: float) -> dict:
+    """:func:`itt_summary` without the small-cell rule."""
     pre, post = _pairs(cohort)
     done = ~np.isnan(post)
     n, n_done = int(pre.size), int(done.sum())
@@ -688,7 +814,7 @@ def rubin_combine(
 
 
 def multiple_imputation(cohort: pd.DataFrame, m: int = DEFAULTS["mi_imputations"], seed: int = DEFAULTS["mi_seed"],
-                        ci_level: float = 0.95) -> dict:
+                        ci_level: float = 0.95, min_cell: int = 0) -> dict:
     """Mean change with missing ``pcl5_post`` multiply imputed from ``pcl5_pre``.
 
     Proper multiple imputation under missing at random given baseline: normal linear regression of
@@ -707,15 +833,27 @@ def multiple_imputation(cohort: pd.DataFrame, m: int = DEFAULTS["mi_imputations"
     seed : int
         Seed of the random draws, so the book is reproducible; default the build parameter ``mi_seed``.
     ci_level : float
+    min_cell : int
+        The pooled figures rest on the completers (the regression) and on the dropouts (each imputed from
+        their own baseline): with 1 to ``min_cell - 1`` of either they are suppressed.
 
     Returns
     -------
     dict
         ``mi_mean_change, mi_se, mi_ci_low, mi_ci_high, mi_df, fraction_missing_information,
-        mi_within_variance, mi_between_variance, m, n_patients, n_imputed, method`` and ``reason``.
-        With no dropouts nothing is imputed and the values are the completers' mean change with its
-        t interval exactly.
+        mi_within_variance, mi_between_variance, m, n_patients, n_imputed, method``, ``reason`` and
+        ``suppressed``. With no dropouts nothing is imputed and the values are the completers' mean change
+        with its t interval exactly.
     """
+    out = _multiple_imputation(cohort, m, seed, ci_level)
+    keys = ("mi_mean_change", "mi_se", "mi_ci_low", "mi_ci_high", "mi_df", "fraction_missing_information",
+            "mi_within_variance", "mi_between_variance")
+    groups = (out["n_patients"] - out["n_imputed"], out["n_imputed"])
+    return suppress(out, dict.fromkeys(keys, groups), min_cell)
+
+
+def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: float) -> dict:
+    """:func:`multiple_imputation` without the small-cell rule."""
     if m < 2:
         raise ValueError("m must be at least 2")
     pre, post = _pairs(cohort)
@@ -781,6 +919,7 @@ def missing_data_comparison(
     response_fraction: float = DEFAULTS["response_fraction"],
     remission_cutoff: float = DEFAULTS["remission_cutoff"],
     ci_level: float = 0.95,
+    min_cell: int = 0,
 ) -> pd.DataFrame:
     """The headline numbers under three treatments of patients without a post score.
 
@@ -797,6 +936,10 @@ def missing_data_comparison(
     mcid, reliability, response_fraction, remission_cutoff : float
         The book's definitions, passed to :func:`ketamine_ptsd.stats.clinical_significance`.
     ci_level : float
+    min_cell : int
+        A cell resting on 1 to ``min_cell - 1`` patients is None and listed in ``attrs["suppressed"]``:
+        every figure rests on the completers; a share also on the patients it counts; d_av with dropouts
+        unchanged and the imputed figures also on the dropouts (their baselines enter them).
 
     Returns
     -------
@@ -823,7 +966,18 @@ def missing_data_comparison(
          "ci_low": mi["mi_ci_low"], "ci_high": mi["mi_ci_high"], "d_av": None,
          "pct_clinically_significant": None, "pct_remission": None},
     ]
-    return _plain(pd.DataFrame(rows))
+    n_done, n_drop = int(done.sum()), int((~done).sum())
+    k_cs, k_rem = rates["n_clinically_significant"], rates["n_remission"]
+    groups = {"mean_change": (n_done,), "ci_low": (n_done,), "ci_high": (n_done,), "d_av": (n_done,),
+              "pct_clinically_significant": (n_done, k_cs), "pct_remission": (n_done, k_rem)}
+    sizes = {(0, column): size for column, size in groups.items()}
+    sizes |= {(1, column): size + ((n_drop,) if column == "d_av" else ()) for column, size in groups.items()}
+    sizes |= {(2, column): (n_done, n_drop) for column in ("mean_change", "ci_low", "ci_high")}
+    # Values of itt and mi that the rule already hid are None here: still marked as suppressed.
+    inherited = [(row, column) for row, values, prefix in ((1, itt, "itt_"), (2, mi, "mi_"))
+                 for column in ("mean_change", "ci_low", "ci_high")
+                 if prefix + column in values.get(SUPPRESSED_KEY, ())]
+    return _suppressed_cells(_plain(pd.DataFrame(rows)), sizes, min_cell, inherited)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -853,7 +1007,8 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         ``race_ethnicity`` values counted as white, compared in lower case with punctuation as spaces.
     min_cell : int, optional
         Values resting on a count of patients from 1 to ``min_cell - 1`` (those reporting, those in the
-        category or out of it, those not reporting) become None and the row is marked ``suppressed``.
+        category or out of it, those not reporting) become None, the row is marked ``suppressed`` and the
+        cells are listed in ``attrs["suppressed"]``.
 
     Returns
     -------
@@ -870,9 +1025,6 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         b = _benchmark(benchmarks, id_)
         return _float(b["value"]) if b else None
 
-    def small(count):
-        return min_cell is not None and 0 < count < min_cell
-
     def pct(k):
         return 100 * k / n if n else None
 
@@ -882,34 +1034,37 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
         k = int(reported.sum())
         hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
+        values = {"cohort_value": 100 * hit / k if k else None, "cohort_n_reported": k,
+                  "cohort_pct_unreported": pct(n - k), "cohort_all_low": pct(hit) if k else None,
+                  "cohort_all_high": pct(hit + n - k) if k else None}
         # A share with its denominator shown reveals both the count in and the count out of the category.
-        hide_value = small(k) or small(hit) or small(k - hit)
-        hide_unrep = small(k) or small(n - k)
-        value = None if hide_value or not k else 100 * hit / k
-        unrep = None if hide_unrep else pct(n - k)
-        low, high = (None, None) if hide_value or hide_unrep or not k else (pct(hit), pct(hit + n - k))
-        return value, k, unrep, low, high, hide_value or hide_unrep
+        of_reported = (k, hit, k - hit)
+        return values, {"cohort_value": of_reported, "cohort_n_reported": k, "cohort_pct_unreported": (k, n - k),
+                        "cohort_all_low": of_reported + (n - k,), "cohort_all_high": of_reported + (n - k,)}
 
     age = _num(cohort, "age")
     age_k = int((~np.isnan(age)).sum())
-    hide_age, hide_age_unrep = small(age_k), small(age_k) or small(n - age_k)
-    age_row = (None if hide_age or not age_k else float(np.nanmean(age)), age_k,
-               None if hide_age_unrep else pct(n - age_k), None, None, hide_age or hide_age_unrep)
-    rows = []
-    for characteristic, unit, (value, k, unrep, low, high, hidden), ref in [
+    age_row = ({"cohort_value": float(np.nanmean(age)) if age_k else None, "cohort_n_reported": age_k,
+                "cohort_pct_unreported": pct(n - age_k), "cohort_all_low": None, "cohort_all_high": None},
+               {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)})
+    rows, cells = [], []
+    for i, (characteristic, unit, (values, sizes), ref) in enumerate([
         ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
         ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
         ("mean age", "years", age_row, "osmind_age"),
-    ]:
+    ]):
+        shown = suppress(values, sizes, min_cell or 0)
+        hidden = shown.pop(SUPPRESSED_KEY)
+        cells += [(i, column) for column in hidden]
         rows.append({
-            "characteristic": characteristic, "unit": unit, "cohort_value": value,
-            "cohort_n_reported": None if small(k) else k,
-            "cohort_pct_unreported": unrep, "cohort_all_low": low, "cohort_all_high": high, "suppressed": hidden,
+            "characteristic": characteristic, "unit": unit, **shown, "suppressed": bool(hidden),
             "osmind_value": osmind(ref), "reference_population_value": None,
             "reference_population_note": "not available: the project's sources give no figure for US adults "
                                          "with PTSD",
         })
-    return _plain(pd.DataFrame(rows))
+    out = _plain(pd.DataFrame(rows))
+    out.attrs["suppressed"] = cells
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1007,11 +1162,14 @@ def summary_table(
     safety: Mapping | None = None,
     benchmarks: Sequence[Mapping] | None = None,
     ci_level: float = 0.95,
+    observed_suppressed: bool = False,
+    min_cell: int = 0,
 ) -> pd.DataFrame:
     """One row per limitation: what it could do to the headline effect, by how much, and what would settle it.
 
     Every number comes from the other functions' outputs passed in; a limitation whose input is missing
-    keeps its row with ``quantity`` None and says so.
+    keeps its row with ``quantity`` None and says so. Inputs suppressed by the small-cell rule (None, and
+    named in their ``suppressed`` list or cells) are said to be suppressed, never shown.
 
     Parameters
     ----------
@@ -1037,22 +1195,33 @@ def summary_table(
         From :func:`load_benchmarks` (default: the bundled file).
     ci_level : float
         Confidence level of the intervals passed in, for the sentences.
+    observed_suppressed : bool
+        Whether the observed mean change and d were suppressed (passed as None).
+    min_cell : int
+        The small-cell rule's threshold, for the sentences.
 
     Returns
     -------
     pandas.DataFrame
         ``limitation, could_do, quantity, unit, by_how_much, design_to_settle``. ``quantity`` is unrounded;
-        ``by_how_much`` is the sentence shown in the book.
+        ``by_how_much`` is the sentence shown in the book. ``attrs["suppressed"]`` lists the quantities
+        hidden by the small-cell rule as ``(row, "quantity")``.
     """
     benchmarks = benchmarks if benchmarks is not None else load_benchmarks()
-    rows = []
+    rows, cells = [], []
+    suppressed_text = f"suppressed (it rests on fewer than {min_cell} patients)"
 
-    def add(limitation, could_do, quantity, unit, text, design):
+    def hidden(values, key):
+        return values is not None and key in values.get(SUPPRESSED_KEY, ())
+
+    def add(limitation, could_do, quantity, unit, text, design, suppressed=False):
+        if suppressed:
+            cells.append((len(rows), "quantity"))
         rows.append({"limitation": limitation, "could_do": could_do, "quantity": _float(quantity), "unit": unit,
                      "by_how_much": text, "design_to_settle": design})
 
     # Placebo and expectancy: the largest published placebo-arm d as the plausible ceiling.
-    q, text = None, "not computed"
+    q, text = None, suppressed_text if observed_suppressed else "not computed"
     if placebo is not None and len(placebo) and "in_benchmark_range" in placebo:
         bench = placebo[placebo["in_benchmark_range"].astype(bool)]
         if len(bench):
@@ -1062,14 +1231,17 @@ def summary_table(
                     f"({row['placebo_d']:.2f}), d_av {_fmt(observed_d, 2)} would fall to {row['remaining_d']:.2f} "
                     f"({_fmt(_float(row['pct_of_observed']), 0)}% of the observed)")
     add("no control group: placebo and expectancy response", "inflate", q, "d_av left over", text,
-        "randomised trial against an active placebo (e.g. midazolam) with blinded outcome raters")
+        "randomised trial against an active placebo (e.g. midazolam) with blinded outcome raters",
+        q is None and observed_suppressed)
 
     # Regression to the mean.
     q, text = None, "not computed"
     if rtm is not None:
         q = rtm["rtm_expected_change"]
         pct = pct_change_explained_by_rtm(q, observed_mean_change)
-        text = (f"{q:.1f} points of the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct, 0)}%) if patients "
+        of = ("the suppressed mean drop" if observed_suppressed
+              else f"the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct, 0)}%)")
+        text = (f"{q:.1f} points of {of} if patients "
                 f"entered at PCL-5 >= {rtm['entry_threshold']:g} from a population with mean "
                 f"{rtm['population_mean']:g}, SD {rtm['population_sd']:g}, test-retest r {rtm['reliability']:g}")
     add("regression to the mean", "inflate", q, "PCL-5 points", text,
@@ -1083,10 +1255,14 @@ def summary_table(
         text = (f"mean drop of completers followed more than {change_followup['split_days']:g} days minus the "
                 f"rest: {q:+.1f} points ({ci_level:.0%} CI {_fmt(change_followup['ci_low'])} to "
                 f"{_fmt(change_followup['ci_high'])})")
+    elif hidden(change_followup, "difference"):
+        text = f"long against short follow-up: {suppressed_text}"
     elif change_followup is not None and change_followup.get("reason"):
         text = change_followup["reason"]
     if followup is not None and followup.get("median") is not None:
-        text += f"; median follow-up {followup['median']:g} days (IQR {followup['q1']:g}-{followup['q3']:g})"
+        text += f"; median follow-up {followup['median']:g} days"
+        if followup.get("q1") is not None and followup.get("q3") is not None:
+            text += f" (IQR {followup['q1']:g}-{followup['q3']:g})"
     period = _benchmark(benchmarks, "morina2014_observation_period")
     if morina is not None and morina["value"] is not None:
         text += f"; untreated PTSD remits in {morina['value']:g}%"
@@ -1094,11 +1270,13 @@ def summary_table(
             text += f" over a mean of {period['value']:g} months"
         text += " (Morina et al. 2014)"
     add("natural course over the follow-up", "inflate", q, "PCL-5 points, long minus short follow-up", text,
-        "waiting-list or treatment-as-usual arm assessed on the same schedule")
+        "waiting-list or treatment-as-usual arm assessed on the same schedule", hidden(change_followup, "difference"))
 
     # Dropout.
     q, text = None, "not computed"
-    if itt is not None and itt.get("itt_mean_change") is not None and not itt["n_dropouts"]:
+    if hidden(itt, "itt_mean_change"):
+        text = suppressed_text
+    elif itt is not None and itt.get("itt_mean_change") is not None and not itt["n_dropouts"]:
         q = 0.0
         text = (f"all {itt['n_patients']} patients in the file have a post score; patients who left before a "
                 f"second assessment may never have become records")
@@ -1110,24 +1288,37 @@ def summary_table(
         if mi is not None and mi.get("mi_mean_change") is not None:
             text += (f"; multiple imputation from baseline gives {mi['mi_mean_change']:.1f} "
                      f"({ci_level:.0%} CI {_fmt(mi['mi_ci_low'])} to {_fmt(mi['mi_ci_high'])})")
+        elif hidden(mi, "mi_mean_change"):
+            text += f"; multiple imputation {suppressed_text}"
     add("dropout (completer analysis)", "inflate", q, "PCL-5 points, completer minus ITT", text,
-        "follow every patient who starts treatment and analyse by intention to treat, with reasons for leaving")
+        "follow every patient who starts treatment and analyse by intention to treat, with reasons for leaving",
+        hidden(itt, "itt_mean_change"))
 
     # Representativeness.
-    q, text = None, "not computed"
+    q, text, q_hidden = None, "not computed", False
     if represent is not None and len(represent):
-        by = represent.set_index("characteristic")
+        by = represent.reset_index(drop=True)
+        cells_hidden = set(represent.attrs.get("suppressed", ()))
+        row_of = {c: i for i, c in enumerate(by["characteristic"])}
+
+        def share(characteristic, column):
+            i = row_of[characteristic]
+            if (i, column) in cells_hidden:
+                return f"a {SUPPRESSED_TEXT} share"
+            return f"{_fmt(_float(by.loc[i, column]), 0)}%"
+
         parts = []
-        if "white" in by.index:
-            q = _float(by.loc["white", "cohort_pct_unreported"])
-            parts.append(f"race not reported for {_fmt(q, 0)}%")
-        if "women" in by.index:
-            parts.append(f"women {_fmt(_float(by.loc['women', 'cohort_value']), 0)}% of those reporting gender "
-                         f"(Osmind records {_fmt(_float(by.loc['women', 'osmind_value']), 0)}% female)")
+        if "white" in row_of:
+            q = _float(by.loc[row_of["white"], "cohort_pct_unreported"])
+            q_hidden = (row_of["white"], "cohort_pct_unreported") in cells_hidden
+            parts.append(f"race not reported for {share('white', 'cohort_pct_unreported')}")
+        if "women" in row_of:
+            parts.append(f"women {share('women', 'cohort_value')} of those reporting gender "
+                         f"(Osmind records {_fmt(_float(by.loc[row_of['women'], 'osmind_value']), 0)}% female)")
         text = "; ".join(parts)
     add("records of patients who reached treatment", "limit generalisation (direction unknown)", q,
         "% race unreported", text,
-        "multi-site registry with consecutive enrolment and complete demographics")
+        "multi-site registry with consecutive enrolment and complete demographics", q_hidden)
 
     # Multiplicity.
     q, text = None, "not computed"
@@ -1155,4 +1346,6 @@ def summary_table(
     add("self-reported, unblinded outcome", "inflate", None, None,
         "not quantifiable from these data: patients knew they received ketamine and rated themselves",
         "blinded clinician-rated CAPS-5 alongside the PCL-5")
-    return _plain(pd.DataFrame(rows))
+    out = _plain(pd.DataFrame(rows))
+    out.attrs["suppressed"] = cells
+    return out
