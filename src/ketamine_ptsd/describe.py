@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report import suppress
+from .report import count_mark, suppress, too_few
 from .stats import _float
 
 #: Longest category label shown; longer free text is cut so a table stays a table.
@@ -47,8 +47,8 @@ def cohort_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
 
 
 def _count(k: int, n: int, min_cell: int) -> str:
-    if 0 < k < min_cell:
-        return f"< {min_cell} (suppressed)"
+    if too_few(k, min_cell):
+        return count_mark(min_cell)
     return f"{k} ({100 * k / n:.1f}%)" if n else "0"
 
 

@@ -183,11 +183,6 @@ def format_p(p: float | None) -> str:
     return f"= {p:.3f}".replace("0.", ".", 1)
 
 
-def format_number(value: float | None, spec: str = ".2f", missing: str = "not computed") -> str:
-    """``value`` formatted by ``spec``, or ``missing`` when the data could not give it."""
-    return missing if value is None else format(value, spec)
-
-
 def show_table(frame, float_format: str = "{:.2f}", caption: str | None = None, name: str | None = None):
     """An HTML table with every cell escaped, so text from the data file is shown, never interpreted,
     followed by a link that downloads the same table, unrounded, as CSV (``name``.csv)."""
