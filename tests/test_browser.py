@@ -53,7 +53,10 @@ def open_page(browser, url, width=1280, height=900):
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+    # A request cut short because the page navigated on (the landing redirect) is not a failure.
+    page.on("requestfailed", lambda req: None if "ERR_ABORTED" in (req.failure or "")
+            else errors.append(f"request failed: {req.url} ({req.failure})"))
+    page.on("response", lambda resp: errors.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None)
     page.goto(url, wait_until="networkidle")
     return page, errors
 

@@ -303,6 +303,12 @@ def _book_sources() -> list[Path]:
     return files
 
 
+REDIRECT = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Redirecting to the book</title>
+<link rel="icon" href="_static/favicon.svg"><meta http-equiv="Refresh" content="0; url={target}"></head>
+<body><a href="{target}">Open the book</a></body></html>
+"""
+
 #: The parts of MathJax's es5 build the book loads: the combined TeX component, its fonts and lazy extensions.
 MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml", "input", "a11y", "ui", "adaptors")
 
@@ -346,7 +352,11 @@ def render(names: list[str], state: _State, echo) -> Path:
         detail = "\n".join(lines[-20:]) or (proc.stdout + proc.stderr)[-3000:]
         raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
     echo(f"render: {time.perf_counter() - started:.1f} s")
-    return work / "_build" / "html"
+    html = work / "_build" / "html"
+    # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
+    root = re.search(r"^root:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"), re.M).group(1)
+    (html / "index.html").write_text(REDIRECT.format(target=f"{root}.html"), encoding="utf-8")
+    return html
 
 
 def publish(new_html: Path, results: dict, out: Path, state: _State) -> None:
