@@ -31,6 +31,7 @@ import yaml
 from scipy import stats
 
 from .parameters import DEFAULTS
+from .stats import holm as holm_adjusted
 from .report import SUPPRESSED_KEY, SUPPRESSED_TEXT, suppress, too_few
 
 BENCHMARKS_PATH = Path(__file__).resolve().parents[2] / "data" / "benchmarks.yml"
@@ -1095,15 +1096,7 @@ def multiplicity(pvalues: Mapping[str, float | None], alpha: float = 0.05) -> pd
     p = np.array([np.nan if pvalues[t] is None else float(pvalues[t]) for t in names], dtype=float)
     have = ~np.isnan(p)
     k = int(have.sum())
-    holm = np.full(p.size, np.nan)
-    if k:
-        pk = p[have]
-        order = np.argsort(pk, kind="stable")
-        # Step-down: the i-th smallest p times (k - i), made monotone so no adjusted p falls below an earlier one.
-        stepped = np.minimum(1.0, np.maximum.accumulate((k - np.arange(k)) * pk[order]))
-        adjusted = np.empty(k)
-        adjusted[order] = stepped
-        holm[have] = adjusted
+    holm = np.array([np.nan if h is None else h for h in holm_adjusted([pvalues[t] for t in names])], dtype=float)
     bonf = np.minimum(1.0, p * k)
     out = pd.DataFrame({
         "test": names, "p_raw": p, "p_holm": holm, "p_bonferroni": bonf,

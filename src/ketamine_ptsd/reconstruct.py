@@ -191,8 +191,7 @@ def _assign_psychotherapy(cohort: pd.DataFrame, t: Targets, rng, max_steps: int 
 
     def d_of(lab):
         a, b = change[lab], change[~lab]
-        pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (n - 2))
-        return (a.mean() - b.mean()) / pooled
+        return (a.mean() - b.mean()) / stats.pooled_sd(a, b)
 
     d = d_of(labels)
     for _ in range(max_steps):
@@ -628,8 +627,7 @@ def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarr
     cs, remission = (by_id[name] for name in PERCENT_CLAIMS)
     change = (pre - post).astype("float64")
     a, b = change[psychotherapy], change[~psychotherapy]
-    pooled_var = ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(change) - 2)
-    d = (a.mean() - b.mean()) / np.sqrt(pooled_var)
+    d = (a.mean() - b.mean()) / stats.pooled_sd(a, b)
     return bool(
         rounds_to(pre.mean(), targets.pre_mean, targets.decimals)
         and rounds_to(post.mean(), targets.post_mean, targets.decimals)

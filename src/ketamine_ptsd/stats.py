@@ -378,6 +378,11 @@ def psychotherapy_contrast_sizes(contrast: dict) -> dict:
             "psychotherapy_d_ci_high": both, "psychotherapy_p": both}
 
 
+def pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
+    """The SD of two groups pooled over ``len(a) + len(b) - 2`` degrees of freedom (the denominator of d_s)."""
+    return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
+
+
 def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict:
     """Mean change with versus without concomitant psychotherapy.
 
@@ -398,7 +403,7 @@ def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict
     if n1 < 2 or n2 < 2:
         return out
     df = n1 + n2 - 2
-    pooled = math.sqrt(((n1 - 1) * with_.var(ddof=1) + (n2 - 1) * without.var(ddof=1)) / df)
+    pooled = pooled_sd(with_, without)
     if pooled == 0:
         return out
     d = (with_.mean() - without.mean()) / pooled
