@@ -174,10 +174,10 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
     real_execute = build_module._execute
 
-    def failing_execute(name, source, params, target, cwd):
+    def failing_execute(name, source, params, target, kernel):
         if name == "clinical_significance":
             source += "\n```{code-cell} ipython3\nraise RuntimeError('planted failure')\n```\n"
-        return real_execute(name, source, params, target, cwd)
+        return real_execute(name, source, params, target, kernel)
 
     monkeypatch.setattr(build_module, "_execute", failing_execute)
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.

@@ -14,6 +14,7 @@ ones only at the end, so a failed or interrupted build leaves the last good book
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +78,14 @@ def declared_parameters(source: str) -> list[str]:
     return re.findall(r"^(\w+)\s*=", match.group(1), re.M)
 
 
-def _package_imports(text: str, package_dir: Path) -> set[Path]:
-    """Modules of this package that Python ``text`` imports, directly."""
+@functools.lru_cache(maxsize=256)
+def _package_imports(text: str, package_dir: Path) -> frozenset[Path]:
+    """Modules of this package that Python ``text`` imports, directly (cached on the text itself)."""
     found: set[Path] = set()
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return found
+        return frozenset()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             if node.level == 1 or node.module and node.module.split(".")[0] == "ketamine_ptsd":
@@ -95,7 +99,7 @@ def _package_imports(text: str, package_dir: Path) -> set[Path]:
                 parts = alias.name.split(".")
                 if parts[0] == "ketamine_ptsd" and len(parts) > 1:
                     found.add(package_dir / (parts[1] + ".py"))
-    return {p for p in found if p.exists()}
+    return frozenset(p for p in found if p.exists())
 
 
 def module_closure(notebook_source: str, package_dir: Path = paths.PACKAGE) -> list[Path]:
@@ -104,8 +108,8 @@ def module_closure(notebook_source: str, package_dir: Path = paths.PACKAGE) -> l
     return _closure(_package_imports(code, package_dir) | {package_dir / "__init__.py"}, package_dir)
 
 
-def _closure(todo: set[Path], package_dir: Path = paths.PACKAGE) -> list[Path]:
-    seen: set[Path] = set()
+def _closure(start: set[Path] | frozenset[Path], package_dir: Path = paths.PACKAGE) -> list[Path]:
+    todo, seen = set(start), set()
     while todo:
         module = todo.pop()
         if module in seen:
@@ -116,7 +120,8 @@ def _closure(todo: set[Path], package_dir: Path = paths.PACKAGE) -> list[Path]:
 
 
 def notebook_key(source: str, params: dict[str, Any], data_sha256: str) -> str:
-    modules = {p.name: sha256_file(p) for p in module_closure(source)}
+    # kernel_state runs before every notebook, in the kernel, so it belongs to every notebook's code.
+    modules = {p.name: sha256_file(p) for p in [*module_closure(source), paths.PACKAGE / "kernel_state.py"]}
     lock = sha256_file(LOCK_FILE) if LOCK_FILE.exists() else ""
     payload = {"source": _sha(source), "modules": modules, "data": data_sha256, "params": params, "lock": lock}
     return _sha(json.dumps(payload, sort_keys=True, default=str))
@@ -185,34 +190,6 @@ def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[
     return warnings
 
 
-def _quiet_kernel_manager(log: Path, cwd: Path):
-    """A kernel manager for this interpreter, its kernel started in ``cwd`` and logging to ``log``.
-
-    The kernel gets its working folder here rather than through papermill's ``cwd``, which changes the
-    folder of the whole process and, from parallel threads, can leave it changed.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietKernelManager(AsyncKernelManager):
-        def __init__(self, **kw):
-            super().__init__(**kw)
-            # Unix sockets in a private folder: TCP ports picked by parallel kernels can collide.
-            self.transport = "ipc"
-            self.ip = str(Path(tempfile.mkdtemp(prefix="kp-")) / "k")
-
-        def format_kernel_cmd(self, extra_arguments=None):
-            cmd = super().format_kernel_cmd(extra_arguments)
-            # The kernel must be this interpreter, which has the package; a user-level kernelspec may name another.
-            return [sys.executable, *cmd[1:]] if "ipykernel_launcher" in cmd else cmd
-
-        async def start_kernel(self, **kw):
-            kw.setdefault("stderr", open(log, "ab"))  # noqa: SIM115 - the kernel process owns it
-            kw["cwd"] = str(cwd)
-            return await super().start_kernel(**kw)
-
-    return QuietKernelManager
-
-
 def _failed_cell(path: Path) -> str:
     """"cell N (first line of its code)" for the cell of an executed notebook that raised."""
     import nbformat
@@ -225,76 +202,124 @@ def _failed_cell(path: Path) -> str:
     return "a cell"
 
 
-def _execute(name: str, source: str, params: dict, target: Path, cwd: Path) -> None:
+def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKernel) -> None:
     import jupytext
-    import nbformat
     import papermill
 
     notebook = jupytext.reads(source, fmt="md:myst")
     try:
         papermill.execute_notebook(
             notebook, str(target), parameters=params, kernel_name="python3",
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            kernel_manager_class=_quiet_kernel_manager(cwd / f"kernel-{name}.log", cwd),
+            progress_bar=False, log_output=False, request_save_on_cell_execute=False, km=kernel.fresh(),
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildFailed(f"notebook {name} failed in {_failed_cell(target)}: {exc.ename}: {exc.evalue}") from None
-    executed = nbformat.read(target, as_version=4)
-    for cell in executed.cells:
-        tags = cell.metadata.setdefault("tags", [])
+    # Plain JSON: papermill has just written and validated it, and revalidating every figure is slow.
+    executed = json.loads(target.read_text(encoding="utf-8"))
+    for cell in executed["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         # The parameters actually used are shown, collapsed; the defaults they replaced are not.
         if "injected-parameters" in tags:
             tags.append("hide-cell")
-    nbformat.write(executed, target)
+    target.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def execute_notebooks(
-    names: list[str], pool: dict[str, Any], data_sha256: str, state: _State, jobs: int, echo, report: BuildReport,
-    failed_dir: Path,
-) -> dict[str, str]:
-    """Execute the notebooks whose key changed, ``jobs`` at a time; return every notebook's key."""
-    state.notebooks.mkdir(parents=True, exist_ok=True)
-    keys: dict[str, str] = {}
-    todo: list[tuple[str, str, dict]] = []
+@dataclass
+class _Plan:
+    keys: dict[str, str]  # every notebook's key
+    todo: list[tuple[str, str, dict]]  # (name, source, parameters) of those to execute
+
+
+def plan_notebooks(names: list[str], pool: dict[str, Any], data_sha256: str, state: _State, echo,
+                   report: BuildReport) -> _Plan:
+    """Every notebook's key, and which notebooks must execute because theirs changed."""
+    plan = _Plan({}, [])
     for name in names:
         source = (paths.NOTEBOOKS / f"{name}.md").read_text(encoding="utf-8")
         params = {p: pool[p] for p in declared_parameters(source) if p in pool}
-        keys[name] = notebook_key(source, params, data_sha256)
+        plan.keys[name] = notebook_key(source, params, data_sha256)
         cached = state.notebooks / f"{name}.ipynb"
-        if state.read(f"notebooks/{name}.key") == keys[name] and cached.exists():
+        if state.read(f"notebooks/{name}.key") == plan.keys[name] and cached.exists():
             report.cached.append(name)
             echo(f"execute: {name}: unchanged, not executed")
         else:
-            todo.append((name, source, params))
-    if not todo:
-        return keys
+            plan.todo.append((name, source, params))
+    return plan
 
-    def run(item):
+
+def execute_notebooks(plan: _Plan, state: _State, jobs: int, echo, report: BuildReport, failed_dir: Path,
+                      meanwhile: Callable[[], Any]) -> Any:
+    """Execute the planned notebooks, ``jobs`` at a time; returns what ``meanwhile`` returned.
+
+    ``meanwhile`` (validating the cohort) runs in this thread while the kernels start and import their
+    libraries; the notebooks start once it has returned, and none does if it raises.
+    """
+    if not plan.todo:
+        return meanwhile()
+    from .kernels import LAZY_IMPORTS, KernelFailed, WarmKernel, Zygote
+
+    preload = sorted({f"ketamine_ptsd.{m.stem}" for _, source, _ in plan.todo for m in module_closure(source)}
+                     - {"ketamine_ptsd.__init__"}) + list(LAZY_IMPORTS)
+    # Longest first, so no worker is left with a long notebook at the end; source length stands for work.
+    queue = deque(sorted(plan.todo, key=lambda item: -len(item[1])))
+    go, cancelled = threading.Event(), threading.Event()
+
+    def run(item, kernel: WarmKernel) -> str:
         name, source, params = item
         target = state.notebooks / f"{name}.running.ipynb"
         started = time.perf_counter()
         try:
-            _execute(name, source, params, target, state.dir)
+            _execute(name, source, params, target, kernel)
         except BaseException:
             if target.exists():
                 failed_dir.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(target), failed_dir / f"{name}.ipynb")
             raise
         os.replace(target, state.notebooks / f"{name}.ipynb")
-        state.write(f"notebooks/{name}.key", keys[name])
+        state.write(f"notebooks/{name}.key", plan.keys[name])
         echo(f"execute: {name}: {time.perf_counter() - started:.1f} s")
         return name
 
-    errors = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
-        for future in [executor.submit(run, item) for item in todo]:
+    def worker(index: int) -> list[str]:
+        kernel = WarmKernel(zygote, state.dir, state.dir / f"kernel-{index}.log")
+        errors = []
+        try:
+            kernel.start()
+            go.wait()
+            while not cancelled.is_set():
+                try:
+                    item = queue.popleft()
+                except IndexError:
+                    break
+                try:
+                    report.executed.append(run(item, kernel))
+                except BuildFailed as exc:
+                    errors.append(str(exc))
+        except KernelFailed as exc:
+            errors.append(str(exc))
+        finally:
+            kernel.shutdown()
+        return errors
+
+    workers = min(max(1, jobs), len(plan.todo))
+    zygote = Zygote(preload)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            futures = [executor.submit(worker, i) for i in range(workers)]
             try:
-                report.executed.append(future.result())
-            except BuildFailed as exc:
-                errors.append(str(exc))
+                result = meanwhile()
+                state.notebooks.mkdir(parents=True, exist_ok=True)
+            except BaseException:
+                cancelled.set()
+                raise
+            finally:
+                go.set()
+            errors = [e for future in futures for e in future.result()]
+    finally:
+        zygote.close()
     if errors:
         raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir}")
-    return keys
+    return result
 
 
 def _book_sources() -> list[Path]:
@@ -326,37 +351,60 @@ def _copy_mathjax(target: Path) -> None:
             shutil.copy2(source, target / part)
 
 
-def render(names: list[str], state: _State, echo) -> Path:
-    """Jupyter Book over the executed notebooks, warnings as errors; returns the new HTML folder."""
-    work = state.dir / "render"
-    shutil.rmtree(work, ignore_errors=True)
-    src = work / "src"
-    for path in _book_sources():
-        target = src / path.relative_to(paths.REPO)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    _copy_mathjax(src / "_mathjax" / "mathjax")
-    (src / "notebooks").mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy2(state.notebooks / f"{name}.ipynb", src / "notebooks" / f"{name}.ipynb")
-    started = time.perf_counter()
-    jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(jb), "build", str(src), "--path-output", str(work), "--warningiserror", "--nitpick", "--keep-going",
-         "--quiet"],
-        capture_output=True, text=True,
-    )
-    if proc.returncode:
-        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines()
-                 if re.search(r"WARNING|ERROR|[Ee]rror:", ln) and not ln.startswith(("Traceback", "  "))]
-        detail = "\n".join(lines[-20:]) or (proc.stdout + proc.stderr)[-3000:]
-        raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
-    echo(f"render: {time.perf_counter() - started:.1f} s")
-    html = work / "_build" / "html"
-    # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
-    root = re.search(r"^root:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"), re.M).group(1)
-    (html / "index.html").write_text(REDIRECT.format(target=f"{root}.html"), encoding="utf-8")
-    return html
+class Renderer:
+    """Jupyter Book over the executed notebooks, warnings as errors, in a process started before they are.
+
+    The process (:mod:`ketamine_ptsd.render_worker`) imports Sphinx and the extensions at low priority
+    while the notebooks execute; :meth:`start` copies the executed notebooks in and lets it build, and
+    :meth:`wait` waits for the HTML.
+    """
+
+    def __init__(self, state: _State):
+        self.work = state.dir / "render"
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.src = self.work / "src"
+        for path in _book_sources():
+            target = self.src / path.relative_to(paths.REPO)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        _copy_mathjax(self.src / "_mathjax" / "mathjax")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ketamine_ptsd.render_worker", str(self.src), "--path-output", str(self.work),
+             "--warningiserror", "--nitpick", "--keep-going", "--quiet"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # Its imports should use only what the notebooks' kernels leave idle.
+        os.setpriority(os.PRIO_PROCESS, self.process.pid, 0)
+
+    def start(self, names: list[str], notebooks: Path) -> None:
+        """Copy the executed ``notebooks`` in and let the process build."""
+        (self.src / "notebooks").mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy2(notebooks / f"{name}.ipynb", self.src / "notebooks" / f"{name}.ipynb")
+        self.started = time.perf_counter()
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+
+    def wait(self, echo) -> Path:
+        """Wait for the book; returns the new HTML folder."""
+        stdout, stderr = self.process.communicate()
+        if self.process.returncode:
+            lines = [ln for ln in (stdout + stderr).splitlines()
+                     if re.search(r"WARNING|ERROR|[Ee]rror:", ln) and not ln.startswith(("Traceback", "  "))]
+            detail = "\n".join(lines[-20:]) or (stdout + stderr)[-3000:]
+            raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
+        echo(f"render: {time.perf_counter() - self.started:.1f} s")
+        html = self.work / "_build" / "html"
+        # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
+        root = re.search(r"^root:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"), re.M).group(1)
+        (html / "index.html").write_text(REDIRECT.format(target=f"{root}.html"), encoding="utf-8")
+        return html
+
+    def close(self) -> None:
+        """Stop the process if the build ended without (or while) rendering."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
 
 
 def publish(new_html: Path, results: dict, out: Path, state: _State) -> None:
@@ -393,8 +441,6 @@ def build(
     data_sha256 = sha256_file(data)
     bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
     state = _State(out)
-    report.warnings = prepare_cohort(data, state, data_sha256, echo)
-
     names = toc_notebooks()
     pool = {
         **params,
@@ -404,19 +450,36 @@ def build(
         "git_commit": git_commit(),
         "parameters": params,
     }
-    keys = execute_notebooks(names, pool, data_sha256, state, jobs or os.cpu_count() or 1, echo, report,
-                             out / "failed")
-    # What the rendering itself depends on: the book's sources, this module, the Sphinx hooks, the lock.
-    renderer = [Path(__file__), paths.PACKAGE / "sphinx_ext.py", *([LOCK_FILE] if LOCK_FILE.exists() else [])]
-    render_key = _sha(json.dumps(keys, sort_keys=True) + "".join(sha256_file(p) for p in _book_sources() + renderer))
+    plan = plan_notebooks(names, pool, data_sha256, state, echo, report)
+    # What the rendering depends on: the notebooks, the book's sources, this module, the Sphinx hooks, the lock.
+    renderer_files = [Path(__file__), paths.PACKAGE / "sphinx_ext.py", paths.PACKAGE / "render_worker.py",
+                      *([LOCK_FILE] if LOCK_FILE.exists() else [])]
+    render_key = _sha(json.dumps(plan.keys, sort_keys=True)
+                      + "".join(sha256_file(p) for p in _book_sources() + renderer_files))
     html = out / paths.HTML_DIRNAME
-    if state.read("render.key") == render_key and html.exists() and (out / paths.RESULTS_FILENAME).exists():
-        echo("render: unchanged, not rendered")
-        return report
-    from .report import gather
+    unchanged = state.read("render.key") == render_key and html.exists() and (out / paths.RESULTS_FILENAME).exists()
+    renderer: Renderer | None = None
 
-    results = gather({name: state.notebooks / f"{name}.ipynb" for name in names})
-    new_html = render(names, state, echo)
+    def validate_then_start_renderer() -> None:
+        nonlocal renderer
+        report.warnings = prepare_cohort(data, state, data_sha256, echo)
+        if not unchanged:
+            renderer = Renderer(state)
+
+    try:
+        execute_notebooks(plan, state, jobs or os.cpu_count() or 1, echo, report, out / "failed",
+                          meanwhile=validate_then_start_renderer)
+        if renderer is None:
+            echo("render: unchanged, not rendered")
+            return report
+        from .report import gather
+
+        renderer.start(names, state.notebooks)
+        results = gather({name: state.notebooks / f"{name}.ipynb" for name in names})
+        new_html = renderer.wait(echo)
+    finally:
+        if renderer is not None:
+            renderer.close()
     publish(new_html, results, out, state)
     state.write("render.key", render_key)
     shutil.rmtree(state.dir / "render", ignore_errors=True)

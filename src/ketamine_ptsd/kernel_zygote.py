@@ -1,0 +1,79 @@
+"""A process that imports the notebooks' libraries once, then forks a kernel whenever the build asks.
+
+Starting a kernel and importing pandas, scipy, seaborn, pingouin and the package costs two to three
+seconds of CPU; each kernel forked from this process starts with all of it already imported (shared,
+copy-on-write), and pays only for starting ipykernel itself.
+
+Protocol, one JSON document per line: the first line on standard input is the list of modules to
+import; the process answers ``{"ready": true}``. Each later line ``{"argv": [...], "cwd": ..., "log": ...,
+"env": {...}}`` forks a kernel run as ``python -m ipykernel_launcher ARGV`` would be, in its own
+session, working in ``cwd``, its output going to ``log``; the answer is ``{"pid": PID}``. The end of
+standard input ends the process (its kernels are shut down by the build, not by it).
+
+Run as ``python -m ketamine_ptsd.kernel_zygote``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import sys
+
+
+def _reap(*_) -> None:
+    """Collect exited kernels, so they do not linger as zombies the build would take for alive."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _kernel(request: dict) -> None:
+    """In the forked child: become the kernel ``request`` describes. Never returns."""
+    try:
+        os.setsid()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.chdir(request["cwd"])
+        os.environ.update(request["env"])
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+    except BaseException:  # noqa: BLE001 - a child must never return into the parent's loop
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def main() -> None:
+    # What ipykernel sets for its kernels, before matplotlib is imported and reads it.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    if sys.path and sys.path[0] == "":
+        del sys.path[0]
+    modules = json.loads(sys.stdin.readline())
+    import ipykernel.kernelapp  # noqa: F401
+
+    for name in modules:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, _reap)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            _kernel(request)
+        print(json.dumps({"pid": pid}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

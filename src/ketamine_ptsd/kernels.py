@@ -1,0 +1,236 @@
+"""The kernels a build executes its notebooks in: one warm kernel per worker, reused notebook after notebook.
+
+Starting a kernel and importing pandas, scipy, seaborn and pingouin takes seconds, more than most of the
+book's notebooks need for their own cells. So each worker starts one kernel, imports the heavy libraries
+once, and before every notebook returns it to a fresh kernel's state
+(:func:`ketamine_ptsd.kernel_state.restore`, run inside the kernel).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+#: Libraries the package imports inside functions, so a fresh kernel would import them at first use.
+LAZY_IMPORTS = ("matplotlib.pyplot", "seaborn", "pingouin", "myst_nb.ext.glue", "IPython.display")
+
+
+class KernelFailed(RuntimeError):
+    """A kernel could not be started or prepared."""
+
+
+def _client_class():
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        """A client whose ``wait_for_ready`` returns as soon as the kernel has answered.
+
+        jupyter_client's version ends by waiting for IOPub to stay quiet for 0.2 s, a fixed cost paid by
+        every notebook. Here the kernel is ready once it has replied to ``kernel_info`` and IOPub has carried
+        that request's idle status, which also shows IOPub is subscribed (otherwise it asks again).
+        """
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout or 60)
+            while time.monotonic() < deadline:
+                msg_id = self.kernel_info()
+                try:
+                    reply = await self.get_shell_msg(timeout=1)
+                    while reply["parent_header"].get("msg_id") != msg_id:
+                        reply = await self.get_shell_msg(timeout=1)
+                    self._handle_kernel_info_reply(reply)
+                    while True:
+                        msg = await self.get_iopub_msg(timeout=0.5)
+                        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                                and msg["content"]["execution_state"] == "idle"):
+                            return
+                except Empty:
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info") from None
+            raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    return ReadyClient
+
+
+class Zygote:
+    """The build's end of :mod:`ketamine_ptsd.kernel_zygote`: a process that imports ``modules`` once and
+    forks kernels on request. Thread-safe; :meth:`close` ends it."""
+
+    def __init__(self, modules: list[str]):
+        self.errors = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ketamine_ptsd.kernel_zygote"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True,
+        )
+        self._send(modules)
+        self.lock = threading.Lock()
+        self.ready = False
+
+    def _send(self, message: Any) -> None:
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def _receive(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            self.errors.seek(0)
+            raise KernelFailed(f"the process that starts kernels exited:\n{self.errors.read()[-3000:]}")
+        return json.loads(line)
+
+    def fork(self, argv: list[str], cwd: str, log: str, env: dict[str, str]) -> int:
+        """Fork a kernel ``python -m ipykernel_launcher ARGV`` in ``cwd``, writing to ``log``; its pid."""
+        with self.lock:
+            if not self.ready:
+                self.ready = self._receive()["ready"]
+            self._send({"argv": argv, "cwd": cwd, "log": log, "env": env})
+            return self._receive()["pid"]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.errors.close()
+
+
+class _ForkedProcess:
+    """What jupyter_client's LocalProvisioner asks of a ``Popen``, for a kernel the zygote forked.
+
+    The zygote is the kernel's parent and collects its exit, so here a kernel is alive while its pid is.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0  # the exit status went to the zygote
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _manager_class(folder: Path, zygote: Zygote):
+    """A kernel manager whose kernel the ``zygote`` forks, working in ``folder``, with its sockets and log there.
+
+    Unix sockets, because TCP ports picked by parallel kernels can collide.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ForkedKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.transport = "ipc"
+            self.ip = str(folder / "k")
+            self.client_factory = _client_class()
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            # jupyter_client's hook for launching kernels differently: a fork of the zygote, not a new process.
+            if "ipykernel_launcher" not in kernel_cmd:
+                raise KernelFailed(f"the python3 kernel is not ipykernel: {kernel_cmd}")
+            argv = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]
+            pid = zygote.fork(argv, str(folder), str(folder / "kernel.log"), dict(kw.get("env") or {}))
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid, provisioner.pgid = _ForkedProcess(pid), pid, pid
+            self._reconcile_connection_info(provisioner.connection_info)
+
+    return ForkedKernelManager
+
+
+class WarmKernel:
+    """One worker's kernel, forked from the ``zygote`` and made fresh before every notebook.
+
+    It works in a private temporary folder until a notebook runs, so it can start before the build has
+    written anything (while the cohort is validated); each notebook then runs in ``cwd``. Its log is kept
+    as ``log`` if it says anything. All calls must come from the one thread that created it: ``run_sync``
+    keeps an event loop per thread, and the kernel's sockets belong to that loop.
+    """
+
+    def __init__(self, zygote: Zygote, cwd: Path, log: Path):
+        self.folder = tempfile.TemporaryDirectory(prefix="kp-kernel-")
+        self.manager = _manager_class(Path(self.folder.name), zygote)(kernel_name="python3")
+        self.cwd, self.log = cwd, log
+    def start(self) -> None:
+        """Start the kernel (again, after a crash)."""
+        from jupyter_core.utils import run_sync
+
+        run_sync(self._start)()
+
+    async def _start(self) -> None:
+        if await self.manager.is_alive():
+            return
+        await self.manager.start_kernel()
+
+    def fresh(self) -> Any:
+        """The kernel manager, its kernel returned to a fresh kernel's state, for papermill's ``km``."""
+        from jupyter_core.utils import run_sync
+
+        run_sync(self._fresh)()
+        return self.manager
+
+    async def _fresh(self) -> None:
+        await self._start()
+        await self._run(f"from ketamine_ptsd import kernel_state; kernel_state.restore({str(self.cwd)!r})")
+
+    async def _run(self, code: str) -> None:
+        client = self.manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            msg_id = client.execute(code, silent=True, store_history=False)
+            reply = await client.get_shell_msg(timeout=600)
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = await client.get_shell_msg(timeout=600)
+        finally:
+            client.stop_channels()
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise KernelFailed(f"preparing a kernel failed: {content.get('ename')}: {content.get('evalue')}")
+
+    def shutdown(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        try:
+            if run_sync(self.manager.is_alive)():
+                run_sync(self.manager.shutdown_kernel)(now=True)
+        finally:
+            log = Path(self.folder.name) / "kernel.log"
+            if log.exists() and log.stat().st_size and self.log.parent.is_dir():
+                shutil.copyfile(log, self.log)
+            self.folder.cleanup()
