@@ -205,6 +205,7 @@ def _failed_cell(path: Path) -> str:
 def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKernel) -> None:
     import jupytext
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     notebook = jupytext.reads(source, fmt="md:myst")
     try:
@@ -214,6 +215,9 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildFailed(f"notebook {name} failed in {_failed_cell(target)}: {exc.ename}: {exc.evalue}") from None
+    except DeadKernelError:
+        # The next notebook gets a new kernel (WarmKernel.fresh starts one when this one is gone).
+        raise BuildFailed(f"notebook {name}: its kernel died while executing it (out of memory?)") from None
     # Plain JSON: papermill has just written and validated it, and revalidating every figure is slow.
     executed = json.loads(target.read_text(encoding="utf-8"))
     for cell in executed["cells"]:

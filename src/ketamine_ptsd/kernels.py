@@ -1,9 +1,9 @@
 """The kernels a build executes its notebooks in: one warm kernel per worker, reused notebook after notebook.
 
 Starting a kernel and importing pandas, scipy, seaborn and pingouin takes seconds, more than most of the
-book's notebooks need for their own cells. So each worker starts one kernel, imports the heavy libraries
-once, and before every notebook returns it to a fresh kernel's state
-(:func:`ketamine_ptsd.kernel_state.restore`, run inside the kernel).
+book's notebooks need for their own cells. So a :class:`Zygote` process imports them once, each worker's
+kernel is forked from it with everything already imported, and before every notebook the kernel is
+returned to a fresh kernel's state (:func:`ketamine_ptsd.kernel_state.restore`, run inside the kernel).
 """
 
 from __future__ import annotations
@@ -159,6 +159,17 @@ def _manager_class(folder: Path, zygote: Zygote):
             self.transport = "ipc"
             self.ip = str(folder / "k")
             self.client_factory = _client_class()
+            self.clients: list = []
+
+        def client(self, **kw):
+            # papermill does not close the client of a kernel it does not own; the build does, between notebooks.
+            client = super().client(**kw)
+            self.clients.append(client)
+            return client
+
+        def close_clients(self) -> None:
+            while self.clients:
+                self.clients.pop().stop_channels()
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
             # jupyter_client's hook for launching kernels differently: a fork of the zygote, not a new process.
@@ -205,6 +216,7 @@ class WarmKernel:
         return self.manager
 
     async def _fresh(self) -> None:
+        self.manager.close_clients()
         await self._start()
         await self._run(f"from ketamine_ptsd import kernel_state; kernel_state.restore({str(self.cwd)!r})")
 
@@ -218,7 +230,7 @@ class WarmKernel:
             while reply["parent_header"].get("msg_id") != msg_id:
                 reply = await client.get_shell_msg(timeout=600)
         finally:
-            client.stop_channels()
+            self.manager.close_clients()
         content = reply["content"]
         if content["status"] != "ok":
             raise KernelFailed(f"preparing a kernel failed: {content.get('ename')}: {content.get('evalue')}")
@@ -227,6 +239,7 @@ class WarmKernel:
         from jupyter_core.utils import run_sync
 
         try:
+            self.manager.close_clients()
             if run_sync(self.manager.is_alive)():
                 run_sync(self.manager.shutdown_kernel)(now=True)
         finally:

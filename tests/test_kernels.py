@@ -1,0 +1,68 @@
+"""The build's reused kernels: a notebook's output must not depend on which notebooks ran before it in
+the same kernel, and a kernel that dies fails only its own notebook."""
+
+import json
+import re
+import shutil
+
+import jupytext
+import nbformat
+import papermill
+import pytest
+
+from ketamine_ptsd import build, paths
+from ketamine_ptsd.parameters import resolve
+
+from .helpers import tree_digest
+
+pytestmark = pytest.mark.pipeline
+
+#: Outputs that legitimately differ between two runs: the build time the provenance appendix records.
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def outputs(notebook) -> list[str]:
+    return [TIMESTAMP.sub("<time>", json.dumps([cell.get("execution_count"), cell.get("outputs")], sort_keys=True))
+            for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_one_reused_kernel_gives_every_notebook_what_a_fresh_kernel_gives_it(tmp_path):
+    """Every notebook of the book, run one after another in a single kernel (``jobs=1``), against the same
+    notebook run by plain papermill in a kernel of its own: cell by cell, every output and execution count
+    (figures included, byte for byte) is the same."""
+    out = tmp_path / "out"
+    report = build.build(paths.BUNDLED_COHORT, out, jobs=1, echo=lambda line: None)
+    assert sorted(report.executed) == sorted(build.toc_notebooks())
+    state = out / paths.STATE_DIRNAME
+    for name in build.toc_notebooks():
+        reused = nbformat.read(state / "notebooks" / f"{name}.ipynb", as_version=4)
+        source = jupytext.reads((paths.NOTEBOOKS / f"{name}.md").read_text(encoding="utf-8"), fmt="md:myst")
+        params = dict(reused.metadata.papermill.parameters)
+        if "parameters" in params:
+            # The .ipynb stores dictionaries with sorted keys; the build passes them in the parameters' order.
+            params["parameters"] = resolve(params["parameters"])
+        fresh = papermill.execute_notebook(source, None, parameters=params, kernel_name="python3",
+                                           progress_bar=False, cwd=str(state))
+        assert outputs(reused) == outputs(fresh), name
+
+
+def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_one(bundled, monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(bundled[0], out, symlinks=True)
+    published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
+    real_execute = build._execute
+
+    def dying_execute(name, source, params, target, kernel):
+        if name == "clinical_significance":
+            source += "\n```{code-cell} ipython3\nimport os\nos._exit(1)\n```\n"
+        return real_execute(name, source, params, target, kernel)
+
+    monkeypatch.setattr(build, "_execute", dying_execute)
+    lines = []
+    # Only this chapter and the provenance appendix read the parameter; one worker runs both, in turn.
+    with pytest.raises(build.BuildFailed, match=r"clinical_significance: its kernel died"):
+        build.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, jobs=1,
+                    echo=lines.append)
+    assert any(line.startswith("execute: provenance:") and "unchanged" not in line for line in lines), lines
+    after = {k: v for k, v in tree_digest(out).items() if not k.startswith((paths.STATE_DIRNAME, "failed"))}
+    assert after == published
