@@ -3,6 +3,8 @@
 Measures in one run, on this machine, and prints as times and ratios:
   1. a clean build of the bundled cohort through ``ketamine-ptsd build``;
   2. Jupyter Book executing the same notebooks itself (``execute_notebooks: force``) on the same cohort;
+     1 and 2 alternate ``--repeat`` times after one untimed build (which brings the libraries into the
+     file cache for both), and the medians are compared;
   3. a no-change rebuild; 4. a rebuild after changing one parameter (``mcid``);
   5. clean builds of synthetic cohorts of 117, 10,000 and 1,000,000 patients: wall time and peak memory
      (the sum of the resident memory of the build and every kernel it starts, sampled every 0.1 s).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,8 +66,10 @@ def measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
 
 
 def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
-    """Jupyter Book executing the source notebooks itself, with their default parameters."""
+    """Jupyter Book executing the source notebooks itself, with their default parameters, from scratch."""
     src = work / "jb-src"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(work / "jb-out", ignore_errors=True)
     for path in build_module._book_sources():
         target = src / path.relative_to(paths.REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -83,18 +88,31 @@ def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[117, 10_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3, help="clean builds and Jupyter Book runs (default 3)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kp-bench-"))
     rows = []
     try:
         out = work / "bundled"
-        clean, clean_mem = measured([*CLI, "build", "--out", str(out)])
-        jb = jupyter_book_executes(work, out / paths.STATE_DIRNAME / paths.COHORT_FILENAME)
+        measured([*CLI, "build", "--out", str(work / "warm-up")])
+        cleans, jbs = [], []
+        for _ in range(args.repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            cleans.append(measured([*CLI, "build", "--out", str(out)]))
+            jbs.append(jupyter_book_executes(work, out / paths.STATE_DIRNAME / paths.COHORT_FILENAME))
+        clean, clean_mem = statistics.median(t for t, _ in cleans), max(m for _, m in cleans)
+        jb = statistics.median(jbs)
         noop, _ = measured([*CLI, "build", "--out", str(out)])
         param, _ = measured([*CLI, "build", "--out", str(out), "--param", "mcid=15"])
+
+        def spread(times):
+            return ", ".join(f"{t:.1f}" for t in times)
+
         print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 1e9:.0f} GB")
-        print(f"clean build, bundled cohort (117):        {clean:7.1f} s  peak {clean_mem:.2f} GB")
-        print(f"Jupyter Book executing the same notebooks: {jb:7.1f} s  -> clean build is {jb / clean:.1f}x faster")
+        print(f"clean build, bundled cohort (117):        {clean:7.1f} s  peak {clean_mem:.2f} GB"
+              f"  (median of {spread(t for t, _ in cleans)})")
+        print(f"Jupyter Book executing the same notebooks: {jb:7.1f} s  (median of {spread(jbs)})"
+              f"  -> clean build is {jb / clean:.1f}x faster")
         print(f"no-change rebuild:                         {noop:7.2f} s  = {noop / clean:.3f} of a clean build")
         print(f"one-parameter rebuild (mcid=15):           {param:7.1f} s  = {param / clean:.2f} of a clean build")
         for n in args.sizes:

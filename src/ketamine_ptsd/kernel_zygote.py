@@ -8,7 +8,8 @@ Protocol, one JSON document per line: the first line on standard input is the li
 import; the process answers ``{"ready": true}``. Each later line ``{"argv": [...], "cwd": ..., "log": ...,
 "env": {...}}`` forks a kernel run as ``python -m ipykernel_launcher ARGV`` would be, in its own
 session, working in ``cwd``, its output going to ``log``; the answer is ``{"pid": PID}``. The end of
-standard input ends the process (its kernels are shut down by the build, not by it).
+standard input ends the process at once; its kernels are shut down by the build, and exit by themselves
+if this process goes first (ipykernel watches its parent).
 
 Run as ``python -m ketamine_ptsd.kernel_zygote``.
 """
@@ -41,6 +42,8 @@ def _kernel(request: dict) -> None:
         os.dup2(log, 2)
         os.chdir(request["cwd"])
         os.environ.update(request["env"])
+        # ipykernel exits when this parent does, and this process ends with the build's end of its input.
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         from ipykernel import kernelapp
@@ -73,6 +76,8 @@ def main() -> None:
         if pid == 0:
             _kernel(request)
         print(json.dumps({"pid": pid}), flush=True)
+    # Nothing is left to flush or close; tearing down the imported libraries would only take time.
+    os._exit(0)
 
 
 if __name__ == "__main__":
