@@ -7,7 +7,8 @@ Measures in one run, on this machine, and prints as times and ratios:
      file cache for both), and the medians are compared;
   3. a no-change rebuild; 4. a rebuild after changing one parameter (``mcid``);
   5. clean builds of synthetic cohorts of 117, 10,000 and 1,000,000 patients: wall time and peak memory
-     (the sum of the resident memory of the build and every kernel it starts, sampled every 0.1 s).
+     (the sum of the resident memory of the build and every process it starts, sampled every 0.1 s; the
+     kernels share the pages of the process they are forked from, so the sum overstates the true peak).
 
 Run: ``make benchmark`` or ``.venv/bin/python benchmarks/run.py [--sizes 117 10000 1000000]``.
 Targets (issue "Fast builds and large cohorts"): clean build at least 3x faster than Jupyter Book's own

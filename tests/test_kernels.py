@@ -2,18 +2,22 @@
 the same kernel, and a kernel that dies fails only its own notebook."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import time
 
 import jupytext
 import nbformat
 import papermill
+import psutil
 import pytest
 
 from ketamine_ptsd import build, paths
 from ketamine_ptsd.parameters import resolve
 
-from .helpers import tree_digest
+from .helpers import CLI, tree_digest
 
 pytestmark = pytest.mark.pipeline
 
@@ -66,3 +70,35 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
     assert any(line.startswith("execute: provenance:") and "unchanged" not in line for line in lines), lines
     after = {k: v for k, v in tree_digest(out).items() if not k.startswith((paths.STATE_DIRNAME, "failed"))}
     assert after == published
+
+
+def test_a_build_killed_midway_leaves_no_process_behind(tmp_path):
+    """Kill -9 the build while its kernels run: the zygote, the kernels and the render process all exit
+    (the zygote and the render process read the end of their input, the kernels watch their parent)."""
+    proc = subprocess.Popen([*CLI, "build", "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    build_process = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120
+    descendants: list[psutil.Process] = []
+    # The zygote, its kernels (one per core) and the render process.
+    expected = 2 + min(os.cpu_count() or 1, len(build.toc_notebooks()))
+    while time.monotonic() < deadline and len(descendants) < expected and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            descendants = build_process.children(recursive=True)
+        except psutil.NoSuchProcess:
+            break
+    assert len(descendants) >= expected, "the build ended before its kernels and render process were all running"
+    proc.kill()
+    proc.wait()
+
+    def gone(p: psutil.Process) -> bool:
+        try:
+            return p.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(gone(p) for p in descendants):
+        time.sleep(0.2)
+    assert all(gone(p) for p in descendants), [p.cmdline() for p in descendants if not gone(p)]

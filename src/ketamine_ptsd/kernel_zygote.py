@@ -42,10 +42,10 @@ def _kernel(request: dict) -> None:
         os.dup2(log, 2)
         os.chdir(request["cwd"])
         os.environ.update(request["env"])
-        # ipykernel exits when this parent does, and this process ends with the build's end of its input.
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        # The kernel exits when this process does, which ends with the build's end of its input. (ipykernel
+        # read JPY_PARENT_PID when this process imported it, so the parent is given on the command line.)
+        sys.argv = ["ipykernel_launcher", *request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
