@@ -5,7 +5,7 @@ libraries already imported, by :mod:`ketamine_ptsd.kernel_zygote`). :func:`resto
 notebook, puts back what a notebook could change and the next could see: the user namespace and execution
 counter, open figures, matplotlib's rcParams (where seaborn keeps its theme), warning filters and their
 once-per-location memory, numpy's floating-point error handling, pandas' options and the working folder.
-Imported modules stay loaded; the library keeps no state in them (``tests/test_build_cache.py`` compares
+Imported modules stay loaded; the library keeps no state in them (``tests/test_kernels.py`` compares
 a reused kernel's output with fresh kernels').
 """
 

@@ -197,6 +197,7 @@ class WarmKernel:
         self.folder = tempfile.TemporaryDirectory(prefix="kp-kernel-")
         self.manager = _manager_class(Path(self.folder.name), zygote)(kernel_name="python3")
         self.cwd, self.log = cwd, log
+
     def start(self) -> None:
         """Start the kernel (again, after a crash)."""
         from jupyter_core.utils import run_sync
@@ -226,9 +227,11 @@ class WarmKernel:
         try:
             await client.wait_for_ready(timeout=120)
             msg_id = client.execute(code, silent=True, store_history=False)
-            reply = await client.get_shell_msg(timeout=600)
+            reply = await client.get_shell_msg(timeout=120)
             while reply["parent_header"].get("msg_id") != msg_id:
-                reply = await client.get_shell_msg(timeout=600)
+                reply = await client.get_shell_msg(timeout=120)
+        except (Empty, RuntimeError) as exc:
+            raise KernelFailed(f"preparing a kernel failed: no answer ({exc or 'timed out'})") from None
         finally:
             self.manager.close_clients()
         content = reply["content"]
