@@ -1,12 +1,16 @@
 """The build's cache keys: everything that can change a notebook's output changes its key."""
 
 import json
+import os
+import re
+import shutil
+import subprocess
 
 import pytest
 
 from ketamine_ptsd import build, paths
 
-from .helpers import run
+from .helpers import CLI, run
 
 NOTEBOOK = """\
 ```{code-cell} ipython3
@@ -82,8 +86,6 @@ def test_key_changes_when_an_imported_module_changes(package, monkeypatch):
 def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_path):
     out, results, _ = bundled
     work = tmp_path / "out"
-    import shutil
-
     shutil.copytree(out, work)
     data = tmp_path / "other.csv"
     data.write_text("patient_id,pcl5_pre,pcl5_post\n" + "".join(f"Q{i},{40 + i},{30 + (i * 7) % 11}\n"
@@ -100,3 +102,31 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
     proc = run("build", "--out", work)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((work / "results.json").read_text())["pre_mean"] == results["pre_mean"]
+
+
+@pytest.mark.pipeline
+def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_number(tmp_path):
+    """Edit a function of the library in a copy of the repository: the rebuild executes exactly the notebooks
+    whose imports reach that module, and results.json carries the new value."""
+    repo = tmp_path / "repo"
+    shutil.copytree(paths.REPO, repo, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "_build", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis"))
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    out = tmp_path / "out"
+
+    def rebuild() -> set[str]:
+        proc = subprocess.run([*CLI, "build", "--out", str(out)], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return set(re.findall(r"^execute: (\w+): [\d.]+ s$", proc.stderr, re.M))
+
+    assert rebuild() == set(build.toc_notebooks())
+    before = json.loads((out / "results.json").read_text())["mean_age"]
+    describe = repo / "src" / "ketamine_ptsd" / "describe.py"
+    text = describe.read_text()
+    assert text.count('_float(cohort["age"].mean())') == 1
+    describe.write_text(text.replace('_float(cohort["age"].mean())', '_float(cohort["age"].mean() + 100)'))
+    readers = {name for name in build.toc_notebooks()
+               if describe in build.module_closure((repo / "notebooks" / f"{name}.md").read_text(), describe.parent)}
+    assert readers and readers != set(build.toc_notebooks())
+    assert rebuild() == readers
+    assert json.loads((out / "results.json").read_text())["mean_age"] == pytest.approx(before + 100)
