@@ -89,7 +89,7 @@ def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[117, 10_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3, help="clean builds and Jupyter Book runs (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="clean builds and Jupyter Book runs (default 5)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kp-bench-"))
     rows = []
