@@ -22,9 +22,8 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -378,7 +377,7 @@ class Renderer:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         # Its imports should use only what the notebooks' kernels leave idle.
-        os.setpriority(os.PRIO_PROCESS, self.process.pid, 0)
+        os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
 
     def start(self, names: list[str], notebooks: Path) -> None:
         """Copy the executed ``notebooks`` in and let the process build."""
