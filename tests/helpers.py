@@ -6,7 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ketamine_ptsd import build
+
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
+
+
+def plant_cell(monkeypatch, notebook: str, code: str) -> None:
+    """Make every build in this test append a code cell running ``code`` to ``notebook`` before executing it."""
+    real_execute = build._execute
+
+    def execute(name, source, params, target, kernel):
+        if name == notebook:
+            source += f"\n```{{code-cell}} ipython3\n{code}\n```\n"
+        return real_execute(name, source, params, target, kernel)
+
+    monkeypatch.setattr(build, "_execute", execute)
 
 
 def run(*args, **kw) -> subprocess.CompletedProcess:

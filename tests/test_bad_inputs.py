@@ -23,7 +23,7 @@ import pytest
 
 from ketamine_ptsd import build as build_module, paths
 
-from .helpers import run, tree_digest
+from .helpers import plant_cell, run, tree_digest
 
 pytestmark = pytest.mark.pipeline
 
@@ -172,14 +172,7 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     out = tmp_path / "out"
     shutil.copytree(bundled[0], out, symlinks=True)
     published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
-    real_execute = build_module._execute
-
-    def failing_execute(name, source, params, target, kernel):
-        if name == "clinical_significance":
-            source += "\n```{code-cell} ipython3\nraise RuntimeError('planted failure')\n```\n"
-        return real_execute(name, source, params, target, kernel)
-
-    monkeypatch.setattr(build_module, "_execute", failing_execute)
+    plant_cell(monkeypatch, "clinical_significance", "raise RuntimeError('planted failure')")
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
     with pytest.raises(build_module.BuildFailed, match=r"clinical_significance failed .*planted failure"):
         build_module.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]},

@@ -4,13 +4,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
 from ketamine_ptsd import build, paths
 
-from .helpers import CLI, run
+from .helpers import run
 
 NOTEBOOK = """\
 ```{code-cell} ipython3
@@ -115,7 +114,7 @@ def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_num
     out = tmp_path / "out"
 
     def rebuild() -> set[str]:
-        proc = subprocess.run([*CLI, "build", "--out", str(out)], env=env, capture_output=True, text=True)
+        proc = run("build", "--out", out, env=env)
         assert proc.returncode == 0, proc.stderr
         return set(re.findall(r"^execute: (\w+): [\d.]+ s$", proc.stderr, re.M))
 

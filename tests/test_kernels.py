@@ -17,7 +17,7 @@ import pytest
 from ketamine_ptsd import build, paths
 from ketamine_ptsd.parameters import resolve
 
-from .helpers import CLI, tree_digest
+from .helpers import CLI, plant_cell, tree_digest
 
 pytestmark = pytest.mark.pipeline
 
@@ -54,14 +54,7 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
     out = tmp_path / "out"
     shutil.copytree(bundled[0], out, symlinks=True)
     published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
-    real_execute = build._execute
-
-    def dying_execute(name, source, params, target, kernel):
-        if name == "clinical_significance":
-            source += "\n```{code-cell} ipython3\nimport os\nos._exit(1)\n```\n"
-        return real_execute(name, source, params, target, kernel)
-
-    monkeypatch.setattr(build, "_execute", dying_execute)
+    plant_cell(monkeypatch, "clinical_significance", "import os\nos._exit(1)")
     lines = []
     # Only this chapter and the provenance appendix read the parameter; one worker runs both, in turn.
     with pytest.raises(build.BuildFailed, match=r"clinical_significance: its kernel died"):
