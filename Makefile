@@ -6,13 +6,17 @@ BIN := $(VENV)/bin
 # `make report DATA=path/to/cohort.csv OUT=dir` builds the book for another cohort file.
 DATA ?= data/cohort.csv
 OUT ?= _build
+LINTED := src tests benchmarks tools
 
 .PHONY: report test install lock benchmark clean
 
 report: $(VENV)/.installed
 	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)"
 
+# Lint and format first: CI fails on either before the slower tests run.
 test: $(VENV)/.installed
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed

@@ -2,7 +2,7 @@
 
 Target: 1,000 cohorts of 117 patients, each meeting every published constraint, in under 60 s on a
 2-core machine. Run with ``.venv/bin/python benchmarks/reconstruct.py [--n-cohorts K] [--jobs J]``.
-The timed part is :func:`ketamine_ptsd.reconstruct.reconstruct_many`; the per-cohort statistics are
+The timed part is :func:`ketamine_ptsd.data.reconstruct.reconstruct_many`; the per-cohort statistics are
 timed separately, and every cohort is checked against the constraints (untimed) so that a fast but wrong
 search cannot pass.
 """
@@ -13,8 +13,8 @@ import argparse
 import sys
 import time
 
-
-from ketamine_ptsd import claims, reconstruct
+from ketamine_ptsd.analysis import claims
+from ketamine_ptsd.data import reconstruct
 
 TARGET_SECONDS = 60.0
 TARGET_COHORTS = 1000
@@ -23,8 +23,10 @@ TARGET_COHORTS = 1000
 def constraint_failures(rec: reconstruct.Reconstructions, t: reconstruct.Targets) -> int:
     """Cohorts breaking any published constraint, by the same check the chapter applies."""
     published = claims.load_claims()
-    return sum(not reconstruct.meets_constraints(pre, post, therapy, t, published)
-               for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy))
+    return sum(
+        not reconstruct.meets_constraints(pre, post, therapy, t, published)
+        for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy)
+    )
 
 
 def main(argv=None) -> int:
@@ -43,14 +45,18 @@ def main(argv=None) -> int:
     failures = constraint_failures(rec, reconstruct.Targets())
 
     print(f"cohorts: {args.n_cohorts} of {rec.pcl5_pre.shape[1]} patients, seed {args.seed}, jobs {args.jobs}")
-    print(f"reconstruction: {seconds:.2f} s total, {args.n_cohorts / seconds:.1f} cohorts/s, "
-          f"{rec.attempts.sum() - len(rec)} restarted draws")
+    print(
+        f"reconstruction: {seconds:.2f} s total, {args.n_cohorts / seconds:.1f} cohorts/s, "
+        f"{rec.attempts.sum() - len(rec)} restarted draws"
+    )
     print(f"per-cohort statistics: {stats_seconds:.2f} s")
     print(f"cohorts breaking a constraint: {failures}")
     projected = seconds * TARGET_COHORTS / args.n_cohorts
     met = projected < TARGET_SECONDS and failures == 0
-    print(f"target ({TARGET_COHORTS} cohorts under {TARGET_SECONDS:.0f} s): "
-          f"{'met' if met else 'NOT met'} ({projected:.1f} s for {TARGET_COHORTS})")
+    print(
+        f"target ({TARGET_COHORTS} cohorts under {TARGET_SECONDS:.0f} s): "
+        f"{'met' if met else 'NOT met'} ({projected:.1f} s for {TARGET_COHORTS})"
+    )
     return 0 if met else 1
 
 

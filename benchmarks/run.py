@@ -31,8 +31,9 @@ from pathlib import Path
 
 import psutil
 
-from ketamine_ptsd import build as build_module, paths
-from ketamine_ptsd.synthetic import synthetic_cohort
+from ketamine_ptsd import paths
+from ketamine_ptsd.data.synthetic import synthetic_cohort
+from ketamine_ptsd.engine import build as build_module
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
 
@@ -112,13 +113,19 @@ def main() -> None:
             return ", ".join(f"{t:.1f}" for t in times)
 
         print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 1e9:.0f} GB")
-        print(f"clean build, bundled cohort (117):        {clean:7.1f} s  peak {clean_mem:.2f} GB"
-              f"  (median of {spread(t for t, _ in cleans)})")
-        print(f"Jupyter Book executing the same notebooks: {jb:7.1f} s  (median of {spread(jbs)})"
-              f"  -> clean build is {jb / clean:.1f}x faster")
+        print(
+            f"clean build, bundled cohort (117):        {clean:7.1f} s  peak {clean_mem:.2f} GB"
+            f"  (median of {spread(t for t, _ in cleans)})"
+        )
+        print(
+            f"Jupyter Book executing the same notebooks: {jb:7.1f} s  (median of {spread(jbs)})"
+            f"  -> clean build is {jb / clean:.1f}x faster"
+        )
         print(f"no-change rebuild:                         {noop:7.2f} s  = {noop / clean:.3f} of a clean build")
-        print(f"one-parameter rebuild (mcid 10 <-> 15):    {param:7.1f} s  = {param / clean:.2f} of a clean build"
-              f"  (median of {spread(params)})")
+        print(
+            f"one-parameter rebuild (mcid 10 <-> 15):    {param:7.1f} s  = {param / clean:.2f} of a clean build"
+            f"  (median of {spread(params)})"
+        )
         for n in args.sizes:
             data = work / f"cohort-{n}.parquet"
             synthetic_cohort(n, seed=n).to_parquet(data)
@@ -126,8 +133,10 @@ def main() -> None:
             rows.append((n, seconds, memory))
         base = rows[0][1]
         for n, seconds, memory in rows:
-            print(f"clean build, {n:>9,} patients:            {seconds:7.1f} s  peak {memory:.2f} GB"
-                  f"  ({seconds / base:.2f}x the {rows[0][0]:,}-patient time)")
+            print(
+                f"clean build, {n:>9,} patients:            {seconds:7.1f} s  peak {memory:.2f} GB"
+                f"  ({seconds / base:.2f}x the {rows[0][0]:,}-patient time)"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

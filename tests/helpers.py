@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ketamine_ptsd import build
+from ketamine_ptsd.engine import build
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
 
@@ -30,8 +30,11 @@ def run(*args, **kw) -> subprocess.CompletedProcess:
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its SHA-256: equal digests mean byte-for-byte equal trees."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def html_text(path: Path) -> str:

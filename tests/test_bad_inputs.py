@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ketamine_ptsd import build as build_module, paths
+from ketamine_ptsd import paths
+from ketamine_ptsd.engine import build as build_module
 
 from .helpers import plant_cell, run, tree_digest
 
@@ -73,11 +74,17 @@ CASES = [
     Case("binary file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", None, None, "binary"),
     Case("wrong delimiter", HEADER.replace(",", ";") + "\nP01;50;30\n", None, None, "comma-separated"),
     Case("tab delimiter", HEADER.replace(",", "\t") + "\nP01\t50\t30\n", None, None, "comma-separated"),
-    Case("wrong encoding, Latin-1", (HEADER + ",race_ethnicity\nP01,50,30,Fran\xe7aise\n").encode("latin-1"),
-         None, None, "UTF-8"),
+    Case(
+        "wrong encoding, Latin-1",
+        (HEADER + ",race_ethnicity\nP01,50,30,Fran\xe7aise\n").encode("latin-1"),
+        None,
+        None,
+        "UTF-8",
+    ),
     Case("wrong encoding, UTF-16", (HEADER + "\nP01,50,30\n").encode("utf-16"), None, None, "UTF-16"),
-    Case("old Excel extension", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), None, None, ".xls",
-         name="cohort.xls"),
+    Case(
+        "old Excel extension", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), None, None, ".xls", name="cohort.xls"
+    ),
     Case("corrupt workbook", b"PK\x03\x04 not really a workbook", None, None, "not a readable", name="cohort.xlsx"),
     Case("missing required column", "patient_id,pcl5_pre\nP01,50\n", None, "pcl5_post", "missing required column"),
     Case("duplicate column", HEADER + ",age,AGE\nP01,50,30,40,41\n", None, "age", "duplicate column"),
@@ -97,15 +104,35 @@ CASES = [
     Case("duplicate id", HEADER + "\nP01,50,30\nP02,60,41\nP01,45,20\n", 4, "patient_id", "(P01)"),
     Case("empty id", HEADER + "\nP01,50,30\n,60,41\n", 3, "patient_id", "empty"),
     Case("id of spaces only", HEADER + "\nP01,50,30\n   ,60,41\n", 3, "patient_id", "empty"),
-    Case("impossible date", HEADER + ",date_pre,date_post\nP01,50,30,2023-02-30,2023-04-01\n", 2, "date_pre",
-         "(2023-02-30)"),
-    Case("day/month date", HEADER + ",date_pre,date_post\nP01,50,30,2023-01-02,15/03/2023\n", 2, "date_post",
-         "(15/03/2023)"),
-    Case("dates in wrong order", HEADER + ",date_pre,date_post\nP01,50,30,2023-01-02,2023-03-01\n"
-         "P02,60,41,2023-05-01,2023-03-01\n", 3, "date_post", "before date_pre"),
+    Case(
+        "impossible date",
+        HEADER + ",date_pre,date_post\nP01,50,30,2023-02-30,2023-04-01\n",
+        2,
+        "date_pre",
+        "(2023-02-30)",
+    ),
+    Case(
+        "day/month date",
+        HEADER + ",date_pre,date_post\nP01,50,30,2023-01-02,15/03/2023\n",
+        2,
+        "date_post",
+        "(15/03/2023)",
+    ),
+    Case(
+        "dates in wrong order",
+        HEADER + ",date_pre,date_post\nP01,50,30,2023-01-02,2023-03-01\nP02,60,41,2023-05-01,2023-03-01\n",
+        3,
+        "date_post",
+        "before date_pre",
+    ),
     Case("negative days", HEADER + ",days_between\nP01,50,30,40\nP02,60,41,-3\n", 3, "days_between", "(-3)"),
-    Case("days disagree with dates", HEADER + ",days_between,date_pre,date_post\nP01,50,30,10,2023-01-01,2023-01-31\n",
-         2, "days_between", "(10)"),
+    Case(
+        "days disagree with dates",
+        HEADER + ",days_between,date_pre,date_post\nP01,50,30,10,2023-01-01,2023-01-31\n",
+        2,
+        "days_between",
+        "(10)",
+    ),
     Case("unknown boolean", HEADER + ",psychotherapy\nP01,50,30,yes\nP02,60,41,maybe\n", 3, "psychotherapy", "(maybe)"),
     Case("unknown boolean abbreviation", HEADER + ",suicidal_ideation\nP01,50,30,y\n", 2, "suicidal_ideation", "(y)"),
     Case("age out of range", HEADER + ",age\nP01,50,30,17\n", 2, "age", "(17)"),
@@ -113,10 +140,22 @@ CASES = [
     Case("zero infusions", HEADER + ",n_infusions\nP01,50,30,0\n", 2, "n_infusions", "(0)"),
     Case("spreadsheet error value", HEADER + "\nP01,#N/A,30\n", 2, "pcl5_pre", "(#N/A)"),
     Case("row longer than the header", HEADER + "\nP01,50,30\nP02,60,41,7\n", 3, None, "fields"),
-    Case("Excel: text for an integer", xlsx([["patient_id", "pcl5_pre", "pcl5_post"], ["P01", 50, 30],
-                                             ["P02", 60, "forty"]]), 3, "pcl5_post", "(forty)", name="cohort.xlsx"),
-    Case("Parquet: total above 80", parquet({"patient_id": ["P01", "P02"], "pcl5_pre": [50, 95],
-                                             "pcl5_post": [30, 20]}), 3, "pcl5_pre", "(95)", name="cohort.parquet"),
+    Case(
+        "Excel: text for an integer",
+        xlsx([["patient_id", "pcl5_pre", "pcl5_post"], ["P01", 50, 30], ["P02", 60, "forty"]]),
+        3,
+        "pcl5_post",
+        "(forty)",
+        name="cohort.xlsx",
+    ),
+    Case(
+        "Parquet: total above 80",
+        parquet({"patient_id": ["P01", "P02"], "pcl5_pre": [50, 95], "pcl5_post": [30, 20]}),
+        3,
+        "pcl5_pre",
+        "(95)",
+        name="cohort.parquet",
+    ),
 ]
 
 
@@ -159,10 +198,29 @@ def test_bad_input_is_rejected_and_changes_nothing(case, good_build, tmp_path):
 
 def test_every_kind_the_issue_names_is_tried():
     kinds = " | ".join(c.id for c in CASES)
-    for kind in ("missing file", "empty file", "header only", "missing required column", "text for an integer",
-                 "fraction", "total above 80", "item above 4", "items and total disagree", "items partly filled",
-                 "duplicate id", "empty id", "impossible date", "dates in wrong order", "negative days",
-                 "unknown boolean", "1e309", "no completers", "binary file", "wrong delimiter", "wrong encoding"):
+    for kind in (
+        "missing file",
+        "empty file",
+        "header only",
+        "missing required column",
+        "text for an integer",
+        "fraction",
+        "total above 80",
+        "item above 4",
+        "items and total disagree",
+        "items partly filled",
+        "duplicate id",
+        "empty id",
+        "impossible date",
+        "dates in wrong order",
+        "negative days",
+        "unknown boolean",
+        "1e309",
+        "no completers",
+        "binary file",
+        "wrong delimiter",
+        "wrong encoding",
+    ):
         assert kind in kinds or any(kind in c.says for c in CASES), kind
 
 
@@ -175,8 +233,9 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     plant_cell(monkeypatch, "clinical_significance", "raise RuntimeError('planted failure')")
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
     with pytest.raises(build_module.BuildFailed, match=r"clinical_significance failed .*planted failure"):
-        build_module.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]},
-                           echo=lambda line: None)
+        build_module.build(
+            paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda line: None
+        )
     after = tree_digest(out)
     assert {k: v for k, v in after.items() if not k.startswith((paths.STATE_DIRNAME, "failed"))} == published
     failed = nbformat.read(out / "failed" / "clinical_significance.ipynb", as_version=4)

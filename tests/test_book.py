@@ -36,14 +36,22 @@ def test_every_internal_link_and_anchor_resolves(bundled):
                     target = target / "index.html"
                 if not target.exists():
                     broken.append(f"{page.relative_to(html)}: {url}")
-                elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in ids.get(target, set()):
+                elif (
+                    parts.fragment
+                    and target.suffix == ".html"
+                    and unquote(parts.fragment) not in ids.get(target, set())
+                ):
                     broken.append(f"{page.relative_to(html)}: {url} (no such anchor)")
     assert not broken, "\n".join(broken[:30])
 
 
 def test_every_image_has_alt_text(bundled):
-    missing = [f"{page.name}: {img.get('src', '')[:60]}" for page, soup in pages(bundled[0] / "html")
-               for img in soup.find_all("img") if not (img.get("alt") or "").strip()]
+    missing = [
+        f"{page.name}: {img.get('src', '')[:60]}"
+        for page, soup in pages(bundled[0] / "html")
+        for img in soup.find_all("img")
+        if not (img.get("alt") or "").strip()
+    ]
     assert not missing, missing
 
 

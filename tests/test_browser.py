@@ -15,8 +15,15 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = paths.REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 if CHROMIUM is None:
     pytest.skip("Chromium is not installed; install it with: apt-get install chromium", allow_module_level=True)
@@ -54,8 +61,14 @@ def open_page(browser, url, width=1280, height=900):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # A request cut short because the page navigated on (the landing redirect) is not a failure.
-    page.on("requestfailed", lambda req: None if "ERR_ABORTED" in (req.failure or "")
-            else errors.append(f"request failed: {req.url} ({req.failure})"))
+    page.on(
+        "requestfailed",
+        lambda req: (
+            None
+            if "ERR_ABORTED" in (req.failure or "")
+            else errors.append(f"request failed: {req.url} ({req.failure})")
+        ),
+    )
     page.on("response", lambda resp: errors.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None)
     page.goto(url, wait_until="networkidle")
     return page, errors
@@ -71,7 +84,8 @@ def test_every_page_loads_without_console_errors_and_every_image_decodes(site, b
         page, errors = open_page(browser, f"{base}/{rel}")
         assert not errors, f"{rel}: {errors}"
         broken = page.eval_on_selector_all(
-            "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
+            "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80))"
+        )
         assert not broken, f"{rel}: images that did not decode: {broken}"
         page.close()
 
@@ -104,8 +118,14 @@ def test_headline_numbers_on_the_landing_page_equal_results_json(site, browser):
     base, _, results = site
     page, _ = open_page(browser, f"{base}/notebooks/introduction.html")
     text = re.sub(r"\s+", " ", page.inner_text("main"))
-    for key, spec in (("pre_mean", ".2f"), ("post_mean", ".2f"), ("mean_change", ".2f"), ("d_av", ".2f"),
-                      ("pct_remission", ".0f"), ("pct_clinically_significant", ".0f")):
+    for key, spec in (
+        ("pre_mean", ".2f"),
+        ("post_mean", ".2f"),
+        ("mean_change", ".2f"),
+        ("d_av", ".2f"),
+        ("pct_remission", ".0f"),
+        ("pct_clinically_significant", ".0f"),
+    ):
         assert format(results[key], spec) in text, key
     assert f"{results['n_patients']} patients" in text
 

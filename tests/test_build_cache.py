@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from ketamine_ptsd import build, paths
+from ketamine_ptsd import paths
+from ketamine_ptsd.engine import build
 
 from .helpers import run
 
@@ -55,11 +56,14 @@ def test_module_closure_follows_imports_transitively(package):
 
 
 def test_every_real_notebook_depends_on_the_modules_it_calls():
-    stats_users = {name for name in build.toc_notebooks()
-                   if paths.PACKAGE / "stats.py" in build.module_closure((paths.NOTEBOOKS / f"{name}.md").read_text())}
+    stats_users = {
+        name
+        for name in build.toc_notebooks()
+        if paths.PACKAGE / "analysis" / "stats.py" in build.module_closure((paths.NOTEBOOKS / f"{name}.md").read_text())
+    }
     assert {"primary_outcome", "clinical_significance", "moderators"} <= stats_users
     provenance = build.module_closure((paths.NOTEBOOKS / "provenance.md").read_text())
-    assert paths.PACKAGE / "stats.py" not in provenance
+    assert paths.PACKAGE / "analysis" / "stats.py" not in provenance
 
 
 def test_key_changes_with_source_parameters_and_data():
@@ -87,8 +91,9 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
     work = tmp_path / "out"
     shutil.copytree(out, work)
     data = tmp_path / "other.csv"
-    data.write_text("patient_id,pcl5_pre,pcl5_post\n" + "".join(f"Q{i},{40 + i},{30 + (i * 7) % 11}\n"
-                                                                  for i in range(12)))
+    data.write_text(
+        "patient_id,pcl5_pre,pcl5_post\n" + "".join(f"Q{i},{40 + i},{30 + (i * 7) % 11}\n" for i in range(12))
+    )
     report = build.build(data, work, echo=lambda line: None)
     assert set(report.executed) == set(build.toc_notebooks())
     new = json.loads((work / "results.json").read_text())
@@ -108,8 +113,13 @@ def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_num
     """Edit a function of the library in a copy of the repository: the rebuild executes exactly the notebooks
     whose imports reach that module, and results.json carries the new value."""
     repo = tmp_path / "repo"
-    shutil.copytree(paths.REPO, repo, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "_build", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis"))
+    shutil.copytree(
+        paths.REPO,
+        repo,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "_build", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis"
+        ),
+    )
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}
     out = tmp_path / "out"
 
@@ -120,12 +130,15 @@ def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_num
 
     assert rebuild() == set(build.toc_notebooks())
     before = json.loads((out / "results.json").read_text())["mean_age"]
-    describe = repo / "src" / "ketamine_ptsd" / "describe.py"
+    describe = repo / "src" / "ketamine_ptsd" / "analysis" / "describe.py"
     text = describe.read_text()
     assert text.count('_float(cohort["age"].mean())') == 1
     describe.write_text(text.replace('_float(cohort["age"].mean())', '_float(cohort["age"].mean() + 100)'))
-    readers = {name for name in build.toc_notebooks()
-               if describe in build.module_closure((repo / "notebooks" / f"{name}.md").read_text(), describe.parent)}
+    readers = {
+        name
+        for name in build.toc_notebooks()
+        if describe in build.module_closure((repo / "notebooks" / f"{name}.md").read_text(), describe.parent.parent)
+    }
     assert readers and readers != set(build.toc_notebooks())
     assert rebuild() == readers
     assert json.loads((out / "results.json").read_text())["mean_age"] == pytest.approx(before + 100)

@@ -25,13 +25,26 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from ketamine_ptsd import build as build_module, cli
+from ketamine_ptsd import cli
+from ketamine_ptsd.engine import build as build_module
 
-OPTIONAL = ("age", "gender", "race_ethnicity", "days_between", "n_infusions", "n_psych_meds", "suicidal_ideation",
-            "psychotherapy")
+OPTIONAL = (
+    "age",
+    "gender",
+    "race_ethnicity",
+    "days_between",
+    "n_infusions",
+    "n_psych_meds",
+    "suicidal_ideation",
+    "psychotherapy",
+)
 # How the file may spell each gender and boolean (the contract's spellings, typed out here).
-GENDER = {"woman": ["woman", "F", "Female"], "man": ["man", "m", "MALE"], "nonbinary": ["nonbinary"],
-          "other": ["other"]}
+GENDER = {
+    "woman": ["woman", "F", "Female"],
+    "man": ["man", "m", "MALE"],
+    "nonbinary": ["nonbinary"],
+    "other": ["other"],
+}
 BOOLEAN = {True: ["true", "yes", "1"], False: ["false", "No", "0"]}
 
 
@@ -89,22 +102,41 @@ def expected_results(frame: pd.DataFrame, present: list[str], min_cell: int) -> 
     raw.update(n_patients=n, n_completers=m, n_dropouts=n - m)
 
     # The paired outcome, all of it resting on the completers.
-    raw.update(pre_mean=pre.mean(), post_mean=post.mean(), mean_change=change.mean(), pre_sd=pre.std(ddof=1),
-               post_sd=post.std(ddof=1), change_sd=change.std(ddof=1),
-               t=None, p=None, d_z=None, change_ci_low=None, change_ci_high=None)
+    raw.update(
+        pre_mean=pre.mean(),
+        post_mean=post.mean(),
+        mean_change=change.mean(),
+        pre_sd=pre.std(ddof=1),
+        post_sd=post.std(ddof=1),
+        change_sd=change.std(ddof=1),
+        t=None,
+        p=None,
+        d_z=None,
+        change_ci_low=None,
+        change_ci_high=None,
+    )
     if change.std(ddof=1) > 0:
         test = sps.ttest_rel(pre, post)
         half = sps.t.ppf(0.975, m - 1) * change.std(ddof=1) / math.sqrt(m)
-        raw.update(t=test.statistic, p=test.pvalue, d_z=change.mean() / change.std(ddof=1),
-                   change_ci_low=change.mean() - half, change_ci_high=change.mean() + half)
+        raw.update(
+            t=test.statistic,
+            p=test.pvalue,
+            d_z=change.mean() / change.std(ddof=1),
+            change_ci_low=change.mean() - half,
+            change_ci_high=change.mean() + half,
+        )
     if pre.var(ddof=1) + post.var(ddof=1) > 0 and change.std(ddof=1) > 0:
         raw["d_av"] = change.mean() / math.sqrt((pre.var(ddof=1) + post.var(ddof=1)) / 2)
     sizes.update(dict.fromkeys([k for k in raw if k not in ("n_patients", "n_completers", "n_dropouts")], (m,)))
 
     # Clinical significance, default definitions: counts of completers, shares of completers and of all.
     reliable = 1.96 * pre.std(ddof=1) * math.sqrt(2 * (1 - 0.82))
-    met = {"clinically_significant": change >= 10, "reliable_improvement": change > reliable,
-           "response": change >= 0.3 * pre, "remission": post < 33}
+    met = {
+        "clinically_significant": change >= 10,
+        "reliable_improvement": change > reliable,
+        "response": change >= 0.3 * pre,
+        "remission": post < 33,
+    }
     for name, mask in met.items():
         k = int(mask.sum())
         raw.update({f"n_{name}": k, f"pct_{name}": 100 * k / m, f"pct_{name}_itt": 100 * k / n})
@@ -136,8 +168,10 @@ def expected_results(frame: pd.DataFrame, present: list[str], min_cell: int) -> 
         if min(n1, n2) >= 2:
             pooled = math.sqrt(((n1 - 1) * with_.var(ddof=1) + (n2 - 1) * without.var(ddof=1)) / (n1 + n2 - 2))
             if pooled > 0:
-                raw.update(psychotherapy_d=(with_.mean() - without.mean()) / pooled,
-                           psychotherapy_p=sps.ttest_ind(with_, without).pvalue)
+                raw.update(
+                    psychotherapy_d=(with_.mean() - without.mean()) / pooled,
+                    psychotherapy_p=sps.ttest_ind(with_, without).pvalue,
+                )
         sizes.update(psychotherapy_d=(n1, n2), psychotherapy_p=(n1, n2))
 
     # Age as a moderator of change, adjusted for baseline: statsmodels OLS on completers reporting age.
@@ -152,12 +186,18 @@ def expected_results(frame: pd.DataFrame, present: list[str], min_cell: int) -> 
             raw["moderator_p_age"] = sm.OLS(y, X).fit().pvalues[2]
         sizes["moderator_p_age"] = (len(sub),)
 
-    hidden = {key for key, value in raw.items()
-              if value is not None and any(small(k, min_cell) for k in sizes.get(key, ()))}
+    hidden = {
+        key for key, value in raw.items() if value is not None and any(small(k, min_cell) for k in sizes.get(key, ()))
+    }
     exp = {key: None if key in hidden else value for key, value in raw.items()}
     # The sensitivity table: counts under each threshold, resting on those counted and on the completers.
-    counts = [int((post < 31).sum()), int((post < 33).sum()), int((change >= 5).sum()), int((change >= 10).sum()),
-              int((change >= 15).sum())]
+    counts = [
+        int((post < 31).sum()),
+        int((post < 33).sum()),
+        int((change >= 5).sum()),
+        int((change >= 10).sum()),
+        int((change >= 15).sum()),
+    ]
     cut = [small(k, min_cell) or small(m, min_cell) for k in counts]
     exp["sensitivity_n"] = [None if c else k for k, c in zip(counts, cut)]
     hidden |= {f"sensitivity[{i}].{col}" for i, c in enumerate(cut) if c for col in ("n", "pct", "pct_itt")}
@@ -172,8 +212,12 @@ def close(a, b) -> bool:
 
 # Each example is a whole build (about half a minute here): few examples, no deadline, and no shrinking,
 # which would build again and again; a failing example is printed as drawn.
-BUILDS = settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+BUILDS = settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 @pytest.mark.pipeline
@@ -191,8 +235,11 @@ def test_built_results_equal_an_independent_computation(data, min_cell):
         r = json.loads((Path(folder) / "out" / "results.json").read_text())
     exp, hidden = expected_results(frame, present, min_cell)
     sensitivity_n = exp.pop("sensitivity_n")
-    wrong = {k: (r.get(k), v) for k, v in exp.items() if not (close(r.get(k), v) if isinstance(v, float) or
-                                                               isinstance(r.get(k), float) else r.get(k) == v)}
+    wrong = {
+        k: (r.get(k), v)
+        for k, v in exp.items()
+        if not (close(r.get(k), v) if isinstance(v, float) or isinstance(r.get(k), float) else r.get(k) == v)
+    }
     assert not wrong, wrong
     assert [row["n"] for row in r["sensitivity"]] == sensitivity_n
     # The suppressed list names exactly the hidden values among those computed here, and each is null.
@@ -255,7 +302,7 @@ def test_d_av_carries_the_sign_of_the_change():
     # Found by the build property above: pingouin reports |d|. Scores that rise give a negative d_av,
     # the mean change over the root mean of the two variances, with an interval around it.
     pre, post = np.array([30.0, 45, 35, 20]), np.array([50.0, 60, 40, 55])
-    from ketamine_ptsd import stats
+    from ketamine_ptsd.analysis import stats
 
     r = stats.paired_outcome(pre, post)
     change = pre - post

@@ -8,10 +8,22 @@ import numpy as np
 import pytest
 import yaml
 
-from ketamine_ptsd import consistency
-from ketamine_ptsd.claims import (
-    CLAIMS_PATH, KINDS, change_sd_bound, checks_table, comparison_table, compare_claims, conflicts, conflicts_table,
-    consistency_report, d_av_check, d_definitions_table, explain_differences, load_claims, recomputed_results,
+from ketamine_ptsd.analysis import consistency
+from ketamine_ptsd.analysis.claims import (
+    CLAIMS_PATH,
+    KINDS,
+    change_sd_bound,
+    checks_table,
+    compare_claims,
+    comparison_table,
+    conflicts,
+    conflicts_table,
+    consistency_report,
+    d_av_check,
+    d_definitions_table,
+    explain_differences,
+    load_claims,
+    recomputed_results,
     suppressed_paths,
 )
 
@@ -48,8 +60,11 @@ def test_every_study_number_in_the_reference_facts_is_a_claim(claims):
         assert values[claim_id] == value, claim_id
     moderators = {c["result_key"] for c in claims if c["id"].endswith("_not_significant_preprint")}
     assert moderators == {
-        "moderator_p_age", "moderator_p_gender", "moderator_p_days_between",
-        "moderator_p_n_psych_meds", "moderator_p_suicidal_ideation",
+        "moderator_p_age",
+        "moderator_p_gender",
+        "moderator_p_days_between",
+        "moderator_p_n_psych_meds",
+        "moderator_p_suicidal_ideation",
     }
     assert {"women_majority", "race_unreported_nearly_half", "no_serious_adverse_events_preprint"} <= set(values)
 
@@ -69,10 +84,28 @@ def test_claim_fields(claims):
 def test_load_claims_reports_every_problem(tmp_path):
     bad = {
         "claims": [
-            {"id": "a", "version": "preprint", "source": "s", "source_detail": "d", "value": "x",
-             "decimals": None, "kind": "guess", "result_key": None, "meaning": "m."},
-            {"id": "a", "version": "preprint", "source": "s", "source_detail": "d", "value": 3,
-             "decimals": 0, "kind": "at_least", "result_key": "pre_mean", "meaning": "m."},
+            {
+                "id": "a",
+                "version": "preprint",
+                "source": "s",
+                "source_detail": "d",
+                "value": "x",
+                "decimals": None,
+                "kind": "guess",
+                "result_key": None,
+                "meaning": "m.",
+            },
+            {
+                "id": "a",
+                "version": "preprint",
+                "source": "s",
+                "source_detail": "d",
+                "value": 3,
+                "decimals": 0,
+                "kind": "at_least",
+                "result_key": "pre_mean",
+                "meaning": "m.",
+            },
         ]
     }
     path = tmp_path / "claims.yml"
@@ -185,12 +218,24 @@ def test_bundled_style_cohort_matches_published_means_and_preprint_sds(claims):
     # A cohort built like the bundled one: the published means (totals 6147 and 3367 of 117) with the
     # preprint SDs, 88 and 72 patients over the two cutoffs.
     results = {
-        "n_patients": 117, "pre_mean": 6147 / 117, "post_mean": 3367 / 117, "pre_sd": 11.9012,
-        "post_sd": 16.5189, "pct_clinically_significant": 100 * 88 / 117, "pct_remission": 100 * 72 / 117,
+        "n_patients": 117,
+        "pre_mean": 6147 / 117,
+        "post_mean": 3367 / 117,
+        "pre_sd": 11.9012,
+        "post_sd": 16.5189,
+        "pct_clinically_significant": 100 * 88 / 117,
+        "pct_remission": 100 * 72 / 117,
     }
     rows = _by_id(compare_claims(claims, results))
-    for claim_id in ("n_patients", "pre_mean_published", "post_mean_published", "pre_sd_preprint",
-                     "post_sd_preprint", "pct_clinically_significant_published", "pct_remission_published"):
+    for claim_id in (
+        "n_patients",
+        "pre_mean_published",
+        "post_mean_published",
+        "pre_sd_preprint",
+        "post_sd_preprint",
+        "pct_clinically_significant_published",
+        "pct_remission_published",
+    ):
         assert rows[claim_id]["status"] == "matches", claim_id
     assert rows["pre_mean_preprint"]["status"] == "differs"
     assert rows["post_mean_preprint"]["status"] == "differs"
@@ -204,12 +249,18 @@ def test_published_numbers_pass_every_check(claims):
     found = {(row["check"], row["claim_id"]): row for row in rows}
     # GRIM by hand (n = 117): 52.54*117 = 6147.18 -> 6147/117 = 52.53846; 52.39*117 = 6129.63 -> 6130/117
     # = 52.39316; 28.78*117 = 3367.26 -> 3367/117 = 28.77778; 29.42*117 = 3442.14 -> 3442/117 = 29.41880.
-    for claim_id, total in (("pre_mean_published", 6147), ("pre_mean_preprint", 6130),
-                            ("post_mean_published", 3367), ("post_mean_preprint", 3442)):
+    for claim_id, total in (
+        ("pre_mean_published", 6147),
+        ("pre_mean_preprint", 6130),
+        ("post_mean_published", 3367),
+        ("post_mean_preprint", 3442),
+    ):
         row = found[("GRIM", claim_id)]
         assert row["consistent"] is True and f"total {total}" in row["detail"]
-    assert {key for key in found if key[0] == "GRIMMER"} == {("GRIMMER", "pre_sd_preprint"),
-                                                            ("GRIMMER", "post_sd_preprint")}
+    assert {key for key in found if key[0] == "GRIMMER"} == {
+        ("GRIMMER", "pre_sd_preprint"),
+        ("GRIMMER", "post_sd_preprint"),
+    }
     assert found[("GRIMMER", "pre_sd_preprint")]["consistent"] is True
     assert "52.39" in found[("GRIMMER", "pre_sd_preprint")]["detail"]
     # 75% of 117 -> 88 only; 62% -> 72 or 73 (61.54%, 62.39%).
@@ -285,14 +336,18 @@ def test_checks_table_keeps_the_kinds_asked_for_with_the_stated_values(claims):
     assert list(table.columns) == ["check", "claim", "published", "consistent", "what it means"]
     # Four means (GRIM) and the two preprint SDs (GRIMMER), in the report's order.
     assert list(zip(table["check"], table["claim"])) == [
-        (row["check"], row["claim_id"]) for row in checks if row["check"] in ("GRIM", "GRIMMER")]
+        (row["check"], row["claim_id"]) for row in checks if row["check"] in ("GRIM", "GRIMMER")
+    ]
     assert len(table) == 6
     published = dict(zip(table["claim"], table["published"]))
     assert published["pre_sd_preprint"] == "11.90" and published["post_mean_published"] == "28.78"
     assert set(table["consistent"]) == {"yes"}
     # False and None read as words, not as booleans.
-    assert list(checks_table([dict(checks[0], consistent=False), dict(checks[0], consistent=None)], claims,
-                             {"GRIM"})["consistent"]) == ["NO", "cannot check"]
+    assert list(
+        checks_table([dict(checks[0], consistent=False), dict(checks[0], consistent=None)], claims, {"GRIM"})[
+            "consistent"
+        ]
+    ) == ["NO", "cannot check"]
     assert list(checks_table(checks, claims, {"no such check"}).columns) == list(table.columns)
 
 
@@ -326,8 +381,10 @@ def test_d_av_check_with_published_means_and_preprint_sds(claims):
     check = d_av_check(claims)
     # By hand: 23.76 / sqrt((11.90^2 + 16.52^2) / 2) = 1.6504; extremes over every input within 0.005.
     assert check["d_av"] == pytest.approx(23.76 / math.sqrt((11.90**2 + 16.52**2) / 2))
-    corners = [(52.54 + a - 28.78 - c) / math.sqrt(((11.90 + b) ** 2 + (16.52 + e) ** 2) / 2)
-               for a, b, c, e in itertools.product((-0.005, 0.005), repeat=4)]
+    corners = [
+        (52.54 + a - 28.78 - c) / math.sqrt(((11.90 + b) ** 2 + (16.52 + e) ** 2) / 2)
+        for a, b, c, e in itertools.product((-0.005, 0.005), repeat=4)
+    ]
     assert check["low"] == pytest.approx(min(corners)) and check["high"] == pytest.approx(max(corners))
     # d = 1.60 allows at most 1.605, below the lowest d_av: ruled out.
     assert check["high"] > check["low"] > 1.605 and check["rules_out"] is True
@@ -342,13 +399,20 @@ def test_d_av_check_does_not_rule_out_a_d_within_reach(claims):
 
 # --------------------------------------------------------------------------- why a claim differs
 def _row(claim_id, status, published, rivals=()):
-    return {"id": claim_id, "status": status, "published": published, "rivals": list(rivals),
-            "recomputed_display": "?"}
+    return {"id": claim_id, "status": status, "published": published, "rivals": list(rivals), "recomputed_display": "?"}
 
 
-HAND_CLAIMS = [{"id": i, "version": v} for i, v in (
-    ("m_published", "published"), ("m_preprint", "preprint"), ("d", "preprint"), ("x", "preprint"),
-    ("a", "published"), ("b", "preprint"))]
+HAND_CLAIMS = [
+    {"id": i, "version": v}
+    for i, v in (
+        ("m_published", "published"),
+        ("m_preprint", "preprint"),
+        ("d", "preprint"),
+        ("x", "preprint"),
+        ("a", "published"),
+        ("b", "preprint"),
+    )
+]
 D_CHECK = {"claim_id": "d", "rules_out": True, "inputs": ("a", "b"), "low": 1.6491, "high": 1.6517}
 
 
@@ -358,7 +422,8 @@ def test_explain_differences_by_hand():
         _row("m_preprint", "differs", "52.39", ["m_published"]),
         _row("d", "differs", "1.60"),
         _row("x", "differs", "7"),
-        _row("a", "matches", "1"), _row("b", "matches", "2"),
+        _row("a", "matches", "1"),
+        _row("b", "matches", "2"),
     ]
     out = explain_differences(rows, HAND_CLAIMS, D_CHECK)
     assert [(row["id"], row["kind"]) for row in out] == [("m_preprint", "conflict"), ("d", "conflict"), ("x", "other")]
@@ -415,30 +480,33 @@ def _small_group_cohort():
     post = np.maximum(pre - rng.integers(0, 25, n), 35).astype(object)
     post[:3] = [20, 25, 30]
     post[[5, 15, 25, 33]] = None
-    return pd.DataFrame({
-        "pcl5_pre": pd.array(pre, dtype="Int64"), "pcl5_post": pd.array(list(post), dtype="Int64"),
-        "days_between": pd.array(rng.integers(20, 90, n), dtype="Int64"),
-        "age": pd.array(rng.integers(20, 70, n), dtype="Int64"),
-        "gender": pd.array(["woman"] * 30 + ["man"] * 7 + ["nonbinary"] * 3, dtype="string"),
-        "race_ethnicity": pd.array(["A"] * n, dtype="string"),
-        "n_infusions": pd.array(rng.integers(3, 9, n), dtype="Int64"),
-        "n_psych_meds": pd.array(rng.integers(0, 4, n), dtype="Int64"),
-        "suicidal_ideation": pd.array([True] * 4 + [False] * 36, dtype="boolean"),
-        "psychotherapy": pd.array([False] * 10 + [True] * 3 + [False] * 27, dtype="boolean"),
-    })
+    return pd.DataFrame(
+        {
+            "pcl5_pre": pd.array(pre, dtype="Int64"),
+            "pcl5_post": pd.array(list(post), dtype="Int64"),
+            "days_between": pd.array(rng.integers(20, 90, n), dtype="Int64"),
+            "age": pd.array(rng.integers(20, 70, n), dtype="Int64"),
+            "gender": pd.array(["woman"] * 30 + ["man"] * 7 + ["nonbinary"] * 3, dtype="string"),
+            "race_ethnicity": pd.array(["A"] * n, dtype="string"),
+            "n_infusions": pd.array(rng.integers(3, 9, n), dtype="Int64"),
+            "n_psych_meds": pd.array(rng.integers(0, 4, n), dtype="Int64"),
+            "suicidal_ideation": pd.array([True] * 4 + [False] * 36, dtype="boolean"),
+            "psychotherapy": pd.array([False] * 10 + [True] * 3 + [False] * 27, dtype="boolean"),
+        }
+    )
 
 
 def test_recomputed_results_are_the_results_chapters_values():
-    from ketamine_ptsd import describe, report, stats
+    from ketamine_ptsd.analysis import describe, privacy, stats
 
     cohort = _small_group_cohort()
     results = recomputed_results(cohort, min_cell=5)
     done = stats.completers(cohort)
     # Each value as the chapter that publishes it computes and suppresses it.
     rates = stats.clinical_significance(cohort)
-    rates = report.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), 5)
+    rates = privacy.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), 5)
     contrast = stats.psychotherapy_contrast(cohort)
-    contrast = report.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), 5)
+    contrast = privacy.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), 5)
     moderators = stats.moderator_table(cohort, min_cell=5).set_index("moderator")
     summary = describe.cohort_summary(cohort, 5)
     for values in (rates, contrast, summary):
@@ -451,8 +519,15 @@ def test_recomputed_results_are_the_results_chapters_values():
     assert results["moderator_p_gender"] == moderators.loc["gender", "p"]
     assert results["moderator_p_gender"] != stats.moderator_table(cohort).set_index("moderator").loc["gender", "p"]
     hidden = set(results["suppressed"])
-    assert {"pct_remission", "n_remission", "psychotherapy_d", "psychotherapy_p", "moderator_p_psychotherapy",
-            "moderator_p_suicidal_ideation", "moderator_p_holm_suicidal_ideation"} <= hidden
+    assert {
+        "pct_remission",
+        "n_remission",
+        "psychotherapy_d",
+        "psychotherapy_p",
+        "moderator_p_psychotherapy",
+        "moderator_p_suicidal_ideation",
+        "moderator_p_holm_suicidal_ideation",
+    } <= hidden
     assert all(results[key] is None for key in hidden)
     assert results["pct_clinically_significant"] is not None and "pre_mean" not in hidden
     off = recomputed_results(cohort, min_cell=0)
@@ -464,8 +539,12 @@ def pd_isna(value):
 
 
 def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
-    results = {"pct_remission": None, "psychotherapy_d": None, "pct_women": 60.0,
-               "suppressed": ["pct_remission", "psychotherapy_d"]}
+    results = {
+        "pct_remission": None,
+        "psychotherapy_d": None,
+        "pct_women": 60.0,
+        "suppressed": ["pct_remission", "psychotherapy_d"],
+    }
     rows = _by_id(compare_claims(claims, results, min_cell=5))
     row = rows["pct_remission_published"]
     assert row["status"] == "not computable" and row["recomputed"] is None
@@ -481,9 +560,11 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
     # The paths results.json lists: one per claim on a suppressed key, by its row.
     paths = suppressed_paths(claims, results)
     ids = [claim["id"] for claim in claims]
-    expected = [f"claims[{ids.index(i)}].recomputed" for i in ids
-                if i in ("pct_remission_published", "psychotherapy_d_preprint",
-                         "psychotherapy_greater_reduction_published")]
+    expected = [
+        f"claims[{ids.index(i)}].recomputed"
+        for i in ids
+        if i in ("pct_remission_published", "psychotherapy_d_preprint", "psychotherapy_greater_reduction_published")
+    ]
     assert paths == expected
     assert suppressed_paths(claims, {"pct_remission": 61.5}) == []
 
@@ -491,7 +572,7 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
 def test_docstring_examples_run():
     import doctest
 
-    from ketamine_ptsd import claims as module
+    from ketamine_ptsd.analysis import claims as module
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from ketamine_ptsd.consistency import (
+from ketamine_ptsd.analysis.consistency import (
     closest_to,
     d_definitions,
     explain_grim,

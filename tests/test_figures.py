@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_ptsd import consistency, figures
+from ketamine_ptsd.analysis import consistency
+from ketamine_ptsd.presentation import figures
 
 
 @pytest.fixture()
@@ -96,15 +97,17 @@ def test_r_range_figure_shades_the_reconstructions_and_marks_the_cap(plt, r_rows
 @pytest.fixture()
 def spread():
     # Five cohorts of 10 patients (df = 9), so shares of patients are multiples of 10%.
-    return pd.DataFrame({
-        "d_z": [1.2, 1.5, 1.9, 2.4, 2.0],
-        "pct_reliable_improvement": [60.0, 70.0, 60.0, 60.0, 80.0],
-        "n_psychotherapy": [4, 5, 6, 4, 5],
-        "psychotherapy_d": [0.42, 0.41, 0.43, 0.42, 0.42],
-        "psychotherapy_d_ci_low": [-0.8, -0.7, -0.6, -0.8, -0.7],
-        "psychotherapy_d_ci_high": [1.6, 1.5, 1.5, 1.6, 1.5],
-        "df": [9] * 5,
-    })
+    return pd.DataFrame(
+        {
+            "d_z": [1.2, 1.5, 1.9, 2.4, 2.0],
+            "pct_reliable_improvement": [60.0, 70.0, 60.0, 60.0, 80.0],
+            "n_psychotherapy": [4, 5, 6, 4, 5],
+            "psychotherapy_d": [0.42, 0.41, 0.43, 0.42, 0.42],
+            "psychotherapy_d_ci_low": [-0.8, -0.7, -0.6, -0.8, -0.7],
+            "psychotherapy_d_ci_high": [1.6, 1.5, 1.5, 1.6, 1.5],
+            "df": [9] * 5,
+        }
+    )
 
 
 def test_reconstruction_figure_counts_cohorts(plt, spread):
@@ -124,7 +127,11 @@ def test_reconstruction_figure_draws_each_psychotherapy_interval(plt, spread):
     assert np.array_equal(dots.get_ydata(), spread["psychotherapy_d"])
     [intervals] = therapy.collections
     segments = [tuple(map(tuple, seg)) for seg in intervals.get_segments()]
-    expected = [((n, lo), (n, hi)) for n, lo, hi in
-                zip(spread["n_psychotherapy"], spread["psychotherapy_d_ci_low"], spread["psychotherapy_d_ci_high"])]
+    expected = [
+        ((n, lo), (n, hi))
+        for n, lo, hi in zip(
+            spread["n_psychotherapy"], spread["psychotherapy_d_ci_low"], spread["psychotherapy_d_ci_high"]
+        )
+    ]
     assert segments == expected
     assert any(np.array_equal(line.get_ydata(), [0, 0]) for line in therapy.get_lines())  # the zero line

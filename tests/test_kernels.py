@@ -14,7 +14,8 @@ import papermill
 import psutil
 import pytest
 
-from ketamine_ptsd import build, paths
+from ketamine_ptsd import paths
+from ketamine_ptsd.engine import build
 from ketamine_ptsd.parameters import resolve
 
 from .helpers import CLI, plant_cell, tree_digest
@@ -26,8 +27,11 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 
 
 def outputs(notebook) -> list[str]:
-    return [TIMESTAMP.sub("<time>", json.dumps([cell.get("execution_count"), cell.get("outputs")], sort_keys=True))
-            for cell in notebook.cells if cell.cell_type == "code"]
+    return [
+        TIMESTAMP.sub("<time>", json.dumps([cell.get("execution_count"), cell.get("outputs")], sort_keys=True))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
 
 
 def test_one_reused_kernel_gives_every_notebook_what_a_fresh_kernel_gives_it(tmp_path):
@@ -45,8 +49,9 @@ def test_one_reused_kernel_gives_every_notebook_what_a_fresh_kernel_gives_it(tmp
         if "parameters" in params:
             # The .ipynb stores dictionaries with sorted keys; the build passes them in the parameters' order.
             params["parameters"] = resolve(params["parameters"])
-        fresh = papermill.execute_notebook(source, None, parameters=params, kernel_name="python3",
-                                           progress_bar=False, cwd=str(state))
+        fresh = papermill.execute_notebook(
+            source, None, parameters=params, kernel_name="python3", progress_bar=False, cwd=str(state)
+        )
         assert outputs(reused) == outputs(fresh), name
 
 
@@ -58,8 +63,9 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
     lines = []
     # Only this chapter and the provenance appendix read the parameter; one worker runs both, in turn.
     with pytest.raises(build.BuildFailed, match=r"clinical_significance: its kernel died"):
-        build.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, jobs=1,
-                    echo=lines.append)
+        build.build(
+            paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, jobs=1, echo=lines.append
+        )
     assert any(line.startswith("execute: provenance:") and "unchanged" not in line for line in lines), lines
     after = {k: v for k, v in tree_digest(out).items() if not k.startswith((paths.STATE_DIRNAME, "failed"))}
     assert after == published
@@ -68,8 +74,9 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
 def test_a_build_killed_midway_leaves_no_process_behind(tmp_path):
     """Kill -9 the build while its kernels run: the zygote, the kernels and the render process all exit
     (the zygote and the render process read the end of their input, the kernels watch their parent)."""
-    proc = subprocess.Popen([*CLI, "build", "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "build", "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     build_process = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
     descendants: list[psutil.Process] = []

@@ -14,7 +14,7 @@ from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from ketamine_ptsd import limitations as L
+from ketamine_ptsd.analysis import limitations as L
 from ketamine_ptsd.parameters import DEFAULTS, SPEC
 
 
@@ -25,19 +25,21 @@ def make_cohort(pre, post, days=None, age=None, gender=None, race=None) -> pd.Da
     def col(values, dtype):
         return pd.array([pd.NA] * n if values is None else list(values), dtype=dtype)
 
-    return pd.DataFrame({
-        "patient_id": [f"p{i}" for i in range(n)],
-        "pcl5_pre": col(pre, "Int64"),
-        "pcl5_post": col(post, "Int64"),
-        "days_between": col(days, "Int64"),
-        "age": col(age, "Int64"),
-        "gender": col(gender, "string"),
-        "race_ethnicity": col(race, "string"),
-        "n_infusions": col(None, "Int64"),
-        "n_psych_meds": col(None, "Int64"),
-        "suicidal_ideation": col(None, "boolean"),
-        "psychotherapy": col(None, "boolean"),
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(n)],
+            "pcl5_pre": col(pre, "Int64"),
+            "pcl5_post": col(post, "Int64"),
+            "days_between": col(days, "Int64"),
+            "age": col(age, "Int64"),
+            "gender": col(gender, "string"),
+            "race_ethnicity": col(race, "string"),
+            "n_infusions": col(None, "Int64"),
+            "n_psych_meds": col(None, "Int64"),
+            "suicidal_ideation": col(None, "boolean"),
+            "psychotherapy": col(None, "boolean"),
+        }
+    )
 
 
 def phi(z):  # standard normal density, written out
@@ -109,7 +111,10 @@ def test_benchmark_values_match_reference_facts(benchmarks):
         b = by_id[id_]
         assert (b["value"], b["ci_low"], b["ci_high"]) == (value, lo, hi), id_
     assert (by_id["pcl5_cutoff"]["range_low"], by_id["pcl5_cutoff"]["range_high"]) == (31, 33)
-    assert (by_id["mapp_placebo_therapy_change"]["range_low"], by_id["mapp_placebo_therapy_change"]["range_high"]) == (14, 15)
+    assert (by_id["mapp_placebo_therapy_change"]["range_low"], by_id["mapp_placebo_therapy_change"]["range_high"]) == (
+        14,
+        15,
+    )
     assert (by_id["blanchard2023_mid"]["range_low"], by_id["blanchard2023_mid"]["range_high"]) == (8.5, 12.5)
     assert by_id["abdallah2022_group_by_time"]["n"] == 158
     assert by_id["meta2024_overall"]["n"] == 221
@@ -125,9 +130,11 @@ def test_benchmark_values_match_reference_facts(benchmarks):
 def test_derived_benchmarks_recompute_from_published_counts(benchmarks):
     by_id = {b["id"]: b for b in benchmarks}
     # Abdallah 2022: completers 36/41/40 of arms 54/53/51.
-    for id_, done, arm in [("abdallah2022_completion_placebo", 36, 54),
-                           ("abdallah2022_completion_ketamine_02", 41, 53),
-                           ("abdallah2022_completion_ketamine_05", 40, 51)]:
+    for id_, done, arm in [
+        ("abdallah2022_completion_placebo", 36, 54),
+        ("abdallah2022_completion_ketamine_02", 41, 53),
+        ("abdallah2022_completion_ketamine_05", 40, 51),
+    ]:
         assert by_id[id_]["value"] == pytest.approx(100 * done / arm, rel=1e-12)
         assert by_id[id_]["n_arm"] == arm
         assert by_id[id_]["derived"]
@@ -136,11 +143,14 @@ def test_derived_benchmarks_recompute_from_published_counts(benchmarks):
     assert len(transcribed) > 25
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("- {id: a, label: x}\n", "missing fields"),
-    ("bad instrument", "instrument must be"),
-    ("duplicate", "duplicate id"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("- {id: a, label: x}\n", "missing fields"),
+        ("bad instrument", "instrument must be"),
+        ("duplicate", "duplicate id"),
+    ],
+)
 def test_load_benchmarks_rejects_malformed_files(tmp_path, bad, message):
     entry = {f: None for f in L.BENCHMARK_FIELDS} | {"id": "a", "instrument": "PCL-5"}
     import yaml
@@ -168,11 +178,17 @@ def test_forest_rows_put_the_cohort_first_and_separate_within_from_between(bench
     assert kinds["meta2024_overall"] == "between-group"
     assert kinds["mapp2_between"] == "between-group"
     # Percentages, points and psychometrics are not standardised effects.
-    for absent in ("feder2021_ketamine_response", "osmind_mean_change", "blevins2015_reliability",
-                   "abdallah2022_group_by_time"):
+    for absent in (
+        "feder2021_ketamine_response",
+        "osmind_mean_change",
+        "blevins2015_reliability",
+        "abdallah2022_group_by_time",
+    ):
         assert absent not in kinds
-    order = [list(rows["kind"]).index(k) for k in
-             ("this cohort", "within-group active arm", "within-group control arm", "between-group")]
+    order = [
+        list(rows["kind"]).index(k)
+        for k in ("this cohort", "within-group active arm", "within-group control arm", "between-group")
+    ]
     assert order == sorted(order)
     meta = rows.set_index("id").loc["meta2024_bias_adjusted"]
     assert (meta["value"], meta["ci_low"], meta["ci_high"], meta["instrument"]) == (0.20, -0.08, 0.48, "mixed")
@@ -184,8 +200,7 @@ def test_forest_rows_put_the_cohort_first_and_separate_within_from_between(bench
 
 
 def test_placebo_sensitivity_by_hand(benchmarks):
-    out = L.placebo_sensitivity(1.6, [1.2], benchmarks=benchmarks, observed_change=23.76, sd_pre=11.90,
-                                sd_post=16.52)
+    out = L.placebo_sensitivity(1.6, [1.2], benchmarks=benchmarks, observed_change=23.76, sd_pre=11.90, sd_post=16.52)
     row = out.iloc[0]
     assert row["remaining_d"] == pytest.approx(0.4)
     assert row["pct_of_observed"] == pytest.approx(25.0)
@@ -207,7 +222,9 @@ def test_placebo_default_range_comes_from_control_arms(benchmarks):
     assert flagged == pytest.approx([1.0, 1.1, 1.2])
     assert "placebo_points" not in out  # no SDs given
     own = [{"id": "x", "measure": "within_group_d", "arm_kind": "control", "value": 0.45}]
-    assert L.placebo_sensitivity(1.0, benchmarks=own, step=0.2)["placebo_d"].tolist() == pytest.approx([0, 0.2, 0.4, 0.45])
+    assert L.placebo_sensitivity(1.0, benchmarks=own, step=0.2)["placebo_d"].tolist() == pytest.approx(
+        [0, 0.2, 0.4, 0.45]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -307,8 +324,7 @@ def test_rtm_grid_rows_follow_the_formula():
 
 
 def test_followup_summary_counts_completers_only():
-    c = make_cohort([50, 50, 50, 50, 50, 50, 50], [30, 30, 30, 30, 30, None, 30],
-                    days=[10, 20, 30, 40, 100, 5, None])
+    c = make_cohort([50, 50, 50, 50, 50, 50, 50], [30, 30, 30, 30, 30, None, 30], days=[10, 20, 30, 40, 100, 5, None])
     out = L.followup_summary(c)
     d = np.array([10, 20, 30, 40, 100])
     assert out["n"] == 5 and out["n_completers_missing"] == 1
@@ -550,9 +566,13 @@ def test_mi_draws_parameters_so_between_variance_has_its_theoretical_size():
 
 
 def test_representativeness_shares_of_reported(benchmarks):
-    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
-                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
-                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    c = make_cohort(
+        [50] * 10,
+        [30] * 10,
+        age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+        gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+        race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
+    )
     out = L.representativeness(c, benchmarks).set_index("characteristic")
     assert out.loc["women", "cohort_value"] == pytest.approx(100 * 5 / 8)
     assert out.loc["women", "cohort_n_reported"] == 8
@@ -576,8 +596,14 @@ def test_representativeness_with_absent_columns(benchmarks):
 
 
 def test_multiplicity_matches_statsmodels():
-    p = {"age": 0.01, "gender": 0.04, "days_between": 0.03, "n_psych_meds": 0.20, "psychotherapy": 0.004,
-         "suicidal_ideation": None}
+    p = {
+        "age": 0.01,
+        "gender": 0.04,
+        "days_between": 0.03,
+        "n_psych_meds": 0.20,
+        "psychotherapy": 0.004,
+        "suicidal_ideation": None,
+    }
     out = L.multiplicity(p).set_index("test")
     raw = np.array([0.01, 0.04, 0.03, 0.20, 0.004])
     names = ["age", "gender", "days_between", "n_psych_meds", "psychotherapy"]
@@ -606,16 +632,28 @@ def test_multiplicity_ties_and_empty():
 
 
 def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
-    c = make_cohort([50, 60, 40, 70, 55], [30, 40, None, None, 20], days=[30, 60, None, None, 90],
-                    gender=["woman", "man", None, "woman", "woman"])
+    c = make_cohort(
+        [50, 60, 40, 70, 55],
+        [30, 40, None, None, 20],
+        days=[30, 60, None, None, 90],
+        gender=["woman", "man", None, "woman", "woman"],
+    )
     itt = L.itt_summary(c)
     rtm = L.rtm_expected_change()
     tests = L.multiplicity({"a": 0.01, "b": 0.03})
-    table = L.summary_table(observed_mean_change=25.0, observed_d=1.6,
-                            placebo=L.placebo_sensitivity(1.6, benchmarks=benchmarks), rtm=rtm,
-                            followup=L.followup_summary(c), change_followup=L.change_by_followup(c),
-                            itt=itt, mi=L.multiple_imputation(c), represent=L.representativeness(c, benchmarks),
-                            tests=tests, benchmarks=benchmarks).set_index("limitation")
+    table = L.summary_table(
+        observed_mean_change=25.0,
+        observed_d=1.6,
+        placebo=L.placebo_sensitivity(1.6, benchmarks=benchmarks),
+        rtm=rtm,
+        followup=L.followup_summary(c),
+        change_followup=L.change_by_followup(c),
+        itt=itt,
+        mi=L.multiple_imputation(c),
+        represent=L.representativeness(c, benchmarks),
+        tests=tests,
+        benchmarks=benchmarks,
+    ).set_index("limitation")
     # Completer mean (20 + 20 + 35) / 3 = 25; ITT (20 + 20 + 0 + 0 + 35) / 5 = 15.
     assert table.loc["dropout (completer analysis)", "quantity"] == pytest.approx(10)
     assert table.loc["no control group: placebo and expectancy response", "quantity"] == pytest.approx(1.6 - 1.2)
@@ -633,9 +671,13 @@ def test_a_million_patients_take_seconds():
     pre = rng.integers(33, 81, n)
     post = np.clip(pre - rng.integers(-5, 45, n), 0, 80).astype(float)
     post[rng.random(n) < 0.25] = np.nan
-    c = pd.DataFrame({"pcl5_pre": pd.array(pre, dtype="Int64"),
-                      "pcl5_post": pd.array(pd.Series(post).round(), dtype="Int64"),
-                      "days_between": pd.array(rng.integers(7, 365, n), dtype="Int64")})
+    c = pd.DataFrame(
+        {
+            "pcl5_pre": pd.array(pre, dtype="Int64"),
+            "pcl5_post": pd.array(pd.Series(post).round(), dtype="Int64"),
+            "days_between": pd.array(rng.integers(7, 365, n), dtype="Int64"),
+        }
+    )
     start = time.perf_counter()
     L.multiple_imputation(c, m=20)
     L.lowess_curve(c)
@@ -655,8 +697,12 @@ def test_sentence_fills_numbers_and_falls_back_only_on_none():
 
 def test_benchmark_numbers_name_every_published_number(benchmarks):
     numbers = L.benchmark_numbers(benchmarks)
-    assert (numbers["meta2024_overall"], numbers["meta2024_overall_ci_low"], numbers["meta2024_overall_ci_high"],
-            numbers["meta2024_overall_n"]) == (0.27, 0.03, 0.51, 221)
+    assert (
+        numbers["meta2024_overall"],
+        numbers["meta2024_overall_ci_low"],
+        numbers["meta2024_overall_ci_high"],
+        numbers["meta2024_overall_n"],
+    ) == (0.27, 0.03, 0.51, 221)
     assert (numbers["pcl5_cutoff_range_low"], numbers["pcl5_cutoff_range_high"]) == (31, 33)
     assert numbers["morina2014_observation_period"] == 40
     assert "almeida2024_end_of_course_ci_low" not in numbers  # the source gives no standardised interval
@@ -665,8 +711,13 @@ def test_benchmark_numbers_name_every_published_number(benchmarks):
 
 def test_benchmarks_table_selects_by_measure_in_file_order(benchmarks):
     table = L.benchmarks_table(benchmarks, ["response_pct"])
-    assert table["id"].tolist() == ["feder2021_ketamine_response", "feder2021_midazolam_response", "osmind_response",
-                                    "cochrane_ssri_response", "cochrane_placebo_response"]
+    assert table["id"].tolist() == [
+        "feder2021_ketamine_response",
+        "feder2021_midazolam_response",
+        "osmind_response",
+        "cochrane_ssri_response",
+        "cochrane_placebo_response",
+    ]
     assert table["value"].tolist() == [67, 20, 70, 58, 35]
     assert L.benchmarks_table(benchmarks, ["no_such_measure"]).empty
 
@@ -728,9 +779,13 @@ def test_missing_data_comparison_by_hand():
 
 
 def test_representativeness_bounds_on_all_patients(benchmarks):
-    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
-                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
-                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    c = make_cohort(
+        [50] * 10,
+        [30] * 10,
+        age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+        gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+        race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
+    )
     out = L.representativeness(c, benchmarks).set_index("characteristic")
     # Women: 5 of 8 reporting, 2 not reporting -> 5/10 if none of them is a woman, 7/10 if both are.
     assert (out.loc["women", "cohort_all_low"], out.loc["women", "cohort_all_high"]) == pytest.approx((50, 70))
@@ -757,8 +812,14 @@ def test_small_cell_rule_in_the_missing_data_analyses():
     assert out.loc[0, "pct_remission"] is None and out.loc[0, "pct_clinically_significant"] == pytest.approx(500 / 6)
     assert out.loc[1, "d_av"] is None and out.loc[0, "d_av"] == pytest.approx(raw.loc[0, "d_av"])
     assert out.loc[2, "mean_change"] is None and raw.loc[2, "mean_change"] is not None
-    assert out.attrs["suppressed"] == [(0, "pct_remission"), (1, "d_av"), (1, "pct_remission"), (2, "mean_change"),
-                                       (2, "ci_low"), (2, "ci_high")]
+    assert out.attrs["suppressed"] == [
+        (0, "pct_remission"),
+        (1, "d_av"),
+        (1, "pct_remission"),
+        (2, "mean_change"),
+        (2, "ci_low"),
+        (2, "ci_high"),
+    ]
     assert raw.attrs["suppressed"] == []
     shown, paths = L.mark_suppressed(out, "missing")
     assert shown.loc[1, "d_av"] == "suppressed" and "missing[2].ci_low" in paths and len(paths) == 6
@@ -770,7 +831,10 @@ def test_small_cell_rule_in_the_missing_data_analyses():
 def test_renamed_and_suppressed_with_carry_the_suppressed_names():
     values = {"n": None, "median": 30.0, "suppressed": ["n"]}
     assert L.renamed(values, {"n": "followup_n", "median": "followup_median_days"}) == {
-        "followup_n": None, "followup_median_days": 30.0, "suppressed": ["followup_n"]}
+        "followup_n": None,
+        "followup_median_days": 30.0,
+        "suppressed": ["followup_n"],
+    }
     assert L.renamed({"a": 1}, {"a": "b"}) == {"b": 1, "suppressed": []}
     source = {"d_av": None, "pre_mean": 50.0, "suppressed": ["d_av"]}
     out = L.suppressed_with({"left": 0.4, "from_pre": 1.0}, source, {"left": ["d_av"], "from_pre": ["pre_mean"]})
@@ -778,8 +842,9 @@ def test_renamed_and_suppressed_with_carry_the_suppressed_names():
 
 
 def test_forest_rows_mark_a_suppressed_cohort_effect(benchmarks):
-    rows = L.forest_rows({"d_av": None, "ci_low": None, "ci_high": None,
-                          "suppressed": ["d_av", "ci_low", "ci_high"]}, benchmarks)
+    rows = L.forest_rows(
+        {"d_av": None, "ci_low": None, "ci_high": None, "suppressed": ["d_av", "ci_low", "ci_high"]}, benchmarks
+    )
     assert rows.attrs["suppressed"] == [(0, "value"), (0, "ci_low"), (0, "ci_high")]
     shown, paths = L.mark_suppressed(rows, "benchmark_comparison")
     assert shown.loc[0, "value"] == "suppressed" and paths[0] == "benchmark_comparison[0].value"
@@ -793,11 +858,20 @@ def test_summary_table_says_suppressed_and_shows_no_hidden_number(benchmarks):
     c = make_cohort(pre, post, days=days, gender=["woman"] * 7 + ["man"] * 3)
     itt, mi = L.itt_summary(c, min_cell=5), L.multiple_imputation(c, min_cell=5)
     by_time = L.change_by_followup(c, min_cell=5)
-    table = L.summary_table(observed_mean_change=None, observed_d=None, placebo=L.placebo_sensitivity(None),
-                            rtm=L.rtm_expected_change(), followup=L.followup_summary(c, min_cell=5),
-                            change_followup=by_time, itt=itt, mi=mi,
-                            represent=L.representativeness(c, benchmarks, min_cell=5), benchmarks=benchmarks,
-                            observed_suppressed=True, min_cell=5)
+    table = L.summary_table(
+        observed_mean_change=None,
+        observed_d=None,
+        placebo=L.placebo_sensitivity(None),
+        rtm=L.rtm_expected_change(),
+        followup=L.followup_summary(c, min_cell=5),
+        change_followup=by_time,
+        itt=itt,
+        mi=mi,
+        represent=L.representativeness(c, benchmarks, min_cell=5),
+        benchmarks=benchmarks,
+        observed_suppressed=True,
+        min_cell=5,
+    )
     rows = table.set_index("limitation")["by_how_much"]
     assert rows["no control group: placebo and expectancy response"].startswith("suppressed")
     assert "of the suppressed mean drop" in rows["regression to the mean"]
@@ -812,9 +886,13 @@ def test_summary_table_says_suppressed_and_shows_no_hidden_number(benchmarks):
 
 
 def test_representativeness_suppresses_small_counts(benchmarks):
-    c = make_cohort([50] * 10, [30] * 10, age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
-                    gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
-                    race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5)
+    c = make_cohort(
+        [50] * 10,
+        [30] * 10,
+        age=[30, 40, 50, None, None, 20, 60, 35, 45, 55],
+        gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+        race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
+    )
     out = L.representativeness(c, benchmarks, min_cell=5).set_index("characteristic")
     # Gender: 3 reporting patients are not women and 2 did not report: both below 5, so share and
     # unreported share are hidden; the 8 reporting may be shown.
@@ -829,13 +907,22 @@ def test_representativeness_suppresses_small_counts(benchmarks):
     age = out.loc["mean age"]
     assert age["cohort_value"] == pytest.approx(np.mean([30, 40, 50, 20, 60, 35, 45, 55]))
     assert age["cohort_pct_unreported"] is None
-    few = L.representativeness(make_cohort([50] * 6, [30] * 6, gender=["woman"] * 3 + [None] * 3), benchmarks,
-                               min_cell=5).set_index("characteristic")
+    few = L.representativeness(
+        make_cohort([50] * 6, [30] * 6, gender=["woman"] * 3 + [None] * 3), benchmarks, min_cell=5
+    ).set_index("characteristic")
     assert few.loc["women", "cohort_n_reported"] is None  # 3 reporting is itself a small count
     # Each hidden cell is listed (not the bounds of mean age, which are never computed).
     cells = L.representativeness(c, benchmarks, min_cell=5).attrs["suppressed"]
-    assert cells == [(0, "cohort_value"), (0, "cohort_pct_unreported"), (0, "cohort_all_low"), (0, "cohort_all_high"),
-                     (1, "cohort_value"), (1, "cohort_all_low"), (1, "cohort_all_high"), (2, "cohort_pct_unreported")]
+    assert cells == [
+        (0, "cohort_value"),
+        (0, "cohort_pct_unreported"),
+        (0, "cohort_all_low"),
+        (0, "cohort_all_high"),
+        (1, "cohort_value"),
+        (1, "cohort_all_low"),
+        (1, "cohort_all_high"),
+        (2, "cohort_pct_unreported"),
+    ]
     assert L.representativeness(c, benchmarks).attrs["suppressed"] == []
 
 
@@ -860,9 +947,14 @@ def test_zero_event_upper_bound_is_clopper_pearson():
 
 def test_summary_table_uses_the_confidence_level_and_reports_safety(benchmarks):
     c = make_cohort([50, 60, 40, 70], [30, 40, 35, 20], days=[10, 20, 30, 40])
-    table = L.summary_table(observed_mean_change=23.75, change_followup=L.change_by_followup(c, ci_level=0.9),
-                            itt=L.itt_summary(c), safety=L.zero_event_upper_bound(4, 0.9), benchmarks=benchmarks,
-                            ci_level=0.9).set_index("limitation")
+    table = L.summary_table(
+        observed_mean_change=23.75,
+        change_followup=L.change_by_followup(c, ci_level=0.9),
+        itt=L.itt_summary(c),
+        safety=L.zero_event_upper_bound(4, 0.9),
+        benchmarks=benchmarks,
+        ci_level=0.9,
+    ).set_index("limitation")
     assert "90% CI" in table.loc["natural course over the follow-up", "by_how_much"]
     assert "40 months" in table.loc["natural course over the follow-up", "by_how_much"]  # from the benchmarks
     assert table.loc["safety and misuse not recorded", "quantity"] == pytest.approx(100 * (1 - 0.05 ** (1 / 4)))
@@ -887,7 +979,7 @@ def plt():
 
 
 def test_forest_plot_labels_every_effect_with_its_instrument(benchmarks, plt):
-    from ketamine_ptsd import limitation_figures as LF
+    from ketamine_ptsd.presentation import limitation_figures as LF
 
     rows = L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, benchmarks)
     ax = LF.forest_plot(rows).axes[0]
@@ -899,8 +991,8 @@ def test_forest_plot_labels_every_effect_with_its_instrument(benchmarks, plt):
 
 
 def test_change_vs_followup_draws_summaries_above_the_point_limit(plt):
-    from ketamine_ptsd import figures
-    from ketamine_ptsd import limitation_figures as LF
+    from ketamine_ptsd.presentation import figures
+    from ketamine_ptsd.presentation import limitation_figures as LF
 
     rng = np.random.default_rng(2)
     for n in (50, figures.MAX_POINTS + 1):
@@ -914,7 +1006,7 @@ def test_change_vs_followup_draws_summaries_above_the_point_limit(plt):
 
 
 def test_rtm_grid_plot_has_a_panel_per_sd_and_a_line_per_reliability(plt):
-    from ketamine_ptsd import limitation_figures as LF
+    from ketamine_ptsd.presentation import limitation_figures as LF
 
     grid = L.rtm_grid([40, 47, 50], [0.8, 0.82], [10, 15], observed_mean_change=20)
     fig = LF.rtm_grid_plot(grid, 47, 15, 0.82)

@@ -15,10 +15,22 @@ def test_overrides_and_file(tmp_path):
     assert p["mcid"] == 15 and p["reliability"] == 0.84 and p["remission_cutoffs_sensitivity"] == [28, 31, 33]
 
 
-@pytest.mark.parametrize("name,value", [("nope", 1), ("mcid", "ten"), ("reliability", 1.5), ("mcid", -1),
-                                        ("change_thresholds_sensitivity", 5), ("alpha", True),
-                                        ("rtm_population_sd", 0), ("mi_imputations", 2.5), ("mi_imputations", 1),
-                                        ("min_cell", 3.5), ("ci_level", 1)])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("nope", 1),
+        ("mcid", "ten"),
+        ("reliability", 1.5),
+        ("mcid", -1),
+        ("change_thresholds_sensitivity", 5),
+        ("alpha", True),
+        ("rtm_population_sd", 0),
+        ("mi_imputations", 2.5),
+        ("mi_imputations", 1),
+        ("min_cell", 3.5),
+        ("ci_level", 1),
+    ],
+)
 def test_bad_parameters_are_named(name, value):
     with pytest.raises(parameters.ParameterError, match=name if name != "nope" else "unknown"):
         parameters.resolve({name: value})
@@ -26,7 +38,10 @@ def test_bad_parameters_are_named(name, value):
 
 def test_parse_assignment():
     assert parameters.parse_assignment("mcid=15") == ("mcid", 15)
-    assert parameters.parse_assignment("remission_cutoffs_sensitivity=[31,33]") == ("remission_cutoffs_sensitivity", [31, 33])
+    assert parameters.parse_assignment("remission_cutoffs_sensitivity=[31,33]") == (
+        "remission_cutoffs_sensitivity",
+        [31, 33],
+    )
     with pytest.raises(parameters.ParameterError):
         parameters.parse_assignment("mcid")
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ketamine_ptsd import build as build_module, paths
+from ketamine_ptsd import paths
+from ketamine_ptsd.engine import build as build_module
 
 from .helpers import html_text, run, tree_digest
 
@@ -96,9 +97,16 @@ def user_cohort(tmp_path_factory):
     pre = rng.integers(30, 80, n)
     post = np.clip(pre - rng.normal(15, 12, n), 0, 80).round().astype(int).astype(object)
     post[[3, 7, 19]] = None
-    frame = pd.DataFrame({"patient_id": [f"U{i:02d}" for i in range(n)], "pcl5_pre": pre, "pcl5_post": post,
-                          "age": rng.integers(20, 70, n), "gender": rng.choice(["F", "male", "Woman"], n),
-                          "days_between": rng.integers(10, 120, n)})
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"U{i:02d}" for i in range(n)],
+            "pcl5_pre": pre,
+            "pcl5_post": post,
+            "age": rng.integers(20, 70, n),
+            "gender": rng.choice(["F", "male", "Woman"], n),
+            "days_between": rng.integers(10, 120, n),
+        }
+    )
     path = tmp_path_factory.mktemp("user") / "cohort.csv"
     frame.to_csv(path, index=False)
     return path, frame
@@ -145,8 +153,14 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
     out, _ = user_build
     report = build_module.build(path, out, {"mcid": 15}, echo=lambda line: None)
     # The notebooks that declare mcid (and provenance, which records every parameter), no others.
-    assert set(report.executed) == {"introduction", "primary_outcome", "clinical_significance", "limitations",
-                                    "reproducing_paper", "provenance"}
+    assert set(report.executed) == {
+        "introduction",
+        "primary_outcome",
+        "clinical_significance",
+        "limitations",
+        "reproducing_paper",
+        "provenance",
+    }
     r = json.loads((out / "results.json").read_text())
     done = frame.dropna(subset=["pcl5_post"])
     change = done.pcl5_pre - done.pcl5_post.astype(float)

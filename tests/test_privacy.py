@@ -22,7 +22,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ketamine_ptsd import build as build_module, describe, paths, report, stats
+from ketamine_ptsd import paths
+from ketamine_ptsd.analysis import describe, privacy, stats
+from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run
 
@@ -56,20 +59,22 @@ def canary_frame() -> pd.DataFrame:
     post[~done] = None
     therapy = np.zeros(N, bool)
     therapy[completers[[4, 9, 14]]] = True
-    return pd.DataFrame({
-        "patient_id": IDS,
-        "pcl5_pre": pre,
-        "pcl5_post": post,
-        "age": rng.integers(20, 70, N),
-        "gender": ["woman"] * 30 + ["man"] * 7 + ["nonbinary"] * 3,
-        "race_ethnicity": UNIQUE_RACES + [h for h in HOSTILE for _ in range(5)],
-        "days_between": rng.integers(20, 90, N),
-        "n_infusions": rng.integers(3, 9, N),
-        "n_psych_meds": rng.integers(0, 4, N),
-        "suicidal_ideation": ["yes"] * 4 + ["no"] * (N - 4),
-        "psychotherapy": ["true" if t else "false" for t in therapy],
-        "clinician_notes": NOTES,
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": IDS,
+            "pcl5_pre": pre,
+            "pcl5_post": post,
+            "age": rng.integers(20, 70, N),
+            "gender": ["woman"] * 30 + ["man"] * 7 + ["nonbinary"] * 3,
+            "race_ethnicity": UNIQUE_RACES + [h for h in HOSTILE for _ in range(5)],
+            "days_between": rng.integers(20, 90, N),
+            "n_infusions": rng.integers(3, 9, N),
+            "n_psych_meds": rng.integers(0, 4, N),
+            "suicidal_ideation": ["yes"] * 4 + ["no"] * (N - 4),
+            "psychotherapy": ["true" if t else "false" for t in therapy],
+            "clinician_notes": NOTES,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -148,14 +153,25 @@ def test_no_per_patient_table_is_published(canary_build):
     }
     # The theme's and MathJax's files are copied unchanged from their packages whatever the data (and are
     # dense with numbers); everything made from the data is searched.
-    texts = {name: text for name, text in published_texts(out).items()
-             if not name.startswith(("html/_static/", "html/_mathjax/"))}
-    found = [(label, name) for label, values in sequences.items() for name, text in texts.items()
-             if _sequence_pattern(values).search(text)]
+    texts = {
+        name: text
+        for name, text in published_texts(out).items()
+        if not name.startswith(("html/_static/", "html/_mathjax/"))
+    }
+    found = [
+        (label, name)
+        for label, values in sequences.items()
+        for name, text in texts.items()
+        if _sequence_pattern(values).search(text)
+    ]
     assert not found, found
     # The search finds such a table, in any of the forms a page or a download would hold it.
-    for leaked in (frame.to_csv(index=False), frame.to_html(), json.dumps(frame.to_dict(orient="records")),
-                   frame.drop(columns="race_ethnicity").astype({"pcl5_pre": float}).to_string()):
+    for leaked in (
+        frame.to_csv(index=False),
+        frame.to_html(),
+        json.dumps(frame.to_dict(orient="records")),
+        frame.drop(columns="race_ethnicity").astype({"pcl5_pre": float}).to_string(),
+    ):
         assert _sequence_pattern(frame["pcl5_pre"][:12]).search(leaked)
 
 
@@ -164,13 +180,25 @@ def test_small_cells_are_null_and_listed_in_results(canary_build):
     _, frame, r = canary_build
     hidden = set(r["suppressed"])
     expected_hidden = {
-        "n_remission", "pct_remission", "pct_remission_itt",
-        "n_psychotherapy", "mean_change_psychotherapy", "psychotherapy_d", "psychotherapy_d_ci_low",
-        "psychotherapy_d_ci_high", "psychotherapy_p",
-        "moderator_p_psychotherapy", "moderator_p_holm_psychotherapy",
-        "moderator_p_suicidal_ideation", "moderator_p_holm_suicidal_ideation",
-        "sensitivity[0].n", "sensitivity[0].pct", "sensitivity[0].pct_itt",
-        "sensitivity[1].n", "sensitivity[1].pct", "sensitivity[1].pct_itt",
+        "n_remission",
+        "pct_remission",
+        "pct_remission_itt",
+        "n_psychotherapy",
+        "mean_change_psychotherapy",
+        "psychotherapy_d",
+        "psychotherapy_d_ci_low",
+        "psychotherapy_d_ci_high",
+        "psychotherapy_p",
+        "moderator_p_psychotherapy",
+        "moderator_p_holm_psychotherapy",
+        "moderator_p_suicidal_ideation",
+        "moderator_p_holm_suicidal_ideation",
+        "sensitivity[0].n",
+        "sensitivity[0].pct",
+        "sensitivity[0].pct_itt",
+        "sensitivity[1].n",
+        "sensitivity[1].pct",
+        "sensitivity[1].pct_itt",
     }
     assert expected_hidden <= hidden
     for key in hidden:
@@ -198,7 +226,7 @@ def test_no_suppressed_value_is_published_by_another_chapter(canary_build, tmp_p
     out, frame, r = canary_build
     data = tmp_path / "cohort.csv"
     frame.to_csv(data, index=False)
-    from ketamine_ptsd.validate import validate_file
+    from ketamine_ptsd.data.validate import validate_file
 
     cohort = validate_file(data).cohort
     raw = {**stats.clinical_significance(cohort), **stats.psychotherapy_contrast(cohort)}
@@ -208,14 +236,21 @@ def test_no_suppressed_value_is_published_by_another_chapter(canary_build, tmp_p
     # coincidence; a short one (7.5, three of forty patients) is in any page, so it is not searched for.
     hidden = {key: value for key, value in hidden.items() if len(repr(abs(value)).lstrip("0.").replace(".", "")) >= 8}
     assert {"pct_remission", "psychotherapy_d", "moderator_p_suicidal_ideation"} <= set(hidden)
-    found = [(key, name) for key, value in hidden.items() for name, text in published_texts(out).items()
-             if re.search(rf"(?<![\d.]){re.escape(repr(value))}(?!\d)", text)]
+    found = [
+        (key, name)
+        for key, value in hidden.items()
+        for name, text in published_texts(out).items()
+        if re.search(rf"(?<![\d.]){re.escape(repr(value))}(?!\d)", text)
+    ]
     assert not found, found
     # The appraisal chapters say what they hid: a claim resting on a small group is not computable, its
     # recomputed value null and listed; a claim that is computed has the value of its results chapter.
     claims = {row["id"]: (i, row) for i, row in enumerate(r["claims"])}
-    for claim_id in ("pct_remission_published", "psychotherapy_d_preprint",
-                     "moderator_suicidal_ideation_not_significant_preprint"):
+    for claim_id in (
+        "pct_remission_published",
+        "psychotherapy_d_preprint",
+        "moderator_suicidal_ideation_not_significant_preprint",
+    ):
         i, row = claims[claim_id]
         assert row["recomputed"] is None and row["status"] == "not computable" and "suppressed" in row["note"]
         assert f"claims[{i}].recomputed" in r["suppressed"]
@@ -290,8 +325,15 @@ def test_hostile_category_text_is_shown_as_text(canary_build):
 
 
 #: The chapters that show counts or statistics of patients, with the small-cell rule.
-GUARDED = ("introduction", "cohort", "primary_outcome", "clinical_significance", "moderators", "reproducing_paper",
-           "limitations")
+GUARDED = (
+    "introduction",
+    "cohort",
+    "primary_outcome",
+    "clinical_significance",
+    "moderators",
+    "reproducing_paper",
+    "limitations",
+)
 
 
 def test_the_chapters_that_show_patient_statistics_declare_min_cell():
@@ -301,44 +343,51 @@ def test_the_chapters_that_show_patient_statistics_declare_min_cell():
 
 
 def test_too_few_is_one_to_min_cell_minus_one():
-    assert [k for k in range(8) if report.too_few(k, 5)] == [1, 2, 3, 4]
-    assert not any(report.too_few(k, 0) for k in range(8))  # min_cell 0 turns the rule off
-    assert not any(report.too_few(k, 1) for k in range(8))
+    assert [k for k in range(8) if privacy.too_few(k, 5)] == [1, 2, 3, 4]
+    assert not any(privacy.too_few(k, 0) for k in range(8))  # min_cell 0 turns the rule off
+    assert not any(privacy.too_few(k, 1) for k in range(8))
 
 
 def test_suppress_hides_what_rests_on_a_small_group_and_lists_it():
     values = {"n": 3, "pct": 7.5, "mean": 2.0, "total": 40, "absent": None}
-    out = report.suppress(values, {"n": 3, "pct": (3, 40), "mean": 12, "absent": 2}, 5)
+    out = privacy.suppress(values, {"n": 3, "pct": (3, 40), "mean": 12, "absent": 2}, 5)
     assert out == {"n": None, "pct": None, "mean": 2.0, "total": 40, "absent": None, "suppressed": ["n", "pct"]}
-    assert report.suppress(values, {"n": 3, "pct": (3, 40)}, 0) == {**values, "suppressed": []}
+    assert privacy.suppress(values, {"n": 3, "pct": (3, 40)}, 0) == {**values, "suppressed": []}
     # A share whose denominator is small is hidden even with a zero numerator.
-    assert report.suppress({"pct": 0.0}, {"pct": (0, 4)}, 5)["pct"] is None
+    assert privacy.suppress({"pct": 0.0}, {"pct": (0, 4)}, 5)["pct"] is None
 
 
 def test_suppress_rows_marks_the_table_and_nulls_the_records():
     frame = pd.DataFrame({"label": ["a", "b", "c"], "n": [2, 9, 0], "pct": [10.0, 45.0, 0.0]})
-    hidden = report.small_rows(frame, "n", 5)
+    hidden = privacy.small_rows(frame, "n", 5)
     assert hidden == [True, False, False]
-    shown, records, paths_ = report.suppress_rows(frame, hidden, ["n", "pct"], 5, "t")
+    shown, records, paths_ = privacy.suppress_rows(frame, hidden, ["n", "pct"], 5, "t")
     assert list(shown["n"]) == ["< 5 (suppressed)", 9, 0] and shown.loc[0, "pct"] == "suppressed"
     assert records[0] == {"label": "a", "n": None, "pct": None} and records[1]["n"] == 9
     assert paths_ == ["t[0].n", "t[0].pct"]
-    assert report.small_rows(frame, "n", 5, denominators=[4]) == [True, True, True]
+    assert privacy.small_rows(frame, "n", 5, denominators=[4]) == [True, True, True]
 
 
 def test_gather_lists_suppressed_values(tmp_path):
     def glued(name, value):
-        return nbformat.v4.new_output("display_data", data={report.GLUE_MIME: repr(value)},
-                                      metadata={"scrapbook": {"name": name}})
+        return nbformat.v4.new_output(
+            "display_data", data={results.GLUE_MIME: repr(value)}, metadata={"scrapbook": {"name": name}}
+        )
 
     notebooks = {}
-    for label, outputs in {"a": [glued("x", None), glued("suppressed:x", True), glued("y", 2)],
-                           "b": [glued("x", None), glued("suppressed:x", True), glued("t", [{"n": None}]),
-                                 glued("suppressed:t[0].n", True)]}.items():
+    for label, outputs in {
+        "a": [glued("x", None), glued("suppressed:x", True), glued("y", 2)],
+        "b": [
+            glued("x", None),
+            glued("suppressed:x", True),
+            glued("t", [{"n": None}]),
+            glued("suppressed:t[0].n", True),
+        ],
+    }.items():
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=outputs)])
         notebooks[label] = tmp_path / f"{label}.ipynb"
         nbformat.write(nb, notebooks[label])
-    assert report.gather(notebooks) == {"x": None, "y": 2, "t": [{"n": None}], "suppressed": ["t[0].n", "x"]}
+    assert results.gather(notebooks) == {"x": None, "y": 2, "t": [{"n": None}], "suppressed": ["t[0].n", "x"]}
 
 
 def _cohort(pre, post, **extra):
@@ -350,11 +399,14 @@ def _cohort(pre, post, **extra):
 
 def test_cohort_summary_hides_shares_and_means_of_few_patients():
     n = 12
-    frame = _cohort([50] * n, [30] * n,
-                    age=pd.array([40, 50, 60] + [None] * 9, dtype="Int64"),
-                    gender=pd.array(["woman"] * 9 + ["man", None, None], dtype="string"),
-                    race_ethnicity=pd.array(["A"] * 11 + [None], dtype="string"),
-                    n_infusions=pd.array([5] * n, dtype="Int64"))
+    frame = _cohort(
+        [50] * n,
+        [30] * n,
+        age=pd.array([40, 50, 60] + [None] * 9, dtype="Int64"),
+        gender=pd.array(["woman"] * 9 + ["man", None, None], dtype="string"),
+        race_ethnicity=pd.array(["A"] * 11 + [None], dtype="string"),
+        n_infusions=pd.array([5] * n, dtype="Int64"),
+    )
     s = describe.cohort_summary(frame, 5)
     assert s["mean_age"] is None and s["pct_gender_unreported"] is None and s["pct_race_unreported"] is None
     assert s["pct_women"] == pytest.approx(90.0) and s["mean_infusions"] == 5.0 and s["n_patients"] == n
@@ -365,11 +417,20 @@ def test_cohort_summary_hides_shares_and_means_of_few_patients():
 
 def test_table_one_suppresses_small_counts_and_pools_rare_labels():
     n = 14
-    frame = _cohort([50] * n, [30] * n,
-                    gender=pd.array(["woman"] * 10 + ["man"] * 3 + ["other"], dtype="string"),
-                    race_ethnicity=pd.array(["Common"] * 8 + ["RareA", "RareB", "RareC"] + [None] * 3, dtype="string"))
-    frame.attrs["absent_columns"] = ["age", "days_between", "n_infusions", "n_psych_meds", "suicidal_ideation",
-                                     "psychotherapy"]
+    frame = _cohort(
+        [50] * n,
+        [30] * n,
+        gender=pd.array(["woman"] * 10 + ["man"] * 3 + ["other"], dtype="string"),
+        race_ethnicity=pd.array(["Common"] * 8 + ["RareA", "RareB", "RareC"] + [None] * 3, dtype="string"),
+    )
+    frame.attrs["absent_columns"] = [
+        "age",
+        "days_between",
+        "n_infusions",
+        "n_psych_meds",
+        "suicidal_ideation",
+        "psychotherapy",
+    ]
     table = describe.table_one(frame, 5)
     cells = dict(zip(table["characteristic"] + "/" + table["level"], table["value"]))
     assert cells["Gender/woman"] == f"10 ({100 * 10 / 14:.1f}%)"
@@ -386,9 +447,13 @@ def test_moderators_pool_small_gender_levels_and_suppress_small_yes_no_groups():
     post = pre - rng.integers(0, 30, n)
     gender = ["woman"] * 18 + ["man"] * 6 + ["nonbinary"] * 3 + ["other"] * 3
     therapy = [True] * 4 + [False] * 26
-    frame = _cohort(pre, post, gender=pd.array(gender, dtype="string"),
-                    psychotherapy=pd.array(therapy, dtype="boolean"),
-                    age=pd.array(rng.integers(20, 70, n), dtype="Int64"))
+    frame = _cohort(
+        pre,
+        post,
+        gender=pd.array(gender, dtype="string"),
+        psychotherapy=pd.array(therapy, dtype="boolean"),
+        age=pd.array(rng.integers(20, 70, n), dtype="Int64"),
+    )
     table = stats.moderator_table(frame, ("age", "gender", "psychotherapy"), min_cell=5).set_index("moderator")
     # Gender: nonbinary and other (3 + 3) tested as one level, by an F test done here with scipy's OLS pieces.
     change = (pre - post).astype(float)

@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ketamine_ptsd import claims, consistency, describe, paths, reconstruct, stats
-from ketamine_ptsd.validate import validate_file
+from ketamine_ptsd import paths
+from ketamine_ptsd.analysis import claims, consistency, describe, stats
+from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.data.validate import validate_file
 
 N_COHORTS = 20
 SEED = 4242
@@ -60,10 +62,23 @@ def test_meets_constraints_accepts_every_reconstructed_cohort(rec):
 HAND_PRE = np.array([33, 41, 45, 49, 53, 58, 56, 59, 71, 70, 75, 80])
 HAND_POST = np.array([20, 9, 28, 29, 45, 30, 19, 35, 79, 80, 0, 34])
 HAND_THERAPY = np.isin(np.arange(12), [0, 1, 2, 3, 6, 10])
-HAND_TARGETS = reconstruct.Targets(n=12, pre_mean=57.5, post_mean=34.0, pre_sd=14.4, post_sd=24.4, decimals=1,
-                                   pre_min=33, score_max=80, mcid=10, remission_cutoff=33, psychotherapy_d=0.8)
-HAND_CLAIMS = [{"id": "pct_clinically_significant_published", "value": 75, "decimals": 0},
-               {"id": "pct_remission_published", "value": 58, "decimals": 0}]
+HAND_TARGETS = reconstruct.Targets(
+    n=12,
+    pre_mean=57.5,
+    post_mean=34.0,
+    pre_sd=14.4,
+    post_sd=24.4,
+    decimals=1,
+    pre_min=33,
+    score_max=80,
+    mcid=10,
+    remission_cutoff=33,
+    psychotherapy_d=0.8,
+)
+HAND_CLAIMS = [
+    {"id": "pct_clinically_significant_published", "value": 75, "decimals": 0},
+    {"id": "pct_remission_published", "value": 58, "decimals": 0},
+]
 # Each edit breaks exactly one constraint (checked in the test): scores moved by a point or a few.
 BREAK_ONE = {
     "pre mean": {"pre": {3: -1}},
@@ -114,8 +129,10 @@ def test_meets_constraints_rejects_a_cohort_that_breaks_one_constraint(constrain
             else:
                 cohort[column][i] += value
     assert _broken(cohort["pre"], cohort["post"], cohort["therapy"]) == {constraint}
-    assert reconstruct.meets_constraints(cohort["pre"], cohort["post"], cohort["therapy"], HAND_TARGETS,
-                                         HAND_CLAIMS) is False
+    assert (
+        reconstruct.meets_constraints(cohort["pre"], cohort["post"], cohort["therapy"], HAND_TARGETS, HAND_CLAIMS)
+        is False
+    )
 
 
 def test_meets_constraints_takes_the_percentages_from_the_claims():
@@ -172,15 +189,18 @@ def test_impossible_targets_fail_loudly():
 # --------------------------------------------------------------------------- statistics per cohort
 @pytest.mark.parametrize("k", [0, 11])
 def test_statistics_equal_the_library_functions(rec, k):
-    table = reconstruct.reconstruction_statistics(rec, mcid=10, reliability=0.82, response_fraction=0.3,
-                                                  remission_cutoff=33, ci_level=0.95)
+    table = reconstruct.reconstruction_statistics(
+        rec, mcid=10, reliability=0.82, response_fraction=0.3, remission_cutoff=33, ci_level=0.95
+    )
     assert list(table.columns) == list(reconstruct.STATISTICS_COLUMNS) and len(table) == N_COHORTS
     row = table.iloc[k]
-    cohort = pd.DataFrame({
-        "pcl5_pre": pd.array(rec.pcl5_pre[k], dtype="Int64"),
-        "pcl5_post": pd.array(rec.pcl5_post[k], dtype="Int64"),
-        "psychotherapy": pd.array(rec.psychotherapy[k], dtype="boolean"),
-    })
+    cohort = pd.DataFrame(
+        {
+            "pcl5_pre": pd.array(rec.pcl5_pre[k], dtype="Int64"),
+            "pcl5_post": pd.array(rec.pcl5_post[k], dtype="Int64"),
+            "psychotherapy": pd.array(rec.psychotherapy[k], dtype="boolean"),
+        }
+    )
     expected = {}
     expected.update(stats.paired_outcome(rec.pcl5_pre[k], rec.pcl5_post[k], 0.95))
     expected.update(stats.clinical_significance(cohort, 10, 0.82, 0.3, 33))
@@ -224,7 +244,8 @@ def test_change_sd_floor_is_the_two_point_split():
 def test_change_sd_floor_is_never_beaten_by_whole_numbers():
     # Every 4 whole-number changes of 0-20 summing to 40 with at least one of them at most 4.
     best = min(
-        np.std(v, ddof=1) for v in itertools.product(range(21), repeat=4)
+        np.std(v, ddof=1)
+        for v in itertools.product(range(21), repeat=4)
         if sum(v) == 40 and sum(x <= 4 for x in v) >= 1
     )
     floor = consistency.change_sd_floor(10.0, 4, 1, 4)

@@ -5,17 +5,23 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats as sps
+from scipy import integrate
+from scipy import stats as sps
 
-from ketamine_ptsd import stats
+from ketamine_ptsd.analysis import stats
 
 PRE = np.array([52, 61, 45, 70, 38, 55, 49, 66, 58, 41], dtype=float)
 POST = np.array([30, 44, 40, 35, 36, 20, 45, 50, 22, 40], dtype=float)
 
 
 def cohort_from(pre, post, **extra):
-    frame = pd.DataFrame({"patient_id": [f"p{i}" for i in range(len(pre))],
-                          "pcl5_pre": pd.array(pre, dtype="Int64"), "pcl5_post": pd.array(post, dtype="Int64")})
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"p{i}" for i in range(len(pre))],
+            "pcl5_pre": pd.array(pre, dtype="Int64"),
+            "pcl5_post": pd.array(post, dtype="Int64"),
+        }
+    )
     for name, values in extra.items():
         frame[name] = values
     return frame
@@ -60,8 +66,13 @@ def test_bayes_factor_equals_the_jzs_integral():
     nu = n - 1
 
     def integrand(g):
-        return ((1 + n * g * scale**2) ** -0.5 * (1 + t**2 / ((1 + n * g * scale**2) * nu)) ** (-(nu + 1) / 2)
-                * (2 * math.pi) ** -0.5 * g ** -1.5 * math.exp(-1 / (2 * g)))
+        return (
+            (1 + n * g * scale**2) ** -0.5
+            * (1 + t**2 / ((1 + n * g * scale**2) * nu)) ** (-(nu + 1) / 2)
+            * (2 * math.pi) ** -0.5
+            * g**-1.5
+            * math.exp(-1 / (2 * g))
+        )
 
     bf10 = integrate.quad(integrand, 0, np.inf)[0] / (1 + t**2 / nu) ** (-(nu + 1) / 2)
     assert r["bf10"] == pytest.approx(bf10, rel=1e-3)

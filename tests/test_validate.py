@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ketamine_ptsd import contract, validate
-from ketamine_ptsd.paths import DATA
-from ketamine_ptsd.validate import (
+from ketamine_ptsd.data import contract, validate
+from ketamine_ptsd.data.validate import (
     Problem,
     ValidationFailed,
     ValidationResult,
@@ -28,6 +27,7 @@ from ketamine_ptsd.validate import (
     validate_file,
     validate_frame,
 )
+from ketamine_ptsd.paths import DATA
 
 HEADER = "patient_id,pcl5_pre,pcl5_post"
 PRE = [f"pcl5_pre_{i:02d}" for i in range(1, 21)]
@@ -123,12 +123,15 @@ def test_header_and_empty_rows_only(tmp_path):
     assert "no data rows" in only_error(check(write(tmp_path, HEADER + "\n,,\n\n"))).message
 
 
-@pytest.mark.parametrize("name, words", [
-    ("cohort.txt", "unsupported file type ('.txt')"),
-    ("cohort.tsv", "unsupported file type ('.tsv')"),
-    ("cohort", "unsupported file type (no extension)"),
-    ("cohort.xls", ".xls"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("cohort.txt", "unsupported file type ('.txt')"),
+        ("cohort.tsv", "unsupported file type ('.tsv')"),
+        ("cohort", "unsupported file type (no extension)"),
+        ("cohort.xls", ".xls"),
+    ],
+)
 def test_unsupported_extension(tmp_path, name, words):
     assert words in only_error(check(write(tmp_path, f"{HEADER}\np1,52,20\n", name))).message
 
@@ -199,9 +202,11 @@ def test_rows_with_the_wrong_number_of_fields(tmp_path):
 
 
 def test_quoted_value_with_a_newline_keeps_line_numbers(tmp_path):
-    text = (f'"patient_id","pcl5_pre","pcl5_post","race_ethnicity"\n'
-            f'"p1","52","20","White,\nHispanic"\n'
-            f'"p2","52","abc","Black"\n')
+    text = (
+        '"patient_id","pcl5_pre","pcl5_post","race_ethnicity"\n'
+        '"p1","52","20","White,\nHispanic"\n'
+        '"p2","52","abc","Black"\n'
+    )
     r = check(write(tmp_path, text))
     p = only_error(r)
     assert (p.row, p.column, p.value) == (4, "pcl5_post", "abc")
@@ -269,16 +274,19 @@ def test_items_can_replace_a_total_column(tmp_path):
 # --- integers ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, words", [
-    ("52.5", "fraction"),
-    ("abc", "text"),
-    ("1e309", "too large"),
-    ("inf", "infinite"),
-    ("-inf", "infinite"),
-    ("5e1", "no exponent"),
-    ('"52,5"', "decimal comma"),
-    ("#VALUE!", "spreadsheet error"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("52.5", "fraction"),
+        ("abc", "text"),
+        ("1e309", "too large"),
+        ("inf", "infinite"),
+        ("-inf", "infinite"),
+        ("5e1", "no exponent"),
+        ('"52,5"', "decimal comma"),
+        ("#VALUE!", "spreadsheet error"),
+    ],
+)
 def test_not_a_whole_number(tmp_path, value, words):
     r = check(write(tmp_path, f"{HEADER}\np1,52,20\np2,{value},20\n"))
     p = only_error(r)
@@ -294,18 +302,21 @@ def test_whole_numbers_as_spreadsheets_write_them(tmp_path, value, expected):
     assert r.cohort["pcl5_pre"].tolist() == [expected]
 
 
-@pytest.mark.parametrize("column, value, range_text", [
-    ("pcl5_pre", "81", "0-80"),
-    ("pcl5_pre", "-1", "0-80"),
-    ("pcl5_post", "81", "0-80"),
-    ("age", "17", "18-110"),
-    ("age", "111", "18-110"),
-    ("n_infusions", "0", ">= 1"),
-    ("n_psych_meds", "-1", ">= 0"),
-    ("days_between", "-3", ">= 0"),
-    ("pcl5_pre", "1000000000000000000000", "0-80"),
-    ("n_psych_meds", "-1000000000000000000000", ">= 0"),
-])
+@pytest.mark.parametrize(
+    "column, value, range_text",
+    [
+        ("pcl5_pre", "81", "0-80"),
+        ("pcl5_pre", "-1", "0-80"),
+        ("pcl5_post", "81", "0-80"),
+        ("age", "17", "18-110"),
+        ("age", "111", "18-110"),
+        ("n_infusions", "0", ">= 1"),
+        ("n_psych_meds", "-1", ">= 0"),
+        ("days_between", "-3", ">= 0"),
+        ("pcl5_pre", "1000000000000000000000", "0-80"),
+        ("n_psych_meds", "-1000000000000000000000", ">= 0"),
+    ],
+)
 def test_out_of_range(tmp_path, column, value, range_text):
     header = ["patient_id", "pcl5_pre", "pcl5_post", column] if column not in HEADER else HEADER.split(",")
     good = {"patient_id": "p1", "pcl5_pre": "52", "pcl5_post": "20", column: {"age": "40"}.get(column, "3")}
@@ -322,8 +333,17 @@ def test_huge_count_is_too_large(tmp_path):
     assert (p.row, p.column, p.message) == (2, "n_psych_meds", "too large")
 
 
-@pytest.mark.parametrize("column, value", [("age", "18"), ("age", "110"), ("n_infusions", "1"),
-                                           ("n_psych_meds", "0"), ("days_between", "0"), ("pcl5_pre", "80")])
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("age", "18"),
+        ("age", "110"),
+        ("n_infusions", "1"),
+        ("n_psych_meds", "0"),
+        ("days_between", "0"),
+        ("pcl5_pre", "80"),
+    ],
+)
 def test_range_edges_are_legal(tmp_path, column, value):
     header = HEADER.split(",") + ([column] if column not in HEADER else [])
     row = {"patient_id": "p1", "pcl5_pre": "52", "pcl5_post": "20", column: value}
@@ -436,8 +456,10 @@ def test_days_between_disagrees_with_dates(tmp_path):
 
 
 def test_days_derived_from_dates(tmp_path):
-    text = (f"{DATES}\np1,52,20,2024-01-01,2024-03-01\np2,50,,2024-01-01,\n"
-            "p3,45,30,2023-12-31 00:00:00,2024-01-01T09:30:00\n")
+    text = (
+        f"{DATES}\np1,52,20,2024-01-01,2024-03-01\np2,50,,2024-01-01,\n"
+        "p3,45,30,2023-12-31 00:00:00,2024-01-01T09:30:00\n"
+    )
     r = check(write(tmp_path, text))
     assert r.ok, [str(p) for p in r.errors]
     assert r.cohort["days_between"].tolist() == [60, pd.NA, 1]  # 2024 is a leap year: 31 + 29
@@ -456,12 +478,23 @@ def test_one_date_column_alone_is_ignored_with_a_warning(tmp_path):
 # --- categories and booleans ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("woman", "woman"), ("Female", "woman"), ("F", "woman"), ("f", "woman"),
-    ("MAN", "man"), ("male", "man"), ("m", "man"),
-    ("nonbinary", "nonbinary"), ("Non-Binary", "nonbinary"), ("other", "other"),
-    ("", None), ("NA", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("woman", "woman"),
+        ("Female", "woman"),
+        ("F", "woman"),
+        ("f", "woman"),
+        ("MAN", "man"),
+        ("male", "man"),
+        ("m", "man"),
+        ("nonbinary", "nonbinary"),
+        ("Non-Binary", "nonbinary"),
+        ("other", "other"),
+        ("", None),
+        ("NA", None),
+    ],
+)
 def test_gender_spellings(tmp_path, value, expected):
     r = check(write(tmp_path, f"{HEADER},gender\np1,52,20,{value}\np2,50,20,woman\n"))
     assert r.ok, [str(p) for p in r.errors]
@@ -475,10 +508,22 @@ def test_unknown_gender(tmp_path, value):
     assert (p.row, p.column, p.value) == (3, "gender", value)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("true", True), ("TRUE", True), ("Yes", True), ("1", True), ("1.0", True),
-    ("false", False), ("No", False), ("0", False), ("0.0", False), ("", None), ("nan", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("Yes", True),
+        ("1", True),
+        ("1.0", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+        ("0.0", False),
+        ("", None),
+        ("nan", None),
+    ],
+)
 def test_boolean_spellings(tmp_path, value, expected):
     r = check(write(tmp_path, f"{HEADER},suicidal_ideation,psychotherapy\np1,52,20,{value},{value}\n"))
     assert r.ok, [str(p) for p in r.errors]
@@ -521,18 +566,25 @@ def test_no_completers(tmp_path):
 
 
 def test_every_problem_is_reported_at_once_in_file_order(tmp_path):
-    text = ("patient_id,pcl5_pre,pcl5_post,age,gender,psychotherapy,pcl5_post\n"
-            "p1,52,20,40,woman,yes,20\n"
-            "p2,52.5,20,17,woman,yes,20\n"
-            "p1,52,abc,40,robot,maybe,20\n"
-            ",90,20,40,man,no,20\n")
+    text = (
+        "patient_id,pcl5_pre,pcl5_post,age,gender,psychotherapy,pcl5_post\n"
+        "p1,52,20,40,woman,yes,20\n"
+        "p2,52.5,20,17,woman,yes,20\n"
+        "p1,52,abc,40,robot,maybe,20\n"
+        ",90,20,40,man,no,20\n"
+    )
     r = check(write(tmp_path, text))
     got = [(p.row, p.column) for p in r.errors]
     assert got == [
         (None, "pcl5_post"),  # the repeated column
-        (3, "pcl5_pre"), (3, "age"),
-        (4, "patient_id"), (4, "pcl5_post"), (4, "gender"), (4, "psychotherapy"),
-        (5, "patient_id"), (5, "pcl5_pre"),
+        (3, "pcl5_pre"),
+        (3, "age"),
+        (4, "patient_id"),
+        (4, "pcl5_post"),
+        (4, "gender"),
+        (4, "psychotherapy"),
+        (5, "patient_id"),
+        (5, "pcl5_pre"),
     ]
     assert len({str(p) for p in r.errors}) == len(r.errors)
 
@@ -548,13 +600,15 @@ def test_cells_after_a_problem_row_keep_their_row_numbers(tmp_path):
 
 
 def test_unusual_values_warn_but_pass(tmp_path):
-    text = ("patient_id,pcl5_pre,pcl5_post,age,days_between,n_infusions\n"
-            "p1,32,20,91,366,31\n"
-            "p2,33,60,90,365,30\n")
+    text = "patient_id,pcl5_pre,pcl5_post,age,days_between,n_infusions\np1,32,20,91,366,31\np2,33,60,90,365,30\n"
     r = check(write(tmp_path, text))
     assert r.ok
     assert sorted((p.row, p.column) for p in r.warnings) == [
-        (2, "age"), (2, "days_between"), (2, "n_infusions"), (2, "pcl5_pre")]
+        (2, "age"),
+        (2, "days_between"),
+        (2, "n_infusions"),
+        (2, "pcl5_pre"),
+    ]
 
 
 def test_post_above_pre_is_not_unusual(tmp_path):
@@ -567,23 +621,36 @@ def test_post_above_pre_is_not_unusual(tmp_path):
 
 def test_parquet_reports_data_row_plus_one(tmp_path):
     path = tmp_path / "cohort.parquet"
-    pq.write_table(pa.table({"patient_id": ["a", "b", "c"], "pcl5_pre": [52.0, 52.5, 40.0],
-                             "pcl5_post": pa.array([20, None, 200], pa.int64())}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "patient_id": ["a", "b", "c"],
+                "pcl5_pre": [52.0, 52.5, 40.0],
+                "pcl5_post": pa.array([20, None, 200], pa.int64()),
+            }
+        ),
+        path,
+    )
     r = check(path)
     assert [(p.row, p.column, p.value) for p in r.errors] == [(3, "pcl5_pre", "52.5"), (4, "pcl5_post", "200")]
 
 
 def test_parquet_typed_columns_normalize(tmp_path):
     path = tmp_path / "cohort.pq"
-    pq.write_table(pa.table({
-        "patient_id": pa.array(["a", "b"]).dictionary_encode(),
-        "pcl5_pre": pa.array([52, 40], pa.int16()),
-        "pcl5_post": [20.0, None],
-        "date_pre": pa.array([dt.date(2024, 1, 1), dt.date(2024, 2, 1)]),
-        "date_post": pa.array([dt.datetime(2024, 1, 15), None], pa.timestamp("ns")),
-        "psychotherapy": [True, None],
-        "gender": ["Female", None],
-    }), path)
+    pq.write_table(
+        pa.table(
+            {
+                "patient_id": pa.array(["a", "b"]).dictionary_encode(),
+                "pcl5_pre": pa.array([52, 40], pa.int16()),
+                "pcl5_post": [20.0, None],
+                "date_pre": pa.array([dt.date(2024, 1, 1), dt.date(2024, 2, 1)]),
+                "date_post": pa.array([dt.datetime(2024, 1, 15), None], pa.timestamp("ns")),
+                "psychotherapy": [True, None],
+                "gender": ["Female", None],
+            }
+        ),
+        path,
+    )
     r = check(path)
     assert r.ok, [str(p) for p in r.errors]
     c = r.cohort
@@ -622,29 +689,36 @@ def xlsx(path, rows):
 
 
 def test_xlsx_rows_are_sheet_rows(tmp_path):
-    path = xlsx(tmp_path / "cohort.xlsx", [
-        ["patient_id", "pcl5_pre", "pcl5_post", "date_pre", "date_post", "psychotherapy"],
-        ["p1", 52, 20, dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 31), True],
-        [None] * 6,
-        ["p2", 52.5, 20, dt.datetime(2024, 1, 1), "2024-02-30", "maybe"],
-    ])
+    path = xlsx(
+        tmp_path / "cohort.xlsx",
+        [
+            ["patient_id", "pcl5_pre", "pcl5_post", "date_pre", "date_post", "psychotherapy"],
+            ["p1", 52, 20, dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 31), True],
+            [None] * 6,
+            ["p2", 52.5, 20, dt.datetime(2024, 1, 1), "2024-02-30", "maybe"],
+        ],
+    )
     r = check(path)
     assert [(p.row, p.column) for p in r.errors] == [(4, "pcl5_pre"), (4, "date_post"), (4, "psychotherapy")]
 
 
 def test_xlsx_header_below_empty_rows(tmp_path):
-    path = xlsx(tmp_path / "cohort.xlsx", [[None], ["patient_id", "pcl5_pre", "pcl5_post"], ["p1", 52, 20],
-                                           ["p2", "x", 20]])
+    path = xlsx(
+        tmp_path / "cohort.xlsx", [[None], ["patient_id", "pcl5_pre", "pcl5_post"], ["p1", 52, 20], ["p2", "x", 20]]
+    )
     p = only_error(check(path))
     assert (p.row, p.column) == (4, "pcl5_pre")
 
 
 def test_xlsx_normalizes(tmp_path):
-    path = xlsx(tmp_path / "cohort.xlsx", [
-        ["patient_id", "pcl5_pre", "pcl5_post", "date_pre", "date_post", "suicidal_ideation", "age"],
-        [101, 52, 20, dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 31), False, 30.0],
-        [102, 40, None, dt.date(2024, 3, 1), None, None, None],
-    ])
+    path = xlsx(
+        tmp_path / "cohort.xlsx",
+        [
+            ["patient_id", "pcl5_pre", "pcl5_post", "date_pre", "date_post", "suicidal_ideation", "age"],
+            [101, 52, 20, dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 31), False, 30.0],
+            [102, 40, None, dt.date(2024, 3, 1), None, None, None],
+        ],
+    )
     r = check(path)
     assert r.ok, [str(p) for p in r.errors]
     assert r.cohort["patient_id"].tolist() == ["101", "102"]
@@ -684,8 +758,21 @@ def test_empty_workbook(tmp_path):
 
 
 def test_valid_file_with_items_and_dates_normalizes(tmp_path):
-    header = ["patient_id", "pcl5_pre", "pcl5_post", "days_between", "date_pre", "date_post", "age", "gender",
-              "race_ethnicity", "n_infusions", "n_psych_meds", "suicidal_ideation", "psychotherapy"] + PRE
+    header = [
+        "patient_id",
+        "pcl5_pre",
+        "pcl5_post",
+        "days_between",
+        "date_pre",
+        "date_post",
+        "age",
+        "gender",
+        "race_ethnicity",
+        "n_infusions",
+        "n_psych_meds",
+        "suicidal_ideation",
+        "psychotherapy",
+    ] + PRE
     rows = [
         ["A1", "", "30", "", "2024-01-01", "2024-01-29", "41", "F", " White ", "6", "2", "yes", "TRUE"] + ["3"] * 20,
         ["A2", "52.0", "", "14", "", "", "", "male", "", "1", "0", "0", "no"] + [""] * 20,
@@ -693,20 +780,22 @@ def test_valid_file_with_items_and_dates_normalizes(tmp_path):
     ]
     r = check(write(tmp_path, csv_text(header, rows)))
     assert r.ok, [str(p) for p in r.errors]
-    expected = pd.DataFrame({
-        "patient_id": pd.array(["A1", "A2", "A3"], dtype="string"),
-        "pcl5_pre": pd.array([60, 52, 40], dtype="Int64"),
-        "pcl5_post": pd.array([30, None, 41], dtype="Int64"),
-        "days_between": pd.array([28, 14, 7], dtype="Int64"),
-        "age": pd.array([41, None, 110], dtype="Int64"),
-        "gender": pd.array(["woman", "man", None], dtype="string"),
-        "race_ethnicity": pd.array(["White", None, None], dtype="string"),
-        "n_infusions": pd.array([6, 1, 30], dtype="Int64"),
-        "n_psych_meds": pd.array([2, 0, None], dtype="Int64"),
-        "suicidal_ideation": pd.array([True, False, None], dtype="boolean"),
-        "psychotherapy": pd.array([True, False, True], dtype="boolean"),
-        **{c: pd.array([3, None, 2], dtype="Int64") for c in PRE},
-    })
+    expected = pd.DataFrame(
+        {
+            "patient_id": pd.array(["A1", "A2", "A3"], dtype="string"),
+            "pcl5_pre": pd.array([60, 52, 40], dtype="Int64"),
+            "pcl5_post": pd.array([30, None, 41], dtype="Int64"),
+            "days_between": pd.array([28, 14, 7], dtype="Int64"),
+            "age": pd.array([41, None, 110], dtype="Int64"),
+            "gender": pd.array(["woman", "man", None], dtype="string"),
+            "race_ethnicity": pd.array(["White", None, None], dtype="string"),
+            "n_infusions": pd.array([6, 1, 30], dtype="Int64"),
+            "n_psych_meds": pd.array([2, 0, None], dtype="Int64"),
+            "suicidal_ideation": pd.array([True, False, None], dtype="boolean"),
+            "psychotherapy": pd.array([True, False, True], dtype="boolean"),
+            **{c: pd.array([3, None, 2], dtype="Int64") for c in PRE},
+        }
+    )
     pd.testing.assert_frame_equal(r.cohort, expected)
     assert r.cohort.attrs["absent_columns"] == sorted(POST)
     assert r.cohort.attrs["extra_columns"] == []
@@ -719,8 +808,17 @@ def test_absent_optional_columns_are_all_missing_and_listed(tmp_path):
     assert list(r.cohort.columns) == list(contract.COHORT_DTYPES)
     assert {c: str(t) for c, t in r.cohort.dtypes.items()} == contract.COHORT_DTYPES
     absent = set(r.cohort.attrs["absent_columns"])
-    assert {"days_between", "gender", "race_ethnicity", "n_infusions", "n_psych_meds", "suicidal_ideation",
-            "psychotherapy", "date_pre", "date_post"} <= absent
+    assert {
+        "days_between",
+        "gender",
+        "race_ethnicity",
+        "n_infusions",
+        "n_psych_meds",
+        "suicidal_ideation",
+        "psychotherapy",
+        "date_pre",
+        "date_post",
+    } <= absent
     assert "age" not in absent
     assert r.cohort.drop(columns=["patient_id", "pcl5_pre", "pcl5_post", "age"]).isna().all().all()
 
@@ -756,8 +854,9 @@ def test_validate_frame_uses_row_offset():
 
 
 def test_validate_frame_accepts_typed_columns():
-    raw = pd.DataFrame({"patient_id": [1, 2], "pcl5_pre": [52, 40], "pcl5_post": [20.0, np.nan],
-                        "psychotherapy": [True, False]})
+    raw = pd.DataFrame(
+        {"patient_id": [1, 2], "pcl5_pre": [52, 40], "pcl5_post": [20.0, np.nan], "psychotherapy": [True, False]}
+    )
     r = validate_frame(raw)
     assert r.ok, [str(p) for p in r.errors]
     assert r.cohort["patient_id"].tolist() == ["1", "2"]
@@ -779,8 +878,18 @@ def test_columns_cover_the_contract_in_order():
     names = [c.name for c in contract.COLUMNS]
     assert names[:3] == ["patient_id", "pcl5_pre", "pcl5_post"]
     assert names[3:43] == PRE + POST
-    assert names[43:] == ["days_between", "date_pre", "date_post", "age", "gender", "race_ethnicity",
-                          "n_infusions", "n_psych_meds", "suicidal_ideation", "psychotherapy"]
+    assert names[43:] == [
+        "days_between",
+        "date_pre",
+        "date_post",
+        "age",
+        "gender",
+        "race_ethnicity",
+        "n_infusions",
+        "n_psych_meds",
+        "suicidal_ideation",
+        "psychotherapy",
+    ]
     assert contract.ITEM_COLUMNS == {"pre": PRE, "post": POST}
     assert [c.name for c in contract.COLUMNS if c.required] == ["patient_id", "pcl5_pre", "pcl5_post"]
 

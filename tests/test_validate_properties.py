@@ -21,19 +21,41 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ketamine_ptsd.validate import ValidationResult, validate_file
+from ketamine_ptsd.data.validate import ValidationResult, validate_file
 
 PRE = [f"pcl5_pre_{i:02d}" for i in range(1, 21)]
 POST = [f"pcl5_post_{i:02d}" for i in range(1, 21)]
-OPTIONAL = ["days_between", "dates", "age", "gender", "race_ethnicity", "n_infusions", "n_psych_meds",
-            "suicidal_ideation", "psychotherapy", "pre_items", "post_items"]
+OPTIONAL = [
+    "days_between",
+    "dates",
+    "age",
+    "gender",
+    "race_ethnicity",
+    "n_infusions",
+    "n_psych_meds",
+    "suicidal_ideation",
+    "psychotherapy",
+    "pre_items",
+    "post_items",
+]
 # The contract's spellings, written out here rather than imported, so that a change to either side shows.
-GENDER = {"woman": ["woman", "female", "f"], "man": ["man", "male", "m"], "nonbinary": ["nonbinary", "non-binary"],
-          "other": ["other"]}
+GENDER = {
+    "woman": ["woman", "female", "f"],
+    "man": ["man", "male", "m"],
+    "nonbinary": ["nonbinary", "non-binary"],
+    "other": ["other"],
+}
 BOOLEAN = {True: ["true", "yes", "1", "1.0"], False: ["false", "no", "0", "0.0"]}
 MISSING = ["", "  ", "NA", "n/a", "NaN", "null", "None"]
-INTEGER_COLUMNS = {"pcl5_pre": (0, 80), "pcl5_post": (0, 80), "days_between": (0, None), "age": (18, 110),
-                   "n_infusions": (1, None), "n_psych_meds": (0, None), **{c: (0, 4) for c in PRE + POST}}
+INTEGER_COLUMNS = {
+    "pcl5_pre": (0, 80),
+    "pcl5_post": (0, 80),
+    "days_between": (0, None),
+    "age": (18, 110),
+    "n_infusions": (1, None),
+    "n_psych_meds": (0, None),
+    **{c: (0, 4) for c in PRE + POST},
+}
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -70,19 +92,28 @@ def cohorts(draw):
     """(header, rows of cell text, expected cohort values, present optional fields)."""
     n = draw(st.integers(1, 10))
     present = draw(st.sets(st.sampled_from(OPTIONAL)))
-    ids = draw(st.lists(st.text(ID_ALPHABET, min_size=1, max_size=8), min_size=n, max_size=n, unique=True)
-               .filter(lambda xs: all(x.lower() not in {"na", "nan", "null", "none", "n/a"} for x in xs)))
+    ids = draw(
+        st.lists(st.text(ID_ALPHABET, min_size=1, max_size=8), min_size=n, max_size=n, unique=True).filter(
+            lambda xs: all(x.lower() not in {"na", "nan", "null", "none", "n/a"} for x in xs)
+        )
+    )
     patients = []
     for k in range(n):
         p = {"patient_id": ids[k]}
-        pre_items = (draw(st.lists(st.integers(0, 4), min_size=20, max_size=20))
-                     if "pre_items" in present and draw(st.booleans()) else None)
+        pre_items = (
+            draw(st.lists(st.integers(0, 4), min_size=20, max_size=20))
+            if "pre_items" in present and draw(st.booleans())
+            else None
+        )
         p["pcl5_pre"] = sum(pre_items) if pre_items else draw(st.integers(0, 80))
         p["pre_items"] = pre_items
         p["pre_total_given"] = pre_items is None or draw(st.booleans())
         completer = k == 0 or draw(st.booleans())
-        post_items = (draw(st.lists(st.integers(0, 4), min_size=20, max_size=20))
-                      if completer and "post_items" in present and draw(st.booleans()) else None)
+        post_items = (
+            draw(st.lists(st.integers(0, 4), min_size=20, max_size=20))
+            if completer and "post_items" in present and draw(st.booleans())
+            else None
+        )
         p["pcl5_post"] = (sum(post_items) if post_items else draw(st.integers(0, 80))) if completer else None
         p["post_items"] = post_items
         p["post_total_given"] = post_items is None or draw(st.booleans())
@@ -102,8 +133,20 @@ def cohorts(draw):
         patients.append(p)
 
     header = ["patient_id", "pcl5_pre", "pcl5_post"]
-    header += [c for c in ("days_between", "age", "gender", "race_ethnicity", "n_infusions", "n_psych_meds",
-                           "suicidal_ideation", "psychotherapy") if c in present]
+    header += [
+        c
+        for c in (
+            "days_between",
+            "age",
+            "gender",
+            "race_ethnicity",
+            "n_infusions",
+            "n_psych_meds",
+            "suicidal_ideation",
+            "psychotherapy",
+        )
+        if c in present
+    ]
     header += ["date_pre", "date_post"] if "dates" in present else []
     header += PRE if "pre_items" in present else []
     header += POST if "post_items" in present else []
@@ -112,6 +155,7 @@ def cohorts(draw):
     def cell(p, col):
         def maybe_int(v):
             return spell_missing(draw) if v is None else spell_int(draw, v)
+
         if col == "patient_id":
             return padded(draw, p["patient_id"])
         if col == "pcl5_pre":
@@ -149,21 +193,24 @@ def expected_frame(patients, present) -> pd.DataFrame:
             if not always and name not in present:
                 return None  # an absent optional column is all missing
             return expected_text(p[name]) if name == "race_ethnicity" else p[name]
+
         return pd.array([value(p) for p in patients], dtype=dtype)
 
-    frame = pd.DataFrame({
-        "patient_id": col("patient_id", "string", always=True),
-        "pcl5_pre": col("pcl5_pre", "Int64", always=True),
-        "pcl5_post": col("pcl5_post", "Int64", always=True),
-        "days_between": col("days_between", "Int64", always=True),
-        "age": col("age", "Int64"),
-        "gender": col("gender", "string"),
-        "race_ethnicity": col("race_ethnicity", "string"),
-        "n_infusions": col("n_infusions", "Int64"),
-        "n_psych_meds": col("n_psych_meds", "Int64"),
-        "suicidal_ideation": col("suicidal_ideation", "boolean"),
-        "psychotherapy": col("psychotherapy", "boolean"),
-    })
+    frame = pd.DataFrame(
+        {
+            "patient_id": col("patient_id", "string", always=True),
+            "pcl5_pre": col("pcl5_pre", "Int64", always=True),
+            "pcl5_post": col("pcl5_post", "Int64", always=True),
+            "days_between": col("days_between", "Int64", always=True),
+            "age": col("age", "Int64"),
+            "gender": col("gender", "string"),
+            "race_ethnicity": col("race_ethnicity", "string"),
+            "n_infusions": col("n_infusions", "Int64"),
+            "n_psych_meds": col("n_psych_meds", "Int64"),
+            "suicidal_ideation": col("suicidal_ideation", "boolean"),
+            "psychotherapy": col("psychotherapy", "boolean"),
+        }
+    )
     for key, names in (("pre_items", PRE), ("post_items", POST)):
         if key in present:
             for i, c in enumerate(names):
@@ -272,16 +319,62 @@ def test_one_corrupted_cell_is_reported_at_that_cell(data, fmt, draw):
     assert any(p.column == names[j] for p in result.errors), [str(p) for p in result.errors]
 
 
-CELLS = st.sampled_from(["", " ", "52", "52.5", "-1", "abc", "NA", "#N/A", "2024-02-30", "2024-01-01", "yes",
-                         "F", '"', '""', "a\nb", "\t", ",", "é", "\u00a0", "1e309", "inf", "🙂", "\x00"])
-NAMES = st.sampled_from(["patient_id", "pcl5_pre", "pcl5_post", "PCL5_PRE", "age", "gender", "date_pre",
-                         "date_post", "days_between", "pcl5_pre_01", "pcl5_post_20", "", " ", "x", "psychotherapy"])
+CELLS = st.sampled_from(
+    [
+        "",
+        " ",
+        "52",
+        "52.5",
+        "-1",
+        "abc",
+        "NA",
+        "#N/A",
+        "2024-02-30",
+        "2024-01-01",
+        "yes",
+        "F",
+        '"',
+        '""',
+        "a\nb",
+        "\t",
+        ",",
+        "é",
+        "\u00a0",
+        "1e309",
+        "inf",
+        "🙂",
+        "\x00",
+    ]
+)
+NAMES = st.sampled_from(
+    [
+        "patient_id",
+        "pcl5_pre",
+        "pcl5_post",
+        "PCL5_PRE",
+        "age",
+        "gender",
+        "date_pre",
+        "date_post",
+        "days_between",
+        "pcl5_pre_01",
+        "pcl5_post_20",
+        "",
+        " ",
+        "x",
+        "psychotherapy",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(NAMES, min_size=1, max_size=8), st.lists(st.lists(CELLS, min_size=0, max_size=9), max_size=6),
-       st.binary(max_size=200), st.text(',\n"\r ;\tpa1.5-é', max_size=80),
-       st.sampled_from(["csv", "text.csv", "raw.csv", "raw.xlsx", "raw.parquet"]))
+@given(
+    st.lists(NAMES, min_size=1, max_size=8),
+    st.lists(st.lists(CELLS, min_size=0, max_size=9), max_size=6),
+    st.binary(max_size=200),
+    st.text(',\n"\r ;\tpa1.5-é', max_size=80),
+    st.sampled_from(["csv", "text.csv", "raw.csv", "raw.xlsx", "raw.parquet"]),
+)
 def test_arbitrary_input_never_raises(names, grid, blob, text, kind):
     with tempfile.TemporaryDirectory() as d:
         if kind == "csv":

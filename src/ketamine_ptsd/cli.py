@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import paths
+from ketamine_ptsd import paths
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -35,12 +35,25 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="validate a cohort file and build the book and results.json")
-    build.add_argument("--data", type=Path, default=paths.BUNDLED_COHORT,
-                       help="cohort file (CSV, Parquet or .xlsx); default: the bundled synthetic cohort")
-    build.add_argument("--out", type=Path, default=paths.DEFAULT_OUT,
-                       help="output folder: gets html/ and results.json (default: _build)")
-    build.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                       help="override one parameter, e.g. --param mcid=15 (repeatable)")
+    build.add_argument(
+        "--data",
+        type=Path,
+        default=paths.BUNDLED_COHORT,
+        help="cohort file (CSV, Parquet or .xlsx); default: the bundled synthetic cohort",
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=paths.DEFAULT_OUT,
+        help="output folder: gets html/ and results.json (default: _build)",
+    )
+    build.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one parameter, e.g. --param mcid=15 (repeatable)",
+    )
     build.add_argument("--params", type=Path, metavar="FILE.yml", help="YAML file of parameters")
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
 
@@ -62,21 +75,33 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     reconstruct.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled cohort's)")
-    reconstruct.add_argument("--n-cohorts", type=int, default=None, metavar="K",
-                             help="make K cohorts and write their per-cohort statistics (see --long)")
-    reconstruct.add_argument("--long", action="store_true",
-                             help="with --n-cohorts: write the cohorts themselves in long format instead, one row "
-                                  "per patient (cohort, patient, pcl5_pre, pcl5_post, psychotherapy)")
+    reconstruct.add_argument(
+        "--n-cohorts",
+        type=int,
+        default=None,
+        metavar="K",
+        help="make K cohorts and write their per-cohort statistics (see --long)",
+    )
+    reconstruct.add_argument(
+        "--long",
+        action="store_true",
+        help="with --n-cohorts: write the cohorts themselves in long format instead, one row "
+        "per patient (cohort, patient, pcl5_pre, pcl5_post, psychotherapy)",
+    )
     reconstruct.add_argument("--jobs", type=int, default=1, help="with --n-cohorts: processes to use (default 1)")
-    reconstruct.add_argument("--out", type=Path, default=None,
-                             help="file to write: .parquet for Parquet, anything else CSV (default: data/cohort.csv "
-                                  "for the bundled cohort; standard output with --n-cohorts)")
+    reconstruct.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="file to write: .parquet for Parquet, anything else CSV (default: data/cohort.csv "
+        "for the bundled cohort; standard output with --n-cohorts)",
+    )
     return parser
 
 
 def _build(args) -> int:
-    from .build import BuildFailed, build
-    from .parameters import ParameterError, parse_assignment, resolve
+    from ketamine_ptsd.engine.build import BuildFailed, build
+    from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
 
     try:
         overrides = dict(parse_assignment(a) for a in args.param)
@@ -92,7 +117,7 @@ def _build(args) -> int:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - sorted below
         # Importing validation costs pandas and pandera; a rebuild with unchanged data never needs them.
-        from .validate import ValidationFailed
+        from ketamine_ptsd.data.validate import ValidationFailed
 
         if isinstance(exc, ValidationFailed):
             return _report_invalid(exc.errors)
@@ -103,7 +128,7 @@ def _build(args) -> int:
 
 
 def _validate(args) -> int:
-    from .validate import validate_file
+    from ketamine_ptsd.data.validate import validate_file
 
     result = validate_file(args.data)
     for warning in result.warnings:
@@ -115,7 +140,7 @@ def _validate(args) -> int:
 
 
 def _reconstruct(args) -> int:
-    from .reconstruct import DEFAULT_SEED, bundled_cohort, write_cohort
+    from ketamine_ptsd.data.reconstruct import DEFAULT_SEED, bundled_cohort, write_cohort
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if args.n_cohorts is None:
@@ -130,15 +155,16 @@ def _reconstruct(args) -> int:
     if args.n_cohorts < 1 or args.jobs < 1:
         _err("ketamine-ptsd reconstruct: --n-cohorts and --jobs must be at least 1")
         return EXIT_INVALID
-    from .parameters import DEFAULTS
-    from .reconstruct import long_format, reconstruct_many, reconstruction_statistics
+    from ketamine_ptsd.data.reconstruct import long_format, reconstruct_many, reconstruction_statistics
+    from ketamine_ptsd.parameters import DEFAULTS
 
     rec = reconstruct_many(args.n_cohorts, seed, jobs=args.jobs)
     if args.long:
         table = long_format(rec)
     else:
         table = reconstruction_statistics(
-            rec, **{k: DEFAULTS[k] for k in ("mcid", "reliability", "response_fraction", "remission_cutoff", "ci_level")}
+            rec,
+            **{k: DEFAULTS[k] for k in ("mcid", "reliability", "response_fraction", "remission_cutoff", "ci_level")},
         )
     if args.out is None:
         table.to_csv(sys.stdout, index=False, lineterminator="\n")

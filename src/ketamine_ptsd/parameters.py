@@ -23,14 +23,26 @@ SPEC: dict[str, tuple[Any, str]] = {
     "alpha": (0.05, "significance level for tests and Holm adjustment"),
     "ci_level": (0.95, "confidence level of every interval"),
     "min_cell": (5, "aggregate cells from fewer patients than this are suppressed in the book"),
-    "rtm_entry_threshold": (33, "regression to the mean: lowest baseline PCL-5 assumed admitted (probable-PTSD "
-                                "cutoff, Bovin et al. 2016); the study's own threshold is not published"),
-    "rtm_population_mean": (47.0, "regression to the mean: assumed mean PCL-5 of the population patients came "
-                                  "from (Osmind real-world baseline, about 47); the chapter's grid varies it"),
-    "rtm_population_sd": (15.0, "regression to the mean: assumed SD of that population, wider than a selected "
-                                "cohort's (selection narrows spread); the chapter's grid varies it"),
-    "mi_imputations": (20, "multiple imputation: data sets pooled by Rubin's rules; at least the percentage of "
-                           "incomplete cases keeps Monte Carlo error small (White, Royston & Wood 2011)"),
+    "rtm_entry_threshold": (
+        33,
+        "regression to the mean: lowest baseline PCL-5 assumed admitted (probable-PTSD "
+        "cutoff, Bovin et al. 2016); the study's own threshold is not published",
+    ),
+    "rtm_population_mean": (
+        47.0,
+        "regression to the mean: assumed mean PCL-5 of the population patients came "
+        "from (Osmind real-world baseline, about 47); the chapter's grid varies it",
+    ),
+    "rtm_population_sd": (
+        15.0,
+        "regression to the mean: assumed SD of that population, wider than a selected "
+        "cohort's (selection narrows spread); the chapter's grid varies it",
+    ),
+    "mi_imputations": (
+        20,
+        "multiple imputation: data sets pooled by Rubin's rules; at least the percentage of "
+        "incomplete cases keeps Monte Carlo error small (White, Royston & Wood 2011)",
+    ),
     "mi_seed": (20240917, "multiple imputation: seed of the random draws, so a rebuild gives the same numbers"),
 }
 
@@ -72,8 +84,9 @@ def _check(name: str, value: Any) -> Any:
         raise ParameterError(f"parameter {name}: must be a whole number, got {value!r}")
     if value < low or high is not None and value > high or name in OPEN and value in (low, high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ParameterError(f"parameter {name}: must be {bound}{' (exclusive)' if name in OPEN else ''}, "
-                             f"got {value!r}")
+        raise ParameterError(
+            f"parameter {name}: must be {bound}{' (exclusive)' if name in OPEN else ''}, got {value!r}"
+        )
     return value
 
 

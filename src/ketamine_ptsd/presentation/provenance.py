@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 
 #: Packages whose versions can change a published number.
-PACKAGES = ("ketamine-ptsd", "numpy", "scipy", "pandas", "pingouin", "pandera", "matplotlib", "seaborn",
-            "papermill", "jupyter-book", "myst-nb", "sphinx")
+PACKAGES = (
+    "ketamine-ptsd",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pingouin",
+    "pandera",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "jupyter-book",
+    "myst-nb",
+    "sphinx",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -27,7 +39,7 @@ def collect(data_sha256: str, git_commit: str, parameters: dict) -> dict:
         "data_sha256": data_sha256,
         "git_commit": git_commit or "unknown (not built from a git checkout)",
         "parameters": parameters,
-        "build_time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "build_time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "python_version": platform.python_version(),
         "package_versions": package_versions(),
     }
@@ -36,7 +48,7 @@ def collect(data_sha256: str, git_commit: str, parameters: dict) -> dict:
 def parameter_table(parameters: dict):
     import pandas as pd
 
-    from .parameters import SPEC
+    from ketamine_ptsd.parameters import SPEC
 
     return pd.DataFrame(
         [(name, str(value), str(SPEC[name][0]), SPEC[name][1]) for name, value in parameters.items() if name in SPEC],

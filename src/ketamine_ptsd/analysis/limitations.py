@@ -11,7 +11,7 @@ plain Python floats/ints or ``None``; every computation is vectorised so a cohor
 takes seconds.
 
 Small cells. The functions that describe patients take ``min_cell`` (0, the default, turns the rule off)
-and apply the book's small-cell rule (:func:`ketamine_ptsd.report.suppress`): a value resting on 1 to
+and apply the book's small-cell rule (:func:`ketamine_ptsd.analysis.privacy.suppress`): a value resting on 1 to
 ``min_cell - 1`` patients is None, and its name is listed under ``"suppressed"`` of the returned dict, or
 its cell as ``(row, column)`` in ``attrs["suppressed"]`` of the returned frame (:func:`mark_suppressed`
 turns those into what the book shows and the paths ``results.json`` lists). A percentile counts as resting
@@ -30,15 +30,31 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from .parameters import DEFAULTS
-from .stats import holm as holm_adjusted
-from .report import SUPPRESSED_KEY, SUPPRESSED_TEXT, suppress, too_few
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT, suppress, too_few
+from ketamine_ptsd.analysis.stats import holm as holm_adjusted
+from ketamine_ptsd.parameters import DEFAULTS
+from ketamine_ptsd.paths import DATA
 
-BENCHMARKS_PATH = Path(__file__).resolve().parents[2] / "data" / "benchmarks.yml"
+BENCHMARKS_PATH = DATA / "benchmarks.yml"
 
 BENCHMARK_FIELDS = (
-    "id", "label", "source", "instrument", "design", "arm", "arm_kind", "measure", "value",
-    "ci_low", "ci_high", "range_low", "range_high", "n", "n_arm", "derived", "note",
+    "id",
+    "label",
+    "source",
+    "instrument",
+    "design",
+    "arm",
+    "arm_kind",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "range_low",
+    "range_high",
+    "n",
+    "n_arm",
+    "derived",
+    "note",
 )
 INSTRUMENTS = ("PCL-5", "CAPS-5", "mixed", "not stated")
 ARM_KINDS = ("active", "control", "untreated", "between arms", None)
@@ -110,8 +126,12 @@ def _quantile_sizes(values: np.ndarray, quantile: float) -> tuple[int, int]:
     return int((values <= quantile).sum()), int((values >= quantile).sum())
 
 
-def _suppressed_cells(frame: pd.DataFrame, sizes: Mapping[tuple[int, str], object], min_cell: int,
-                      inherited: Sequence[tuple[int, str]] = ()) -> pd.DataFrame:
+def _suppressed_cells(
+    frame: pd.DataFrame,
+    sizes: Mapping[tuple[int, str], object],
+    min_cell: int,
+    inherited: Sequence[tuple[int, str]] = (),
+) -> pd.DataFrame:
     """``frame`` with every cell ``(row, column)`` of ``sizes`` whose group is too small set to None, those
     cells listed in ``attrs["suppressed"]`` (cells that already held None are not, unless ``inherited``
     names them: copied from an input the rule had already hidden)."""
@@ -133,7 +153,7 @@ def mark_suppressed(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[
     """The table as the book shows it, and the paths ``results.json`` lists for it.
 
     Each cell ``(row, column)`` listed in ``frame.attrs["suppressed"]`` reads "suppressed" in the returned
-    copy; the paths are ``name[row].column``, for :func:`ketamine_ptsd.report.record` of the records.
+    copy; the paths are ``name[row].column``, for :func:`ketamine_ptsd.presentation.results.record` of the records.
 
     >>> t = pd.DataFrame({"x": [1.5, None]}); t.attrs["suppressed"] = [(1, "x")]
     >>> shown, paths = mark_suppressed(t, "t")
@@ -149,7 +169,7 @@ def mark_suppressed(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[
 
 def renamed(values: Mapping, names: Mapping[str, str]) -> dict:
     """``values[key]`` under the name ``names[key]`` for each key of ``names``, and under ``"suppressed"`` the
-    new names of those the small-cell rule hid: ready for :func:`ketamine_ptsd.report.record_all`.
+    new names of those the small-cell rule hid: ready for :func:`ketamine_ptsd.presentation.results.record_all`.
 
     >>> renamed({"n": None, "m": 2, "suppressed": ["n"]}, {"n": "followup_n", "m": "followup_m"})
     {'followup_n': None, 'followup_m': 2, 'suppressed': ['followup_n']}
@@ -243,8 +263,14 @@ def benchmark_numbers(benchmarks: Sequence[Mapping]) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     for b in benchmarks:
-        for field, suffix in (("value", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high"),
-                              ("range_low", "_range_low"), ("range_high", "_range_high"), ("n", "_n")):
+        for field, suffix in (
+            ("value", ""),
+            ("ci_low", "_ci_low"),
+            ("ci_high", "_ci_high"),
+            ("range_low", "_range_low"),
+            ("range_high", "_range_high"),
+            ("n", "_n"),
+        ):
             if b[field] is not None:
                 out[b["id"] + suffix] = b[field]
     return out
@@ -299,17 +325,19 @@ def forest_rows(cohort_effect: Mapping, benchmarks: Sequence[Mapping]) -> pd.Dat
         without a number are left out. ``attrs["suppressed"]`` lists the cohort's hidden cells.
     """
     value = cohort_effect.get("d_av", cohort_effect.get("value"))
-    rows = [{
-        "id": "this_cohort",
-        "label": cohort_effect.get("label", "This cohort (d_av)"),
-        "kind": _FOREST_KINDS["cohort"],
-        "instrument": cohort_effect.get("instrument", "PCL-5"),
-        "measure": "within_group_d",
-        "value": _float(value),
-        "ci_low": _float(cohort_effect.get("ci_low")),
-        "ci_high": _float(cohort_effect.get("ci_high")),
-        "source": cohort_effect.get("source", "this re-analysis"),
-    }]
+    rows = [
+        {
+            "id": "this_cohort",
+            "label": cohort_effect.get("label", "This cohort (d_av)"),
+            "kind": _FOREST_KINDS["cohort"],
+            "instrument": cohort_effect.get("instrument", "PCL-5"),
+            "measure": "within_group_d",
+            "value": _float(value),
+            "ci_low": _float(cohort_effect.get("ci_low")),
+            "ci_high": _float(cohort_effect.get("ci_high")),
+            "source": cohort_effect.get("source", "this re-analysis"),
+        }
+    ]
     order = {"active": 1, "control": 2, "between": 3}
     picked = []
     for b in benchmarks:
@@ -321,16 +349,28 @@ def forest_rows(cohort_effect: Mapping, benchmarks: Sequence[Mapping]) -> pd.Dat
             key = "between"
         else:
             continue
-        picked.append((order[key], {
-            "id": b["id"], "label": b["label"], "kind": _FOREST_KINDS[key], "instrument": b["instrument"],
-            "measure": b["measure"], "value": _float(b["value"]), "ci_low": _float(b["ci_low"]),
-            "ci_high": _float(b["ci_high"]), "source": b["source"],
-        }))
+        picked.append(
+            (
+                order[key],
+                {
+                    "id": b["id"],
+                    "label": b["label"],
+                    "kind": _FOREST_KINDS[key],
+                    "instrument": b["instrument"],
+                    "measure": b["measure"],
+                    "value": _float(b["value"]),
+                    "ci_low": _float(b["ci_low"]),
+                    "ci_high": _float(b["ci_high"]),
+                    "source": b["source"],
+                },
+            )
+        )
     rows += [row for _, row in sorted(picked, key=lambda item: item[0])]
     out = _plain(pd.DataFrame(rows))
     hidden = set(cohort_effect.get(SUPPRESSED_KEY, ()))
-    out.attrs["suppressed"] = [(0, "value" if key == "d_av" else key) for key in ("d_av", "value", "ci_low", "ci_high")
-                               if key in hidden]
+    out.attrs["suppressed"] = [
+        (0, "value" if key == "d_av" else key) for key in ("d_av", "value", "ci_low", "ci_high") if key in hidden
+    ]
     return out
 
 
@@ -392,14 +432,16 @@ def placebo_sensitivity(
     by_value = {}
     for id_, d in controls:
         by_value.setdefault(d, []).append(id_)
-    out = pd.DataFrame({
-        "placebo_d": placebo,
-        "remaining_d": observed_d - placebo,
-        "pct_of_observed": 100 * (observed_d - placebo) / observed_d if observed_d != 0 else np.nan,
-        "in_benchmark_range": (placebo >= lo) & (placebo <= hi),
-        "benchmark_id": [", ".join(by_value.get(float(d), [])) or None for d in placebo],
-        "benchmark_label": ["; ".join(labels[i] for i in by_value.get(float(d), [])) or None for d in placebo],
-    })
+    out = pd.DataFrame(
+        {
+            "placebo_d": placebo,
+            "remaining_d": observed_d - placebo,
+            "pct_of_observed": 100 * (observed_d - placebo) / observed_d if observed_d != 0 else np.nan,
+            "in_benchmark_range": (placebo >= lo) & (placebo <= hi),
+            "benchmark_id": [", ".join(by_value.get(float(d), [])) or None for d in placebo],
+            "benchmark_label": ["; ".join(labels[i] for i in by_value.get(float(d), [])) or None for d in placebo],
+        }
+    )
     if None not in (observed_change, sd_pre, sd_post):
         sd_av = math.sqrt((sd_pre**2 + sd_post**2) / 2)
         out["placebo_points"] = placebo * sd_av
@@ -517,15 +559,27 @@ def rtm_grid(
         ``population_mean, population_sd, reliability, z, expected_pre_mean, rtm_expected_change`` and,
         with ``observed_mean_change``, ``pct_of_observed_change``.
     """
-    mu, sd, rho = (a.ravel() for a in np.meshgrid(
-        np.asarray(population_means, float), np.asarray(population_sds, float),
-        np.asarray(reliabilities, float), indexing="ij"))
+    mu, sd, rho = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.asarray(population_means, float),
+            np.asarray(population_sds, float),
+            np.asarray(reliabilities, float),
+            indexing="ij",
+        )
+    )
     z = (entry_threshold - mu) / sd
     mills = _mills(z)
-    out = pd.DataFrame({
-        "population_mean": mu, "population_sd": sd, "reliability": rho, "z": z,
-        "expected_pre_mean": mu + sd * mills, "rtm_expected_change": sd * (1 - rho) * mills,
-    })
+    out = pd.DataFrame(
+        {
+            "population_mean": mu,
+            "population_sd": sd,
+            "reliability": rho,
+            "z": z,
+            "expected_pre_mean": mu + sd * mills,
+            "rtm_expected_change": sd * (1 - rho) * mills,
+        }
+    )
     if observed_mean_change:
         out["pct_of_observed_change"] = 100 * out["rtm_expected_change"] / observed_mean_change
     return out
@@ -572,15 +626,24 @@ def followup_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
         out |= dict.fromkeys(keys) | {"reason": "days_between is not available for any completer"}
         return suppress(out, sizes, min_cell)
     p05, q1, med, q3, p95 = (float(v) for v in np.quantile(d, [0.05, 0.25, 0.5, 0.75, 0.95]))
-    out |= {"mean": float(d.mean()), "median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "p05": p05, "p95": p95,
-            "reason": None}
+    out |= {
+        "mean": float(d.mean()),
+        "median": med,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "p05": p05,
+        "p95": p95,
+        "reason": None,
+    }
     sizes |= {"mean": out["n"], "iqr": _quantile_sizes(d, q1) + _quantile_sizes(d, q3)}
     sizes |= {key: _quantile_sizes(d, out[key]) for key in ("median", "q1", "q3", "p05", "p95")}
     return suppress(out, sizes, min_cell)
 
 
-def change_by_followup(cohort: pd.DataFrame, split: str | float = "median", ci_level: float = 0.95,
-                       min_cell: int = 0) -> dict:
+def change_by_followup(
+    cohort: pd.DataFrame, split: str | float = "median", ci_level: float = 0.95, min_cell: int = 0
+) -> dict:
     """Mean change of completers with short vs long follow-up (Welch t-test).
 
     If scores kept falling with time regardless of treatment (natural course), longer follow-up would
@@ -621,8 +684,19 @@ def change_by_followup(cohort: pd.DataFrame, split: str | float = "median", ci_l
 def _change_by_followup(cohort: pd.DataFrame, split: str | float, ci_level: float) -> dict:
     """:func:`change_by_followup` without the small-cell rule."""
     days, change = _followup_data(cohort)
-    keys = ("split_days", "n_short", "n_long", "mean_change_short", "mean_change_long", "difference",
-            "ci_low", "ci_high", "t", "df", "p")
+    keys = (
+        "split_days",
+        "n_short",
+        "n_long",
+        "mean_change_short",
+        "mean_change_long",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "t",
+        "df",
+        "p",
+    )
     empty = dict.fromkeys(keys)
     if days.size == 0:
         return empty | {"reason": "days_between is not available for any completer"}
@@ -634,8 +708,12 @@ def _change_by_followup(cohort: pd.DataFrame, split: str | float, ci_level: floa
     v1, v2 = short.var(ddof=1) / short.size, long_.var(ddof=1) / long_.size
     diff = float(long_.mean() - short.mean())
     se = math.sqrt(v1 + v2)
-    out = base | {"mean_change_short": float(short.mean()), "mean_change_long": float(long_.mean()),
-                  "difference": diff, "reason": None}
+    out = base | {
+        "mean_change_short": float(short.mean()),
+        "mean_change_long": float(long_.mean()),
+        "difference": diff,
+        "reason": None,
+    }
     if se == 0:
         return out | {"reason": "no variation in change within either group"}
     df = (v1 + v2) ** 2 / (v1**2 / (short.size - 1) + v2**2 / (long_.size - 1))  # Welch-Satterthwaite
@@ -672,8 +750,11 @@ def lowess_curve(cohort: pd.DataFrame, frac: float = 2 / 3, n_bins: int = 40) ->
     uniq = np.unique(days)
     if uniq.size < 3:
         out = pd.DataFrame(columns=columns)
-        out.attrs["reason"] = ("days_between is not available for any completer" if uniq.size == 0
-                               else "fewer than three distinct follow-up times")
+        out.attrs["reason"] = (
+            "days_between is not available for any completer"
+            if uniq.size == 0
+            else "fewer than three distinct follow-up times"
+        )
         return out
     if uniq.size <= n_bins:
         edges_idx = np.searchsorted(uniq, days)
@@ -729,8 +810,14 @@ def itt_summary(cohort: pd.DataFrame, ci_level: float = 0.95, min_cell: int = 0)
         ``reason`` and ``suppressed``.
     """
     out = _itt_summary(cohort, ci_level)
-    keys = ("completer_mean_change", "itt_mean_change", "itt_change_sd", "itt_ci_low", "itt_ci_high",
-            "itt_pct_of_completer_change")
+    keys = (
+        "completer_mean_change",
+        "itt_mean_change",
+        "itt_change_sd",
+        "itt_ci_low",
+        "itt_ci_high",
+        "itt_pct_of_completer_change",
+    )
     return suppress(out, dict.fromkeys(keys, (out["n_completers"], out["n_patients"])), min_cell)
 
 
@@ -740,16 +827,30 @@ def _itt_summary(cohort: pd.DataFrame, ci_level: float) -> dict:
     done = ~np.isnan(post)
     n, n_done = int(pre.size), int(done.sum())
     change = np.where(done, pre - post, 0.0)
-    keys = ("completer_mean_change", "itt_mean_change", "itt_change_sd", "itt_ci_low", "itt_ci_high",
-            "itt_pct_of_completer_change")
-    out = {"n_patients": n, "n_completers": n_done, "n_dropouts": n - n_done,
-           "pct_dropout": 100 * (n - n_done) / n if n else None} | dict.fromkeys(keys)
+    keys = (
+        "completer_mean_change",
+        "itt_mean_change",
+        "itt_change_sd",
+        "itt_ci_low",
+        "itt_ci_high",
+        "itt_pct_of_completer_change",
+    )
+    out = {
+        "n_patients": n,
+        "n_completers": n_done,
+        "n_dropouts": n - n_done,
+        "pct_dropout": 100 * (n - n_done) / n if n else None,
+    } | dict.fromkeys(keys)
     if n_done == 0:
         return out | {"reason": "no completers"}
     completer_mean = float(change[done].mean())
     itt_mean = float(change.mean())
-    out |= {"completer_mean_change": completer_mean, "itt_mean_change": itt_mean, "reason": None,
-            "itt_pct_of_completer_change": 100 * itt_mean / completer_mean if completer_mean else None}
+    out |= {
+        "completer_mean_change": completer_mean,
+        "itt_mean_change": itt_mean,
+        "reason": None,
+        "itt_pct_of_completer_change": 100 * itt_mean / completer_mean if completer_mean else None,
+    }
     if n >= 2:
         sd = float(change.std(ddof=1))
         lo, hi = _t_interval(itt_mean, sd / math.sqrt(n), n - 1, ci_level)
@@ -807,15 +908,27 @@ def rubin_combine(
         half = float(stats.norm.ppf(0.5 + ci_level / 2)) * se
         lo, hi = qbar - half, qbar + half
     return {
-        "estimate": qbar, "se": se, "within_variance": ubar, "between_variance": b, "total_variance": total,
-        "df": float(df) if math.isfinite(df) else None, "ci_low": lo, "ci_high": hi,
+        "estimate": qbar,
+        "se": se,
+        "within_variance": ubar,
+        "between_variance": b,
+        "total_variance": total,
+        "df": float(df) if math.isfinite(df) else None,
+        "ci_low": lo,
+        "ci_high": hi,
         "fraction_missing_information": lam,
-        "relative_increase_variance": extra / ubar if ubar > 0 else None, "m": m,
+        "relative_increase_variance": extra / ubar if ubar > 0 else None,
+        "m": m,
     }
 
 
-def multiple_imputation(cohort: pd.DataFrame, m: int = DEFAULTS["mi_imputations"], seed: int = DEFAULTS["mi_seed"],
-                        ci_level: float = 0.95, min_cell: int = 0) -> dict:
+def multiple_imputation(
+    cohort: pd.DataFrame,
+    m: int = DEFAULTS["mi_imputations"],
+    seed: int = DEFAULTS["mi_seed"],
+    ci_level: float = 0.95,
+    min_cell: int = 0,
+) -> dict:
     """Mean change with missing ``pcl5_post`` multiply imputed from ``pcl5_pre``.
 
     Proper multiple imputation under missing at random given baseline: normal linear regression of
@@ -847,8 +960,16 @@ def multiple_imputation(cohort: pd.DataFrame, m: int = DEFAULTS["mi_imputations"
         with its t interval exactly.
     """
     out = _multiple_imputation(cohort, m, seed, ci_level)
-    keys = ("mi_mean_change", "mi_se", "mi_ci_low", "mi_ci_high", "mi_df", "fraction_missing_information",
-            "mi_within_variance", "mi_between_variance")
+    keys = (
+        "mi_mean_change",
+        "mi_se",
+        "mi_ci_low",
+        "mi_ci_high",
+        "mi_df",
+        "fraction_missing_information",
+        "mi_within_variance",
+        "mi_between_variance",
+    )
     groups = (out["n_patients"] - out["n_imputed"], out["n_imputed"])
     return suppress(out, dict.fromkeys(keys, groups), min_cell)
 
@@ -861,8 +982,16 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
     obs = ~np.isnan(post)
     n, n_obs, n_mis = int(pre.size), int(obs.sum()), int((~obs).sum())
     base = {"m": m, "n_patients": n, "n_imputed": n_mis}
-    keys = ("mi_mean_change", "mi_se", "mi_ci_low", "mi_ci_high", "mi_df", "fraction_missing_information",
-            "mi_within_variance", "mi_between_variance")
+    keys = (
+        "mi_mean_change",
+        "mi_se",
+        "mi_ci_low",
+        "mi_ci_high",
+        "mi_df",
+        "fraction_missing_information",
+        "mi_within_variance",
+        "mi_between_variance",
+    )
     if n_mis == 0:
         change = pre - post
         if n < 2:
@@ -870,8 +999,14 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
         mean, se = float(change.mean()), float(change.std(ddof=1) / math.sqrt(n))
         lo, hi = _t_interval(mean, se, n - 1, ci_level)
         return base | {
-            "mi_mean_change": mean, "mi_se": se, "mi_ci_low": lo, "mi_ci_high": hi, "mi_df": float(n - 1),
-            "fraction_missing_information": 0.0, "mi_within_variance": se**2, "mi_between_variance": 0.0,
+            "mi_mean_change": mean,
+            "mi_se": se,
+            "mi_ci_low": lo,
+            "mi_ci_high": hi,
+            "mi_df": float(n - 1),
+            "fraction_missing_information": 0.0,
+            "mi_within_variance": se**2,
+            "mi_between_variance": 0.0,
             "method": "no dropouts: nothing to impute; the completers' mean change and t interval",
             "reason": None,
         }
@@ -900,12 +1035,18 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
         var[i] = change.var(ddof=1) / n
     pooled = rubin_combine(est, var, df_complete=n - 1, ci_level=ci_level)
     return base | {
-        "mi_mean_change": pooled["estimate"], "mi_se": pooled["se"], "mi_ci_low": pooled["ci_low"],
-        "mi_ci_high": pooled["ci_high"], "mi_df": pooled["df"],
+        "mi_mean_change": pooled["estimate"],
+        "mi_se": pooled["se"],
+        "mi_ci_low": pooled["ci_low"],
+        "mi_ci_high": pooled["ci_high"],
+        "mi_df": pooled["df"],
         "fraction_missing_information": pooled["fraction_missing_information"],
-        "mi_within_variance": pooled["within_variance"], "mi_between_variance": pooled["between_variance"],
-        "method": (f"normal linear regression imputation of pcl5_post from pcl5_pre with parameter draws "
-                   f"(proper MI), m = {m}, Rubin's rules with Barnard-Rubin df"),
+        "mi_within_variance": pooled["within_variance"],
+        "mi_between_variance": pooled["between_variance"],
+        "method": (
+            f"normal linear regression imputation of pcl5_post from pcl5_pre with parameter draws "
+            f"(proper MI), m = {m}, Rubin's rules with Barnard-Rubin df"
+        ),
         "reason": None,
     }
 
@@ -926,7 +1067,7 @@ def missing_data_comparison(
 
     Rows: completers only (the book's default); all patients with dropouts counted as unchanged
     (``pcl5_post = pcl5_pre``: mean change and d_av) and as not improved (the ``_itt`` shares of
-    :func:`ketamine_ptsd.stats.clinical_significance`); all patients with ``pcl5_post`` multiply imputed
+    :func:`ketamine_ptsd.analysis.stats.clinical_significance`); all patients with ``pcl5_post`` multiply imputed
     (mean change only: the shares and d_av are not pooled).
 
     Parameters
@@ -935,7 +1076,7 @@ def missing_data_comparison(
     itt, mi : mapping
         From :func:`itt_summary` and :func:`multiple_imputation` of the same cohort.
     mcid, reliability, response_fraction, remission_cutoff : float
-        The book's definitions, passed to :func:`ketamine_ptsd.stats.clinical_significance`.
+        The book's definitions, passed to :func:`ketamine_ptsd.analysis.stats.clinical_significance`.
     ci_level : float
     min_cell : int
         A cell resting on 1 to ``min_cell - 1`` patients is None and listed in ``attrs["suppressed"]``:
@@ -947,7 +1088,7 @@ def missing_data_comparison(
     pandas.DataFrame
         ``analysis, n, mean_change, ci_low, ci_high, d_av, pct_clinically_significant, pct_remission``.
     """
-    from . import stats as book_stats
+    from ketamine_ptsd.analysis import stats as book_stats
 
     pre, post = _pairs(cohort)
     done = ~np.isnan(post)
@@ -955,29 +1096,57 @@ def missing_data_comparison(
     unchanged = book_stats.paired_outcome(pre, np.where(done, post, pre), ci_level)
     rates = book_stats.clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
     rows = [
-        {"analysis": "completers only", "n": int(done.sum()), "mean_change": completer["mean_change"],
-         "ci_low": completer["change_ci_low"], "ci_high": completer["change_ci_high"], "d_av": completer["d_av"],
-         "pct_clinically_significant": rates["pct_clinically_significant"],
-         "pct_remission": rates["pct_remission"]},
-        {"analysis": "all patients, dropouts unchanged", "n": int(pre.size), "mean_change": itt["itt_mean_change"],
-         "ci_low": itt["itt_ci_low"], "ci_high": itt["itt_ci_high"], "d_av": unchanged["d_av"],
-         "pct_clinically_significant": rates["pct_clinically_significant_itt"],
-         "pct_remission": rates["pct_remission_itt"]},
-        {"analysis": "all patients, multiple imputation", "n": int(pre.size), "mean_change": mi["mi_mean_change"],
-         "ci_low": mi["mi_ci_low"], "ci_high": mi["mi_ci_high"], "d_av": None,
-         "pct_clinically_significant": None, "pct_remission": None},
+        {
+            "analysis": "completers only",
+            "n": int(done.sum()),
+            "mean_change": completer["mean_change"],
+            "ci_low": completer["change_ci_low"],
+            "ci_high": completer["change_ci_high"],
+            "d_av": completer["d_av"],
+            "pct_clinically_significant": rates["pct_clinically_significant"],
+            "pct_remission": rates["pct_remission"],
+        },
+        {
+            "analysis": "all patients, dropouts unchanged",
+            "n": int(pre.size),
+            "mean_change": itt["itt_mean_change"],
+            "ci_low": itt["itt_ci_low"],
+            "ci_high": itt["itt_ci_high"],
+            "d_av": unchanged["d_av"],
+            "pct_clinically_significant": rates["pct_clinically_significant_itt"],
+            "pct_remission": rates["pct_remission_itt"],
+        },
+        {
+            "analysis": "all patients, multiple imputation",
+            "n": int(pre.size),
+            "mean_change": mi["mi_mean_change"],
+            "ci_low": mi["mi_ci_low"],
+            "ci_high": mi["mi_ci_high"],
+            "d_av": None,
+            "pct_clinically_significant": None,
+            "pct_remission": None,
+        },
     ]
     n_done, n_drop = int(done.sum()), int((~done).sum())
     k_cs, k_rem = rates["n_clinically_significant"], rates["n_remission"]
-    groups = {"mean_change": (n_done,), "ci_low": (n_done,), "ci_high": (n_done,), "d_av": (n_done,),
-              "pct_clinically_significant": (n_done, k_cs), "pct_remission": (n_done, k_rem)}
+    groups = {
+        "mean_change": (n_done,),
+        "ci_low": (n_done,),
+        "ci_high": (n_done,),
+        "d_av": (n_done,),
+        "pct_clinically_significant": (n_done, k_cs),
+        "pct_remission": (n_done, k_rem),
+    }
     sizes = {(0, column): size for column, size in groups.items()}
     sizes |= {(1, column): size + ((n_drop,) if column == "d_av" else ()) for column, size in groups.items()}
     sizes |= {(2, column): (n_done, n_drop) for column in ("mean_change", "ci_low", "ci_high")}
     # Values of itt and mi that the rule already hid are None here: still marked as suppressed.
-    inherited = [(row, column) for row, values, prefix in ((1, itt, "itt_"), (2, mi, "mi_"))
-                 for column in ("mean_change", "ci_low", "ci_high")
-                 if prefix + column in values.get(SUPPRESSED_KEY, ())]
+    inherited = [
+        (row, column)
+        for row, values, prefix in ((1, itt, "itt_"), (2, mi, "mi_"))
+        for column in ("mean_change", "ci_low", "ci_high")
+        if prefix + column in values.get(SUPPRESSED_KEY, ())
+    ]
     return _suppressed_cells(_plain(pd.DataFrame(rows)), sizes, min_cell, inherited)
 
 
@@ -991,8 +1160,12 @@ def _norm_label(s: pd.Series) -> pd.Series:
     return s.astype("string").str.lower().str.replace(r"[^a-z]+", " ", regex=True).str.strip()
 
 
-def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | None = None,
-                       white_labels: Sequence[str] = _WHITE, min_cell: int | None = None) -> pd.DataFrame:
+def representativeness(
+    cohort: pd.DataFrame,
+    benchmarks: Sequence[Mapping] | None = None,
+    white_labels: Sequence[str] = _WHITE,
+    min_cell: int | None = None,
+) -> pd.DataFrame:
     """The cohort's gender, race and age beside the Osmind records and a reference population.
 
     Shares are of patients who reported the characteristic; the unreported share is given beside them,
@@ -1035,34 +1208,58 @@ def representativeness(cohort: pd.DataFrame, benchmarks: Sequence[Mapping] | Non
         reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
         k = int(reported.sum())
         hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
-        values = {"cohort_value": 100 * hit / k if k else None, "cohort_n_reported": k,
-                  "cohort_pct_unreported": pct(n - k), "cohort_all_low": pct(hit) if k else None,
-                  "cohort_all_high": pct(hit + n - k) if k else None}
+        values = {
+            "cohort_value": 100 * hit / k if k else None,
+            "cohort_n_reported": k,
+            "cohort_pct_unreported": pct(n - k),
+            "cohort_all_low": pct(hit) if k else None,
+            "cohort_all_high": pct(hit + n - k) if k else None,
+        }
         # A share with its denominator shown reveals both the count in and the count out of the category.
         of_reported = (k, hit, k - hit)
-        return values, {"cohort_value": of_reported, "cohort_n_reported": k, "cohort_pct_unreported": (k, n - k),
-                        "cohort_all_low": of_reported + (n - k,), "cohort_all_high": of_reported + (n - k,)}
+        return values, {
+            "cohort_value": of_reported,
+            "cohort_n_reported": k,
+            "cohort_pct_unreported": (k, n - k),
+            "cohort_all_low": of_reported + (n - k,),
+            "cohort_all_high": of_reported + (n - k,),
+        }
 
     age = _num(cohort, "age")
     age_k = int((~np.isnan(age)).sum())
-    age_row = ({"cohort_value": float(np.nanmean(age)) if age_k else None, "cohort_n_reported": age_k,
-                "cohort_pct_unreported": pct(n - age_k), "cohort_all_low": None, "cohort_all_high": None},
-               {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)})
+    age_row = (
+        {
+            "cohort_value": float(np.nanmean(age)) if age_k else None,
+            "cohort_n_reported": age_k,
+            "cohort_pct_unreported": pct(n - age_k),
+            "cohort_all_low": None,
+            "cohort_all_high": None,
+        },
+        {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)},
+    )
     rows, cells = [], []
-    for i, (characteristic, unit, (values, sizes), ref) in enumerate([
-        ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
-        ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
-        ("mean age", "years", age_row, "osmind_age"),
-    ]):
+    for i, (characteristic, unit, (values, sizes), ref) in enumerate(
+        [
+            ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
+            ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
+            ("mean age", "years", age_row, "osmind_age"),
+        ]
+    ):
         shown = suppress(values, sizes, min_cell or 0)
         hidden = shown.pop(SUPPRESSED_KEY)
         cells += [(i, column) for column in hidden]
-        rows.append({
-            "characteristic": characteristic, "unit": unit, **shown, "suppressed": bool(hidden),
-            "osmind_value": osmind(ref), "reference_population_value": None,
-            "reference_population_note": "not available: the project's sources give no figure for US adults "
-                                         "with PTSD",
-        })
+        rows.append(
+            {
+                "characteristic": characteristic,
+                "unit": unit,
+                **shown,
+                "suppressed": bool(hidden),
+                "osmind_value": osmind(ref),
+                "reference_population_value": None,
+                "reference_population_note": "not available: the project's sources give no figure for US adults "
+                "with PTSD",
+            }
+        )
     out = _plain(pd.DataFrame(rows))
     out.attrs["suppressed"] = cells
     return out
@@ -1098,12 +1295,17 @@ def multiplicity(pvalues: Mapping[str, float | None], alpha: float = 0.05) -> pd
     k = int(have.sum())
     holm = np.array([np.nan if h is None else h for h in holm_adjusted([pvalues[t] for t in names])], dtype=float)
     bonf = np.minimum(1.0, p * k)
-    out = pd.DataFrame({
-        "test": names, "p_raw": p, "p_holm": holm, "p_bonferroni": bonf,
-        "significant_raw": np.where(have, p < alpha, None),
-        "significant_holm": np.where(have, holm < alpha, None),
-        "significant_bonferroni": np.where(have, bonf < alpha, None),
-    })
+    out = pd.DataFrame(
+        {
+            "test": names,
+            "p_raw": p,
+            "p_holm": holm,
+            "p_bonferroni": bonf,
+            "significant_raw": np.where(have, p < alpha, None),
+            "significant_holm": np.where(have, holm < alpha, None),
+            "significant_bonferroni": np.where(have, bonf < alpha, None),
+        }
+    )
     out = _plain(out)
     out.attrs["k"] = k
     out.attrs["fwer_uncorrected"] = familywise_error_rate(k, alpha)
@@ -1210,8 +1412,16 @@ def summary_table(
     def add(limitation, could_do, quantity, unit, text, design, suppressed=False):
         if suppressed:
             cells.append((len(rows), "quantity"))
-        rows.append({"limitation": limitation, "could_do": could_do, "quantity": _float(quantity), "unit": unit,
-                     "by_how_much": text, "design_to_settle": design})
+        rows.append(
+            {
+                "limitation": limitation,
+                "could_do": could_do,
+                "quantity": _float(quantity),
+                "unit": unit,
+                "by_how_much": text,
+                "design_to_settle": design,
+            }
+        )
 
     # Placebo and expectancy: the largest published placebo-arm d as the plausible ceiling.
     q, text = None, suppressed_text if observed_suppressed else "not computed"
@@ -1220,34 +1430,55 @@ def summary_table(
         if len(bench):
             row = bench.loc[bench["placebo_d"].astype(float).idxmax()]
             q = row["remaining_d"]
-            text = (f"if the placebo response equalled the largest control-arm within-group d in the benchmarks "
-                    f"({row['placebo_d']:.2f}), d_av {_fmt(observed_d, 2)} would fall to {row['remaining_d']:.2f} "
-                    f"({_fmt(_float(row['pct_of_observed']), 0)}% of the observed)")
-    add("no control group: placebo and expectancy response", "inflate", q, "d_av left over", text,
+            text = (
+                f"if the placebo response equalled the largest control-arm within-group d in the benchmarks "
+                f"({row['placebo_d']:.2f}), d_av {_fmt(observed_d, 2)} would fall to {row['remaining_d']:.2f} "
+                f"({_fmt(_float(row['pct_of_observed']), 0)}% of the observed)"
+            )
+    add(
+        "no control group: placebo and expectancy response",
+        "inflate",
+        q,
+        "d_av left over",
+        text,
         "randomised trial against an active placebo (e.g. midazolam) with blinded outcome raters",
-        q is None and observed_suppressed)
+        q is None and observed_suppressed,
+    )
 
     # Regression to the mean.
     q, text = None, "not computed"
     if rtm is not None:
         q = rtm["rtm_expected_change"]
         pct = pct_change_explained_by_rtm(q, observed_mean_change)
-        of = ("the suppressed mean drop" if observed_suppressed
-              else f"the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct, 0)}%)")
-        text = (f"{q:.1f} points of {of} if patients "
-                f"entered at PCL-5 >= {rtm['entry_threshold']:g} from a population with mean "
-                f"{rtm['population_mean']:g}, SD {rtm['population_sd']:g}, test-retest r {rtm['reliability']:g}")
-    add("regression to the mean", "inflate", q, "PCL-5 points", text,
-        "a second baseline PCL-5 after selection, or a concurrent comparison group selected the same way")
+        of = (
+            "the suppressed mean drop"
+            if observed_suppressed
+            else f"the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct, 0)}%)"
+        )
+        text = (
+            f"{q:.1f} points of {of} if patients "
+            f"entered at PCL-5 >= {rtm['entry_threshold']:g} from a population with mean "
+            f"{rtm['population_mean']:g}, SD {rtm['population_sd']:g}, test-retest r {rtm['reliability']:g}"
+        )
+    add(
+        "regression to the mean",
+        "inflate",
+        q,
+        "PCL-5 points",
+        text,
+        "a second baseline PCL-5 after selection, or a concurrent comparison group selected the same way",
+    )
 
     # Natural course and follow-up time.
     morina = _benchmark(benchmarks, "morina2014_untreated_remission")
     q, text = None, "days_between not available"
     if change_followup is not None and change_followup.get("difference") is not None:
         q = change_followup["difference"]
-        text = (f"mean drop of completers followed more than {change_followup['split_days']:g} days minus the "
-                f"rest: {q:+.1f} points ({ci_level:.0%} CI {_fmt(change_followup['ci_low'])} to "
-                f"{_fmt(change_followup['ci_high'])})")
+        text = (
+            f"mean drop of completers followed more than {change_followup['split_days']:g} days minus the "
+            f"rest: {q:+.1f} points ({ci_level:.0%} CI {_fmt(change_followup['ci_low'])} to "
+            f"{_fmt(change_followup['ci_high'])})"
+        )
     elif hidden(change_followup, "difference"):
         text = f"long against short follow-up: {suppressed_text}"
     elif change_followup is not None and change_followup.get("reason"):
@@ -1262,8 +1493,15 @@ def summary_table(
         if period is not None and period["value"] is not None:
             text += f" over a mean of {period['value']:g} months"
         text += " (Morina et al. 2014)"
-    add("natural course over the follow-up", "inflate", q, "PCL-5 points, long minus short follow-up", text,
-        "waiting-list or treatment-as-usual arm assessed on the same schedule", hidden(change_followup, "difference"))
+    add(
+        "natural course over the follow-up",
+        "inflate",
+        q,
+        "PCL-5 points, long minus short follow-up",
+        text,
+        "waiting-list or treatment-as-usual arm assessed on the same schedule",
+        hidden(change_followup, "difference"),
+    )
 
     # Dropout.
     q, text = None, "not computed"
@@ -1271,21 +1509,33 @@ def summary_table(
         text = suppressed_text
     elif itt is not None and itt.get("itt_mean_change") is not None and not itt["n_dropouts"]:
         q = 0.0
-        text = (f"all {itt['n_patients']} patients in the file have a post score; patients who left before a "
-                f"second assessment may never have become records")
+        text = (
+            f"all {itt['n_patients']} patients in the file have a post score; patients who left before a "
+            f"second assessment may never have become records"
+        )
     elif itt is not None and itt.get("itt_mean_change") is not None:
         q = itt["completer_mean_change"] - itt["itt_mean_change"]
-        text = (f"{itt['n_dropouts']} of {itt['n_patients']} patients have no post score; counting them as "
-                f"unchanged lowers the mean drop from {itt['completer_mean_change']:.1f} to "
-                f"{itt['itt_mean_change']:.1f} points")
+        text = (
+            f"{itt['n_dropouts']} of {itt['n_patients']} patients have no post score; counting them as "
+            f"unchanged lowers the mean drop from {itt['completer_mean_change']:.1f} to "
+            f"{itt['itt_mean_change']:.1f} points"
+        )
         if mi is not None and mi.get("mi_mean_change") is not None:
-            text += (f"; multiple imputation from baseline gives {mi['mi_mean_change']:.1f} "
-                     f"({ci_level:.0%} CI {_fmt(mi['mi_ci_low'])} to {_fmt(mi['mi_ci_high'])})")
+            text += (
+                f"; multiple imputation from baseline gives {mi['mi_mean_change']:.1f} "
+                f"({ci_level:.0%} CI {_fmt(mi['mi_ci_low'])} to {_fmt(mi['mi_ci_high'])})"
+            )
         elif hidden(mi, "mi_mean_change"):
             text += f"; multiple imputation {suppressed_text}"
-    add("dropout (completer analysis)", "inflate", q, "PCL-5 points, completer minus ITT", text,
+    add(
+        "dropout (completer analysis)",
+        "inflate",
+        q,
+        "PCL-5 points, completer minus ITT",
+        text,
         "follow every patient who starts treatment and analyse by intention to treat, with reasons for leaving",
-        hidden(itt, "itt_mean_change"))
+        hidden(itt, "itt_mean_change"),
+    )
 
     # Representativeness.
     q, text, q_hidden = None, "not computed", False
@@ -1306,12 +1556,20 @@ def summary_table(
             q_hidden = (row_of["white"], "cohort_pct_unreported") in cells_hidden
             parts.append(f"race not reported for {share('white', 'cohort_pct_unreported')}")
         if "women" in row_of:
-            parts.append(f"women {share('women', 'cohort_value')} of those reporting gender "
-                         f"(Osmind records {_fmt(_float(by.loc[row_of['women'], 'osmind_value']), 0)}% female)")
+            parts.append(
+                f"women {share('women', 'cohort_value')} of those reporting gender "
+                f"(Osmind records {_fmt(_float(by.loc[row_of['women'], 'osmind_value']), 0)}% female)"
+            )
         text = "; ".join(parts)
-    add("records of patients who reached treatment", "limit generalisation (direction unknown)", q,
-        "% race unreported", text,
-        "multi-site registry with consecutive enrolment and complete demographics", q_hidden)
+    add(
+        "records of patients who reached treatment",
+        "limit generalisation (direction unknown)",
+        q,
+        "% race unreported",
+        text,
+        "multi-site registry with consecutive enrolment and complete demographics",
+        q_hidden,
+    )
 
     # Multiplicity.
     q, text = None, "not computed"
@@ -1321,24 +1579,45 @@ def summary_table(
         q = alpha_fwer
         raw = int((tests["significant_raw"] == True).sum())  # noqa: E712 (object column of True/False/None)
         holm = int((tests["significant_holm"] == True).sum())  # noqa: E712
-        text = (f"{k} tests: chance of at least one false positive {100 * alpha_fwer:.0f}% uncorrected; "
-                f"{raw} significant before and {holm} after Holm adjustment")
-    add("many moderator tests", "create false-positive moderators", q, "family-wise error rate", text,
-        "preregistered primary outcome and moderator hypotheses")
+        text = (
+            f"{k} tests: chance of at least one false positive {100 * alpha_fwer:.0f}% uncorrected; "
+            f"{raw} significant before and {holm} after Holm adjustment"
+        )
+    add(
+        "many moderator tests",
+        "create false-positive moderators",
+        q,
+        "family-wise error rate",
+        text,
+        "preregistered primary outcome and moderator hypotheses",
+    )
 
     # Safety: what a record without adverse events cannot exclude.
     q, text = None, "no adverse-event data: harms cannot be assessed"
     if safety is not None and safety.get("upper_pct") is not None:
         q = safety["upper_pct"]
-        text = (f"no adverse-event data; even a record of zero serious events in {safety['n']} patients would "
-                f"leave a rate up to {q:.1f}% per patient compatible ({ci_level:.0%} upper bound)")
-    add("safety and misuse not recorded", "hide harms", q, "% of patients, upper bound with zero events", text,
-        "prospective adverse-event and substance-use monitoring with follow-up after the course")
+        text = (
+            f"no adverse-event data; even a record of zero serious events in {safety['n']} patients would "
+            f"leave a rate up to {q:.1f}% per patient compatible ({ci_level:.0%} upper bound)"
+        )
+    add(
+        "safety and misuse not recorded",
+        "hide harms",
+        q,
+        "% of patients, upper bound with zero events",
+        text,
+        "prospective adverse-event and substance-use monitoring with follow-up after the course",
+    )
 
     # Self-report, unblinded.
-    add("self-reported, unblinded outcome", "inflate", None, None,
+    add(
+        "self-reported, unblinded outcome",
+        "inflate",
+        None,
+        None,
         "not quantifiable from these data: patients knew they received ketamine and rated themselves",
-        "blinded clinician-rated CAPS-5 alongside the PCL-5")
+        "blinded clinician-rated CAPS-5 alongside the PCL-5",
+    )
     out = _plain(pd.DataFrame(rows))
     out.attrs["suppressed"] = cells
     return out

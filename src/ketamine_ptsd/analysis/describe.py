@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report import count_mark, suppress, too_few
-from .stats import _float
+from ketamine_ptsd.analysis.privacy import count_mark, suppress, too_few
+from ketamine_ptsd.analysis.stats import _float
 
 #: Longest category label shown; longer free text is cut so a table stays a table.
 MAX_LABEL = 60
@@ -15,7 +15,7 @@ def cohort_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
     """The contract's cohort keys: counts, ``pct_women`` (of those reporting gender), unreported shares.
 
     With ``min_cell``, a mean or share resting on 1 to ``min_cell - 1`` patients is suppressed
-    (:func:`ketamine_ptsd.report.suppress`); the counts of patients, completers and dropouts are the sizes
+    (:func:`ketamine_ptsd.analysis.privacy.suppress`); the counts of patients, completers and dropouts are the sizes
     every analysis reports and are always given.
     """
     n = len(cohort)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from . import stats
+from ketamine_ptsd.analysis import stats
 
 DEFAULT_SEED = 20241001
 
@@ -57,7 +57,7 @@ class Targets:
     def ss_window(self, mean: float, sd: float) -> tuple[int, int]:
         """Integer sums of squares whose SD rounds to ``sd`` given the sum for ``mean``."""
         s = self.sum_for(mean)
-        half = 0.5 * 10 ** -self.decimals
+        half = 0.5 * 10**-self.decimals
         lo = (sd - half) ** 2 * (self.n - 1) + s * s / self.n
         hi = (sd + half) ** 2 * (self.n - 1) + s * s / self.n
         return int(np.ceil(lo)), int(np.floor(hi - 1e-9))
@@ -103,7 +103,9 @@ def _distance(value: int, window: tuple[int, int]) -> int:
     return max(window[0] - value, 0, value - window[1])
 
 
-def search_scores(targets: Targets, rng: np.random.Generator, max_steps: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+def search_scores(
+    targets: Targets, rng: np.random.Generator, max_steps: int = 200_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Integer ``pcl5_pre`` and ``pcl5_post`` meeting every constraint of ``targets`` exactly.
 
     Pre scores are fitted first (sum, then sum of squares). Post scores then move one point at a time
@@ -187,7 +189,7 @@ def _assign_psychotherapy(cohort: pd.DataFrame, t: Targets, rng, max_steps: int 
     n = len(cohort)
     labels = rng.random(n) < 0.45
     change = (cohort["pcl5_pre"] - cohort["pcl5_post"]).to_numpy(dtype="float64")
-    half = 0.5 * 10 ** -t.decimals
+    half = 0.5 * 10**-t.decimals
 
     def d_of(lab):
         a, b = change[lab], change[~lab]
@@ -264,7 +266,7 @@ def write_cohort(cohort: pd.DataFrame, path) -> None:
 # Many reconstructions: how much do the unpublished quantities depend on the unknown raw data?
 # ---------------------------------------------------------------------------------------------------
 #: Latent pre-post correlation of each cohort's starting draw, uniform over this range (the grid of
-#: :func:`ketamine_ptsd.consistency.r_range_for`). The paper does not report the correlation, so starting
+#: :func:`ketamine_ptsd.analysis.consistency.r_range_for`). The paper does not report the correlation, so starting
 #: points span unrelated to strongly related scores; the search then moves scores until every published
 #: constraint holds, and the correlation a cohort ends with is whatever that leaves.
 LATENT_R_RANGE = (-0.2, 0.95)
@@ -343,7 +345,8 @@ def _descend(
             rem_up = (up < cutoff).astype(np.int64) - rem_now
             rem_down = (down < cutoff).astype(np.int64) - rem_now
             energy = energy + _COUNT_WEIGHT * (
-                np.abs(cs_off + cs_up[:, None] + cs_down[None, :]) + np.abs(rem_off + rem_up[:, None] + rem_down[None, :])
+                np.abs(cs_off + cs_up[:, None] + cs_down[None, :])
+                + np.abs(rem_off + rem_up[:, None] + rem_down[None, :])
             )
         allowed = off_diagonal & (up <= hi)[:, None] & (down >= lo)[None, :]
         if not allowed.any():
@@ -389,7 +392,9 @@ def _d_from_sums(s1, q1, n1: int, total: float, total2: float, n: int):
         return (s1 / n1 - s0 / n0) / pooled
 
 
-def _psychotherapy_labels(change: np.ndarray, t: Targets, rng: np.random.Generator, max_steps: int = 200) -> np.ndarray | None:
+def _psychotherapy_labels(
+    change: np.ndarray, t: Targets, rng: np.random.Generator, max_steps: int = 200
+) -> np.ndarray | None:
     """Labels whose Cohen's d_s (difference in mean change over the pooled SD) rounds to the target.
 
     Like :func:`_assign_psychotherapy`, labels are swapped between a patient with and one without
@@ -402,7 +407,7 @@ def _psychotherapy_labels(change: np.ndarray, t: Targets, rng: np.random.Generat
     if not 2 <= n1 <= n - 2:
         return None
     # Strictly inside the window: a d exactly on its edge would depend on the rounding rule.
-    half = 0.5 * 10 ** -t.decimals * (1 - 1e-9)
+    half = 0.5 * 10**-t.decimals * (1 - 1e-9)
     c, c2 = change, change * change
     total, total2 = c.sum(), c2.sum()
     for _ in range(max_steps):
@@ -410,9 +415,17 @@ def _psychotherapy_labels(change: np.ndarray, t: Targets, rng: np.random.Generat
         s1, q1 = c[labels].sum(), c2[labels].sum()
         current = abs(_d_from_sums(s1, q1, n1, total, total2, n) - t.psychotherapy_d)
         # d after swapping inside[a] out of the group and outside[b] into it, for every (a, b).
-        gap = np.abs(_d_from_sums(s1 - c[inside][:, None] + c[outside][None, :],
-                                  q1 - c2[inside][:, None] + c2[outside][None, :], n1, total, total2, n)
-                     - t.psychotherapy_d)
+        gap = np.abs(
+            _d_from_sums(
+                s1 - c[inside][:, None] + c[outside][None, :],
+                q1 - c2[inside][:, None] + c2[outside][None, :],
+                n1,
+                total,
+                total2,
+                n,
+            )
+            - t.psychotherapy_d
+        )
         gap[~np.isfinite(gap)] = np.inf
         hits = np.flatnonzero(gap < half)
         swaps = hits if hits.size else np.flatnonzero(gap < current)
@@ -441,20 +454,21 @@ class Reconstructions:
 
 def count_options(count: int, n: int) -> list[int]:
     """Every count of ``n`` whose whole percentage is the one ``count`` gives (88 of 117: [88]; 72: [72, 73])."""
-    from .consistency import percent_counts
+    from ketamine_ptsd.analysis.consistency import percent_counts
 
     return percent_counts(round(100 * count / n), n)
 
 
-def reconstruct_cohort(seed_sequence: np.random.SeedSequence, targets: Targets = Targets(),
-                       max_steps: int = 5_000) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def reconstruct_cohort(
+    seed_sequence: np.random.SeedSequence, targets: Targets = Targets(), max_steps: int = 5_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One cohort from its own seed: ``(pcl5_pre, pcl5_post, psychotherapy, attempts)``.
 
     The counts of clinically significant change and remission may be any count that rounds to the same
     whole percentage as ``targets``' counts (:func:`count_options`). Draws again from the same random
     stream when a search stalls, so the result depends on the seed sequence alone.
     """
-    from .consistency import grim
+    from ketamine_ptsd.analysis.consistency import grim
 
     # A mean no whole-number total can give, or an SD no sum of squares can give, is no search's fault.
     for mean, sd in ((targets.pre_mean, targets.pre_sd), (targets.post_mean, targets.post_sd)):
@@ -482,8 +496,9 @@ def _reconstruct_chunk(args) -> list:
     return [reconstruct_cohort(child, targets) for child in children]
 
 
-def reconstruct_many(n_cohorts: int, seed: int = DEFAULT_SEED, targets: Targets = Targets(),
-                     jobs: int = 1) -> Reconstructions:
+def reconstruct_many(
+    n_cohorts: int, seed: int = DEFAULT_SEED, targets: Targets = Targets(), jobs: int = 1
+) -> Reconstructions:
     """``n_cohorts`` cohorts, each meeting every published constraint exactly.
 
     Cohort k comes from ``numpy.random.SeedSequence(seed).spawn(n_cohorts)[k]``: the same seed gives the
@@ -499,7 +514,7 @@ def reconstruct_many(n_cohorts: int, seed: int = DEFAULT_SEED, targets: Targets 
         from concurrent.futures import ProcessPoolExecutor
 
         size = -(-n_cohorts // (4 * jobs))  # a few chunks per process evens out slow cohorts
-        chunks = [(children[k:k + size], targets) for k in range(0, n_cohorts, size)]
+        chunks = [(children[k : k + size], targets) for k in range(0, n_cohorts, size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             made = [cohort for part in pool.map(_reconstruct_chunk, chunks) for cohort in part]
     pre, post, labels, attempts = zip(*made)
@@ -508,10 +523,33 @@ def reconstruct_many(n_cohorts: int, seed: int = DEFAULT_SEED, targets: Targets 
 
 #: Columns of :func:`reconstruction_statistics`, one row per cohort.
 STATISTICS_COLUMNS = (
-    "cohort", "seed", "attempts", "pre_mean", "pre_sd", "post_mean", "post_sd", "r_pre_post", "mean_change",
-    "change_sd", "change_ci_low", "change_ci_high", "t", "df", "p", "d_av", "d_z", "reliable_change_threshold",
-    "pct_clinically_significant", "pct_reliable_improvement", "pct_response", "pct_remission", "n_psychotherapy",
-    "psychotherapy_d", "psychotherapy_d_ci_low", "psychotherapy_d_ci_high", "psychotherapy_p",
+    "cohort",
+    "seed",
+    "attempts",
+    "pre_mean",
+    "pre_sd",
+    "post_mean",
+    "post_sd",
+    "r_pre_post",
+    "mean_change",
+    "change_sd",
+    "change_ci_low",
+    "change_ci_high",
+    "t",
+    "df",
+    "p",
+    "d_av",
+    "d_z",
+    "reliable_change_threshold",
+    "pct_clinically_significant",
+    "pct_reliable_improvement",
+    "pct_response",
+    "pct_remission",
+    "n_psychotherapy",
+    "psychotherapy_d",
+    "psychotherapy_d_ci_low",
+    "psychotherapy_d_ci_high",
+    "psychotherapy_p",
 )
 
 
@@ -525,8 +563,8 @@ def reconstruction_statistics(
 ) -> pd.DataFrame:
     """Per cohort, the statistics the report computes, under the same names and definitions.
 
-    Vectorised over cohorts: each column equals what :func:`ketamine_ptsd.stats.paired_outcome`,
-    :func:`~ketamine_ptsd.stats.clinical_significance` and :func:`~ketamine_ptsd.stats.psychotherapy_contrast`
+    Vectorised over cohorts: each column equals what :func:`ketamine_ptsd.analysis.stats.paired_outcome`,
+    :func:`~ketamine_ptsd.analysis.stats.clinical_significance` and :func:`~ketamine_ptsd.analysis.stats.psychotherapy_contrast`
     give for that cohort (the tests check it), without their per-cohort cost.
     """
     from scipy import stats as sps
@@ -556,35 +594,38 @@ def reconstruction_statistics(
     t_groups = d / scale
     ci = [stats.noncentral_t_ci(float(tg), n - 2, ci_level) for tg in t_groups]
 
-    return pd.DataFrame({
-        "cohort": np.arange(k),
-        "seed": rec.seed,
-        "attempts": rec.attempts,
-        "pre_mean": pre.mean(axis=1),
-        "pre_sd": pre_sd,
-        "post_mean": post.mean(axis=1),
-        "post_sd": post_sd,
-        "r_pre_post": covariance / (pre_sd * post_sd),
-        "mean_change": mean_change,
-        "change_sd": change_sd,
-        "change_ci_low": mean_change - half,
-        "change_ci_high": mean_change + half,
-        "t": t,
-        "df": df,
-        "p": 2 * sps.t.sf(np.abs(t), df),
-        "d_av": mean_change / np.sqrt((pre_sd**2 + post_sd**2) / 2),
-        "d_z": mean_change / change_sd,
-        "reliable_change_threshold": rct,
-        "pct_clinically_significant": 100 * (change >= mcid).mean(axis=1),
-        "pct_reliable_improvement": 100 * (change > rct[:, None]).mean(axis=1),
-        "pct_response": 100 * (change >= response_fraction * pre).mean(axis=1),
-        "pct_remission": 100 * (post < remission_cutoff).mean(axis=1),
-        "n_psychotherapy": n1,
-        "psychotherapy_d": d,
-        "psychotherapy_d_ci_low": np.array([lo for lo, _ in ci]) * scale,
-        "psychotherapy_d_ci_high": np.array([hi for _, hi in ci]) * scale,
-        "psychotherapy_p": 2 * sps.t.sf(np.abs(t_groups), n - 2),
-    }, columns=list(STATISTICS_COLUMNS))
+    return pd.DataFrame(
+        {
+            "cohort": np.arange(k),
+            "seed": rec.seed,
+            "attempts": rec.attempts,
+            "pre_mean": pre.mean(axis=1),
+            "pre_sd": pre_sd,
+            "post_mean": post.mean(axis=1),
+            "post_sd": post_sd,
+            "r_pre_post": covariance / (pre_sd * post_sd),
+            "mean_change": mean_change,
+            "change_sd": change_sd,
+            "change_ci_low": mean_change - half,
+            "change_ci_high": mean_change + half,
+            "t": t,
+            "df": df,
+            "p": 2 * sps.t.sf(np.abs(t), df),
+            "d_av": mean_change / np.sqrt((pre_sd**2 + post_sd**2) / 2),
+            "d_z": mean_change / change_sd,
+            "reliable_change_threshold": rct,
+            "pct_clinically_significant": 100 * (change >= mcid).mean(axis=1),
+            "pct_reliable_improvement": 100 * (change > rct[:, None]).mean(axis=1),
+            "pct_response": 100 * (change >= response_fraction * pre).mean(axis=1),
+            "pct_remission": 100 * (post < remission_cutoff).mean(axis=1),
+            "n_psychotherapy": n1,
+            "psychotherapy_d": d,
+            "psychotherapy_d_ci_low": np.array([lo for lo, _ in ci]) * scale,
+            "psychotherapy_d_ci_high": np.array([hi for _, hi in ci]) * scale,
+            "psychotherapy_p": 2 * sps.t.sf(np.abs(t_groups), n - 2),
+        },
+        columns=list(STATISTICS_COLUMNS),
+    )
 
 
 #: Claims whose percentages every reconstructed cohort must reproduce: clinically significant change
@@ -592,12 +633,13 @@ def reconstruction_statistics(
 PERCENT_CLAIMS = ("pct_clinically_significant_published", "pct_remission_published")
 
 
-def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarray, targets: Targets,
-                      claims: list[dict]) -> bool:
+def meets_constraints(
+    pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarray, targets: Targets, claims: list[dict]
+) -> bool:
     """Whether one cohort meets every published constraint, checked from its scores.
 
     An independent check of the search: it recomputes each aggregate from the scores and compares it
-    with the report's rounding rule (:func:`ketamine_ptsd.consistency.rounds_to`), and takes the two
+    with the report's rounding rule (:func:`ketamine_ptsd.analysis.consistency.rounds_to`), and takes the two
     percentages from the claims themselves rather than from the head counts in ``targets``, so any count
     that rounds to a published percentage passes.
 
@@ -611,7 +653,7 @@ def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarr
         Means, SDs and psychotherapy d (at ``targets.decimals``), score bounds (``pre_min``,
         ``score_max``, and 0 after treatment) and the thresholds ``mcid`` and ``remission_cutoff``.
     claims : list of dict
-        From :func:`ketamine_ptsd.claims.load_claims`; must hold the ids in :data:`PERCENT_CLAIMS`.
+        From :func:`ketamine_ptsd.analysis.claims.load_claims`; must hold the ids in :data:`PERCENT_CLAIMS`.
 
     Returns
     -------
@@ -621,7 +663,7 @@ def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarr
         within its bounds, and Cohen's d_s of the change (psychotherapy against the rest, pooled SD) rounds
         to ``targets.psychotherapy_d``.
     """
-    from .consistency import rounds_to
+    from ketamine_ptsd.analysis.consistency import rounds_to
 
     by_id = {claim["id"]: claim for claim in claims}
     cs, remission = (by_id[name] for name in PERCENT_CLAIMS)
@@ -635,8 +677,10 @@ def meets_constraints(pre: np.ndarray, post: np.ndarray, psychotherapy: np.ndarr
         and rounds_to(post.std(ddof=1), targets.post_sd, targets.decimals)
         and rounds_to(100 * np.mean(change >= targets.mcid), cs["value"], cs["decimals"])
         and rounds_to(100 * np.mean(post < targets.remission_cutoff), remission["value"], remission["decimals"])
-        and pre.min() >= targets.pre_min and pre.max() <= targets.score_max
-        and post.min() >= 0 and post.max() <= targets.score_max
+        and pre.min() >= targets.pre_min
+        and pre.max() <= targets.score_max
+        and post.min() >= 0
+        and post.max() <= targets.score_max
         and rounds_to(d, targets.psychotherapy_d, targets.decimals)
     )
 
@@ -674,20 +718,29 @@ def spread_table(spread: pd.DataFrame, results: dict) -> pd.DataFrame:
         One row per quantity: ``quantity`` (its label), ``lowest``, ``median``, ``highest`` and
         ``this book's cohort``.
     """
-    return pd.DataFrame([
-        {"quantity": label, "lowest": spread[key].min(), "median": spread[key].median(), "highest": spread[key].max(),
-         "this book's cohort": np.nan if results.get(key) is None else float(results[key])}
-        for key, label in UNREPORTED.items()
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "quantity": label,
+                "lowest": spread[key].min(),
+                "median": spread[key].median(),
+                "highest": spread[key].max(),
+                "this book's cohort": np.nan if results.get(key) is None else float(results[key]),
+            }
+            for key, label in UNREPORTED.items()
+        ]
+    )
 
 
 def long_format(rec: Reconstructions) -> pd.DataFrame:
     """The cohorts themselves, one row per patient: ``cohort``, ``patient``, scores and psychotherapy."""
     k, n = rec.pcl5_pre.shape
-    return pd.DataFrame({
-        "cohort": np.repeat(np.arange(k), n),
-        "patient": np.tile(np.arange(1, n + 1), k),
-        "pcl5_pre": rec.pcl5_pre.ravel(),
-        "pcl5_post": rec.pcl5_post.ravel(),
-        "psychotherapy": rec.psychotherapy.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "cohort": np.repeat(np.arange(k), n),
+            "patient": np.tile(np.arange(1, n + 1), k),
+            "pcl5_pre": rec.pcl5_pre.ravel(),
+            "pcl5_post": rec.pcl5_post.ravel(),
+            "psychotherapy": rec.psychotherapy.ravel(),
+        }
+    )

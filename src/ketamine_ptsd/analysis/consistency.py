@@ -28,8 +28,8 @@ rational arithmetic, so no floating-point error decides a borderline case.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from decimal import Decimal
+from fractions import Fraction
 
 from scipy import stats
 
@@ -164,9 +164,7 @@ def grim_sums(mean: float, n: int, decimals: int, items: int = 1) -> list[int]:
     _, low, high, low_in, high_in = _interval(mean, decimals)
     first = math.floor(low * count)
     last = math.ceil(high * count)
-    return [
-        s for s in range(first, last + 1) if _inside(Fraction(s, count), low, high, low_in, high_in)
-    ]
+    return [s for s in range(first, last + 1) if _inside(Fraction(s, count), low, high, low_in, high_in)]
 
 
 def grim(mean: float, n: int, decimals: int, items: int = 1) -> bool:
@@ -380,8 +378,7 @@ def explain_grimmer(
     if witness is None:
         return head + (
             f"No such sum of squares gives an SD that rounds to {shown_sd}: the mean and SD cannot "
-            f"both be right for {n} whole-number scores"
-            + (f" between {lo} and {hi}." if lo is not None else ".")
+            f"both be right for {n} whole-number scores" + (f" between {lo} and {hi}." if lo is not None else ".")
         )
     total, q = witness
     exact_sd = math.sqrt((q - total * total / n) / (n - 1))
@@ -479,8 +476,15 @@ def _paired_row(change: float, sd_change: float, n: int, confidence: float) -> d
     """Paired t statistics of a mean change; None where the SD of change is 0."""
     df = n - 1
     if sd_change <= 0:
-        return {"sd_change": float(sd_change), "d_z": None, "t": None, "df": df, "p": None,
-                "change_ci_low": None, "change_ci_high": None}
+        return {
+            "sd_change": float(sd_change),
+            "d_z": None,
+            "t": None,
+            "df": df,
+            "p": None,
+            "change_ci_low": None,
+            "change_ci_high": None,
+        }
     se = sd_change / math.sqrt(n)
     t = change / se
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
@@ -567,20 +571,26 @@ def d_definitions(
         h = 0.5 * 10**-decimals
         corners = [
             _d_formulas(pre_mean + a, max(pre_sd + b, 1e-12), post_mean + c, max(post_sd + e, 1e-12))
-            for a in (-h, h) for b in (-h, h) for c in (-h, h) for e in (-h, h)
+            for a in (-h, h)
+            for b in (-h, h)
+            for c in (-h, h)
+            for e in (-h, h)
         ]
-        ranges = {
-            name: [float(min(c[name] for c in corners)), float(max(c[name] for c in corners))]
-            for name in values
-        }
+        ranges = {name: [float(min(c[name] for c in corners)), float(max(c[name] for c in corners))] for name in values}
     return {
         "mean_change": float(change),
         **{name: float(v) for name, v in values.items()},
         "d_z": d_z,
         "ranges": ranges,
         "labels": dict(_D_LABELS),
-        "inputs": {"pre_mean": pre_mean, "pre_sd": pre_sd, "post_mean": post_mean,
-                   "post_sd": post_sd, "n": n, "decimals": decimals},
+        "inputs": {
+            "pre_mean": pre_mean,
+            "pre_sd": pre_sd,
+            "post_mean": post_mean,
+            "post_sd": post_sd,
+            "n": n,
+            "decimals": decimals,
+        },
     }
 
 
@@ -721,18 +731,36 @@ def r_range_summary(rows: list[dict]) -> dict:
     """Smallest and largest t, p, d_z and CI bounds over the grid rows of :func:`r_range_for`."""
     grid = [row for row in rows if row["basis"] == "grid" and row["t"] is not None]
     if not grid:
-        return {key: None for key in ("r_min", "r_max", "t_min", "t_max", "p_min", "p_max",
-                                      "d_z_min", "d_z_max", "ci_low_min", "ci_high_max")}
+        return {
+            key: None
+            for key in (
+                "r_min",
+                "r_max",
+                "t_min",
+                "t_max",
+                "p_min",
+                "p_max",
+                "d_z_min",
+                "d_z_max",
+                "ci_low_min",
+                "ci_high_max",
+            )
+        }
 
     def pick(fn, key):
         return float(fn(row[key] for row in grid))
 
     return {
-        "r_min": pick(min, "r"), "r_max": pick(max, "r"),
-        "t_min": pick(min, "t"), "t_max": pick(max, "t"),
-        "p_min": pick(min, "p"), "p_max": pick(max, "p"),
-        "d_z_min": pick(min, "d_z"), "d_z_max": pick(max, "d_z"),
-        "ci_low_min": pick(min, "change_ci_low"), "ci_high_max": pick(max, "change_ci_high"),
+        "r_min": pick(min, "r"),
+        "r_max": pick(max, "r"),
+        "t_min": pick(min, "t"),
+        "t_max": pick(max, "t"),
+        "p_min": pick(min, "p"),
+        "p_max": pick(max, "p"),
+        "d_z_min": pick(min, "d_z"),
+        "d_z_max": pick(max, "d_z"),
+        "ci_low_min": pick(min, "change_ci_low"),
+        "ci_high_max": pick(max, "change_ci_high"),
     }
 
 

@@ -1,7 +1,7 @@
 """Runs inside a build's reused kernel: each notebook starts from the state a fresh kernel would give it.
 
 A build runs several notebooks, one after another, in each of its kernels (forked, with the heavy
-libraries already imported, by :mod:`ketamine_ptsd.kernel_zygote`). :func:`restore`, run before every
+libraries already imported, by :mod:`ketamine_ptsd.engine.kernel_zygote`). :func:`restore`, run before every
 notebook, puts back what a notebook could change and the next could see: the user namespace and execution
 counter, open figures, matplotlib's rcParams (where seaborn keeps its theme), warning filters and their
 once-per-location memory, numpy's floating-point error handling, pandas' options and the working folder.

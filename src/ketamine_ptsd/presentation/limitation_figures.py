@@ -1,5 +1,5 @@
-"""Figures of the "Limitations" chapter. Like :mod:`ketamine_ptsd.figures`, they draw aggregates or
-unlabelled marks, never a patient's identifier, and above :data:`ketamine_ptsd.figures.MAX_POINTS`
+"""Figures of the "Limitations" chapter. Like :mod:`ketamine_ptsd.presentation.figures`, they draw aggregates or
+unlabelled marks, never a patient's identifier, and above :data:`ketamine_ptsd.presentation.figures.MAX_POINTS`
 patients they draw summaries instead of one mark per patient.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import figures
+from ketamine_ptsd.presentation import figures
 
 #: Marker per instrument, so PCL-5 (self-report) and CAPS-5 (clinician-rated) effects are told apart
 #: without relying on colour.
@@ -20,7 +20,7 @@ KIND_ORDER = ("this cohort", "within-group active arm", "within-group control ar
 def forest_plot(rows: pd.DataFrame):
     """This cohort's within-group effect beside published within- and between-group effects.
 
-    ``rows`` comes from :func:`ketamine_ptsd.limitations.forest_rows`. Colour gives the kind of effect,
+    ``rows`` comes from :func:`ketamine_ptsd.analysis.limitations.forest_rows`. Colour gives the kind of effect,
     the marker and the bracketed label give the instrument; effects without a published interval are drawn
     as hollow markers.
     """
@@ -46,8 +46,16 @@ def forest_plot(rows: pd.DataFrame):
         has_ci = row.ci_low is not None and row.ci_high is not None and not pd.isna(row.ci_low)
         if has_ci:
             ax.plot([row.ci_low, row.ci_high], [row.y, row.y], color=color, linewidth=2)
-        ax.plot(row.value, row.y, marker=marker, markersize=8, linestyle="none", color=color,
-                markerfacecolor=color if has_ci else "white", markeredgewidth=1.5)
+        ax.plot(
+            row.value,
+            row.y,
+            marker=marker,
+            markersize=8,
+            linestyle="none",
+            color=color,
+            markerfacecolor=color if has_ci else "white",
+            markeredgewidth=1.5,
+        )
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(rows["y"], [f"{lbl} [{ins}]" for lbl, ins in zip(rows["label"], rows["instrument"])])
     ax.invert_yaxis()
@@ -56,10 +64,16 @@ def forest_plot(rows: pd.DataFrame):
     from matplotlib.lines import Line2D
 
     kinds = [Line2D([], [], color=kind_color[k], linewidth=2, label=k) for k in KIND_ORDER if k in set(rows["kind"])]
-    instruments = [Line2D([], [], color="black", marker=m, linestyle="none", label=i, markerfacecolor="black")
-                   for i, m in INSTRUMENT_MARKERS.items() if i in set(rows["instrument"])]
-    hollow = [Line2D([], [], color="black", marker="o", linestyle="none", markerfacecolor="white",
-                     label="no interval published")]
+    instruments = [
+        Line2D([], [], color="black", marker=m, linestyle="none", label=i, markerfacecolor="black")
+        for i, m in INSTRUMENT_MARKERS.items()
+        if i in set(rows["instrument"])
+    ]
+    hollow = [
+        Line2D(
+            [], [], color="black", marker="o", linestyle="none", markerfacecolor="white", label="no interval published"
+        )
+    ]
     # Outside the axes: no position inside is free of markers for every benchmark file.
     ax.legend(handles=kinds + instruments + hollow, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
     fig.tight_layout()
@@ -69,7 +83,7 @@ def forest_plot(rows: pd.DataFrame):
 def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: float, reliability: float):
     """Expected regression to the mean across assumed populations and reliabilities.
 
-    ``grid`` comes from :func:`ketamine_ptsd.limitations.rtm_grid`; one panel per population SD, one line
+    ``grid`` comes from :func:`ketamine_ptsd.analysis.limitations.rtm_grid`; one panel per population SD, one line
     per reliability. The y axis is the share of the observed mean change when the grid has it, else points.
     The build's own assumptions are marked with a star.
     """
@@ -87,17 +101,24 @@ def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: flo
             sub = grid[(grid["population_sd"] == sd) & (grid["reliability"] == rho)].sort_values("population_mean")
             ax.plot(sub["population_mean"], sub[y], color=colors[i], marker=markers[i % len(markers)], markersize=4)
         if np.isclose(sd, population_sd):
-            hit = grid[np.isclose(grid["population_sd"], sd) & np.isclose(grid["population_mean"], population_mean)
-                       & np.isclose(grid["reliability"], reliability)]
+            hit = grid[
+                np.isclose(grid["population_sd"], sd)
+                & np.isclose(grid["population_mean"], population_mean)
+                & np.isclose(grid["reliability"], reliability)
+            ]
             ax.plot(hit["population_mean"], hit[y], marker="*", markersize=16, color="black", linestyle="none")
         ax.set_title(f"population SD {sd:g}")
         ax.set_xlabel("assumed population mean PCL-5")
-    axes[0][0].set_ylabel("% of the observed mean change" if y == "pct_of_observed_change"
-                          else "expected drop (points)")
-    handles = [Line2D([], [], color=colors[i], marker=markers[i % len(markers)], markersize=4, label=f"r = {rho:.2f}")
-               for i, rho in enumerate(rhos)]
-    handles.append(Line2D([], [], color="black", marker="*", markersize=12, linestyle="none",
-                          label="this build's assumptions"))
+    axes[0][0].set_ylabel(
+        "% of the observed mean change" if y == "pct_of_observed_change" else "expected drop (points)"
+    )
+    handles = [
+        Line2D([], [], color=colors[i], marker=markers[i % len(markers)], markersize=4, label=f"r = {rho:.2f}")
+        for i, rho in enumerate(rhos)
+    ]
+    handles.append(
+        Line2D([], [], color="black", marker="*", markersize=12, linestyle="none", label="this build's assumptions")
+    )
     fig.legend(handles=handles, title="test-retest r", loc="center right", fontsize="small")
     fig.tight_layout(rect=(0, 0, 0.82, 1))
     return fig
@@ -125,8 +146,8 @@ def followup_histogram(days: np.ndarray, median: float | None = None):
 def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: float | None = None):
     """Change in PCL-5 against days between assessments, with a smoothed curve.
 
-    ``points`` from :func:`ketamine_ptsd.limitations.followup_points`, ``curve`` from
-    :func:`ketamine_ptsd.limitations.lowess_curve`. Up to ``figures.MAX_POINTS`` completers each is a dot;
+    ``points`` from :func:`ketamine_ptsd.analysis.limitations.followup_points`, ``curve`` from
+    :func:`ketamine_ptsd.analysis.limitations.lowess_curve`. Up to ``figures.MAX_POINTS`` completers each is a dot;
     above it the curve's bin means are drawn, sized by the number of completers in each bin.
     """
     plt, sns = figures.pyplot_with_theme()
@@ -136,8 +157,14 @@ def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: fl
         ax.scatter(points["days"], points["change"], s=18, alpha=0.6, color=colors[0], label="completer")
     else:
         size = 200 * curve["n"] / curve["n"].max()
-        ax.scatter(curve["days"], curve["mean_change"], s=size, alpha=0.7, color=colors[0],
-                   label="mean change in a bin of follow-up times (area ~ completers)")
+        ax.scatter(
+            curve["days"],
+            curve["mean_change"],
+            s=size,
+            alpha=0.7,
+            color=colors[0],
+            label="mean change in a bin of follow-up times (area ~ completers)",
+        )
     if len(curve):
         ax.plot(curve["days"], curve["change_smooth"], color=colors[3], linewidth=2.5, label="local linear smooth")
     if split_days is not None:

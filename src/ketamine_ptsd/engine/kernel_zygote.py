@@ -11,7 +11,7 @@ session, working in ``cwd``, its output going to ``log``; the answer is ``{"pid"
 standard input ends the process at once; its kernels are shut down by the build, and exit by themselves
 if this process goes first (ipykernel watches its parent).
 
-Run as ``python -m ketamine_ptsd.kernel_zygote``.
+Run as ``python -m ketamine_ptsd.engine.kernel_zygote``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .report import too_few
+from ketamine_ptsd.analysis.privacy import too_few
 
 #: Scale of the Cauchy prior on the standardised effect in the JZS Bayes factor (Rouder et al. 2009's "medium").
 BF_PRIOR_SCALE = 0.707
@@ -120,8 +120,22 @@ def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float 
         "mean_change": _float(change.mean()) if n else None,
         "change_sd": _float(change.std(ddof=1)) if n > 1 else None,
     }
-    keys = ("change_ci_low", "change_ci_high", "t", "df", "p", "d_av", "d_av_ci_low", "d_av_ci_high",
-            "d_z", "d_z_ci_low", "d_z_ci_high", "wilcoxon_p", "bf10", "r_pre_post")
+    keys = (
+        "change_ci_low",
+        "change_ci_high",
+        "t",
+        "df",
+        "p",
+        "d_av",
+        "d_av_ci_low",
+        "d_av_ci_high",
+        "d_z",
+        "d_z_ci_low",
+        "d_z_ci_high",
+        "wilcoxon_p",
+        "bf10",
+        "r_pre_post",
+    )
     out.update(dict.fromkeys(keys))
     if n < 2 or not out["change_sd"]:
         return out
@@ -294,8 +308,17 @@ def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95, m
     (``suppressed`` is True and every statistic None).
     """
     sub = done[done[moderator].notna()]
-    out = {"moderator": moderator, "n": len(sub), "estimate": None, "ci_low": None, "ci_high": None,
-           "statistic": None, "p": None, "note": "", "suppressed": False}
+    out = {
+        "moderator": moderator,
+        "n": len(sub),
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "statistic": None,
+        "p": None,
+        "note": "",
+        "suppressed": False,
+    }
     if sub.empty:
         out["note"] = "not reported for any completer"
         return out
@@ -374,9 +397,16 @@ def psychotherapy_contrast_sizes(contrast: dict) -> dict:
     that group, the contrast on both."""
     n1, n2 = contrast["n_psychotherapy"], contrast["n_no_psychotherapy"]
     both = (n1, n2)
-    return {"n_psychotherapy": n1, "mean_change_psychotherapy": n1, "n_no_psychotherapy": n2,
-            "mean_change_no_psychotherapy": n2, "psychotherapy_d": both, "psychotherapy_d_ci_low": both,
-            "psychotherapy_d_ci_high": both, "psychotherapy_p": both}
+    return {
+        "n_psychotherapy": n1,
+        "mean_change_psychotherapy": n1,
+        "n_no_psychotherapy": n2,
+        "mean_change_no_psychotherapy": n2,
+        "psychotherapy_d": both,
+        "psychotherapy_d_ci_low": both,
+        "psychotherapy_d_ci_high": both,
+        "psychotherapy_p": both,
+    }
 
 
 def pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
@@ -394,9 +424,16 @@ def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict
     with_ = done.loc[done["psychotherapy"] == True, "change"].to_numpy()  # noqa: E712 (nullable boolean)
     without = done.loc[done["psychotherapy"] == False, "change"].to_numpy()  # noqa: E712
     n1, n2 = len(with_), len(without)
-    out = {"n_psychotherapy": n1, "n_no_psychotherapy": n2, "mean_change_psychotherapy": None,
-           "mean_change_no_psychotherapy": None, "psychotherapy_d": None, "psychotherapy_d_ci_low": None,
-           "psychotherapy_d_ci_high": None, "psychotherapy_p": None}
+    out = {
+        "n_psychotherapy": n1,
+        "n_no_psychotherapy": n2,
+        "mean_change_psychotherapy": None,
+        "mean_change_no_psychotherapy": None,
+        "psychotherapy_d": None,
+        "psychotherapy_d_ci_low": None,
+        "psychotherapy_d_ci_high": None,
+        "psychotherapy_p": None,
+    }
     if n1:
         out["mean_change_psychotherapy"] = _float(with_.mean())
     if n2:

@@ -3,7 +3,7 @@
 The claims live in ``data/published_claims.yml`` (one entry per number or statement
 that public sources make about the study, with its source). This module loads
 them, compares them with a ``results.json`` dictionary, runs the consistency
-checks of :mod:`ketamine_ptsd.consistency` on the published numbers, and lists
+checks of :mod:`ketamine_ptsd.analysis.consistency` on the published numbers, and lists
 where the sources disagree.
 """
 
@@ -15,14 +15,28 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ketamine_ptsd import consistency, describe, report, stats
+from ketamine_ptsd.analysis import consistency, describe, privacy, stats
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
+from ketamine_ptsd.analysis.values import plain
 from ketamine_ptsd.paths import DATA
-from ketamine_ptsd.report import SUPPRESSED_KEY, SUPPRESSED_TEXT
 
 __all__ = [
-    "CLAIMS_PATH", "KINDS", "MEANS_AND_SDS", "load_claims", "recomputed_results", "compare_claims",
-    "suppressed_paths", "consistency_report", "conflicts", "comparison_table", "d_av_check", "explain_differences",
-    "checks_table", "d_definitions_table", "conflicts_table", "change_sd_bound",
+    "CLAIMS_PATH",
+    "KINDS",
+    "MEANS_AND_SDS",
+    "load_claims",
+    "recomputed_results",
+    "compare_claims",
+    "suppressed_paths",
+    "consistency_report",
+    "conflicts",
+    "comparison_table",
+    "d_av_check",
+    "explain_differences",
+    "checks_table",
+    "d_definitions_table",
+    "conflicts_table",
+    "change_sd_bound",
 ]
 
 # The repository's data/published_claims.yml.
@@ -196,8 +210,11 @@ def _rivals(claim: dict, claims: list[dict]) -> list[dict]:
     if key is None:
         return []
     return [
-        other for other in claims
-        if other is not claim and other.get("result_key") == key and other["version"] != claim["version"]
+        other
+        for other in claims
+        if other is not claim
+        and other.get("result_key") == key
+        and other["version"] != claim["version"]
         and _incompatible(claim, other)
     ]
 
@@ -224,9 +241,9 @@ def recomputed_results(
 
     The same functions with the same arguments as the cohort, primary outcome, clinical significance and
     moderators chapters, so a key has the value it has in ``results.json``: the cohort summary
-    (:func:`ketamine_ptsd.describe.cohort_summary`), the paired outcome, the shares meeting each definition of
-    improvement, the moderator p-values (:func:`ketamine_ptsd.stats.moderator_table` with ``min_cell``) and
-    the psychotherapy contrast, each with the small-cell rule of :func:`ketamine_ptsd.report.suppress`.
+    (:func:`ketamine_ptsd.analysis.describe.cohort_summary`), the paired outcome, the shares meeting each definition of
+    improvement, the moderator p-values (:func:`ketamine_ptsd.analysis.stats.moderator_table` with ``min_cell``) and
+    the psychotherapy contrast, each with the small-cell rule of :func:`ketamine_ptsd.analysis.privacy.suppress`.
 
     Parameters
     ----------
@@ -254,17 +271,17 @@ def recomputed_results(
     done = stats.completers(cohort)
     add(describe.cohort_summary(cohort, min_cell))
     outcome = stats.paired_outcome(done["pcl5_pre"], done["pcl5_post"], ci_level)
-    add(report.suppress(outcome, stats.outcome_sizes(outcome), min_cell))
+    add(privacy.suppress(outcome, stats.outcome_sizes(outcome), min_cell))
     rates = stats.clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
-    add(report.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), min_cell))
+    add(privacy.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), min_cell))
     moderators = stats.moderator_table(cohort, ci_level=ci_level, min_cell=min_cell)
     for row in moderators.itertuples():
         for key, value in ((f"moderator_p_{row.moderator}", row.p), (f"moderator_p_holm_{row.moderator}", row.p_holm)):
-            results[key] = report.plain(value)
+            results[key] = plain(value)
             if row.suppressed:
                 hidden.append(key)
     contrast = stats.psychotherapy_contrast(cohort, ci_level)
-    add(report.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), min_cell))
+    add(privacy.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), min_cell))
     results[SUPPRESSED_KEY] = hidden
     return results
 
@@ -329,23 +346,25 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
         notes += _rival_notes(claim, claims)
         if claim.get("note"):
             notes.append(claim["note"])
-        rows.append({
-            "id": claim["id"],
-            "claim": claim["meaning"],
-            "source": claim["source"],
-            "published": _stated(claim),
-            "recomputed": value,
-            "recomputed_display": display,
-            "status": status,
-            "rivals": [other["id"] for other in _rivals(claim, claims)],
-            "note": " ".join(notes),
-        })
+        rows.append(
+            {
+                "id": claim["id"],
+                "claim": claim["meaning"],
+                "source": claim["source"],
+                "published": _stated(claim),
+                "recomputed": value,
+                "recomputed_display": display,
+                "status": status,
+                "rivals": [other["id"] for other in _rivals(claim, claims)],
+                "note": " ".join(notes),
+            }
+        )
     return rows
 
 
 def suppressed_paths(claims: list[dict], results: dict, name: str = "claims") -> list[str]:
     """Paths (``name[i].recomputed``) of the rows of :func:`compare_claims` whose value the small-cell rule
-    hid, for :func:`ketamine_ptsd.report.record`: ``results.json`` lists them under ``"suppressed"``."""
+    hid, for :func:`ketamine_ptsd.presentation.results.record`: ``results.json`` lists them under ``"suppressed"``."""
     hidden = set(results.get(SUPPRESSED_KEY, ()))
     return [f"{name}[{i}].recomputed" for i, claim in enumerate(claims) if claim.get("result_key") in hidden]
 
@@ -390,89 +409,108 @@ def consistency_report(claims: list[dict]) -> list[dict]:
             continue
         mean, places = claim["value"], claim["decimals"]
         sums = consistency.grim_sums(mean, n, places)
-        detail = (
-            f"n = {n}; " + (", ".join(f"total {s} gives {s / n:.5f}" for s in sums) if sums else "no total fits")
-        )
+        detail = f"n = {n}; " + (", ".join(f"total {s} gives {s / n:.5f}" for s in sums) if sums else "no total fits")
         if claim["result_key"] == "post_mean":
-            detail += (
-                f"; assumes all {n} patients have a score after treatment (the number who do is not published)"
-            )
-        rows.append({
-            "check": "GRIM",
-            "claim_id": claim["id"],
-            "consistent": bool(sums),
-            "detail": detail,
-            "explanation": consistency.explain_grim(mean, n, places),
-        })
+            detail += f"; assumes all {n} patients have a score after treatment (the number who do is not published)"
+        rows.append(
+            {
+                "check": "GRIM",
+                "claim_id": claim["id"],
+                "consistent": bool(sums),
+                "detail": detail,
+                "explanation": consistency.explain_grim(mean, n, places),
+            }
+        )
     for sd_key, mean_key in (("pre_sd", "pre_mean"), ("post_sd", "post_mean")):
         for sd_claim in (c for c in claims if c.get("result_key") == sd_key and c["kind"] == "number"):
             mean_claim = _by_key(claims, sd_claim["version"], mean_key)
             if mean_claim is None:
-                rows.append({
+                rows.append(
+                    {
+                        "check": "GRIMMER",
+                        "claim_id": sd_claim["id"],
+                        "consistent": None,
+                        "detail": f"the {sd_claim['version']} version reports no mean to go with this SD",
+                        "explanation": "This SD cannot be checked without a mean from the same source.",
+                    }
+                )
+                continue
+            args = (
+                mean_claim["value"],
+                sd_claim["value"],
+                n,
+                mean_claim["decimals"],
+                _PCL5_MIN,
+                _PCL5_MAX,
+                sd_claim["decimals"],
+            )
+            rows.append(
+                {
                     "check": "GRIMMER",
                     "claim_id": sd_claim["id"],
-                    "consistent": None,
-                    "detail": f"the {sd_claim['version']} version reports no mean to go with this SD",
-                    "explanation": "This SD cannot be checked without a mean from the same source.",
-                })
-                continue
-            args = (mean_claim["value"], sd_claim["value"], n, mean_claim["decimals"], _PCL5_MIN, _PCL5_MAX,
-                    sd_claim["decimals"])
-            rows.append({
-                "check": "GRIMMER",
-                "claim_id": sd_claim["id"],
-                "consistent": consistency.grimmer(*args),
-                "detail": (
-                    f"mean {_stated(mean_claim)} ({mean_claim['id']}), SD {_stated(sd_claim)}, n = {n}, "
-                    f"scores {_PCL5_MIN}-{_PCL5_MAX}"
-                ),
-                "explanation": consistency.explain_grimmer(*args),
-            })
+                    "consistent": consistency.grimmer(*args),
+                    "detail": (
+                        f"mean {_stated(mean_claim)} ({mean_claim['id']}), SD {_stated(sd_claim)}, n = {n}, "
+                        f"scores {_PCL5_MIN}-{_PCL5_MAX}"
+                    ),
+                    "explanation": consistency.explain_grimmer(*args),
+                }
+            )
     for claim in claims:
         if claim["kind"] != "percent":
             continue
         counts = consistency.percent_counts(claim["value"], n, claim["decimals"])
-        rows.append({
-            "check": "percentage",
-            "claim_id": claim["id"],
-            "consistent": bool(counts),
-            "detail": (
-                f"{' or '.join(str(k) for k in counts) or 'no count'} of {n}; if the percentage is of "
-                "patients with a score after treatment, the denominator is smaller and not published"
-            ),
-            "explanation": consistency.explain_percent_counts(claim["value"], n, claim["decimals"]),
-        })
+        rows.append(
+            {
+                "check": "percentage",
+                "claim_id": claim["id"],
+                "consistent": bool(counts),
+                "detail": (
+                    f"{' or '.join(str(k) for k in counts) or 'no count'} of {n}; if the percentage is of "
+                    "patients with a score after treatment, the denominator is smaller and not published"
+                ),
+                "explanation": consistency.explain_percent_counts(claim["value"], n, claim["decimals"]),
+            }
+        )
     for claim in claims:
         if claim["kind"] != "number" or claim.get("result_key") != "d_av":
             continue
         parts = {key: _by_key(claims, claim["version"], key) for key in ("pre_mean", "pre_sd", "post_mean", "post_sd")}
         missing = [key for key, part in parts.items() if part is None]
         if missing:
-            rows.append({
-                "check": "effect size definition",
-                "claim_id": claim["id"],
-                "consistent": None,
-                "detail": f"the {claim['version']} version does not report {', '.join(missing)}",
-                "explanation": "Which definition of d was used cannot be checked without both means and SDs.",
-            })
+            rows.append(
+                {
+                    "check": "effect size definition",
+                    "claim_id": claim["id"],
+                    "consistent": None,
+                    "detail": f"the {claim['version']} version does not report {', '.join(missing)}",
+                    "explanation": "Which definition of d was used cannot be checked without both means and SDs.",
+                }
+            )
             continue
         places = max(part["decimals"] for part in parts.values())
         defs = consistency.d_definitions(
-            parts["pre_mean"]["value"], parts["pre_sd"]["value"], parts["post_mean"]["value"],
-            parts["post_sd"]["value"], n, decimals=places,
+            parts["pre_mean"]["value"],
+            parts["pre_sd"]["value"],
+            parts["post_mean"]["value"],
+            parts["post_sd"]["value"],
+            n,
+            decimals=places,
         )
         found = consistency.closest_to(claim["value"], defs, claim["decimals"])
         low, high = defs["ranges"]["d_av"]
-        rows.append({
-            "check": "effect size definition",
-            "claim_id": claim["id"],
-            "consistent": "d_av" in found["matches"],
-            "detail": (
-                f"d_av = {defs['d_av']:.4f} ({low:.4f} to {high:.4f} over the rounding of the inputs); "
-                f"definitions that fit: {', '.join(found['matches']) or 'none'}"
-            ),
-            "explanation": found["explanation"],
-        })
+        rows.append(
+            {
+                "check": "effect size definition",
+                "claim_id": claim["id"],
+                "consistent": "d_av" in found["matches"],
+                "detail": (
+                    f"d_av = {defs['d_av']:.4f} ({low:.4f} to {high:.4f} over the rounding of the inputs); "
+                    f"definitions that fit: {', '.join(found['matches']) or 'none'}"
+                ),
+                "explanation": found["explanation"],
+            }
+        )
     return rows
 
 
@@ -499,12 +537,20 @@ def conflicts(path: str | Path | None = None) -> list[dict]:
         if unknown:
             raise ValueError(f"conflict {entry['id']}: unknown claim id {', '.join(unknown)}")
         a, b = claims[a_id], claims[b_id]
-        rows.append({
-            "id": entry["id"],
-            "issue": " ".join(str(entry["issue"]).split()),
-            "claim_a": a_id, "stated_a": _stated(a), "source_a": a["source"], "version_a": a["version"],
-            "claim_b": b_id, "stated_b": _stated(b), "source_b": b["source"], "version_b": b["version"],
-        })
+        rows.append(
+            {
+                "id": entry["id"],
+                "issue": " ".join(str(entry["issue"]).split()),
+                "claim_a": a_id,
+                "stated_a": _stated(a),
+                "source_a": a["source"],
+                "version_a": a["version"],
+                "claim_b": b_id,
+                "stated_b": _stated(b),
+                "source_b": b["source"],
+                "version_b": b["version"],
+            }
+        )
     return rows
 
 
@@ -539,11 +585,18 @@ def conflicts_table(rows: list[dict]) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``about``, ``one source says``, ``another says`` and ``why it matters``.
     """
-    return pd.DataFrame([
-        {"about": row["id"], "one source says": f"{row['stated_a']} ({row['version_a']}: {row['source_a']})",
-         "another says": f"{row['stated_b']} ({row['version_b']}: {row['source_b']})", "why it matters": row["issue"]}
-        for row in rows
-    ], columns=["about", "one source says", "another says", "why it matters"])
+    return pd.DataFrame(
+        [
+            {
+                "about": row["id"],
+                "one source says": f"{row['stated_a']} ({row['version_a']}: {row['source_a']})",
+                "another says": f"{row['stated_b']} ({row['version_b']}: {row['source_b']})",
+                "why it matters": row["issue"],
+            }
+            for row in rows
+        ],
+        columns=["about", "one source says", "another says", "why it matters"],
+    )
 
 
 def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, ...] = MEANS_AND_SDS) -> dict:
@@ -577,12 +630,22 @@ def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, 
     by_id = {claim["id"]: claim for claim in claims}
     d_claim = by_id[d_id]
     pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
-    defs = consistency.d_definitions(pre_mean["value"], pre_sd["value"], post_mean["value"], post_sd["value"],
-                                     _sample_size(claims), decimals=max(by_id[i]["decimals"] for i in inputs))
+    defs = consistency.d_definitions(
+        pre_mean["value"],
+        pre_sd["value"],
+        post_mean["value"],
+        post_sd["value"],
+        _sample_size(claims),
+        decimals=max(by_id[i]["decimals"] for i in inputs),
+    )
     low, high = defs["ranges"]["d_av"]
     half = 0.5 * 10 ** -d_claim["decimals"]
     return {
-        "d_av": defs["d_av"], "low": low, "high": high, "claim_id": d_id, "inputs": tuple(inputs),
+        "d_av": defs["d_av"],
+        "low": low,
+        "high": high,
+        "claim_id": d_id,
+        "inputs": tuple(inputs),
         "rules_out": high < d_claim["value"] - half or low > d_claim["value"] + half,
     }
 
@@ -619,16 +682,26 @@ def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | No
         matched_rivals = [r for r in row["rivals"] if status_of.get(r) == "matches"]
         if matched_rivals:
             rival = by_id[matched_rivals[0]]
-            kind, why = "conflict", (
-                f"the {rival['version']} version states {row_of[rival['id']]['published']} for the same quantity "
-                f"(`{rival['id']}`), and this cohort matches that instead: no cohort can match both."
+            kind, why = (
+                "conflict",
+                (
+                    f"the {rival['version']} version states {row_of[rival['id']]['published']} for the same quantity "
+                    f"(`{rival['id']}`), and this cohort matches that instead: no cohort can match both."
+                ),
             )
-        elif (d_check is not None and row["id"] == d_check["claim_id"] and d_check["rules_out"]
-              and all(status_of[i] == "matches" for i in d_check["inputs"])):
-            kind, why = "conflict", (
-                f"this cohort matches the published means and the preprint SDs, and with those d_av lies between "
-                f"{d_check['low']:.3f} and {d_check['high']:.3f}: no cohort can match them and d = {row['published']} "
-                "together (the preprint's d goes with the preprint's own means; see the next section)."
+        elif (
+            d_check is not None
+            and row["id"] == d_check["claim_id"]
+            and d_check["rules_out"]
+            and all(status_of[i] == "matches" for i in d_check["inputs"])
+        ):
+            kind, why = (
+                "conflict",
+                (
+                    f"this cohort matches the published means and the preprint SDs, and with those d_av lies between "
+                    f"{d_check['low']:.3f} and {d_check['high']:.3f}: no cohort can match them and d = {row['published']} "
+                    "together (the preprint's d goes with the preprint's own means; see the next section)."
+                ),
             )
         else:
             kind, why = "other", "the recomputed value is not the published one; see the table."
@@ -659,11 +732,20 @@ def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple
     """
     stated = {claim["id"]: _stated(claim) for claim in claims}
     verdict = {True: "yes", False: "NO", None: "cannot check"}
-    return pd.DataFrame([
-        {"check": row["check"], "claim": row["claim_id"], "published": stated[row["claim_id"]],
-         "consistent": verdict[row["consistent"]], "what it means": row["explanation"]}
-        for row in checks if row["check"] in kinds
-    ], columns=list(_CHECK_COLUMNS))
+    return pd.DataFrame(
+        [
+            {
+                "check": row["check"],
+                "claim": row["claim_id"],
+                "published": stated[row["claim_id"]],
+                "consistent": verdict[row["consistent"]],
+                "what it means": row["explanation"],
+            }
+            for row in checks
+            if row["check"] in kinds
+        ],
+        columns=list(_CHECK_COLUMNS),
+    )
 
 
 def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
@@ -672,9 +754,9 @@ def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
     Parameters
     ----------
     definitions : dict
-        From :func:`ketamine_ptsd.consistency.d_definitions`, called with ``decimals``.
+        From :func:`ketamine_ptsd.analysis.consistency.d_definitions`, called with ``decimals``.
     found : dict
-        From :func:`ketamine_ptsd.consistency.closest_to` on those definitions.
+        From :func:`ketamine_ptsd.analysis.consistency.closest_to` on those definitions.
 
     Returns
     -------
@@ -682,21 +764,31 @@ def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
         One row per definition: ``definition``, ``value``, ``lowest``, ``highest`` and
         ``gives the reported d`` (``"yes"`` or ``"no"``).
     """
-    return pd.DataFrame([
-        {"definition": definitions["labels"][name], "value": definitions[name],
-         "lowest": definitions["ranges"][name][0], "highest": definitions["ranges"][name][1],
-         "gives the reported d": "yes" if name in found["matches"] else "no"}
-        for name in ("d_av", "d_mean_sd", "d_pre", "d_post")
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "definition": definitions["labels"][name],
+                "value": definitions[name],
+                "lowest": definitions["ranges"][name][0],
+                "highest": definitions["ranges"][name][1],
+                "gives the reported d": "yes" if name in found["matches"] else "no",
+            }
+            for name in ("d_av", "d_mean_sd", "d_pre", "d_post")
+        ]
+    )
 
 
-def change_sd_bound(claims: list[dict], mcid: float, percent_id: str = "pct_clinically_significant_published",
-                    inputs: tuple[str, ...] = MEANS_AND_SDS) -> dict:
+def change_sd_bound(
+    claims: list[dict],
+    mcid: float,
+    percent_id: str = "pct_clinically_significant_published",
+    inputs: tuple[str, ...] = MEANS_AND_SDS,
+) -> dict:
     """How far a published share of clinically significant change caps the pre-post correlation.
 
     Patients without a clinically significant change improved by at most ``ceil(mcid) - 1`` points
     (whole-number scores), which puts a floor under the SD of the change
-    (:func:`ketamine_ptsd.consistency.change_sd_floor`) whatever the raw data, and so caps r, d_z and t.
+    (:func:`ketamine_ptsd.analysis.consistency.change_sd_floor`) whatever the raw data, and so caps r, d_z and t.
     Of the head counts that round to the percentage, the largest leaves the fewest patients below the
     threshold: the weakest floor. The mean change is exact, because each published mean has one
     whole-number total (GRIM).
@@ -745,7 +837,10 @@ def change_sd_bound(claims: list[dict], mcid: float, percent_id: str = "pct_clin
     floor = consistency.change_sd_floor(mean_change, n, n_not, math.ceil(mcid) - 1)
     sd_pre, sd_post = pre_sd["value"], post_sd["value"]
     return {
-        "n": n, "percent": _stated(percent), "n_not_clinically_significant": n_not, "mean_change": mean_change,
+        "n": n,
+        "percent": _stated(percent),
+        "n_not_clinically_significant": n_not,
+        "mean_change": mean_change,
         "change_sd_floor": floor,
         # SD_change^2 = SD_pre^2 + SD_post^2 - 2 r SD_pre SD_post, solved for r at the floor.
         "r_max": (sd_pre**2 + sd_post**2 - floor**2) / (2 * sd_pre * sd_post) if floor else None,

@@ -5,7 +5,7 @@ process early, at low priority, so those imports fill the moments when a core is
 executed notebooks in, then writes ``go`` to the process's standard input, and Jupyter Book builds exactly
 as ``jupyter-book build ARGS`` would. Anything else on standard input (or its end) exits without building.
 
-Run as ``python -m ketamine_ptsd.render_worker SOURCE_FOLDER ARGS...``.
+Run as ``python -m ketamine_ptsd.engine.render_worker SOURCE_FOLDER ARGS...``.
 """
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ from pathlib import Path
 
 def preload(source: Path) -> None:
     """Import what the Sphinx build of ``source`` loads: Jupyter Book, the HTML builder, every extension."""
-    from jupyter_book.config import get_final_config
-
     import jupyter_book.cli.main  # noqa: F401
     import jupyter_book.sphinx  # noqa: F401
     import myst_nb.sphinx_ext  # noqa: F401 - myst_nb's setup imports it only when called
     import pybtex.plugin
     import sphinx.builders.html  # noqa: F401
+    from jupyter_book.config import get_final_config
 
     # sphinxcontrib-bibtex looks its pybtex plugins up in the installed entry points for every citation;
     # they cannot change during a build, so each lookup is done once.
     pybtex.plugin.entry_points = functools.cache(pybtex.plugin.entry_points)
 
-    config, _ = get_final_config(user_yaml=source / "_config.yml", sourcedir=source,
-                                 cli_config={"latex_individualpages": False})
+    config, _ = get_final_config(
+        user_yaml=source / "_config.yml", sourcedir=source, cli_config={"latex_individualpages": False}
+    )
     for name in config.get("extensions", []):
         importlib.import_module(name)
 

@@ -1,13 +1,13 @@
 """The cohort data contract: every column a cohort file may hold, and the rules it must follow.
 
-This module is the single source of truth for the input columns. :mod:`ketamine_ptsd.validate` enforces
+This module is the single source of truth for the input columns. :mod:`ketamine_ptsd.data.validate` enforces
 what is written here (names, kinds, ranges, spellings, the thresholds of warnings), and the book's data
 dictionary page is generated from :func:`data_dictionary`, so the page, the checks and this file cannot
 drift apart.
 
 Examples
 --------
->>> from ketamine_ptsd.contract import COLUMNS, REQUIRED_COLUMNS, ITEM_COLUMNS
+>>> from ketamine_ptsd.data.contract import COLUMNS, REQUIRED_COLUMNS, ITEM_COLUMNS
 >>> REQUIRED_COLUMNS
 ('patient_id', 'pcl5_pre', 'pcl5_post')
 >>> ITEM_COLUMNS["post"][0], len(ITEM_COLUMNS["post"])
@@ -67,7 +67,16 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 
 #: Spreadsheet error values. They mean a formula failed, not that a value is missing, so they are errors.
 SPREADSHEET_ERRORS = (
-    "#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA",
+    "#N/A",
+    "#VALUE!",
+    "#REF!",
+    "#DIV/0!",
+    "#NUM!",
+    "#NAME?",
+    "#NULL!",
+    "#SPILL!",
+    "#CALC!",
+    "#GETTING_DATA",
 )
 
 #: File types by extension (lower case).
@@ -87,7 +96,7 @@ READING_RULES = (
     "may appear only once. Unknown columns are ignored and named in a warning; a column without a name "
     "is ignored (with a warning if it holds values).",
     "Cells: spaces around a value are ignored. An empty cell, spaces only, `NA`, `N/A`, `NaN`, `NULL` "
-    "and `None` (any case) all mean \"no value\". Spreadsheet error values (`#N/A`, `#DIV/0!`, ...) are "
+    'and `None` (any case) all mean "no value". Spreadsheet error values (`#N/A`, `#DIV/0!`, ...) are '
     "errors. Rows with no value in any column are skipped.",
     "Whole numbers: digits with an optional sign; a zero fraction as spreadsheets write it (`52.0`) is "
     "read as 52. A fraction (`52.5`), an exponent (`5e1`), `inf` or text is an error.",
@@ -146,9 +155,13 @@ def _items(time_point: str) -> list[str]:
 ITEM_COLUMNS: dict[str, list[str]] = {"pre": _items("pre"), "post": _items("post")}
 
 # DSM-5 symptom clusters of the PCL-5 items (National Center for PTSD).
-_CLUSTERS = {**{i: "B, intrusion" for i in range(1, 6)}, 6: "C, avoidance", 7: "C, avoidance",
-             **{i: "D, negative cognitions and mood" for i in range(8, 15)},
-             **{i: "E, arousal and reactivity" for i in range(15, 21)}}
+_CLUSTERS = {
+    **{i: "B, intrusion" for i in range(1, 6)},
+    6: "C, avoidance",
+    7: "C, avoidance",
+    **{i: "D, negative cognitions and mood" for i in range(8, 15)},
+    **{i: "E, arousal and reactivity" for i in range(15, 21)},
+}
 
 _ITEM_RULE = (
     "whole number 0-4. In each row the 20 items of a time point are all given or all empty; where the "
@@ -159,69 +172,127 @@ _ITEM_RULE = (
 
 def _item_columns(time_point: str, when: str) -> list[Column]:
     return [
-        Column(name, False, "integer", _ITEM_RULE,
-               f"PCL-5 item {i} (cluster {_CLUSTERS[i]}) {when}", minimum=0, maximum=4)
+        Column(
+            name, False, "integer", _ITEM_RULE, f"PCL-5 item {i} (cluster {_CLUSTERS[i]}) {when}", minimum=0, maximum=4
+        )
         for i, name in enumerate(ITEM_COLUMNS[time_point], start=1)
     ]
 
 
 #: Every column of the contract, in contract order.
 COLUMNS: tuple[Column, ...] = (
-    Column("patient_id", True, "text",
-           "non-empty and unique (compared after trimming spaces; letter case matters). An identifier: "
-           "never shown in the book or in results.json",
-           "Patient identifier"),
-    Column("pcl5_pre", True, "integer",
-           "whole number 0-80; may be empty only where all 20 items pcl5_pre_01 .. pcl5_pre_20 are given "
-           "(the total is then their sum); the column may be left out when the file has those items. "
-           f"Below {PROBABLE_PTSD_CUTOFF} is accepted with a warning",
-           "PCL-5 total before the first infusion", minimum=0, maximum=80,
-           unusual_below=PROBABLE_PTSD_CUTOFF,
-           unusual_why=f"below {PROBABLE_PTSD_CUTOFF}, the probable-PTSD cutoff; unusual for a "
-                       "treatment-resistant PTSD cohort"),
-    Column("pcl5_post", True, "integer",
-           "whole number 0-80, or empty = no post-treatment assessment (dropout); where all 20 items "
-           "pcl5_post_01 .. pcl5_post_20 are given the total is their sum; the column may be left out "
-           "when the file has those items. At least one patient must have a value (a completer)",
-           "PCL-5 total after treatment", minimum=0, maximum=80),
+    Column(
+        "patient_id",
+        True,
+        "text",
+        "non-empty and unique (compared after trimming spaces; letter case matters). An identifier: "
+        "never shown in the book or in results.json",
+        "Patient identifier",
+    ),
+    Column(
+        "pcl5_pre",
+        True,
+        "integer",
+        "whole number 0-80; may be empty only where all 20 items pcl5_pre_01 .. pcl5_pre_20 are given "
+        "(the total is then their sum); the column may be left out when the file has those items. "
+        f"Below {PROBABLE_PTSD_CUTOFF} is accepted with a warning",
+        "PCL-5 total before the first infusion",
+        minimum=0,
+        maximum=80,
+        unusual_below=PROBABLE_PTSD_CUTOFF,
+        unusual_why=f"below {PROBABLE_PTSD_CUTOFF}, the probable-PTSD cutoff; unusual for a "
+        "treatment-resistant PTSD cohort",
+    ),
+    Column(
+        "pcl5_post",
+        True,
+        "integer",
+        "whole number 0-80, or empty = no post-treatment assessment (dropout); where all 20 items "
+        "pcl5_post_01 .. pcl5_post_20 are given the total is their sum; the column may be left out "
+        "when the file has those items. At least one patient must have a value (a completer)",
+        "PCL-5 total after treatment",
+        minimum=0,
+        maximum=80,
+    ),
     *_item_columns("pre", "before the first infusion"),
     *_item_columns("post", "after treatment"),
-    Column("days_between", False, "integer",
-           "whole number >= 0; where date_pre and date_post are also given it must equal their difference, "
-           "where it is empty it is derived from them. Above 365 is accepted with a warning",
-           "Days from the pre to the post assessment", minimum=0, unusual_above=365,
-           unusual_why="more than a year between the assessments"),
-    Column("date_pre", False, "date",
-           "date (YYYY-MM-DD) that exists in the calendar; used with date_post to derive days_between "
-           "(one of the two date columns alone is ignored, with a warning)",
-           "Date of the pre-treatment assessment"),
-    Column("date_post", False, "date",
-           "date (YYYY-MM-DD) that exists in the calendar, not before date_pre",
-           "Date of the post-treatment assessment"),
-    Column("age", False, "integer",
-           "whole number 18-110; above 90 is accepted with a warning",
-           "Age in years", minimum=18, maximum=110, unusual_above=90,
-           unusual_why="older than 90; check the value"),
-    Column("gender", False, "category",
-           "woman, man, nonbinary or other; female and f are read as woman, male and m as man, non-binary "
-           "as nonbinary; any letter case; empty = not reported",
-           "Gender"),
-    Column("race_ethnicity", False, "text",
-           "free text (a category label), spaces around it trimmed; empty = not reported",
-           "Race or ethnicity"),
-    Column("n_infusions", False, "integer",
-           "whole number >= 1; above 30 is accepted with a warning",
-           "Ketamine infusions received", minimum=1, unusual_above=30,
-           unusual_why="more than 30 infusions; check the value"),
-    Column("n_psych_meds", False, "integer",
-           "whole number >= 0",
-           "Psychiatric medications at baseline", minimum=0),
-    Column("suicidal_ideation", False, "boolean",
-           "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
-           "Suicidal ideation at baseline"),
-    Column("psychotherapy", False, "boolean",
-           "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
-           "Concomitant psychotherapy during treatment"),
+    Column(
+        "days_between",
+        False,
+        "integer",
+        "whole number >= 0; where date_pre and date_post are also given it must equal their difference, "
+        "where it is empty it is derived from them. Above 365 is accepted with a warning",
+        "Days from the pre to the post assessment",
+        minimum=0,
+        unusual_above=365,
+        unusual_why="more than a year between the assessments",
+    ),
+    Column(
+        "date_pre",
+        False,
+        "date",
+        "date (YYYY-MM-DD) that exists in the calendar; used with date_post to derive days_between "
+        "(one of the two date columns alone is ignored, with a warning)",
+        "Date of the pre-treatment assessment",
+    ),
+    Column(
+        "date_post",
+        False,
+        "date",
+        "date (YYYY-MM-DD) that exists in the calendar, not before date_pre",
+        "Date of the post-treatment assessment",
+    ),
+    Column(
+        "age",
+        False,
+        "integer",
+        "whole number 18-110; above 90 is accepted with a warning",
+        "Age in years",
+        minimum=18,
+        maximum=110,
+        unusual_above=90,
+        unusual_why="older than 90; check the value",
+    ),
+    Column(
+        "gender",
+        False,
+        "category",
+        "woman, man, nonbinary or other; female and f are read as woman, male and m as man, non-binary "
+        "as nonbinary; any letter case; empty = not reported",
+        "Gender",
+    ),
+    Column(
+        "race_ethnicity",
+        False,
+        "text",
+        "free text (a category label), spaces around it trimmed; empty = not reported",
+        "Race or ethnicity",
+    ),
+    Column(
+        "n_infusions",
+        False,
+        "integer",
+        "whole number >= 1; above 30 is accepted with a warning",
+        "Ketamine infusions received",
+        minimum=1,
+        unusual_above=30,
+        unusual_why="more than 30 infusions; check the value",
+    ),
+    Column("n_psych_meds", False, "integer", "whole number >= 0", "Psychiatric medications at baseline", minimum=0),
+    Column(
+        "suicidal_ideation",
+        False,
+        "boolean",
+        "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
+        "Suicidal ideation at baseline",
+    ),
+    Column(
+        "psychotherapy",
+        False,
+        "boolean",
+        "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = unknown",
+        "Concomitant psychotherapy during treatment",
+    ),
 )
 
 #: Columns by name.
@@ -292,6 +363,7 @@ def data_dictionary() -> pd.DataFrame:
             required = "yes, or its 20 items"
         else:
             required = "yes" if c.required else "no"
-        rows.append({"column": c.name, "required": required, "type": c.kind, "rule": c.rule,
-                     "description": c.description})
+        rows.append(
+            {"column": c.name, "required": required, "type": c.kind, "rule": c.rule, "description": c.description}
+        )
     return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])

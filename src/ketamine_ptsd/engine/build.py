@@ -25,12 +25,16 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from . import paths
+from ketamine_ptsd import paths
+
+if TYPE_CHECKING:
+    from ketamine_ptsd.engine.kernels import WarmKernel
 
 #: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort
 #: is offered for download by the page on running the book on one's own data.
@@ -77,9 +81,24 @@ def declared_parameters(source: str) -> list[str]:
     return re.findall(r"^(\w+)\s*=", match.group(1), re.M)
 
 
+def _module_file(dotted: str, package_dir: Path) -> Path | None:
+    """The file of package module ``dotted`` (``ketamine_ptsd.analysis.stats``), or None if it is not one."""
+    parts = dotted.split(".")
+    if parts[0] != package_dir.name:
+        return None
+    base = package_dir.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 @functools.lru_cache(maxsize=256)
-def _package_imports(text: str, package_dir: Path) -> frozenset[Path]:
-    """Modules of this package that Python ``text`` imports, directly (cached on the text itself)."""
+def _package_imports(text: str, package_dir: Path, current: str = "") -> frozenset[Path]:
+    """Modules of this package that Python ``text`` imports, directly (cached on the text itself).
+
+    ``current`` is the dotted name of the package the text belongs to, for relative imports.
+    """
     found: set[Path] = set()
     try:
         tree = ast.parse(text)
@@ -87,23 +106,44 @@ def _package_imports(text: str, package_dir: Path) -> frozenset[Path]:
         return frozenset()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 or node.module and node.module.split(".")[0] == "ketamine_ptsd":
-                sub = (node.module or "").removeprefix("ketamine_ptsd").lstrip(".") if node.level == 0 else node.module or ""
-                if sub:
-                    found.add(package_dir / (sub.split(".")[0] + ".py"))
-                for alias in node.names:
-                    found.add(package_dir / (alias.name + ".py"))
+            if node.level:
+                anchor = current.split(".")[: len(current.split(".")) - node.level + 1]
+                module = ".".join(anchor + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            base = _module_file(module, package_dir)
+            if base is None:
+                continue
+            found.add(base)
+            for alias in node.names:
+                sub = _module_file(f"{module}.{alias.name}", package_dir)
+                if sub is not None:
+                    found.add(sub)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if parts[0] == "ketamine_ptsd" and len(parts) > 1:
-                    found.add(package_dir / (parts[1] + ".py"))
-    return frozenset(p for p in found if p.exists())
+                for i in range(2, len(parts) + 1):
+                    sub = _module_file(".".join(parts[:i]), package_dir)
+                    if sub is not None:
+                        found.add(sub)
+    return frozenset(found)
+
+
+def _dotted_package(module: Path, package_dir: Path) -> str:
+    """The package a module file belongs to (for ``__init__.py``, the package itself)."""
+    return ".".join(module.relative_to(package_dir.parent).with_suffix("").parts[:-1])
+
+
+def _dotted_name(module: Path) -> str:
+    parts = list(module.relative_to(paths.PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def module_closure(notebook_source: str, package_dir: Path = paths.PACKAGE) -> list[Path]:
     """Every package module a notebook can run: its imports and theirs, transitively, plus ``__init__``."""
-    code = "\n".join(re.findall(r"```\{code-cell\}[^\n]*\n(?:(?::[^\n]*\n)|(?:---\n.*?---\n))*(.*?)```", notebook_source, re.S))
+    code = "\n".join(
+        re.findall(r"```\{code-cell\}[^\n]*\n(?:(?::[^\n]*\n)|(?:---\n.*?---\n))*(.*?)```", notebook_source, re.S)
+    )
     return _closure(_package_imports(code, package_dir) | {package_dir / "__init__.py"}, package_dir)
 
 
@@ -114,13 +154,18 @@ def _closure(start: set[Path] | frozenset[Path], package_dir: Path = paths.PACKA
         if module in seen:
             continue
         seen.add(module)
-        todo |= _package_imports(module.read_text(encoding="utf-8"), package_dir) - seen
+        todo |= (
+            _package_imports(module.read_text(encoding="utf-8"), package_dir, _dotted_package(module, package_dir))
+            - seen
+        )
     return sorted(seen)
 
 
 def notebook_key(source: str, params: dict[str, Any], data_sha256: str) -> str:
     # kernel_state runs before every notebook, in the kernel, so it belongs to every notebook's code.
-    modules = {p.name: sha256_file(p) for p in [*module_closure(source), paths.PACKAGE / "kernel_state.py"]}
+    files = [*module_closure(source), Path(__file__).with_name("kernel_state.py")]
+    # Named from the package down, so a checkout that moves keeps its cache.
+    modules = {"/".join(p.parts[p.parts.index(paths.PACKAGE.name) :]): sha256_file(p) for p in files}
     lock = sha256_file(LOCK_FILE) if LOCK_FILE.exists() else ""
     payload = {"source": _sha(source), "modules": modules, "data": data_sha256, "params": params, "lock": lock}
     return _sha(json.dumps(payload, sort_keys=True, default=str))
@@ -131,8 +176,13 @@ def git_commit() -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO, capture_output=True, text=True, timeout=10)
         if head.returncode:
             return ""
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=paths.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return ""
@@ -158,13 +208,13 @@ class _State:
 
 
 def _validator_key() -> str:
-    return _sha("".join(sha256_file(p) for p in _closure({paths.PACKAGE / "validate.py"})))
+    return _sha("".join(sha256_file(p) for p in _closure({paths.PACKAGE / "data" / "validate.py"})))
 
 
 def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[str], None]) -> list[str]:
     """Validate ``data`` and store the validated cohort for the notebooks; reuse it when nothing changed.
 
-    Returns the validation warnings. Raises :class:`ketamine_ptsd.validate.ValidationFailed` with every
+    Returns the validation warnings. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with every
     problem, before anything is written.
     """
     key = _sha(data_sha256 + _validator_key())
@@ -173,7 +223,7 @@ def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[
         warnings = json.loads(state.read("cohort.warnings.json") or "[]")
         echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
         return warnings
-    from .validate import ValidationFailed, validate_file
+    from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
     result = validate_file(data)
     if not result.ok:
@@ -190,7 +240,7 @@ def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[
 
 
 def _failed_cell(path: Path) -> str:
-    """"cell N (first line of its code)" for the cell of an executed notebook that raised."""
+    """ "cell N (first line of its code)" for the cell of an executed notebook that raised."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -209,8 +259,14 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
     notebook = jupytext.reads(source, fmt="md:myst")
     try:
         papermill.execute_notebook(
-            notebook, str(target), parameters=params, kernel_name="python3",
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False, km=kernel.fresh(),
+            notebook,
+            str(target),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            km=kernel.fresh(),
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildFailed(f"notebook {name} failed in {_failed_cell(target)}: {exc.ename}: {exc.evalue}") from None
@@ -233,8 +289,9 @@ class _Plan:
     todo: list[tuple[str, str, dict]]  # (name, source, parameters) of those to execute
 
 
-def plan_notebooks(names: list[str], pool: dict[str, Any], data_sha256: str, state: _State, echo,
-                   report: BuildReport) -> _Plan:
+def plan_notebooks(
+    names: list[str], pool: dict[str, Any], data_sha256: str, state: _State, echo, report: BuildReport
+) -> _Plan:
     """Every notebook's key, and which notebooks must execute because theirs changed."""
     plan = _Plan({}, [])
     for name in names:
@@ -250,8 +307,9 @@ def plan_notebooks(names: list[str], pool: dict[str, Any], data_sha256: str, sta
     return plan
 
 
-def execute_notebooks(plan: _Plan, state: _State, jobs: int, echo, report: BuildReport, failed_dir: Path,
-                      meanwhile: Callable[[], Any]) -> Any:
+def execute_notebooks(
+    plan: _Plan, state: _State, jobs: int, echo, report: BuildReport, failed_dir: Path, meanwhile: Callable[[], Any]
+) -> Any:
     """Execute the planned notebooks, ``jobs`` at a time; returns what ``meanwhile`` returned.
 
     ``meanwhile`` (validating the cohort) runs in this thread while the kernels start and import their
@@ -259,10 +317,11 @@ def execute_notebooks(plan: _Plan, state: _State, jobs: int, echo, report: Build
     """
     if not plan.todo:
         return meanwhile()
-    from .kernels import LAZY_IMPORTS, KernelFailed, WarmKernel, Zygote
+    from ketamine_ptsd.engine.kernels import LAZY_IMPORTS, KernelFailed, WarmKernel, Zygote
 
-    preload = sorted({f"ketamine_ptsd.{m.stem}" for _, source, _ in plan.todo for m in module_closure(source)}
-                     - {"ketamine_ptsd.__init__"}) + list(LAZY_IMPORTS)
+    preload = sorted({_dotted_name(m) for _, source, _ in plan.todo for m in module_closure(source)}) + list(
+        LAZY_IMPORTS
+    )
     # Longest first, so no worker is left with a long notebook at the end; source length stands for work.
     queue = deque(sorted(plan.todo, key=lambda item: -len(item[1])))
     go, cancelled = threading.Event(), threading.Event()
@@ -357,7 +416,7 @@ def _copy_mathjax(target: Path) -> None:
 class Renderer:
     """Jupyter Book over the executed notebooks, warnings as errors, in a process started before they are.
 
-    The process (:mod:`ketamine_ptsd.render_worker`) imports Sphinx and the extensions at low priority
+    The process (:mod:`ketamine_ptsd.engine.render_worker`) imports Sphinx and the extensions at low priority
     while the notebooks execute; :meth:`start` copies the executed notebooks in and lets it build, and
     :meth:`wait` waits for the HTML.
     """
@@ -372,9 +431,22 @@ class Renderer:
             shutil.copy2(path, target)
         _copy_mathjax(self.src / "_mathjax" / "mathjax")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ketamine_ptsd.render_worker", str(self.src), "--path-output", str(self.work),
-             "--warningiserror", "--nitpick", "--keep-going", "--quiet"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "ketamine_ptsd.engine.render_worker",
+                str(self.src),
+                "--path-output",
+                str(self.work),
+                "--warningiserror",
+                "--nitpick",
+                "--keep-going",
+                "--quiet",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         # Its imports should use only what the notebooks' kernels leave idle.
         os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
@@ -392,8 +464,11 @@ class Renderer:
         """Wait for the book; returns the new HTML folder."""
         stdout, stderr = self.process.communicate()
         if self.process.returncode:
-            lines = [ln for ln in (stdout + stderr).splitlines()
-                     if re.search(r"WARNING|ERROR|[Ee]rror:", ln) and not ln.startswith(("Traceback", "  "))]
+            lines = [
+                ln
+                for ln in (stdout + stderr).splitlines()
+                if re.search(r"WARNING|ERROR|[Ee]rror:", ln) and not ln.startswith(("Traceback", "  "))
+            ]
             detail = "\n".join(lines[-20:]) or (stdout + stderr)[-3000:]
             raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
         echo(f"render: {time.perf_counter() - self.started:.1f} s")
@@ -432,13 +507,13 @@ def build(
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> BuildReport:
     """Build the book for ``data`` into ``out/html`` and ``out/results.json``."""
-    from .parameters import resolve
+    from ketamine_ptsd.parameters import resolve
 
     params = resolve(params)
     data, out = Path(data).absolute(), Path(out).absolute()
     report = BuildReport(out=out)
     if not data.is_file():
-        from .validate import ValidationFailed, validate_file
+        from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
         raise ValidationFailed(validate_file(data).errors)
     data_sha256 = sha256_file(data)
@@ -455,10 +530,15 @@ def build(
     }
     plan = plan_notebooks(names, pool, data_sha256, state, echo, report)
     # What the rendering depends on: the notebooks, the book's sources, this module, the Sphinx hooks, the lock.
-    renderer_files = [Path(__file__), paths.PACKAGE / "sphinx_ext.py", paths.PACKAGE / "render_worker.py",
-                      *([LOCK_FILE] if LOCK_FILE.exists() else [])]
-    render_key = _sha(json.dumps(plan.keys, sort_keys=True)
-                      + "".join(sha256_file(p) for p in _book_sources() + renderer_files))
+    renderer_files = [
+        Path(__file__),
+        Path(__file__).with_name("sphinx_ext.py"),
+        Path(__file__).with_name("render_worker.py"),
+        *([LOCK_FILE] if LOCK_FILE.exists() else []),
+    ]
+    render_key = _sha(
+        json.dumps(plan.keys, sort_keys=True) + "".join(sha256_file(p) for p in _book_sources() + renderer_files)
+    )
     html = out / paths.HTML_DIRNAME
     unchanged = state.read("render.key") == render_key and html.exists() and (out / paths.RESULTS_FILENAME).exists()
     renderer: Renderer | None = None
@@ -470,12 +550,19 @@ def build(
             renderer = Renderer(state)
 
     try:
-        execute_notebooks(plan, state, jobs or os.cpu_count() or 1, echo, report, out / "failed",
-                          meanwhile=validate_then_start_renderer)
+        execute_notebooks(
+            plan,
+            state,
+            jobs or os.cpu_count() or 1,
+            echo,
+            report,
+            out / "failed",
+            meanwhile=validate_then_start_renderer,
+        )
         if renderer is None:
             echo("render: unchanged, not rendered")
             return report
-        from .report import gather
+        from ketamine_ptsd.presentation.results import gather
 
         renderer.start(names, state.notebooks)
         results = gather({name: state.notebooks / f"{name}.ipynb" for name in names})

@@ -42,7 +42,9 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     pre = done["pcl5_pre"].to_numpy(dtype="float64")
     post = done["pcl5_post"].to_numpy(dtype="float64")
     if len(done) <= MAX_POINTS:
-        segments = np.stack([np.column_stack([np.zeros_like(pre), pre]), np.column_stack([np.ones_like(post), post])], 1)
+        segments = np.stack(
+            [np.column_stack([np.zeros_like(pre), pre]), np.column_stack([np.ones_like(post), post])], 1
+        )
         from matplotlib.collections import LineCollection
 
         left.add_collection(LineCollection(segments, colors=[colors[0]], alpha=0.25, linewidths=1))
@@ -64,8 +66,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         long = pd.DataFrame(
             {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
         )
-        sns.violinplot(data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0,
-                       legend=False)
+        sns.violinplot(data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0, legend=False)
         right.set_ylim(0, 80)
         right.set_xlabel("")
         cutoff_line = right.axhline
@@ -73,14 +74,26 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         # A kernel density over a million points is slow and adds nothing: totals are integers 0-80.
         bins = np.arange(-0.5, 81.5, 2)
         for values, label, colour in ((pre, "before", colors[0]), (post, "after", colors[1])):
-            right.hist(values, bins=bins, weights=np.full(len(values), 100 / len(values)), histtype="step",
-                       linewidth=2, color=colour, label=label)
+            right.hist(
+                values,
+                bins=bins,
+                weights=np.full(len(values), 100 / len(values)),
+                histtype="step",
+                linewidth=2,
+                color=colour,
+                label=label,
+            )
         right.set_xlabel("PCL-5 total")
         right.set_ylabel("% of completers")
         cutoff_line = right.axvline
     if remission_cutoff is not None:
-        cutoff_line(remission_cutoff, color=colors[2], linestyle="--", linewidth=1.5,
-                    label=f"remission cutoff ({remission_cutoff:g})")
+        cutoff_line(
+            remission_cutoff,
+            color=colors[2],
+            linestyle="--",
+            linewidth=1.5,
+            label=f"remission cutoff ({remission_cutoff:g})",
+        )
     if remission_cutoff is not None or len(done) > MAX_POINTS:
         right.legend(loc="upper right")
     right.set_title("Distribution of PCL-5 totals")
@@ -107,8 +120,13 @@ def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_thresho
         line = ax.axvline
     line(mcid, color="black", linestyle="--", linewidth=1.2, label=f"clinically significant ({mcid:g} points)")
     if reliable_change_threshold is not None:
-        line(reliable_change_threshold, color=colors[2], linestyle=":", linewidth=1.5,
-             label=f"reliable change ({reliable_change_threshold:.1f} points)")
+        line(
+            reliable_change_threshold,
+            color=colors[2],
+            linestyle=":",
+            linewidth=1.5,
+            label=f"reliable change ({reliable_change_threshold:.1f} points)",
+        )
     line(0, color="grey", linewidth=0.8)
     ax.legend(loc="upper right")
     ax.set_title("Change in PCL-5 for every completer (positive = improvement)")
@@ -121,8 +139,9 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     plt, sns = pyplot_with_theme()
     fig, ax = plt.subplots(figsize=(6, 4))
     sub = done[done[column].notna()]
-    groups = [(label, sub.loc[sub[column] == value, "change"].to_numpy(dtype="float64"))
-              for value, label in labels.items()]
+    groups = [
+        (label, sub.loc[sub[column] == value, "change"].to_numpy(dtype="float64")) for value, label in labels.items()
+    ]
     groups = [(label, values) for label, values in groups if len(values)]
     # Box statistics from quantiles: the same picture as a box plot, at any cohort size.
     boxes = []
@@ -130,8 +149,19 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
         q1, med, q3 = np.percentile(values, [25, 50, 75])
         iqr = q3 - q1
         inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
-        boxes.append({"label": label, "q1": q1, "med": med, "q3": q3, "whislo": inside.min(), "whishi": inside.max(),
-                      "fliers": values[(values < inside.min()) | (values > inside.max())] if len(values) <= MAX_POINTS else []})
+        boxes.append(
+            {
+                "label": label,
+                "q1": q1,
+                "med": med,
+                "q3": q3,
+                "whislo": inside.min(),
+                "whishi": inside.max(),
+                "fliers": values[(values < inside.min()) | (values > inside.max())]
+                if len(values) <= MAX_POINTS
+                else [],
+            }
+        )
     ax.bxp(boxes, patch_artist=True, boxprops={"facecolor": sns.color_palette(PALETTE)[0], "alpha": 0.6})
     ax.set_xlabel("")
     ax.set_ylabel("change in PCL-5 (pre - post)")
@@ -139,8 +169,7 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     return fig
 
 
-def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: float | None = None,
-                   share: str = ""):
+def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: float | None = None, share: str = ""):
     """What the unreported pre-post correlation r allows, from published means and SDs.
 
     Left: d_z over r, with the paired t on a second axis; right: the confidence interval of the mean change
@@ -150,11 +179,11 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     Parameters
     ----------
     r_rows : list of dict
-        From :func:`ketamine_ptsd.consistency.r_range_for`; only the ``"grid"`` rows are drawn.
+        From :func:`ketamine_ptsd.analysis.consistency.r_range_for`; only the ``"grid"`` rows are drawn.
     reached : (float, float)
         Lowest and highest r of the reconstructed cohorts.
     r_max : float, optional
-        Largest r the head count allows (:func:`ketamine_ptsd.claims.change_sd_bound`); no line when None
+        Largest r the head count allows (:func:`ketamine_ptsd.analysis.claims.change_sd_bound`); no line when None
         or above 1, where it rules nothing out.
     share : str
         The published percentage behind ``r_max``, as stated (e.g. ``"75%"``), for the legend.
@@ -179,8 +208,14 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     twin = left.secondary_yaxis("right", functions=(lambda d: d * scale, lambda t: t / scale))
     twin.set_ylabel("paired t")
     left.legend(loc="upper left", frameon=True)
-    right.fill_between(grid["r"], grid["change_ci_low"], grid["change_ci_high"], color=colors[0], alpha=0.35,
-                       label="confidence interval")
+    right.fill_between(
+        grid["r"],
+        grid["change_ci_low"],
+        grid["change_ci_high"],
+        color=colors[0],
+        alpha=0.35,
+        label="confidence interval",
+    )
     right.plot(grid["r"], (grid["change_ci_low"] + grid["change_ci_high"]) / 2, color=colors[0], label="mean change")
     right.set_ylabel("change in PCL-5 (points)")
     right.legend(loc="lower right", frameon=True)
@@ -198,7 +233,7 @@ def reconstruction_figure(spread: pd.DataFrame):
     Parameters
     ----------
     spread : pandas.DataFrame
-        From :func:`ketamine_ptsd.reconstruct.reconstruction_statistics`, one row per cohort.
+        From :func:`ketamine_ptsd.data.reconstruct.reconstruction_statistics`, one row per cohort.
 
     Returns
     -------
@@ -214,8 +249,13 @@ def reconstruction_figure(spread: pd.DataFrame):
     shares = spread["pct_reliable_improvement"].round(9).value_counts().sort_index()
     axes[1].bar(shares.index, shares.to_numpy(), width=0.8 * 100 / n_patients, color=colors[0])
     axes[1].set_xlabel("reliable improvement (% of patients)")
-    axes[2].vlines(spread["n_psychotherapy"], spread["psychotherapy_d_ci_low"], spread["psychotherapy_d_ci_high"],
-                   color=colors[0], alpha=0.3)
+    axes[2].vlines(
+        spread["n_psychotherapy"],
+        spread["psychotherapy_d_ci_low"],
+        spread["psychotherapy_d_ci_high"],
+        color=colors[0],
+        alpha=0.3,
+    )
     axes[2].plot(spread["n_psychotherapy"], spread["psychotherapy_d"], "o", color=colors[1], markersize=3)
     axes[2].axhline(0, color="black", linewidth=1)
     axes[2].set_xlabel("patients with psychotherapy")

@@ -67,8 +67,10 @@ VALUE_WIDTH = 40
 _WHOLE = r"[+-]?[0-9]{1,15}(?:\.0*)?"
 _NUMBER_LIKE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # ISO date, optionally followed by a time of day (spreadsheets and databases export dates that way).
-_DATE = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-         r"(?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+_DATE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-2][0-9]:[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
 _DAY_FIRST = re.compile(r"[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{1,4}")
 _SPREADSHEET_ERRORS = frozenset(SPREADSHEET_ERRORS)
 _PARQUET_INDEX = re.compile(r"__index_level_\d+__")
@@ -270,11 +272,16 @@ def _read_bytes(path: Path, label: str) -> bytes:
 def _sniff_not_text(head: bytes, label: str) -> None:
     """Refuse content that is not text, saying what it looks like."""
     kinds = [
-        (b"PK\x03\x04", "is a zip archive (an Excel .xlsx workbook?), not CSV text; give it the .xlsx extension "
-                        "or export it as CSV UTF-8"),
+        (
+            b"PK\x03\x04",
+            "is a zip archive (an Excel .xlsx workbook?), not CSV text; give it the .xlsx extension "
+            "or export it as CSV UTF-8",
+        ),
         (b"PAR1", "is a Parquet file, not CSV text; give it the .parquet extension"),
-        (b"\xd0\xcf\x11\xe0", "is an old Excel .xls or a password-protected workbook, not CSV text; "
-                             "save it as .xlsx or CSV UTF-8"),
+        (
+            b"\xd0\xcf\x11\xe0",
+            "is an old Excel .xls or a password-protected workbook, not CSV text; save it as .xlsx or CSV UTF-8",
+        ),
         (b"%PDF", "is a PDF document, not CSV text"),
         (b"\xff\xfe", "is UTF-16 text (Excel's 'Unicode Text'), not UTF-8; save it as CSV UTF-8"),
         (b"\xfe\xff", "is UTF-16 text, not UTF-8; save it as CSV UTF-8"),
@@ -297,10 +304,16 @@ def _decode(data: bytes, label: str) -> str:
             guess = "looks like Latin-1 (Windows-1252)"
         except UnicodeDecodeError:
             guess = "looks like Latin-1 (ISO-8859-1) or another 8-bit encoding"
-        raise _Refused([Problem(
-            label, None, None,
-            f"not UTF-8 (byte 0x{byte:02x} at line {line}); {guess} -- save the file as CSV UTF-8",
-        )]) from None
+        raise _Refused(
+            [
+                Problem(
+                    label,
+                    None,
+                    None,
+                    f"not UTF-8 (byte 0x{byte:02x} at line {line}); {guess} -- save the file as CSV UTF-8",
+                )
+            ]
+        ) from None
 
 
 _SEPARATORS = {";": "';'", "\t": "tabs ('\\t')", "|": "'|'"}
@@ -357,8 +370,9 @@ def _csv_with_module(text: str, label: str):
     frame = pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype="str")
     problems = []
     if text.count('"') % 2 and records and any("\n" in c for c in records[-1]):
-        problems.append(Problem(label, lines[-1], None,
-                                'a quoted value runs to the end of the file: a closing " is missing'))
+        problems.append(
+            Problem(label, lines[-1], None, 'a quoted value runs to the end of the file: a closing " is missing')
+        )
     return frame, np.array(lines), fields, problems
 
 
@@ -366,7 +380,7 @@ def _read_csv(path: Path, label: str) -> _Table:
     data = _read_bytes(path, label)
     _sniff_not_text(data[:65536], label)
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
     text = _decode(data, label)
     if not text.strip():
         raise _Refused([Problem(label, None, None, "file is empty")])
@@ -388,8 +402,9 @@ def _read_csv(path: Path, label: str) -> _Table:
         if not text.strip():
             raise _Refused([Problem(label, None, None, "file is empty")])
     if not header_line.strip():
-        raise _Refused([Problem(label, 1 + skipped, None,
-                                f"line {1 + skipped} is empty; the first line must be the header")])
+        raise _Refused(
+            [Problem(label, 1 + skipped, None, f"line {1 + skipped} is empty; the first line must be the header")]
+        )
     _check_separator(header_line, label)
 
     structure = _csv_records(data)
@@ -399,9 +414,16 @@ def _read_csv(path: Path, label: str) -> _Table:
         lines, fields = structure
         try:
             frame = pd.read_csv(
-                io.BytesIO(data), header=None, names=range(max(int(fields.max()), 1)), dtype=str,
-                keep_default_na=False, na_filter=False, skip_blank_lines=False, index_col=False,
-                encoding="utf-8", engine="c",
+                io.BytesIO(data),
+                header=None,
+                names=range(max(int(fields.max()), 1)),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                encoding="utf-8",
+                engine="c",
             )
         except Exception:  # the C parser disagrees with the structure pass: use the csv module
             frame = None
@@ -434,8 +456,7 @@ def _read_csv(path: Path, label: str) -> _Table:
             if len(nonempty) == 0 or (fields[i] > width and nonempty.max() < width):
                 continue  # an empty line, or extra empty fields at the end: harmless
             bad.append(i)
-            errors.append(Problem(label, int(lines[i]), None,
-                                  f"has {fields[i]} fields but the header has {width}"))
+            errors.append(Problem(label, int(lines[i]), None, f"has {fields[i]} fields but the header has {width}"))
         keep = np.ones(len(cells), dtype=bool)
         keep[bad] = False
         cells, lines = cells[keep].reset_index(drop=True), lines[keep]
@@ -557,13 +578,19 @@ def _read(path, label: str) -> _Table:
         raise _Refused([Problem(label, None, None, "is a directory, not a file")])
     ext = p.suffix.lower()
     if ext == ".xls":
-        raise _Refused([Problem(label, None, None,
-                                "old Excel .xls files are not read; save it as .xlsx or CSV UTF-8")])
+        raise _Refused([Problem(label, None, None, "old Excel .xls files are not read; save it as .xlsx or CSV UTF-8")])
     if ext not in FILE_TYPES:
         shown = f"'{p.suffix}'" if p.suffix else "no extension"
-        raise _Refused([Problem(label, None, None,
-                                f"unsupported file type ({shown}): use .csv (comma-separated, UTF-8), "
-                                ".parquet (.pq) or .xlsx")])
+        raise _Refused(
+            [
+                Problem(
+                    label,
+                    None,
+                    None,
+                    f"unsupported file type ({shown}): use .csv (comma-separated, UTF-8), .parquet (.pq) or .xlsx",
+                )
+            ]
+        )
     try:
         if p.stat().st_size == 0:
             raise _Refused([Problem(label, None, None, "file is empty")])
@@ -651,8 +678,10 @@ def _dates(s: pd.Series) -> pd.Series:
 
 def _check(fn):
     """A pandera-ready check: ``fn`` maps an Arrow text array to an Arrow boolean (True = fine)."""
+
     def check(s: pd.Series) -> pd.Series:
         return pd.Series(_numpy(fn(_arrow(s))), index=s.index)
+
     return check
 
 
@@ -699,9 +728,11 @@ def _schema_for(stage: str, names: tuple[str, ...]):
 def _schema(columns: dict[str, list]):
     return pa.DataFrameSchema(
         {
-            name: pa.Column(None, [pa.Check(fn, name=key, error=key) for key, fn in rules],
-                            nullable=True, required=False)
-            for name, rules in columns.items() if rules
+            name: pa.Column(
+                None, [pa.Check(fn, name=key, error=key) for key, fn in rules], nullable=True, required=False
+            )
+            for name, rules in columns.items()
+            if rules
         },
         strict=False,
     )
@@ -784,8 +815,10 @@ def _message(col: Column, key: str, value: str) -> str:
     if key == "boolean":
         return "unknown value; use true/false, yes/no or 1/0 (any case), or leave empty for unknown"
     if key == "gender":
-        return ("unknown gender; use woman, man, nonbinary or other (female, f, male, m accepted), "
-                "or leave empty for not reported")
+        return (
+            "unknown gender; use woman, man, nonbinary or other (female, f, male, m accepted), "
+            "or leave empty for not reported"
+        )
     if key == "range":
         if col.minimum == 0 and col.maximum is None:
             return f"negative: must be {_range_text(col)}"
@@ -815,8 +848,10 @@ class _Collector:
         self.add(self.warnings, None if at is None else int(self.rows[at]), column, message, value)
 
     def done(self) -> tuple[list[Problem], list[Problem]]:
-        return ([t[-1] for t in sorted(self.errors, key=lambda t: t[:3])],
-                [t[-1] for t in sorted(self.warnings, key=lambda t: t[:3])])
+        return (
+            [t[-1] for t in sorted(self.errors, key=lambda t: t[:3])],
+            [t[-1] for t in sorted(self.warnings, key=lambda t: t[:3])],
+        )
 
 
 def _na(n: int, dtype: str = "Int64") -> pd.Series:
@@ -839,9 +874,10 @@ def _check_header(names, headers, filled, out: _Collector):
                 out.warning(None, f"column {i + 1} has no name and holds values; it was ignored")
             continue
         if name in seen:
-            out.error(name if name in BY_NAME else shown,
-                      f"duplicate column name (columns {seen[name] + 1} and {i + 1}); "
-                      "each column may appear only once")
+            out.error(
+                name if name in BY_NAME else shown,
+                f"duplicate column name (columns {seen[name] + 1} and {i + 1}); each column may appear only once",
+            )
             continue
         seen[name] = i
         if name in BY_NAME:
@@ -857,8 +893,11 @@ def _check_header(names, headers, filled, out: _Collector):
         present = [c for c in item_names if c in used]
         if present and len(present) < N_ITEMS:
             missing = [c for c in item_names if c not in used]
-            out.error(missing[0], f"item columns incomplete: {', '.join(missing)} missing; give all "
-                                  f"{N_ITEMS} item columns of a time point or none")
+            out.error(
+                missing[0],
+                f"item columns incomplete: {', '.join(missing)} missing; give all "
+                f"{N_ITEMS} item columns of a time point or none",
+            )
         items_used[tp] = len(present) == N_ITEMS
 
     missing_required = False
@@ -975,8 +1014,10 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     if items_used["post"]:
         post_seen = post_seen or any(bool(given[c].any()) for c in ITEM_COLUMNS["post"])
     if post_present and not post_seen:
-        out.error("pcl5_post", "no completers: no patient has a pcl5_post score, so the file cannot answer "
-                               "the study's question")
+        out.error(
+            "pcl5_post",
+            "no completers: no patient has a pcl5_post score, so the file cannot answer the study's question",
+        )
 
     # Warnings: unusual but legal values, columns present but empty.
     final = {**typed, "pcl5_pre": totals["pre"], "pcl5_post": totals["post"], "days_between": days}
@@ -1016,16 +1057,25 @@ def _check_items(T, typed, given, items_used, missing_required, value_of, out):
             n_items = filled.sum(axis=1)
             for i in np.flatnonzero((n_items > 0) & (n_items < N_ITEMS)):  # partly filled rows only
                 empty = [c for c, g in zip(items, filled[i]) if not g]
-                out.error(empty[0], f"{len(empty)} of {N_ITEMS} {tp}-treatment items empty "
-                                    f"({', '.join(empty)}); give all {N_ITEMS} items or none", at=i)
+                out.error(
+                    empty[0],
+                    f"{len(empty)} of {N_ITEMS} {tp}-treatment items empty "
+                    f"({', '.join(empty)}); give all {N_ITEMS} items or none",
+                    at=i,
+                )
             values = np.column_stack([typed[c].to_numpy(dtype="float64", na_value=np.nan) for c in items])
             complete = ~np.isnan(values).any(axis=1)
-            sums = pd.Series(pd.array(np.where(complete, np.nan_to_num(values).sum(axis=1), 0).astype(np.int64),
-                                      dtype="Int64")).where(complete)
+            sums = pd.Series(
+                pd.array(np.where(complete, np.nan_to_num(values).sum(axis=1), 0).astype(np.int64), dtype="Int64")
+            ).where(complete)
             clash = complete & total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
             for i in np.flatnonzero(clash):
-                out.error(total_name, f"does not equal the sum of items {items[0]} .. {items[-1]}, "
-                                      f"which is {int(sums.iat[i])}", value_of(total_name, i), at=i)
+                out.error(
+                    total_name,
+                    f"does not equal the sum of items {items[0]} .. {items[-1]}, which is {int(sums.iat[i])}",
+                    value_of(total_name, i),
+                    at=i,
+                )
             fill = complete & ~total_given
             if fill.any():
                 total = total.where(~fill, sums)
@@ -1050,8 +1100,9 @@ def _check_ids(T, rows, out):
     first_at = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     first_at = first_at[~first_at.index.duplicated(keep="first")]
     for i in np.flatnonzero(dup):
-        out.error("patient_id", f"duplicate patient_id; first seen at row {int(rows[first_at[ids.iat[i]]])}",
-                  ids.iat[i], at=i)
+        out.error(
+            "patient_id", f"duplicate patient_id; first seen at row {int(rows[first_at[ids.iat[i]]])}", ids.iat[i], at=i
+        )
 
 
 def _check_days(typed, used, value_of, out, derived, n):
@@ -1062,14 +1113,17 @@ def _check_days(typed, used, value_of, out, derived, n):
     pre, post = typed["date_pre"], typed["date_post"]
     span = pd.Series((post - pre).dt.days, dtype="Int64")
     for i in np.flatnonzero((span < 0).fillna(False).to_numpy(dtype=bool)):
-        out.error("date_post", f"is before date_pre, {pre.iat[i].date().isoformat()}",
-                  value_of("date_post", i), at=i)
+        out.error("date_post", f"is before date_pre, {pre.iat[i].date().isoformat()}", value_of("date_post", i), at=i)
     span = span.where(span >= 0)
     if "days_between" in typed:
         clash = (days.notna() & span.notna() & (days != span)).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(clash):
-            out.error("days_between", f"does not match the dates: date_post - date_pre = {int(span.iat[i])} days",
-                      value_of("days_between", i), at=i)
+            out.error(
+                "days_between",
+                f"does not match the dates: date_post - date_pre = {int(span.iat[i])} days",
+                value_of("days_between", i),
+                at=i,
+            )
     fill = (days.isna() & span.notna()).to_numpy(dtype=bool)
     if fill.any():
         days = days.where(~fill, span)

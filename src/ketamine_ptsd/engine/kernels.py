@@ -3,7 +3,7 @@
 Starting a kernel and importing pandas, scipy, seaborn and pingouin takes seconds, more than most of the
 book's notebooks need for their own cells. So a :class:`Zygote` process imports them once, each worker's
 kernel is forked from it with everything already imported, and before every notebook the kernel is
-returned to a fresh kernel's state (:func:`ketamine_ptsd.kernel_state.restore`, run inside the kernel).
+returned to a fresh kernel's state (:func:`ketamine_ptsd.engine.kernel_state.restore`, run inside the kernel).
 """
 
 from __future__ import annotations
@@ -51,8 +51,11 @@ def _client_class():
                     self._handle_kernel_info_reply(reply)
                     while True:
                         msg = await self.get_iopub_msg(timeout=0.5)
-                        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                                and msg["content"]["execution_state"] == "idle"):
+                        if (
+                            msg["parent_header"].get("msg_id") == msg_id
+                            and msg["msg_type"] == "status"
+                            and msg["content"]["execution_state"] == "idle"
+                        ):
                             return
                 except Empty:
                     if not await self._async_is_alive():
@@ -63,14 +66,17 @@ def _client_class():
 
 
 class Zygote:
-    """The build's end of :mod:`ketamine_ptsd.kernel_zygote`: a process that imports ``modules`` once and
+    """The build's end of :mod:`ketamine_ptsd.engine.kernel_zygote`: a process that imports ``modules`` once and
     forks kernels on request. Thread-safe; :meth:`close` ends it."""
 
     def __init__(self, modules: list[str]):
         self.errors = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ketamine_ptsd.kernel_zygote"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True,
+            [sys.executable, "-m", "ketamine_ptsd.engine.kernel_zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            text=True,
         )
         self._send(modules)
         self.lock = threading.Lock()
@@ -175,7 +181,7 @@ def _manager_class(folder: Path, zygote: Zygote):
             # jupyter_client's hook for launching kernels differently: a fork of the zygote, not a new process.
             if "ipykernel_launcher" not in kernel_cmd:
                 raise KernelFailed(f"the python3 kernel is not ipykernel: {kernel_cmd}")
-            argv = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1:]
+            argv = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1 :]
             pid = zygote.fork(argv, str(folder), str(folder / "kernel.log"), dict(kw.get("env") or {}))
             provisioner = self.provisioner
             provisioner.process, provisioner.pid, provisioner.pgid = _ForkedProcess(pid), pid, pid
@@ -219,7 +225,7 @@ class WarmKernel:
     async def _fresh(self) -> None:
         self.manager.close_clients()
         await self._start()
-        await self._run(f"from ketamine_ptsd import kernel_state; kernel_state.restore({str(self.cwd)!r})")
+        await self._run(f"from ketamine_ptsd.engine import kernel_state; kernel_state.restore({str(self.cwd)!r})")
 
     async def _run(self, code: str) -> None:
         client = self.manager.client()

@@ -1,0 +1,1 @@
+"""Presentation: glued results, tables, text and figures the notebooks show."""

@@ -1,0 +1,96 @@
+"""Sentences and notices the chapters show, written from computed values."""
+
+from __future__ import annotations
+
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as a reader expects it: "< .001" below a thousandth, else three decimals."""
+    if p is None:
+        return "not computed"
+    if p < 0.001:
+        return "< .001"
+    return f"= {p:.3f}".replace("0.", ".", 1)
+
+
+ORIGIN_NOTES = {
+    "synthetic": (
+        "```{admonition} Synthetic data\n:class: warning\n"
+        "The numbers on this page come from the **bundled synthetic reconstruction**, not from patient "
+        "records: the study's raw data are not public. The reconstruction was generated to reproduce the "
+        "published aggregates (means, SDs, percentages), so it can check the paper's arithmetic and show "
+        "what the analyses do, but nothing on this page is new evidence about patients.\n```"
+    ),
+    "user": (
+        "```{admonition} Data\n:class: note\n"
+        "The numbers on this page come from the cohort file this book was built on; its SHA-256 is given in "
+        "the provenance appendix. They are not the published study's data.\n```"
+    ),
+}
+
+
+def data_origin_note(data_origin: str):
+    """The notice every page with numbers opens with: where its numbers come from."""
+    from IPython.display import Markdown
+
+    return Markdown(ORIGIN_NOTES[data_origin])
+
+
+#: Optional columns and what goes missing from the book without them.
+NEEDED_BY = {
+    "days_between": "the moderator test of days between assessments",
+    "age": "the moderator test of age and the age rows of Table 1",
+    "gender": "the moderator test of gender, the share of women and the gender rows of Table 1",
+    "race_ethnicity": "the race/ethnicity rows of Table 1 and the unreported share",
+    "n_infusions": "the mean number of infusions",
+    "n_psych_meds": "the moderator test of psychiatric medications",
+    "suicidal_ideation": "the moderator test of suicidal ideation",
+    "psychotherapy": "the psychotherapy contrast and its moderator test",
+}
+
+
+def absent_columns_note(cohort):
+    """Markdown naming the optional columns the file lacks and the analyses that are therefore off."""
+    from IPython.display import Markdown
+
+    absent = [c for c in cohort.attrs.get("absent_columns", []) if c in NEEDED_BY]
+    if not absent:
+        return Markdown("Every optional column of the data contract is present, so every analysis runs.")
+    lines = [f"- `{c}`: turns off {NEEDED_BY[c]}." for c in absent]
+    return Markdown("The data file lacks these optional columns, so some analyses do not run:\n\n" + "\n".join(lines))
+
+
+def suppressed_note(min_cell: int, group: str):
+    """The notice a page shows when its statistics are suppressed because ``group`` are too few."""
+    from IPython.display import Markdown
+
+    return Markdown(
+        f"```{{admonition}} Suppressed\n:class: note\nThe data hold fewer than {min_cell} {group}. Statistics of so "
+        "few patients would describe identifiable people, so they are suppressed here and `null` in "
+        "`results.json` (the small-cell rule, parameter `min_cell`).\n```"
+    )
+
+
+def psychotherapy_sentence(contrast: dict, ci_level: float, min_cell: int = 0):
+    """The psychotherapy result in words, or why it could not be computed or is not shown."""
+    from IPython.display import Markdown
+
+    if contrast.get(SUPPRESSED_KEY):
+        return Markdown(
+            f"Not shown: fewer than {min_cell} completers with, or fewer than {min_cell} without, psychotherapy. "
+            "A mean or a contrast of so few patients is suppressed (`min_cell`)."
+        )
+    if contrast["psychotherapy_d"] is None:
+        return Markdown(
+            "Not computed: the data need at least two completers with and two without psychotherapy "
+            f"(found {contrast['n_psychotherapy']} and {contrast['n_no_psychotherapy']})."
+        )
+    c = contrast
+    return Markdown(
+        f"Completers with psychotherapy (n = {c['n_psychotherapy']}) improved by "
+        f"{c['mean_change_psychotherapy']:.2f} points on average, those without (n = {c['n_no_psychotherapy']}) "
+        f"by {c['mean_change_no_psychotherapy']:.2f}: d = {c['psychotherapy_d']:.2f} "
+        f"({ci_level:.0%} CI {c['psychotherapy_d_ci_low']:.2f} to {c['psychotherapy_d_ci_high']:.2f}), "
+        f"p {format_p(c['psychotherapy_p'])}."
+    )
