@@ -13,8 +13,7 @@ import argparse
 import sys
 import time
 
-from ketamine_ptsd.analysis import claims
-from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.data import reconstruct, references
 
 TARGET_SECONDS = 60.0
 TARGET_COHORTS = 1000
@@ -22,7 +21,7 @@ TARGET_COHORTS = 1000
 
 def constraint_failures(rec: reconstruct.Reconstructions, t: reconstruct.Targets) -> int:
     """Cohorts breaking any published constraint, by the same check the chapter applies."""
-    published = claims.load_claims()
+    published = references.load_claims()
     return sum(
         not reconstruct.meets_constraints(pre, post, therapy, t, published)
         for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy)

@@ -10,8 +10,6 @@ import yaml
 
 from ketamine_ptsd.analysis import consistency
 from ketamine_ptsd.analysis.claims import (
-    CLAIMS_PATH,
-    KINDS,
     change_sd_bound,
     checks_table,
     compare_claims,
@@ -22,10 +20,10 @@ from ketamine_ptsd.analysis.claims import (
     d_av_check,
     d_definitions_table,
     explain_differences,
-    load_claims,
     recomputed_results,
     suppressed_paths,
 )
+from ketamine_ptsd.data.references import CLAIMS_PATH, KINDS, load_claims, load_conflicts
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +288,7 @@ def test_d_check_not_runnable_without_sds(claims):
 
 # --------------------------------------------------------------------------- conflicts
 def test_conflicts_list_both_sides(claims):
-    rows = _by_id(conflicts())
+    rows = _by_id(conflicts(load_claims(), load_conflicts()))
     assert set(rows) == {"pre_mean", "post_mean", "infusions", "design"}
     assert (rows["pre_mean"]["stated_a"], rows["pre_mean"]["stated_b"]) == ("52.54", "52.39")
     assert rows["infusions"]["stated_a"] == "nearly five"
@@ -303,7 +301,7 @@ def test_conflicts_list_both_sides(claims):
 
 
 def test_every_numeric_disagreement_between_versions_is_listed(claims):
-    listed = {frozenset((row["claim_a"], row["claim_b"])) for row in conflicts()}
+    listed = {frozenset((row["claim_a"], row["claim_b"])) for row in conflicts(load_claims(), load_conflicts())}
     numbers = [c for c in claims if c["kind"] == "number"]
     for a in numbers:
         for b in numbers:
@@ -317,7 +315,7 @@ def test_conflicts_reject_unknown_ids(tmp_path):
     path = tmp_path / "claims.yml"
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ValueError, match="no_such_claim"):
-        conflicts(path)
+        load_conflicts(path)
 
 
 # --------------------------------------------------------------------------- tables for the report
@@ -367,7 +365,7 @@ def test_d_definitions_table_has_every_definition_with_its_range(claims):
 
 
 def test_conflicts_table_puts_both_sides_with_their_sources():
-    rows = conflicts()
+    rows = conflicts(load_claims(), load_conflicts())
     table = conflicts_table(rows)
     assert list(table.columns) == ["about", "one source says", "another says", "why it matters"]
     pre = table[table["about"] == "pre_mean"].iloc[0]
@@ -496,20 +494,22 @@ def _small_group_cohort():
     )
 
 
+#: The build's default definitions, written out: recomputed_results takes every parameter explicitly.
+_PARAMS = {"mcid": 10, "reliability": 0.82, "response_fraction": 0.3, "remission_cutoff": 33, "ci_level": 0.95}
+
+
 def test_recomputed_results_are_the_results_chapters_values():
-    from ketamine_ptsd.analysis import describe, privacy, stats
+    from ketamine_ptsd.analysis import describe, stats
 
     cohort = _small_group_cohort()
-    results = recomputed_results(cohort, min_cell=5)
-    done = stats.completers(cohort)
-    # Each value as the chapter that publishes it computes and suppresses it.
-    rates = stats.clinical_significance(cohort)
-    rates = privacy.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), 5)
-    contrast = stats.psychotherapy_contrast(cohort)
-    contrast = privacy.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), 5)
+    results = recomputed_results(cohort, **_PARAMS, min_cell=5)
+    # Each value as the function its chapter publishes it through gives it.
+    rates = stats.suppressed_rates(cohort, 10, 0.82, 0.3, 33, min_cell=5)
+    contrast = stats.suppressed_contrast(cohort, 0.95, min_cell=5)
+    outcome = stats.suppressed_outcome(cohort, 0.95, min_cell=5)
     moderators = stats.moderator_table(cohort, min_cell=5).set_index("moderator")
     summary = describe.cohort_summary(cohort, 5)
-    for values in (rates, contrast, summary):
+    for values in (rates, contrast, outcome, summary):
         for key, value in values.items():
             if key != "suppressed":
                 assert results[key] == value, key
@@ -530,7 +530,7 @@ def test_recomputed_results_are_the_results_chapters_values():
     } <= hidden
     assert all(results[key] is None for key in hidden)
     assert results["pct_clinically_significant"] is not None and "pre_mean" not in hidden
-    off = recomputed_results(cohort, min_cell=0)
+    off = recomputed_results(cohort, **_PARAMS, min_cell=0)
     assert off["suppressed"] == [] and off["psychotherapy_d"] == stats.psychotherapy_contrast(cohort)["psychotherapy_d"]
 
 
@@ -567,12 +567,3 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
     ]
     assert paths == expected
     assert suppressed_paths(claims, {"pct_remission": 61.5}) == []
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    from ketamine_ptsd.analysis import claims as module
-
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0

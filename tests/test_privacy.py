@@ -357,15 +357,24 @@ def test_suppress_hides_what_rests_on_a_small_group_and_lists_it():
     assert privacy.suppress({"pct": 0.0}, {"pct": (0, 4)}, 5)["pct"] is None
 
 
-def test_suppress_rows_marks_the_table_and_nulls_the_records():
+def test_suppress_cells_marks_the_table_and_nulls_the_records():
     frame = pd.DataFrame({"label": ["a", "b", "c"], "n": [2, 9, 0], "pct": [10.0, 45.0, 0.0]})
-    hidden = privacy.small_rows(frame, "n", 5)
-    assert hidden == [True, False, False]
-    shown, records, paths_ = privacy.suppress_rows(frame, hidden, ["n", "pct"], 5, "t")
+    hidden = privacy.suppress_cells(frame, privacy.row_sizes(frame, "n", ["n", "pct"]), 5)
+    assert hidden.attrs["suppressed"] == [(0, "n"), (0, "pct")]
+    shown, paths_ = privacy.mark_suppressed(hidden, "t", 5, counts=["n"])
     assert list(shown["n"]) == ["< 5 (suppressed)", 9, 0] and shown.loc[0, "pct"] == "suppressed"
+    records = hidden.to_dict(orient="records")
     assert records[0] == {"label": "a", "n": None, "pct": None} and records[1]["n"] == 9
     assert paths_ == ["t[0].n", "t[0].pct"]
-    assert privacy.small_rows(frame, "n", 5, denominators=[4]) == [True, True, True]
+    # A denominator of 4 patients hides every share, and the count it divides, even a zero.
+    small_base = privacy.suppress_cells(frame, privacy.row_sizes(frame, "n", ["n", "pct"], denominators=[4]), 5)
+    assert small_base[["n", "pct"]].isna().all().all()
+    # Rows another table already hid are hidden whole, and listed even where the value was missing.
+    inherited = privacy.suppress_cells(
+        frame.assign(pct=[10.0, None, 0.0]), {}, 5, privacy.hidden_rows([0, 1, 0], ["pct"])
+    )
+    assert inherited.attrs["suppressed"] == [(1, "pct")]
+    assert privacy.mark_suppressed(inherited, "t")[0].loc[1, "pct"] == "suppressed"
 
 
 def test_gather_lists_suppressed_values(tmp_path):

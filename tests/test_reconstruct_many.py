@@ -15,7 +15,7 @@ from scipy import stats as sps
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import claims, consistency, describe, stats
-from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.data import reconstruct, references
 from ketamine_ptsd.data.validate import validate_file
 
 N_COHORTS = 20
@@ -50,7 +50,7 @@ def test_every_cohort_meets_every_published_constraint(rec):
 
 
 def test_meets_constraints_accepts_every_reconstructed_cohort(rec):
-    published = claims.load_claims()
+    published = references.load_claims()
     for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy):
         assert reconstruct.meets_constraints(pre, post, therapy, reconstruct.Targets(), published)
 
@@ -269,7 +269,7 @@ def bundled_comparison():
     table = stats.moderator_table(cohort, ci_level=0.95)
     results.update({f"moderator_p_{row.moderator}": row.p for row in table.itertuples()})
     results.update(stats.psychotherapy_contrast(cohort, 0.95))
-    published = claims.load_claims()
+    published = references.load_claims()
     return published, {row["id"]: row for row in claims.compare_claims(published, results)}
 
 

@@ -1,30 +1,25 @@
 """The study's published claims, compared with recomputed results and checked for consistency.
 
 The claims live in ``data/published_claims.yml`` (one entry per number or statement
-that public sources make about the study, with its source). This module loads
-them, compares them with a ``results.json`` dictionary, runs the consistency
-checks of :mod:`ketamine_ptsd.analysis.consistency` on the published numbers, and lists
-where the sources disagree.
+that public sources make about the study, with its source), loaded and checked by
+:func:`ketamine_ptsd.data.references.load_claims`. This module compares them with a
+``results.json`` dictionary, runs the consistency checks of
+:mod:`ketamine_ptsd.analysis.consistency` on the published numbers, and lists where the
+sources disagree.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from ketamine_ptsd.analysis import consistency, describe, privacy, stats
+from ketamine_ptsd.analysis import consistency, describe, stats
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
 from ketamine_ptsd.analysis.values import plain
-from ketamine_ptsd.paths import DATA
 
 __all__ = [
-    "CLAIMS_PATH",
-    "KINDS",
     "MEANS_AND_SDS",
-    "load_claims",
     "recomputed_results",
     "compare_claims",
     "suppressed_paths",
@@ -39,84 +34,12 @@ __all__ = [
     "change_sd_bound",
 ]
 
-# The repository's data/published_claims.yml.
-CLAIMS_PATH = DATA / "published_claims.yml"
-
-# How a recomputed value is compared with each kind of claim.
-KINDS = ("number", "percent", "at_least", "more_than", "at_most", "less_than", "range", "qualitative")
-
 # PCL-5 totals run from 0 to 80 (20 items scored 0-4): the bounds GRIMMER may use.
 _PCL5_MIN, _PCL5_MAX = 0, 80
 
 #: Claims behind the pre and post means and SDs that the bundled cohort and the reconstructions reproduce:
 #: the published means with the preprint SDs (the published version's SDs are not public).
 MEANS_AND_SDS = ("pre_mean_published", "pre_sd_preprint", "post_mean_published", "post_sd_preprint")
-
-_REQUIRED = ("id", "version", "source", "source_detail", "value", "decimals", "kind", "result_key", "meaning")
-_BOUNDS = {
-    "at_least": ("low",),
-    "more_than": ("low",),
-    "at_most": ("high",),
-    "less_than": ("high",),
-    "range": ("low", "high"),
-}
-
-
-def _read(path: str | Path | None) -> dict:
-    with open(CLAIMS_PATH if path is None else Path(path), encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
-        raise ValueError(f"{path or CLAIMS_PATH}: expected a mapping with a 'claims' list")
-    return data
-
-
-def _problems(claim: dict, index: int) -> list[str]:
-    """What is wrong with one claim entry (empty list if nothing)."""
-    name = claim.get("id", f"entry {index + 1}")
-    out = [f"{name}: missing field '{field}'" for field in _REQUIRED if field not in claim]
-    kind = claim.get("kind")
-    if kind not in KINDS:
-        out.append(f"{name}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    if kind in ("number", "percent"):
-        if isinstance(claim.get("value"), bool) or not isinstance(claim.get("value"), (int, float)):
-            out.append(f"{name}: a {kind} claim needs a numeric value")
-        if not isinstance(claim.get("decimals"), int):
-            out.append(f"{name}: a {kind} claim needs an integer 'decimals'")
-    for bound in _BOUNDS.get(kind, ()):
-        if not isinstance(claim.get(bound), (int, float)):
-            out.append(f"{name}: a {kind} claim needs a numeric '{bound}'")
-    if kind == "qualitative" and claim.get("result_key") is not None:
-        out.append(f"{name}: a qualitative claim cannot have a result_key")
-    if claim.get("result_key") is None and not claim.get("why_not"):
-        out.append(f"{name}: result_key is null, so 'why_not' must say why")
-    return out
-
-
-def load_claims(path: str | Path | None = None) -> list[dict]:
-    """Load and validate the published claims.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        YAML file; default ``data/published_claims.yml`` in the repository.
-
-    Returns
-    -------
-    list of dict
-        One dict per claim, in file order.
-
-    Raises
-    ------
-    ValueError
-        Listing every malformed entry, or duplicate ids.
-    """
-    claims = _read(path)["claims"]
-    problems = [p for i, claim in enumerate(claims) for p in _problems(claim, i)]
-    ids = [claim.get("id") for claim in claims]
-    problems += [f"{i}: duplicate id" for i in sorted({i for i in ids if ids.count(i) > 1})]
-    if problems:
-        raise ValueError("invalid published claims:\n" + "\n".join(problems))
-    return claims
 
 
 def _stated(claim: dict) -> str:
@@ -131,16 +54,6 @@ def _stated(claim: dict) -> str:
 
 def _is_p(key: str) -> bool:
     return key == "p" or key.endswith("_p") or key.startswith("moderator_p_")
-
-
-def _plain(value):
-    """A results value as a plain Python number; None for missing or NaN."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    number = float(value)
-    return None if math.isnan(number) else number
 
 
 def _display(value: float, claim: dict) -> str:
@@ -230,12 +143,12 @@ def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
 def recomputed_results(
     cohort: pd.DataFrame,
     *,
-    mcid: float = 10,
-    reliability: float = 0.82,
-    response_fraction: float = 0.30,
-    remission_cutoff: float = 33,
-    ci_level: float = 0.95,
-    min_cell: int = 0,
+    mcid: float,
+    reliability: float,
+    response_fraction: float,
+    remission_cutoff: float,
+    ci_level: float,
+    min_cell: int,
 ) -> dict:
     """Every result a claim can be compared with, computed and suppressed as the results chapters do.
 
@@ -243,7 +156,9 @@ def recomputed_results(
     moderators chapters, so a key has the value it has in ``results.json``: the cohort summary
     (:func:`ketamine_ptsd.analysis.describe.cohort_summary`), the paired outcome, the shares meeting each definition of
     improvement, the moderator p-values (:func:`ketamine_ptsd.analysis.stats.moderator_table` with ``min_cell``) and
-    the psychotherapy contrast, each with the small-cell rule of :func:`ketamine_ptsd.analysis.privacy.suppress`.
+    the psychotherapy contrast, each through the function that applies the small-cell rule for its chapter
+    (:func:`ketamine_ptsd.analysis.stats.suppressed_outcome`, :func:`~ketamine_ptsd.analysis.stats.suppressed_rates`,
+    :func:`~ketamine_ptsd.analysis.stats.suppressed_contrast`).
 
     Parameters
     ----------
@@ -268,20 +183,16 @@ def recomputed_results(
         hidden.extend(values.pop(SUPPRESSED_KEY, []))
         results.update(values)
 
-    done = stats.completers(cohort)
     add(describe.cohort_summary(cohort, min_cell))
-    outcome = stats.paired_outcome(done["pcl5_pre"], done["pcl5_post"], ci_level)
-    add(privacy.suppress(outcome, stats.outcome_sizes(outcome), min_cell))
-    rates = stats.clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
-    add(privacy.suppress(rates, stats.clinical_significance_sizes(rates, len(done)), min_cell))
+    add(stats.suppressed_outcome(cohort, ci_level, min_cell))
+    add(stats.suppressed_rates(cohort, mcid, reliability, response_fraction, remission_cutoff, min_cell))
     moderators = stats.moderator_table(cohort, ci_level=ci_level, min_cell=min_cell)
     for row in moderators.itertuples():
         for key, value in ((f"moderator_p_{row.moderator}", row.p), (f"moderator_p_holm_{row.moderator}", row.p_holm)):
             results[key] = plain(value)
             if row.suppressed:
                 hidden.append(key)
-    contrast = stats.psychotherapy_contrast(cohort, ci_level)
-    add(privacy.suppress(contrast, stats.psychotherapy_contrast_sizes(contrast), min_cell))
+    add(stats.suppressed_contrast(cohort, ci_level, min_cell))
     results[SUPPRESSED_KEY] = hidden
     return results
 
@@ -292,7 +203,7 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
     Parameters
     ----------
     claims : list of dict
-        From :func:`load_claims`.
+        From :func:`ketamine_ptsd.data.references.load_claims`.
     results : dict
         Flat results with the contract's ``results.json`` keys; the names under ``"suppressed"`` (as
         :func:`recomputed_results` lists them) were hidden by the small-cell rule.
@@ -323,7 +234,7 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
     rows = []
     for claim in claims:
         key = claim.get("result_key")
-        value = _plain(results.get(key)) if key is not None else None
+        value = plain(results.get(key)) if key is not None else None
         notes: list[str] = []
         if key is None:
             status, display = "not computable", None
@@ -394,7 +305,7 @@ def consistency_report(claims: list[dict]) -> list[dict]:
     Parameters
     ----------
     claims : list of dict
-        From :func:`load_claims`.
+        From :func:`ketamine_ptsd.data.references.load_claims`.
 
     Returns
     -------
@@ -514,13 +425,15 @@ def consistency_report(claims: list[dict]) -> list[dict]:
     return rows
 
 
-def conflicts(path: str | Path | None = None) -> list[dict]:
+def conflicts(claims: list[dict], entries: list[dict]) -> list[dict]:
     """Where the sources about the study disagree, with both sides.
 
     Parameters
     ----------
-    path : str or Path, optional
-        YAML file; default ``data/published_claims.yml``.
+    claims : list of dict
+        From :func:`ketamine_ptsd.data.references.load_claims`.
+    entries : list of dict
+        From :func:`ketamine_ptsd.data.references.load_conflicts` of the same file.
 
     Returns
     -------
@@ -528,15 +441,11 @@ def conflicts(path: str | Path | None = None) -> list[dict]:
         Rows ``{id, issue, claim_a, stated_a, source_a, version_a, claim_b,
         stated_b, source_b, version_b}``.
     """
-    data = _read(path)
-    claims = {claim["id"]: claim for claim in load_claims(path)}
+    by_id = {claim["id"]: claim for claim in claims}
     rows = []
-    for entry in data.get("conflicts") or []:
+    for entry in entries:
         a_id, b_id = entry["between"]
-        unknown = [i for i in (a_id, b_id) if i not in claims]
-        if unknown:
-            raise ValueError(f"conflict {entry['id']}: unknown claim id {', '.join(unknown)}")
-        a, b = claims[a_id], claims[b_id]
+        a, b = by_id[a_id], by_id[b_id]
         rows.append(
             {
                 "id": entry["id"],
@@ -608,7 +517,7 @@ def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, 
     Parameters
     ----------
     claims : list of dict
-        From :func:`load_claims`.
+        From :func:`ketamine_ptsd.data.references.load_claims`.
     d_id : str
         Id of the claimed d.
     inputs : tuple of str
@@ -623,6 +532,7 @@ def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, 
 
     Examples
     --------
+    >>> from ketamine_ptsd.data.references import load_claims
     >>> check = d_av_check(load_claims())
     >>> check["rules_out"], round(check["low"], 3), round(check["high"], 3)
     (True, 1.649, 1.652)
@@ -662,7 +572,7 @@ def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | No
     rows : list of dict
         From :func:`compare_claims`.
     claims : list of dict
-        From :func:`load_claims`.
+        From :func:`ketamine_ptsd.data.references.load_claims`.
     d_check : dict, optional
         From :func:`d_av_check`.
 
@@ -720,7 +630,7 @@ def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple
     checks : list of dict
         From :func:`consistency_report`.
     claims : list of dict
-        From :func:`load_claims`; gives each checked claim's value as stated.
+        From :func:`ketamine_ptsd.data.references.load_claims`; gives each checked claim's value as stated.
     kinds : collection of str
         Checks to keep, e.g. ``{"GRIM", "GRIMMER"}``.
 
@@ -796,7 +706,7 @@ def change_sd_bound(
     Parameters
     ----------
     claims : list of dict
-        From :func:`load_claims`.
+        From :func:`ketamine_ptsd.data.references.load_claims`.
     mcid : float
         Threshold of a clinically significant change, in points.
     percent_id : str
@@ -818,6 +728,7 @@ def change_sd_bound(
 
     Examples
     --------
+    >>> from ketamine_ptsd.data.references import load_claims
     >>> bound = change_sd_bound(load_claims(), 10)
     >>> bound["n_not_clinically_significant"], round(bound["change_sd_floor"], 2)
     (29, 8.51)

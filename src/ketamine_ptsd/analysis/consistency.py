@@ -33,6 +33,8 @@ from fractions import Fraction
 
 from scipy import stats
 
+from ketamine_ptsd.parameters import DEFAULTS
+
 __all__ = [
     "rounds_to",
     "grim",
@@ -562,7 +564,8 @@ def d_definitions(
     change = pre_mean - post_mean
     d_z = []
     for r in r_values:
-        row = _paired_row(change, _sd_change(pre_sd, post_sd, r), n, 0.95)
+        # Only d_z, t, df and p are kept: the interval's level does not matter here.
+        row = _paired_row(change, _sd_change(pre_sd, post_sd, r), n, DEFAULTS["ci_level"])
         d_z.append({"r": float(r), **{k: row[k] for k in ("d_z", "sd_change", "t", "df", "p")}})
     ranges = None
     if decimals is not None:
@@ -679,7 +682,7 @@ def r_range_for(
     r_values: tuple[float, ...] | None = None,
     reported_t: float | None = None,
     reported_d_z: float | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULTS["ci_level"],
 ) -> list[dict]:
     """Paired statistics of the change over a grid of pre-post correlations.
 
@@ -697,7 +700,7 @@ def r_range_for(
         Correlations to evaluate; default -0.20 to 0.95 in steps of 0.05.
     reported_t, reported_d_z : float, optional
         A reported paired t or d_z; adds a row with the r it implies.
-    confidence : float, default 0.95
+    confidence : float, default the build parameter ``ci_level``
         Level of the t interval of the mean change.
 
     Returns

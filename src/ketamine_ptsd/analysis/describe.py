@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ketamine_ptsd.analysis.privacy import count_mark, suppress, too_few
-from ketamine_ptsd.analysis.stats import _float
+from ketamine_ptsd.analysis.values import as_float as _float
+from ketamine_ptsd.data.contract import GENDER_VALUES
+from ketamine_ptsd.parameters import DEFAULTS
 
 #: Longest category label shown; longer free text is cut so a table stays a table.
 MAX_LABEL = 60
@@ -57,7 +59,7 @@ def _label(value) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def table_one(cohort: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
+def table_one(cohort: pd.DataFrame, min_cell: int = DEFAULTS["min_cell"]) -> pd.DataFrame:
     """Table 1: one row per characteristic and level, with missingness, for all patients.
 
     Counts between 1 and ``min_cell - 1`` are shown as suppressed; categories of free text that are that
@@ -103,7 +105,7 @@ def table_one(cohort: pd.DataFrame, min_cell: int = 5) -> pd.DataFrame:
         rows.append((label, "not reported", _count(missing, n, min_cell)))
 
     numeric("age", "Age, years")
-    categorical("gender", "Gender", ["woman", "man", "nonbinary", "other"])
+    categorical("gender", "Gender", list(GENDER_VALUES))
     categorical("race_ethnicity", "Race/ethnicity")
     numeric("pcl5_pre", "PCL-5 before treatment (pcl5_pre)")
     numeric("pcl5_post", "PCL-5 after treatment (pcl5_post)")

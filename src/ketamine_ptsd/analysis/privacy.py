@@ -4,6 +4,11 @@ A count or statistic that rests on so small a group is suppressed (:func:`suppre
 ``None`` (``null`` in ``results.json``), shown as suppressed in the book, and its name is listed under
 ``"suppressed"`` in ``results.json``, so a reader can tell a value hidden for privacy from one the data
 could not give. Values inside a list are named by their path, e.g. ``sensitivity[2].n``.
+
+One mechanism, two shapes: a dictionary of values goes through :func:`suppress` (and :func:`renamed`,
+:func:`suppressed_with` for values renamed or derived from it); a table through :func:`suppress_cells`,
+which lists its hidden cells in ``attrs["suppressed"]``, and :func:`mark_suppressed`, which turns them
+into what the book shows and the paths ``results.json`` lists.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 #: Key of ``results.json`` (and of the dictionaries :func:`suppress` returns) listing the suppressed values.
 SUPPRESSED_KEY = "suppressed"
@@ -55,49 +61,110 @@ def suppress(
     return out
 
 
+def renamed(values: Mapping, names: Mapping[str, str]) -> dict:
+    """``values[key]`` under the name ``names[key]`` for each key of ``names``, and under ``"suppressed"`` the
+    new names of those the small-cell rule hid: ready for :func:`ketamine_ptsd.presentation.results.record_all`.
+
+    >>> renamed({"n": None, "m": 2, "suppressed": ["n"]}, {"n": "followup_n", "m": "followup_m"})
+    {'followup_n': None, 'followup_m': 2, 'suppressed': ['followup_n']}
+    """
+    hidden = set(values.get(SUPPRESSED_KEY, ()))
+    out = {new: values[old] for old, new in names.items()}
+    out[SUPPRESSED_KEY] = [new for old, new in names.items() if old in hidden]
+    return out
+
+
+def suppressed_with(values: Mapping, source: Mapping, needs: Mapping[str, Sequence[str]]) -> dict:
+    """``values`` with each key whose inputs (``needs[key]``, keys of ``source``) the small-cell rule hid in
+    ``source`` set to None and named under ``"suppressed"``: what is derived from a hidden value is hidden.
+
+    >>> suppressed_with({"share": 0.5, "k": 3}, {"mean": None, "suppressed": ["mean"]}, {"share": ["mean"]})
+    {'share': None, 'k': 3, 'suppressed': ['share']}
+    """
+    hidden = set(source.get(SUPPRESSED_KEY, ()))
+    out = dict(values)
+    out[SUPPRESSED_KEY] = [key for key in values if hidden.intersection(needs.get(key, ()))]
+    for key in out[SUPPRESSED_KEY]:
+        out[key] = None
+    return out
+
+
 def count_mark(min_cell: int) -> str:
     """How a suppressed count reads in a table."""
     return f"< {min_cell} ({SUPPRESSED_TEXT})"
 
 
-def small_rows(frame, count: str, min_cell: int, denominators: Sequence[int] = ()) -> list[bool]:
-    """Rows of ``frame`` whose ``count`` column, or any of the ``denominators`` its shares divide by, is a
-    group too small to publish (:func:`too_few`)."""
-    small_base = any(too_few(d, min_cell) for d in denominators)
-    return [small_base or (k is not None and not _isna(k) and too_few(int(k), min_cell)) for k in frame[count]]
+def suppress_cells(
+    frame: pd.DataFrame,
+    sizes: Mapping[tuple[int, str], int | Sequence[int | None] | None],
+    min_cell: int,
+    inherited: Sequence[tuple[int, str]] = (),
+) -> pd.DataFrame:
+    """A table's version of :func:`suppress`: a copy of ``frame`` (missing values as None) with every cell
+    ``(row, column)`` of ``sizes`` whose group is too small set to None, and every cell of ``inherited``
+    (copied from a value the rule already hid elsewhere). The hidden cells are listed, as ``(row, column)``,
+    in ``attrs["suppressed"]``: those of ``sizes`` that held a value, and all of ``inherited``.
+    :func:`mark_suppressed` turns them into what the book shows and the paths ``results.json`` lists.
 
-
-def suppress_rows(
-    frame, hidden_rows: Sequence[bool], columns: Sequence[str], min_cell: int, name: str, counts: Sequence[str] = ("n",)
-):
-    """A table with the ``columns`` of the ``hidden_rows`` suppressed.
-
-    Returns ``(shown, records, paths)``: the table for the reader, in which a suppressed count (a column
-    of ``counts``) of 1 to ``min_cell - 1`` reads ``< min_cell (suppressed)`` and any other suppressed
-    cell "suppressed"; the rows as records for ``results.json``, with those cells ``None``; and the paths
-    of those cells (``name[i].column``) for :func:`record`.
+    >>> t = pd.DataFrame({"n": [3, 40], "pct": [7.5, 100.0]})
+    >>> out = suppress_cells(t, row_sizes(t, "n", ["n", "pct"], denominators=[43]), 5)
+    >>> out.to_dict(orient="records"), out.attrs["suppressed"]
+    ([{'n': None, 'pct': None}, {'n': 40, 'pct': 100.0}], [(0, 'n'), (0, 'pct')])
     """
+    frame = frame.astype(object).where(frame.notna(), None)
+    hidden = []
+    for (i, column), size in sizes.items():
+        groups = size if isinstance(size, (list, tuple)) else [size]
+        if frame.at[i, column] is not None and any(too_few(k, min_cell) for k in groups):
+            frame.at[i, column] = None
+            hidden.append((i, column))
+    for i, column in inherited:
+        frame.at[i, column] = None
+        if (i, column) not in hidden:
+            hidden.append((i, column))
+    frame.attrs["suppressed"] = hidden
+    return frame
+
+
+def row_sizes(
+    frame: pd.DataFrame, count: str, columns: Sequence[str], denominators: Sequence[int] = ()
+) -> dict[tuple[int, str], tuple[int | None, ...]]:
+    """For :func:`suppress_cells`: each cell of ``columns`` rests on its row's ``count`` and on the
+    ``denominators`` its shares divide by."""
+    return {
+        (i, column): (None if _isna(k) else int(k), *denominators)
+        for i, k in enumerate(frame[count])
+        for column in columns
+    }
+
+
+def hidden_rows(rows: Sequence[bool], columns: Sequence[str]) -> list[tuple[int, str]]:
+    """The cells ``(row, column)`` of ``columns`` in the rows marked True: for ``inherited`` of
+    :func:`suppress_cells`, where another table or value already decided a row is hidden."""
+    return [(i, column) for i, hide in enumerate(rows) if hide for column in columns]
+
+
+def mark_suppressed(frame: pd.DataFrame, name: str, min_cell: int = 0, counts: Sequence[str] = ()):
+    """The table as the book shows it, and the paths ``results.json`` lists for it.
+
+    Each cell ``(row, column)`` listed in ``frame.attrs["suppressed"]`` reads "suppressed" in the returned
+    copy, or ``< min_cell (suppressed)`` in a column of ``counts`` (a hidden count is always below
+    ``min_cell``); the paths are ``name[row].column``, for
+    :func:`ketamine_ptsd.presentation.results.record` of the table's records.
+
+    >>> t = pd.DataFrame({"x": [1.5, None]}); t.attrs["suppressed"] = [(1, "x")]
+    >>> shown, paths = mark_suppressed(t, "t")
+    >>> list(shown["x"]), paths
+    ([1.5, 'suppressed'], ['t[1].x'])
+    """
+    cells = list(frame.attrs.get("suppressed", []))
     shown = frame.astype(object).copy()
-    records = [
-        {k: (None if _isna(v) else v) for k, v in row.items()} for row in frame.astype(object).to_dict(orient="records")
-    ]
-    paths: list[str] = []
-    for i, hidden in enumerate(hidden_rows):
-        if not hidden:
-            continue
-        for column in columns:
-            value = records[i][column]
-            small_count = column in counts and value is not None and too_few(int(value), min_cell)
-            shown.iat[i, frame.columns.get_loc(column)] = count_mark(min_cell) if small_count else SUPPRESSED_TEXT
-            if value is not None:
-                records[i][column] = None
-                paths.append(f"{name}[{i}].{column}")
-    return shown, records, paths
+    for i, column in cells:
+        shown.at[i, column] = count_mark(min_cell) if column in counts else SUPPRESSED_TEXT
+    return shown, [f"{name}[{i}].{column}" for i, column in cells]
 
 
 def _isna(value) -> bool:
     """``pandas.isna`` for one cell (False for a list or other container)."""
-    import pandas as pd
-
     result = pd.isna(value)
     return bool(result) if isinstance(result, (bool, np.bool_)) else False

@@ -15,20 +15,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from ketamine_ptsd.analysis.privacy import too_few
+from ketamine_ptsd.analysis.privacy import suppress, too_few
+from ketamine_ptsd.analysis.values import as_float as _float
+from ketamine_ptsd.parameters import DEFAULTS
 
 #: Scale of the Cauchy prior on the standardised effect in the JZS Bayes factor (Rouder et al. 2009's "medium").
 BF_PRIOR_SCALE = 0.707
 
 MODERATORS = ("age", "gender", "days_between", "n_psych_meds", "suicidal_ideation", "psychotherapy")
-
-
-def _float(x) -> float | None:
-    """A plain float, or None for anything missing or non-finite."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def completers(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -66,7 +60,7 @@ def _pingouin_paired(pre: np.ndarray, post: np.ndarray) -> dict:
     }
 
 
-def noncentral_t_ci(t: float, df: float, ci_level: float = 0.95) -> tuple[float | None, float | None]:
+def noncentral_t_ci(t: float, df: float, ci_level: float = DEFAULTS["ci_level"]) -> tuple[float | None, float | None]:
     """Confidence interval of the noncentrality parameter of an observed t (Steiger & Fouladi 1997).
 
     Solves ``nct.cdf(t, df, ncp) = 1 - a/2`` and ``= a/2``; for very large df the normal approximation
@@ -91,7 +85,7 @@ def noncentral_t_ci(t: float, df: float, ci_level: float = 0.95) -> tuple[float 
         return t - half, t + half
 
 
-def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float = 0.95) -> dict:
+def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float = DEFAULTS["ci_level"]) -> dict:
     """The primary outcome: paired change in PCL-5 from ``pre`` to ``post``.
 
     Returns the contract's keys: ``n_completers``, ``pre_mean``, ``pre_sd``, ``post_mean``, ``post_sd``,
@@ -179,10 +173,10 @@ def _pct(k: int, n: int) -> float | None:
 
 def clinical_significance(
     cohort: pd.DataFrame,
-    mcid: float = 10,
-    reliability: float = 0.82,
-    response_fraction: float = 0.30,
-    remission_cutoff: float = 33,
+    mcid: float = DEFAULTS["mcid"],
+    reliability: float = DEFAULTS["reliability"],
+    response_fraction: float = DEFAULTS["response_fraction"],
+    remission_cutoff: float = DEFAULTS["remission_cutoff"],
 ) -> dict:
     """Share of completers (and of all patients, ``_itt``) meeting each definition of improvement.
 
@@ -225,6 +219,46 @@ def clinical_significance_sizes(rates: dict, n_completers: int) -> dict:
         for key in (f"n_{name}", f"pct_{name}", f"pct_{name}_itt"):
             sizes[key] = (rates[f"n_{name}"], n_completers)
     return sizes
+
+
+def suppressed_outcome(cohort: pd.DataFrame, ci_level: float, min_cell: int) -> dict:
+    """The completers' primary outcome (:func:`paired_outcome`) as the book publishes it: every statistic
+    of fewer than ``min_cell`` completers suppressed (:func:`outcome_sizes`). The one path every chapter
+    and the recomputed claims take, so a value is the same wherever it is shown.
+
+    >>> cohort = pd.DataFrame({"pcl5_pre": [50, 60, 40, 55], "pcl5_post": [30, 45, 35, 20]})
+    >>> out = suppressed_outcome(cohort, 0.95, min_cell=5)
+    >>> out["n_completers"], out["mean_change"], "mean_change" in out["suppressed"]
+    (4, None, True)
+    >>> suppressed_outcome(cohort, 0.95, min_cell=0)["mean_change"]
+    18.75
+    """
+    done = completers(cohort)
+    outcome = paired_outcome(done["pcl5_pre"], done["pcl5_post"], ci_level)
+    return suppress(outcome, outcome_sizes(outcome), min_cell)
+
+
+def suppressed_rates(
+    cohort: pd.DataFrame,
+    mcid: float,
+    reliability: float,
+    response_fraction: float,
+    remission_cutoff: float,
+    min_cell: int,
+) -> dict:
+    """:func:`clinical_significance` as the book publishes it: a count of 1 to ``min_cell - 1`` patients,
+    its shares, and whatever rests on so few completers suppressed (:func:`clinical_significance_sizes`).
+
+    >>> cohort = pd.DataFrame({"pcl5_pre": [50] * 8, "pcl5_post": [20] * 6 + [45, 48]})
+    >>> out = suppressed_rates(cohort, 10, 0.82, 0.3, 33, min_cell=5)
+    >>> out["n_clinically_significant"], out["n_remission"], out["pct_remission"]
+    (6, 6, 75.0)
+    >>> out = suppressed_rates(cohort, 4, 0.82, 0.3, 33, min_cell=5)
+    >>> out["n_clinically_significant"], out["pct_clinically_significant"]
+    (7, 87.5)
+    """
+    rates = clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
+    return suppress(rates, clinical_significance_sizes(rates, len(completers(cohort))), min_cell)
 
 
 def sensitivity_table(
@@ -296,7 +330,9 @@ def _pool_small_levels(sub: pd.DataFrame, moderator: str, min_cell: int) -> tupl
     return sub[~pooled], f"levels of fewer than {min_cell} completers left out"
 
 
-def moderator_test(done: pd.DataFrame, moderator: str, ci_level: float = 0.95, min_cell: int = 0) -> dict:
+def moderator_test(
+    done: pd.DataFrame, moderator: str, ci_level: float = DEFAULTS["ci_level"], min_cell: int = 0
+) -> dict:
     """Does ``moderator`` predict change once baseline PCL-5 is held constant?
 
     Fits ``change ~ pcl5_pre + moderator`` on completers with the moderator reported and tests the
@@ -379,7 +415,10 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 
 def moderator_table(
-    cohort: pd.DataFrame, moderators: Sequence[str] = MODERATORS, ci_level: float = 0.95, min_cell: int = 0
+    cohort: pd.DataFrame,
+    moderators: Sequence[str] = MODERATORS,
+    ci_level: float = DEFAULTS["ci_level"],
+    min_cell: int = 0,
 ) -> pd.DataFrame:
     """One row per moderator: estimate per unit (or F test for categories), p and Holm-adjusted p.
 
@@ -409,12 +448,19 @@ def psychotherapy_contrast_sizes(contrast: dict) -> dict:
     }
 
 
+def suppressed_contrast(cohort: pd.DataFrame, ci_level: float, min_cell: int) -> dict:
+    """:func:`psychotherapy_contrast` as the book publishes it: a group of 1 to ``min_cell - 1`` completers
+    hides its size and mean, and the contrast (:func:`psychotherapy_contrast_sizes`)."""
+    contrast = psychotherapy_contrast(cohort, ci_level)
+    return suppress(contrast, psychotherapy_contrast_sizes(contrast), min_cell)
+
+
 def pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
     """The SD of two groups pooled over ``len(a) + len(b) - 2`` degrees of freedom (the denominator of d_s)."""
     return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
 
 
-def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = 0.95) -> dict:
+def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_level"]) -> dict:
     """Mean change with versus without concomitant psychotherapy.
 
     ``psychotherapy_d`` is the difference in mean change over the pooled SD of change (Cohen's d_s), with a

@@ -82,29 +82,6 @@ SPREADSHEET_ERRORS = (
 #: File types by extension (lower case).
 FILE_TYPES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
 
-#: How a file is read, in the words of the data dictionary page. Each sentence is enforced by validation.
-READING_RULES = (
-    "One file, one row per patient: CSV (`.csv`), Parquet (`.parquet`, `.pq`) or Excel (`.xlsx`, first "
-    "sheet). Other extensions, including the old Excel `.xls`, are refused.",
-    "CSV: UTF-8 (a byte-order mark is allowed), comma-separated, the header on line 1, quoting as Excel "
-    "and R write it. A semicolon- or tab-separated file, another encoding or a binary file is refused "
-    "with a message that says what was found. Every row must have as many fields as the header "
-    "(extra empty fields at the end of a row are allowed).",
-    "Excel: the header is the first non-empty row of the first sheet. Row numbers in messages are the "
-    "sheet's row numbers; for CSV they are line numbers (header = line 1); for Parquet, data row + 1.",
-    "Column names: spaces around a name and letter case are ignored (`PCL5_Pre ` is `pcl5_pre`). A name "
-    "may appear only once. Unknown columns are ignored and named in a warning; a column without a name "
-    "is ignored (with a warning if it holds values).",
-    "Cells: spaces around a value are ignored. An empty cell, spaces only, `NA`, `N/A`, `NaN`, `NULL` "
-    'and `None` (any case) all mean "no value". Spreadsheet error values (`#N/A`, `#DIV/0!`, ...) are '
-    "errors. Rows with no value in any column are skipped.",
-    "Whole numbers: digits with an optional sign; a zero fraction as spreadsheets write it (`52.0`) is "
-    "read as 52. A fraction (`52.5`), an exponent (`5e1`), `inf` or text is an error.",
-    "Dates: ISO `YYYY-MM-DD`. A time of day after the date (as spreadsheets and databases export "
-    "dates) is accepted and ignored; day/month forms such as `03/15/2024` are errors.",
-    "Every problem is reported at once, one line each; warnings do not stop a build.",
-)
-
 
 @dataclass(frozen=True)
 class Column:

@@ -1,0 +1,124 @@
+"""Who the patients were: the cohort's gender, race and age beside the Osmind records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ketamine_ptsd.analysis.limitations._common import _num
+from ketamine_ptsd.analysis.limitations.benchmarks import benchmark
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, suppress
+from ketamine_ptsd.analysis.values import as_float as _float
+from ketamine_ptsd.analysis.values import plain_frame as _plain
+
+_WHITE = ("white", "caucasian", "white non hispanic", "non hispanic white")
+
+
+def _norm_label(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.lower().str.replace(r"[^a-z]+", " ", regex=True).str.strip()
+
+
+def representativeness(
+    cohort: pd.DataFrame,
+    benchmarks: Sequence[Mapping],
+    white_labels: Sequence[str] = _WHITE,
+    min_cell: int = 0,
+) -> pd.DataFrame:
+    """The cohort's gender, race and age beside the Osmind records and a reference population.
+
+    Shares are of patients who reported the characteristic; the unreported share is given beside them,
+    because a cohort where half did not report race says little about race. The bounds say what the share
+    among all patients could be: every non-reporter outside the category (low) or inside it (high).
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+    benchmarks : sequence of mapping
+        From :func:`ketamine_ptsd.data.references.load_benchmarks`.
+    white_labels : sequence of str
+        ``race_ethnicity`` values counted as white, compared in lower case with punctuation as spaces.
+    min_cell : int
+        Values resting on a count of patients from 1 to ``min_cell - 1`` (those reporting, those in the
+        category or out of it, those not reporting) become None, the row is marked ``suppressed`` and the
+        cells are listed in ``attrs["suppressed"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row each for women (% of reported gender), white (% of reported race) and mean age:
+        ``characteristic, unit, cohort_value, cohort_n_reported, cohort_pct_unreported, cohort_all_low,
+        cohort_all_high, suppressed, osmind_value, reference_population_value, reference_population_note``.
+        ``cohort_value`` is None with the column entirely missing; the bounds are None for mean age.
+    """
+    n = len(cohort)
+
+    def osmind(id_):
+        b = benchmark(benchmarks, id_)
+        return _float(b["value"]) if b else None
+
+    def pct(k):
+        return 100 * k / n if n else None
+
+    def share(column, hits):
+        s = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index, dtype="string")
+        s = _norm_label(s)
+        reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
+        k = int(reported.sum())
+        hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
+        values = {
+            "cohort_value": 100 * hit / k if k else None,
+            "cohort_n_reported": k,
+            "cohort_pct_unreported": pct(n - k),
+            "cohort_all_low": pct(hit) if k else None,
+            "cohort_all_high": pct(hit + n - k) if k else None,
+        }
+        # A share with its denominator shown reveals both the count in and the count out of the category.
+        of_reported = (k, hit, k - hit)
+        return values, {
+            "cohort_value": of_reported,
+            "cohort_n_reported": k,
+            "cohort_pct_unreported": (k, n - k),
+            "cohort_all_low": of_reported + (n - k,),
+            "cohort_all_high": of_reported + (n - k,),
+        }
+
+    age = _num(cohort, "age")
+    age_k = int((~np.isnan(age)).sum())
+    age_row = (
+        {
+            "cohort_value": float(np.nanmean(age)) if age_k else None,
+            "cohort_n_reported": age_k,
+            "cohort_pct_unreported": pct(n - age_k),
+            "cohort_all_low": None,
+            "cohort_all_high": None,
+        },
+        {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)},
+    )
+    rows, cells = [], []
+    for i, (characteristic, unit, (values, sizes), ref) in enumerate(
+        [
+            ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
+            ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
+            ("mean age", "years", age_row, "osmind_age"),
+        ]
+    ):
+        shown = suppress(values, sizes, min_cell)
+        hidden = shown.pop(SUPPRESSED_KEY)
+        cells += [(i, column) for column in hidden]
+        rows.append(
+            {
+                "characteristic": characteristic,
+                "unit": unit,
+                **shown,
+                "suppressed": bool(hidden),
+                "osmind_value": osmind(ref),
+                "reference_population_value": None,
+                "reference_population_note": "not available: the project's sources give no figure for US adults "
+                "with PTSD",
+            }
+        )
+    out = _plain(pd.DataFrame(rows))
+    out.attrs["suppressed"] = cells
+    return out
