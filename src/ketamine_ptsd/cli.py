@@ -1,4 +1,4 @@
-"""The ``ketamine-ptsd`` command: ``build``, ``validate`` and ``reconstruct``.
+"""The ``ketamine-ptsd`` command: ``build``, ``validate``, ``columns`` and ``reconstruct``.
 
 Exit status: 0 success, 2 invalid data or arguments, 1 any other failure. No traceback reaches the user.
 """
@@ -56,9 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--params", type=Path, metavar="FILE.yml", help="YAML file of parameters")
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
+    columns_help = "YAML mapping of the file's column names and codes to the contract's (see `columns`)"
+    build.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
 
     validate = sub.add_parser("validate", help="check a cohort file against the data contract")
     validate.add_argument("--data", type=Path, required=True, help="cohort file to check")
+    validate.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
+
+    columns = sub.add_parser(
+        "columns",
+        help="write a starting column mapping for a clinic's export",
+        description="Print (or write to --out) a mapping file for FILE: each column with the contract name it "
+        "most likely means and why, and the values of each coded column to fill in. Check it, then pass it "
+        "to build or validate with --columns.",
+    )
+    columns.add_argument("file", type=Path, metavar="FILE", help="the export (CSV, Parquet or .xlsx)")
+    columns.add_argument("--out", type=Path, default=None, metavar="FILE.yml", help="write here (default: print)")
 
     reconstruct = sub.add_parser(
         "reconstruct",
@@ -110,7 +123,7 @@ def _build(args) -> int:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
     try:
-        report = build(args.data, args.out, params, jobs=args.jobs)
+        report = build(args.data, args.out, params, jobs=args.jobs, columns=args.columns)
     except BuildFailed as exc:
         _err(f"build failed: {exc}")
         _err("The last good book and results.json were left as they were.")
@@ -130,12 +143,32 @@ def _build(args) -> int:
 def _validate(args) -> int:
     from ketamine_ptsd.data.validate import validate_file
 
-    result = validate_file(args.data)
+    result = validate_file(args.data, args.columns)
     for warning in result.warnings:
         _err(f"warning: {warning}")
     if not result.ok:
         return _report_invalid(result.errors)
-    print(f"{args.data}: valid, {len(result.cohort)} patients, {len(result.warnings)} warning(s)")
+    later = "" if result.assessments is None else f", {len(result.assessments)} later assessment(s)"
+    print(f"{args.data}: valid, {len(result.cohort)} patients{later}, {len(result.warnings)} warning(s)")
+    return 0
+
+
+def _columns(args) -> int:
+    from ketamine_ptsd.data.columns import suggest
+    from ketamine_ptsd.data.validate import _Refused
+
+    try:
+        text = suggest(args.file)
+    except _Refused as exc:
+        return _report_invalid(exc.problems)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    if args.out.exists():
+        _err(f"ketamine-ptsd columns: {args.out} exists; not overwritten")
+        return EXIT_INVALID
+    args.out.write_text(text, encoding="utf-8")
+    print(f"wrote a starting mapping for {args.file} to {args.out}; check it and fill in the empty values")
     return 0
 
 
@@ -181,7 +214,8 @@ def _reconstruct(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": _build, "validate": _validate, "reconstruct": _reconstruct}[args.command](args)
+        commands = {"build": _build, "validate": _validate, "columns": _columns, "reconstruct": _reconstruct}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         _err("interrupted; the last good book and results.json were left as they were.")
         return 130

@@ -16,3 +16,5 @@ RESULTS_FILENAME = "results.json"
 STATE_DIRNAME = ".state"
 # The validated cohort a notebook reads, relative to the notebook's working directory.
 COHORT_FILENAME = "cohort.parquet"
+# The assessments after pre (one-row-per-assessment files only; empty otherwise), beside the cohort.
+ASSESSMENTS_FILENAME = "assessments.parquet"

@@ -344,3 +344,109 @@ def data_dictionary() -> pd.DataFrame:
             {"column": c.name, "required": required, "type": c.kind, "rule": c.rule, "description": c.description}
         )
     return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Real clinic exports: adverse events and one row per assessment
+
+#: ``ae_<name>``: the patient had this adverse event at any time during the course (lower-case letters,
+#: digits and ``_``).
+AE_PATTERN = r"ae_[a-z0-9_]+"
+
+_BOOLEAN_RULE = "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded"
+
+#: The serious-adverse-event column; ``ae_*`` columns are made by :func:`adverse_event_column`.
+SERIOUS_ADVERSE_EVENT = Column(
+    "serious_adverse_event", False, "boolean", _BOOLEAN_RULE, "A serious adverse event during the course"
+)
+
+
+def adverse_event_column(name: str) -> Column | None:
+    """The contract's column for an adverse-event name, or ``None`` when ``name`` is not one.
+
+    >>> adverse_event_column("ae_nausea").kind, adverse_event_column("nausea")
+    ('boolean', None)
+    """
+    import re
+
+    if name == SERIOUS_ADVERSE_EVENT.name:
+        return SERIOUS_ADVERSE_EVENT
+    if re.fullmatch(AE_PATTERN, name):
+        return Column(name, False, "boolean", _BOOLEAN_RULE, f"Adverse event: {name.removeprefix('ae_')}")
+    return None
+
+
+#: Assessment labels of the one-row-per-assessment format, in time order.
+ASSESSMENT_LABELS = ("pre", "interim", "post", "followup")
+
+#: Item columns of one assessment in the one-row-per-assessment format.
+LONG_ITEM_COLUMNS = [f"pcl5_{i:02d}" for i in range(1, N_ITEMS + 1)]
+
+#: Columns only the one-row-per-assessment format has (it also has ``patient_id`` and the patient-level
+#: columns).
+LONG_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "assessment",
+        True,
+        "text",
+        "pre, interim, post or followup (any case): exactly one pre per patient, at most one post, interim "
+        "between them, followup after post",
+        "Which assessment the row is",
+    ),
+    Column(
+        "days",
+        False,
+        "integer",
+        "whole number >= 0: days since the patient's pre assessment (pre itself: 0); or give date",
+        "Days since the pre assessment",
+        minimum=0,
+    ),
+    Column("date", False, "date", "date (YYYY-MM-DD); days are derived from it", "Date of the assessment"),
+    Column(
+        "pcl5",
+        True,
+        "integer",
+        "whole number 0-80; may be empty where all 20 items pcl5_01 .. pcl5_20 are given",
+        "PCL-5 total of the assessment",
+        minimum=0,
+        maximum=80,
+    ),
+    *[
+        Column(name, False, "integer", _ITEM_RULE, f"PCL-5 item {i} of the assessment", minimum=0, maximum=4)
+        for i, name in enumerate(LONG_ITEM_COLUMNS, start=1)
+    ],
+)
+
+#: Columns that describe a patient, not an assessment: in the one-row-per-assessment format they may repeat
+#: on every row of a patient or be given on one row, but may not differ (``ae_*`` columns too).
+PATIENT_LEVEL_COLUMNS = (
+    "age",
+    "gender",
+    "race_ethnicity",
+    "n_infusions",
+    "n_psych_meds",
+    "suicidal_ideation",
+    "psychotherapy",
+    "serious_adverse_event",
+)
+
+_LONG_BY_NAME = {c.name: c for c in LONG_COLUMNS}
+
+
+def wide_column(name: str) -> Column | None:
+    """The column ``name`` of a one-row-per-patient file (the contract's columns and adverse events)."""
+    return BY_NAME.get(name) or adverse_event_column(name)
+
+
+def long_column(name: str) -> Column | None:
+    """The column ``name`` of a one-row-per-assessment file."""
+    if name in _LONG_BY_NAME:
+        return _LONG_BY_NAME[name]
+    if name in ("patient_id", *PATIENT_LEVEL_COLUMNS):
+        return wide_column(name)
+    return adverse_event_column(name)
+
+
+def known_column(name: str) -> Column | None:
+    """Any column the contract knows, in either format (what a column mapping may map to)."""
+    return wide_column(name) or long_column(name)

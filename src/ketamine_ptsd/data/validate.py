@@ -31,6 +31,7 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,6 @@ import pyarrow.compute as pc
 from .contract import (
     ALL_ITEM_COLUMNS,
     BOOLEAN_SPELLINGS,
-    BY_NAME,
     COHORT_DTYPES,
     COLUMNS,
     FILE_TYPES,
@@ -55,6 +55,8 @@ from .contract import (
     REQUIRED_COLUMNS,
     SPREADSHEET_ERRORS,
     Column,
+    adverse_event_column,
+    wide_column,
 )
 
 __all__ = ["Problem", "ValidationResult", "ValidationFailed", "validate_file", "validate_frame", "load_cohort"]
@@ -140,11 +142,15 @@ class ValidationResult:
         Every error, file-level ones first, then by row and column.
     warnings : list of Problem
         Unusual but legal input; it does not stop a build.
+    assessments : pandas.DataFrame or None
+        For a file with one row per assessment: the assessments after ``pre`` (see
+        :func:`ketamine_ptsd.data.long.validate_long_table`); ``None`` for a file with one row per patient.
     """
 
     cohort: pd.DataFrame | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    assessments: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -187,6 +193,8 @@ class _Table:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     unreadable: dict[int, str] = field(default_factory=dict)  # position -> why its cells cannot be text
+    # contract name -> the file's own name, for columns a mapping file renamed (see data.columns)
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def _cell_text(v) -> str:
@@ -719,10 +727,10 @@ def _value_rules(col: Column):
 
 
 @functools.lru_cache(maxsize=64)
-def _schema_for(stage: str, names: tuple[str, ...]):
+def _schema_for(stage: str, names: tuple[str, ...], known: Callable[[str], Column | None] = wide_column):
     """The pandera schema of one stage ("text" or "value") for the contract columns a file has."""
     rules = _text_rules if stage == "text" else _value_rules
-    return _schema({name: rules(BY_NAME[name]) for name in names})
+    return _schema({name: rules(known(name)) for name in names})
 
 
 def _schema(columns: dict[str, list]):
@@ -829,14 +837,17 @@ def _message(col: Column, key: str, value: str) -> str:
 class _Collector:
     """Problems with a sort key, so that the report reads top to bottom, left to right."""
 
-    def __init__(self, file: str, rows: np.ndarray, position: dict[str, int]):
+    def __init__(self, file: str, rows: np.ndarray, position: dict[str, int], renamed: dict[str, str] | None = None):
         self.file, self.rows, self.position = file, rows, position
+        self.renamed = renamed or {}
         self.errors: list[tuple] = []
         self.warnings: list[tuple] = []
 
     def add(self, bucket: list, row, column, message, value):
-        p = Problem(self.file, row, column, message, _show(value))
         where = self.position.get(str(column).strip().lower(), 10**6)
+        if column in self.renamed:  # the file's own name first, then the contract's
+            column = f"{self.renamed[column]} ({column})"
+        p = Problem(self.file, row, column, message, _show(value))
         bucket.append(((-1 if row is None else row), where, len(bucket), p))
 
     def error(self, column, message, value=None, *, at=None):
@@ -858,7 +869,29 @@ def _na(n: int, dtype: str = "Int64") -> pd.Series:
     return pd.Series(pd.array([pd.NA] * n, dtype=dtype))
 
 
-def _check_header(names, headers, filled, out: _Collector):
+@dataclass(frozen=True)
+class _Layout:
+    """What a file's rows are: the columns it may have, its item sets and what it requires."""
+
+    known: Callable[[str], Column | None]
+    items: dict[str, list[str]]  # item set -> its 20 item columns
+    totals: dict[str, str]  # item set -> the total its items sum to
+    item_word: dict[str, str]  # item set -> how a message names its items
+    required: tuple[str, ...]
+    required_totals: dict[str, str]  # item set -> message for a row with neither total nor items
+
+
+_WIDE = _Layout(
+    wide_column,
+    ITEM_COLUMNS,
+    {"pre": "pcl5_pre", "post": "pcl5_post"},
+    {"pre": "pre-treatment", "post": "post-treatment"},
+    REQUIRED_COLUMNS,
+    {"pre": "the baseline PCL-5 total is required"},
+)
+
+
+def _check_header(names, headers, filled, out: _Collector, layout: _Layout = _WIDE):
     """Column names: duplicates, unknown and unnamed columns, item sets, required columns.
 
     Returns the contract columns in use (name -> position), the extra names, which item sets are
@@ -875,12 +908,12 @@ def _check_header(names, headers, filled, out: _Collector):
             continue
         if name in seen:
             out.error(
-                name if name in BY_NAME else shown,
+                name if layout.known(name) else shown,
                 f"duplicate column name (columns {seen[name] + 1} and {i + 1}); each column may appear only once",
             )
             continue
         seen[name] = i
-        if name in BY_NAME:
+        if layout.known(name):
             used[name] = i
         else:
             extra.append(shown)
@@ -889,7 +922,7 @@ def _check_header(names, headers, filled, out: _Collector):
             out.warning(shown, f"unknown column, ignored{hint}")
 
     items_used: dict[str, bool] = {}
-    for tp, item_names in ITEM_COLUMNS.items():
+    for tp, item_names in layout.items.items():
         present = [c for c in item_names if c in used]
         if present and len(present) < N_ITEMS:
             missing = [c for c in item_names if c not in used]
@@ -901,13 +934,13 @@ def _check_header(names, headers, filled, out: _Collector):
         items_used[tp] = len(present) == N_ITEMS
 
     missing_required = False
-    for name in REQUIRED_COLUMNS:
-        tp = name.removeprefix("pcl5_")
+    for name in layout.required:
+        tp = next((k for k, total in layout.totals.items() if total == name), None)
         if name in used or items_used.get(tp):
             continue
         alt = ""
-        if tp in ITEM_COLUMNS:
-            alt = f" (or all {N_ITEMS} items {ITEM_COLUMNS[tp][0]} .. {ITEM_COLUMNS[tp][-1]})"
+        if tp in layout.items:
+            alt = f" (or all {N_ITEMS} items {layout.items[tp][0]} .. {layout.items[tp][-1]})"
         hints = [e for e in extra if _did_you_mean(e) == name]
         hint = f"; found {hints[0]!r} -- rename it" if hints else ""
         out.error(name, f"missing required column{alt}{hint}")
@@ -923,13 +956,14 @@ def _clean_name(header) -> str:
     return str(header).strip().lstrip("\ufeff").strip()
 
 
-def _validate_table(table: _Table, file: str) -> ValidationResult:
+def _check_cells(table: _Table, file: str, layout: _Layout) -> _Cells | ValidationResult:
+    """Header and cell rules of a table (every problem collected); a result already when no row has a value."""
     headers, cells, rows = table.headers, table.cells, table.rows
     names = [_clean_name(h).lower() for h in headers]
     position: dict[str, int] = {}
     for i, name in enumerate(names):
         position.setdefault(name, i)
-    out = _Collector(file, rows, position)
+    out = _Collector(file, rows, position, table.renamed)
     for p in table.errors:
         out.add(out.errors, p.row, p.column, p.message, p.value)
     for p in table.warnings:
@@ -938,12 +972,12 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     # Cells: trimmed; missing markers become "".
     stripped = [pc.utf8_trim_whitespace(_arrow(cells[i])) for i in range(len(names))]
     filled = [_numpy(pc.not_equal(a, "")) for a in stripped]
-    used, extra, items_used, missing_required = _check_header(names, headers, filled, out)
+    used, extra, items_used, missing_required = _check_header(names, headers, filled, out, layout)
     for i, why in table.unreadable.items():
         if used.get(names[i]) == i:
             out.error(names[i], f"cannot be read as single values ({why})")
             del used[names[i]]  # its cells would only repeat the problem
-            missing_required |= names[i] in REQUIRED_COLUMNS
+            missing_required |= names[i] in layout.required
     text: dict[str, pyarrow.Array] = {}
     empty_row = np.ones(len(cells), dtype=bool)
     for name, i in used.items():
@@ -973,16 +1007,16 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
 
     # Column rules on the text (pandera, lazy): one problem per cell, the first rule that fails.
     bad = {name: np.zeros(n, dtype=bool) for name in T.columns}
-    for name, key, i in _failures(_schema_for("text", tuple(T.columns)), T):
+    for name, key, i in _failures(_schema_for("text", tuple(T.columns), layout.known), T):
         if not bad[name][i]:
             bad[name][i] = True
             value = value_of(name, i)
-            out.error(name, _message(BY_NAME[name], key, value), value or None, at=i)
+            out.error(name, _message(layout.known(name), key, value), value or None, at=i)
 
     # Parse; cells that failed become NA so that no later rule reports them again.
     typed: dict[str, pd.Series] = {}
     for name in T.columns:
-        col, a, ok = BY_NAME[name], text[name], ~bad[name]
+        col, a, ok = layout.known(name), text[name], ~bad[name]
         if col.kind == "integer":
             typed[name] = _to_int(a, ok)
         elif col.kind == "date":
@@ -994,19 +1028,52 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
         else:
             nulled = pc.if_else(pc.equal(a, ""), pyarrow.scalar(None, a.type), a)
             typed[name] = pd.Series(pyarrow.chunked_array([nulled]), dtype="string")
-    ranged = tuple(c for c in T.columns if _value_rules(BY_NAME[c]))
+    ranged = tuple(c for c in T.columns if _value_rules(layout.known(c)))
     if ranged:
         frame = pd.DataFrame({c: typed[c] for c in ranged}, index=pd.RangeIndex(n), copy=False)
-        for name, key, i in _failures(_schema_for("value", ranged), frame):
+        for name, key, i in _failures(_schema_for("value", ranged, layout.known), frame):
             bad[name][i] = True
             value = value_of(name, i)
-            out.error(name, _message(BY_NAME[name], key, value), value, at=i)
+            out.error(name, _message(layout.known(name), key, value), value, at=i)
         for name in ranged:
             if bad[name].any():
                 typed[name] = typed[name].mask(bad[name])
+    return _Cells(T, typed, given, shown, rows, used, extra, items_used, missing_required, out)
+
+
+@dataclass
+class _Cells:
+    """A table's contract columns, checked cell by cell: what the rules across columns start from."""
+
+    T: pd.DataFrame  # trimmed text, missing markers as ""
+    typed: dict[str, pd.Series]  # parsed values, NA where empty or wrong
+    given: dict[str, np.ndarray]  # cell not empty
+    shown: dict[str, pyarrow.Array]  # the cells as the file has them, for messages
+    rows: np.ndarray  # the row number the user sees
+    used: dict[str, int]
+    extra: list[str]
+    items_used: dict[str, bool]
+    missing_required: bool
+    out: _Collector
+
+    def value_of(self, name: str, i: int):
+        return self.shown[name][i].as_py()
+
+
+def _validate_table(table: _Table, file: str) -> ValidationResult:
+    if "assessment" in (_clean_name(h).lower() for h in table.headers):
+        from .long import validate_long_table  # one row per assessment
+
+        return validate_long_table(table, file)
+    cells = _check_cells(table, file, _WIDE)
+    if isinstance(cells, ValidationResult):
+        return cells
+    T, typed, given, value_of, out = cells.T, cells.typed, cells.given, cells.value_of, cells.out
+    used, extra, items_used, rows, n = cells.used, cells.extra, cells.items_used, cells.rows, len(cells.rows)
 
     # Rules across columns.
-    totals, derived = _check_items(T, typed, given, items_used, missing_required, value_of, out)
+    totals, derived = _check_items(T, typed, given, items_used, cells.missing_required, value_of, out)
+
     _check_ids(T, rows, out)
     days = _check_days(typed, used, value_of, out, derived, n)
     post_present = "pcl5_post" in T or items_used["post"]
@@ -1042,13 +1109,13 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     return ValidationResult(_cohort(final, items_used, used, extra, derived, n), errors, warns)
 
 
-def _check_items(T, typed, given, items_used, missing_required, value_of, out):
-    """Items against totals, partly filled items, the required baseline total. Returns totals, derived."""
+def _check_items(T, typed, given, items_used, missing_required, value_of, out, layout: _Layout = _WIDE):
+    """Items against totals, partly filled items, the required totals. Returns totals (by item set), derived."""
     n = len(T)
     totals: dict[str, pd.Series] = {}
     derived: list[str] = []
-    for tp in ("pre", "post"):
-        total_name, items = f"pcl5_{tp}", ITEM_COLUMNS[tp]
+    for tp, items in layout.items.items():
+        total_name = layout.totals[tp]
         total = typed[total_name].copy() if total_name in typed else _na(n)
         total_given = given[total_name] if total_name in given else np.zeros(n, dtype=bool)
         n_items = np.zeros(n, dtype=int)
@@ -1059,7 +1126,7 @@ def _check_items(T, typed, given, items_used, missing_required, value_of, out):
                 empty = [c for c, g in zip(items, filled[i]) if not g]
                 out.error(
                     empty[0],
-                    f"{len(empty)} of {N_ITEMS} {tp}-treatment items empty "
+                    f"{len(empty)} of {N_ITEMS} {layout.item_word[tp]} items empty "
                     f"({', '.join(empty)}); give all {N_ITEMS} items or none",
                     at=i,
                 )
@@ -1080,10 +1147,10 @@ def _check_items(T, typed, given, items_used, missing_required, value_of, out):
             if fill.any():
                 total = total.where(~fill, sums)
                 derived.append(total_name)
-        if tp == "pre" and not missing_required:
+        if tp in layout.required_totals and not missing_required:
             for i in np.flatnonzero(~total_given & (n_items == 0)):
                 alt = f" (or all {N_ITEMS} items {items[0]} .. {items[-1]})" if items_used[tp] else ""
-                out.error(total_name, f"empty; the baseline PCL-5 total is required{alt}", at=i)
+                out.error(total_name, f"empty; {layout.required_totals[tp]}{alt}", at=i)
         totals[tp] = total
     return totals, derived
 
@@ -1141,6 +1208,9 @@ def _cohort(final, items_used, used, extra, derived, n) -> pd.DataFrame:
         if items_used[tp]:
             for c in ITEM_COLUMNS[tp]:
                 columns[c] = final[c].reset_index(drop=True).astype("Int64")
+    for name in sorted(used):
+        if adverse_event_column(name):
+            columns[name] = final[name].reset_index(drop=True).astype("boolean")
     cohort = pd.DataFrame(columns, index=pd.RangeIndex(n))
     absent = [c for c in OPTIONAL_COLUMNS if c not in used]
     if "days_between" in derived and "days_between" in absent:
@@ -1155,14 +1225,17 @@ def _cohort(final, items_used, used, extra, derived, n) -> pd.DataFrame:
 # Public API
 
 
-def validate_file(path) -> ValidationResult:
+def validate_file(path, columns=None) -> ValidationResult:
     """Read a cohort file and validate it against the data contract.
 
     Parameters
     ----------
     path : str or os.PathLike
         A ``.csv`` (UTF-8, comma-separated), ``.parquet``/``.pq`` or ``.xlsx`` file (first sheet).
-        The file is only read, never written.
+        The file is only read, never written. A file with an ``assessment`` column has one row per
+        assessment (:mod:`ketamine_ptsd.data.long`).
+    columns : str or os.PathLike, optional
+        A mapping file (:mod:`ketamine_ptsd.data.columns`) applied before validation.
 
     Returns
     -------
@@ -1172,9 +1245,18 @@ def validate_file(path) -> ValidationResult:
     """
     label = os.fspath(path) if isinstance(path, (str, os.PathLike)) else str(path)
     try:
+        mapping = None
+        if columns is not None:
+            from .columns import read_mapping
+
+            mapping = read_mapping(columns)
         table = _read(path, label)
-    except _Refused as r:
-        return ValidationResult(None, r.problems, [])
+        if mapping is not None:
+            from .columns import apply_mapping
+
+            table = apply_mapping(mapping, table, label)
+    except (_Refused, ValidationFailed) as r:
+        return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
     return _validate_table(table, label)
 
 
@@ -1224,6 +1306,6 @@ def validate_frame(df: pd.DataFrame, file: str = "<data>", row_offset: int = 2) 
     return _validate_table(table, file)
 
 
-def load_cohort(path) -> pd.DataFrame:
+def load_cohort(path, columns=None) -> pd.DataFrame:
     """The validated cohort of a file, or :class:`ValidationFailed` with every problem."""
-    return validate_file(path).raise_for_errors()
+    return validate_file(path, columns).raise_for_errors()

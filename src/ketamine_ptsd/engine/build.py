@@ -211,8 +211,11 @@ def _validator_key() -> str:
     return _sha("".join(sha256_file(p) for p in _closure({paths.PACKAGE / "data" / "validate.py"})))
 
 
-def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[str], None]) -> list[str]:
-    """Validate ``data`` and store the validated cohort for the notebooks; reuse it when nothing changed.
+def prepare_cohort(
+    data: Path, state: _State, data_sha256: str, echo: Callable[[str], None], columns: Path | None = None
+) -> list[str]:
+    """Validate ``data`` (through the mapping file ``columns``, if any) and store the validated cohort for the
+    notebooks, with the later assessments of a one-row-per-assessment file; reuse them when nothing changed.
 
     Returns the validation warnings. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with every
     problem, before anything is written.
@@ -225,14 +228,18 @@ def prepare_cohort(data: Path, state: _State, data_sha256: str, echo: Callable[[
         return warnings
     from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
-    result = validate_file(data)
+    result = validate_file(data, columns)
     if not result.ok:
         raise ValidationFailed(result.errors)
     warnings = [str(w) for w in result.warnings]
     state.dir.mkdir(parents=True, exist_ok=True)
-    tmp = cohort_file.with_suffix(".tmp")
-    result.cohort.to_parquet(tmp)
-    os.replace(tmp, cohort_file)
+    from ketamine_ptsd.data.long import later_assessments
+
+    assessments = (later_assessments(result), state.dir / paths.ASSESSMENTS_FILENAME)
+    for frame, target in (assessments, (result.cohort, cohort_file)):
+        tmp = target.with_suffix(".tmp")
+        frame.to_parquet(tmp)
+        os.replace(tmp, target)
     state.write("cohort.warnings.json", json.dumps(warnings))
     state.write("cohort.key", key)
     echo(f"validate: {len(result.cohort)} patients, {len(warnings)} warning(s)")
@@ -505,18 +512,22 @@ def build(
     params: dict[str, Any] | None = None,
     jobs: int | None = None,
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    columns: Path | str | None = None,
 ) -> BuildReport:
-    """Build the book for ``data`` into ``out/html`` and ``out/results.json``."""
+    """Build the book for ``data`` (read through the mapping file ``columns``, if any) into ``out/html`` and
+    ``out/results.json``."""
     from ketamine_ptsd.parameters import resolve
 
     params = resolve(params)
     data, out = Path(data).absolute(), Path(out).absolute()
     report = BuildReport(out=out)
-    if not data.is_file():
+    if not data.is_file() or (columns is not None and not Path(columns).is_file()):
         from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
-        raise ValidationFailed(validate_file(data).errors)
+        raise ValidationFailed(validate_file(data, columns).errors)
     data_sha256 = sha256_file(data)
+    # What the notebooks read: the data file, and the mapping that renames and recodes it.
+    input_key = data_sha256 if columns is None else _sha(data_sha256 + sha256_file(Path(columns)))
     bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
     state = _State(out)
     names = toc_notebooks()
@@ -528,7 +539,7 @@ def build(
         "git_commit": git_commit(),
         "parameters": params,
     }
-    plan = plan_notebooks(names, pool, data_sha256, state, echo, report)
+    plan = plan_notebooks(names, pool, input_key, state, echo, report)
     # What the rendering depends on: the notebooks, the book's sources, this module, the Sphinx hooks, the lock.
     renderer_files = [
         Path(__file__),
@@ -545,7 +556,7 @@ def build(
 
     def validate_then_start_renderer() -> None:
         nonlocal renderer
-        report.warnings = prepare_cohort(data, state, data_sha256, echo)
+        report.warnings = prepare_cohort(data, state, input_key, echo, columns)
         if not unchanged:
             renderer = Renderer(state)
 

@@ -1,0 +1,362 @@
+"""Column mapping: a clinic export's own column names and codes, translated to the data contract.
+
+A mapping file (YAML, passed as ``--columns FILE.yml``) renames the file's columns and recodes their values
+before validation; everything after it sees the contract's names and values, and validation messages name
+both (``column PCL5_baseline (pcl5_pre)``)::
+
+    columns:                 # name in the file: name in the contract
+      record_id: patient_id
+    values:                  # per contract column: spelling in the file: contract value
+      gender: {"1": woman, "2": man}
+
+Values are read as the text they are written with (``Y`` stays ``Y``, ``1`` stays ``1``), and cells are
+matched as text too, so a coded column is never read as numbers first. A value the map does not list is
+left as it was, for validation to judge. :func:`suggest` writes a starting mapping for a file.
+
+Examples
+--------
+>>> m = parse_mapping('columns:\\n  record_id: patient_id\\nvalues:\\n  gender: {"1": woman}\\n', "map.yml")
+>>> m.columns, m.values
+({'record_id': 'patient_id'}, {'gender': {'1': 'woman'}})
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .contract import (
+    BOOLEAN_SPELLINGS,
+    GENDER_SPELLINGS,
+    GENDER_VALUES,
+    LONG_COLUMNS,
+    MISSING_MARKERS,
+    PATIENT_LEVEL_COLUMNS,
+    known_column,
+    long_column,
+    wide_column,
+)
+from .validate import Problem, ValidationFailed, _clean_name, _read, _Refused, _Table
+
+__all__ = ["ColumnMapping", "parse_mapping", "read_mapping", "apply_mapping", "suggest"]
+
+#: Names clinic systems use for a contract column, compared after :func:`_normal` (REDCap, measurement-based
+#: care platforms, spreadsheets kept by hand).
+SYNONYMS: dict[str, str] = {
+    "recordid": "patient_id",
+    "record": "patient_id",
+    "patient": "patient_id",
+    "patientid": "patient_id",
+    "subjectid": "patient_id",
+    "participantid": "patient_id",
+    "mrn": "patient_id",
+    "id": "patient_id",
+    "sex": "gender",
+    "genderidentity": "gender",
+    "race": "race_ethnicity",
+    "ethnicity": "race_ethnicity",
+    "raceethnicity": "race_ethnicity",
+    "visit": "assessment",
+    "timepoint": "assessment",
+    "event": "assessment",
+    "redcapeventname": "assessment",
+    "visittype": "assessment",
+    "pcl5total": "pcl5",
+    "pcltotal": "pcl5",
+    "pcl5score": "pcl5",
+    "pcl5baseline": "pcl5_pre",
+    "baselinepcl5": "pcl5_pre",
+    "pcl5final": "pcl5_post",
+    "pcl": "pcl5",
+    "visitdate": "date",
+    "assessmentdate": "date",
+    "dayssincebaseline": "days",
+    "studyday": "days",
+    "infusions": "n_infusions",
+    "ninfusions": "n_infusions",
+    "psychmeds": "n_psych_meds",
+    "si": "suicidal_ideation",
+    "therapy": "psychotherapy",
+    "sae": "serious_adverse_event",
+    "seriousae": "serious_adverse_event",
+}
+
+#: At most this many distinct values of a column are listed in a suggested mapping.
+MAX_VALUES = 30
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """A parsed mapping file.
+
+    Attributes
+    ----------
+    path : str
+        The mapping file, as messages name it.
+    columns : dict
+        Name in the data file -> contract name.
+    values : dict
+        Contract column -> {spelling in the file: contract value}, all text.
+    lines : dict
+        Line in the mapping file of each entry: ``("columns", name)`` or ``("values", column)``.
+    """
+
+    path: str
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.strip().lower())
+
+
+def _scalar_pairs(node, path: str, what: str, problems: list[Problem]):
+    """(key text, value node, line) of a YAML mapping node, or a problem when it is not a mapping."""
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(path, None, None, f"line {node.start_mark.line + 1}: {what} must be a mapping"))
+        return []
+    pairs = []
+    for key, value in node.value:
+        line = key.start_mark.line + 1
+        if not isinstance(key, yaml.ScalarNode):
+            problems.append(Problem(path, None, None, f"line {line}: {what}: a key must be a single name or value"))
+            continue
+        pairs.append((key.value, value, line))
+    return pairs
+
+
+def parse_mapping(text: str, path: str) -> ColumnMapping:
+    """Parse a mapping file's text; :class:`ValidationFailed` with every problem, each naming its line.
+
+    Contract names are checked here (a name the contract does not know, two file columns mapped to one
+    contract column, an empty value); that the file has the named columns is checked by
+    :func:`apply_mapping`.
+    """
+    problems: list[Problem] = []
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValidationFailed([Problem(path, None, None, f"{where}not valid YAML ({why})")]) from None
+    if root is None:
+        raise ValidationFailed([Problem(path, None, None, "empty mapping file; expected columns: and values:")])
+    mapping = ColumnMapping(path)
+    targets: dict[str, int] = {}
+    for section, node, line in _scalar_pairs(root, path, "the mapping file", problems):
+        if section not in ("columns", "values"):
+            problems.append(
+                Problem(path, None, None, f"line {line}: unknown section {section!r}; use columns: and values:")
+            )
+            continue
+        for key, value, at in _scalar_pairs(node, path, section, problems):
+            if section == "columns":
+                _add_column(mapping, key, value, at, targets, problems)
+            else:
+                _add_values(mapping, key, value, at, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    return mapping
+
+
+def _add_column(mapping, key, value, line, targets, problems):
+    path = mapping.path
+    if (("columns", key)) in mapping.lines:
+        problems.append(Problem(path, None, None, f"line {line}: column {key} is mapped twice"))
+        return
+    target = value.value.strip().lower() if isinstance(value, yaml.ScalarNode) else ""
+    if not target:
+        problems.append(
+            Problem(path, None, None, f"line {line}: column {key} is mapped to nothing; name a contract column")
+        )
+        return
+    if known_column(target) is None:
+        problems.append(
+            Problem(
+                path, None, None, f"line {line}: column {key} is mapped to {target}, a name the contract does not know"
+            )
+        )
+        return
+    if target in targets:
+        problems.append(
+            Problem(
+                path,
+                None,
+                None,
+                f"line {line}: column {key} is mapped to {target}, as line {targets[target]} already is",
+            )
+        )
+        return
+    targets[target] = line
+    mapping.columns[key] = target
+    mapping.lines[("columns", key)] = line
+
+
+def _add_values(mapping, column, node, line, problems):
+    path = mapping.path
+    name = column.strip().lower()
+    if known_column(name) is None:
+        problems.append(
+            Problem(path, None, None, f"line {line}: values for {column}, a name the contract does not know")
+        )
+        return
+    codes: dict[str, str] = {}
+    for code, value, at in _scalar_pairs(node, path, f"values of {column}", problems):
+        if not isinstance(value, yaml.ScalarNode) or not value.value.strip():
+            problems.append(Problem(path, None, None, f"line {at}: {column} value {code!r} is mapped to nothing"))
+            continue
+        codes[code.strip()] = value.value.strip()
+    mapping.values[name] = codes
+    mapping.lines[("values", name)] = line
+
+
+def read_mapping(path) -> ColumnMapping:
+    """Read and parse a mapping file (see :func:`parse_mapping`)."""
+    label = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([Problem(label, None, None, f"cannot read the mapping file ({exc})")]) from None
+    return parse_mapping(text, label)
+
+
+def _whole(texts: pd.Series) -> pd.Series:
+    """``1.0`` as ``1``: how a numeric export writes a code in a column with gaps."""
+    return texts.str.replace(r"^([+-]?[0-9]+)\.0*$", r"\1", regex=True)
+
+
+def apply_mapping(mapping: ColumnMapping, table: _Table, file: str) -> _Table:
+    """``table`` with the mapping's names and values; ``_Refused`` when the mapping names a column the file
+    does not have (after renaming, for a value map)."""
+    names = [_clean_name(h).lower() for h in table.headers]
+    headers, renamed, problems = list(table.headers), {}, []
+    for source, target in mapping.columns.items():
+        wanted = _clean_name(source).lower()
+        if wanted not in names:
+            line = mapping.lines[("columns", source)]
+            problems.append(Problem(mapping.path, None, None, f"line {line}: column {source} is not in {file}"))
+            continue
+        i = names.index(wanted)
+        renamed[target] = _clean_name(table.headers[i])
+        headers[i] = target
+    new_names = [_clean_name(h).lower() for h in headers]
+    cells = table.cells.copy()
+    for column, codes in mapping.values.items():
+        if column not in new_names:
+            line = mapping.lines[("values", column)]
+            problems.append(
+                Problem(mapping.path, None, None, f"line {line}: values for {column}, a column {file} does not have")
+            )
+            continue
+        i = new_names.index(column)
+        text = cells[cells.columns[i]].str.strip()
+        key = text.where(text.isin(codes), _whole(text))
+        cells[cells.columns[i]] = key.map(codes).fillna(cells[cells.columns[i]])
+    if problems:
+        raise _Refused(problems)
+    return _Table(headers, cells, table.rows, table.errors, table.warnings, table.unreadable, renamed)
+
+
+# --------------------------------------------------------------------------------------------------
+# A starting mapping for a file
+
+
+def _guess(name: str, long: bool) -> tuple[str | None, str]:
+    """The contract column a file's column most likely is, and why."""
+    known = long_column if long else wide_column
+    clean = name.strip().lower()
+    if known(clean):
+        return None, "already the contract's name"
+    key = _normal(name)
+    for candidate in [c.name for c in LONG_COLUMNS] if long else []:
+        if _normal(candidate) == key:
+            return candidate, "exact match after normalising"
+    for candidate in ("patient_id", *PATIENT_LEVEL_COLUMNS) if long else ():
+        if _normal(candidate) == key:
+            return candidate, "exact match after normalising"
+    if not long:
+        from .contract import COLUMNS
+
+        for column in COLUMNS:
+            if _normal(column.name) == key:
+                return column.name, "exact match after normalising"
+    target = SYNONYMS.get(key)
+    if target and known(target):
+        return target, f"known synonym of {target}"
+    snake = re.sub(r"[^0-9a-z]+", "_", clean).strip("_")
+    if snake.startswith("ae_") and known(snake):
+        return snake, "adverse event column (ae_ and the event's name)"
+    return None, "no contract column found: left out (ignored, with a warning)"
+
+
+_ACCEPTED = {
+    "boolean": set(BOOLEAN_SPELLINGS),
+    "category": set(GENDER_SPELLINGS),
+    "assessment": {"pre", "interim", "post", "followup"},
+}
+_FILL_IN = {
+    "boolean": "true or false",
+    "category": " or ".join(GENDER_VALUES),
+    "assessment": "pre, interim, post or followup",
+}
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def suggest(path) -> str:
+    """A starting mapping file for the data file ``path``, as YAML text with a reason beside each line.
+
+    Columns whose name, once lower-cased with spaces and punctuation removed, is a contract name or a
+    known synonym (:data:`SYNONYMS`) are mapped; the distinct values of each coded column (yes/no, gender,
+    assessment) that validation would not accept as they are are listed with an empty value to fill in.
+    """
+    label = os.fspath(path)
+    table = _read(path, label)
+    names = [_clean_name(h) for h in table.headers]
+    long = any(_guess(n, True)[0] == "assessment" or n.lower() == "assessment" for n in names)
+    lines = [
+        f"# Column mapping for {Path(label).name}, written by `ketamine-ptsd columns`: check every line,",
+        "# fill in the empty values, then pass it to build or validate with --columns.",
+        "# The file has " + ("one row per assessment." if long else "one row per patient."),
+        "columns:",
+    ]
+    contract_of: dict[int, str] = {}
+    for i, name in enumerate(names):
+        if not name:
+            continue
+        target, why = _guess(name, long)
+        if target is None:
+            lines.append(f"  # {_quote(name)}: {why}")
+            if known_column(name.lower()):
+                contract_of[i] = name.lower()
+            continue
+        if target in contract_of.values():
+            lines.append(f"  # {_quote(name)}: {target}   # {why}, but another column already maps to it")
+            continue
+        contract_of[i] = target
+        lines.append(f"  {_quote(name)}: {target}   # {why}")
+    lines.append("values:")
+    for i, target in contract_of.items():
+        column = known_column(target)
+        kind = "assessment" if target == "assessment" else column.kind
+        if kind not in _ACCEPTED:
+            continue
+        cells = table.cells[table.cells.columns[i]].str.strip()
+        seen = sorted({v for v in cells if v.lower() not in MISSING_MARKERS})
+        odd = [v for v in seen if v.lower() not in _ACCEPTED[kind]]
+        if not odd:
+            continue
+        lines.append(f"  {target}:   # values in {_quote(names[i])}: {', '.join(seen[:MAX_VALUES])}")
+        lines.extend(f'    {_quote(v)}: ""   # fill in: {_FILL_IN[kind]}' for v in odd[:MAX_VALUES])
+    if lines[-1] == "values:":
+        lines[-1] = "values: {}"
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,257 @@
+"""Real clinic exports: the column mapping and the one-row-per-assessment format.
+
+Each malformed long file or mapping file the issue lists is rejected with a message at the file's own line
+(counted by hand from the text each case writes; header = row 1) and, through the command line, exit 2
+with nothing written.
+"""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ketamine_ptsd import paths
+from ketamine_ptsd.data.columns import parse_mapping, suggest
+from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+
+from .helpers import run
+
+HEADER = "patient_id,assessment,days,pcl5"
+GOOD = "a,pre,0,50\na,post,21,20\na,followup,60,30\nb,pre,0,60\nb,interim,7,55\nb,post,20,40\n"
+
+
+def write(tmp_path, text: str, name: str = "long.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def messages(tmp_path, text: str, mapping: str | None = None) -> list[str]:
+    data = write(tmp_path, text)
+    columns = None if mapping is None else write(tmp_path, mapping, "map.yml")
+    result = validate_file(data, columns)
+    assert result.cohort is None
+    return [str(p) for p in result.errors]
+
+
+def test_long_file_gives_the_wide_cohort_and_the_later_assessments(tmp_path):
+    result = validate_file(write(tmp_path, f"{HEADER},age\n" + GOOD.replace("\n", ",40\n")))
+    assert result.ok, result.errors
+    cohort = result.cohort
+    assert cohort["patient_id"].tolist() == ["a", "b"]
+    assert cohort["pcl5_pre"].tolist() == [50, 60]
+    assert cohort["pcl5_post"].tolist() == [20, 40]
+    assert cohort["days_between"].tolist() == [21, 20]
+    assert cohort["age"].tolist() == [40, 40]
+    later = result.assessments
+    assert later["assessment"].tolist() == ["post", "followup", "interim", "post"]
+    assert later["days_after_post"].tolist()[:2] == [0, 39]
+    assert later["days_after_post"].isna().tolist() == [False, False, True, False]
+
+
+def test_dates_give_days_and_a_patient_level_value_may_be_given_once(tmp_path):
+    text = (
+        "patient_id,assessment,date,pcl5,gender\n"
+        "a,PRE,2024-01-01,50,f\na,Post,2024-01-22,20,\na,followup,2024-03-01,33,\nb,pre,2024-02-01,40,\n"
+    )
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, result.errors
+    assert result.cohort["days_between"].tolist()[0] == 21
+    assert result.cohort["gender"].tolist()[0] == "woman"
+    assert pd.isna(result.cohort["pcl5_post"].iloc[1])  # b has no post: a dropout
+    assert result.assessments["days_after_post"].tolist() == [0, 39]
+
+
+def test_items_of_each_assessment_give_its_total(tmp_path):
+    items = ",".join(f"pcl5_{i:02d}" for i in range(1, 21))
+    rows = "\n".join(
+        [
+            f"a,pre,0,,{','.join(['3'] * 20)}",
+            f"a,post,20,,{','.join(['1'] * 20)}",
+            f"a,followup,50,20,{','.join(['1'] * 20)}",
+        ]
+    )
+    result = validate_file(write(tmp_path, f"patient_id,assessment,days,pcl5,{items}\n{rows}\n"))
+    assert result.ok, result.errors
+    assert result.cohort[["pcl5_pre", "pcl5_post", "pcl5_pre_01", "pcl5_post_20"]].iloc[0].tolist() == [60, 20, 3, 1]
+    bad = rows.replace("a,followup,50,20", "a,followup,50,25")
+    assert messages(tmp_path, f"patient_id,assessment,days,pcl5,{items}\n{bad}\n") == [
+        f"{tmp_path / 'long.csv'}: row 4: column pcl5: does not equal the sum of items pcl5_01 .. pcl5_20, which is 20 (25)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            "a,pre,0,50\na,pre,0,52\na,post,20,30\n",
+            "row 3: column assessment: a second pre assessment of this patient; the first is at row 2 (pre)",
+        ),
+        (
+            "a,pre,0,50\na,followup,10,40\na,post,20,30\n",
+            "row 3: column assessment: followup on or before the post assessment (row 4, day 20) (followup)",
+        ),
+        (
+            "a,pre,0,50\na,post,20,30\nb,pre,0,50\nb,followup,30,40\n",
+            "row 5: column assessment: followup without a post assessment for this patient (followup)",
+        ),
+        (
+            "a,pre,0,50\na,post,20,30\na,interim,25,40\n",
+            "row 4: column assessment: interim on or after the post assessment (row 3, day 20) (interim)",
+        ),
+        (
+            "a,pre,0,50\na,post,20,30\na,week 4,28,40\n",
+            "row 4: column assessment: unknown assessment; use pre, interim, post or followup (week 4)",
+        ),
+        ("a,pre,0,50\na,post,20,30\na,followup,40,81\n", "row 4: column pcl5: out of range: must be 0-80 (81)"),
+        (
+            "a,post,20,30\n",
+            "row 2: column assessment: this patient has no pre assessment; every patient needs exactly one",
+        ),
+        (
+            "a,pre,0,50\na,post,20,30\na,post,30,30\n",
+            "row 4: column assessment: a second post assessment of this patient; the first is at row 3 (post)",
+        ),
+        ("a,pre,3,50\na,post,20,30\n", "row 2: column days: the pre assessment is day 0: days count from it (3)"),
+        (
+            "a,pre,0,50\na,post,20,30\na,followup,40,30\na,followup,40,31\n",
+            "row 5: column assessment: the same assessment on the same day as row 4 (followup)",
+        ),
+    ],
+)
+def test_malformed_long_files_are_rejected_at_their_row(tmp_path, rows, expected):
+    found = messages(tmp_path, f"{HEADER}\n{rows}")
+    assert f"{tmp_path / 'long.csv'}: {expected}" in found, found
+
+
+def test_a_patient_level_value_that_differs_names_both_rows(tmp_path):
+    text = "patient_id,assessment,days,pcl5,age\na,pre,0,50,40\na,post,20,30,\na,followup,50,30,41\n"
+    assert messages(tmp_path, text) == [
+        f"{tmp_path / 'long.csv'}: row 4: column age: differs from row 2 of the same patient (40) (41)"
+    ]
+
+
+def test_a_file_without_post_has_no_completers(tmp_path):
+    found = messages(tmp_path, f"{HEADER}\na,pre,0,50\nb,pre,0,40\n")
+    assert any("no completers" in m for m in found), found
+
+
+# --------------------------------------------------------------------------------------------------
+# Column mapping
+
+EXPORT = "record_id,Visit,Day,PCL5 score,Sex,Therapy\nR1,Baseline,0,50,1,Y\nR1,End,21,20,,\nR2,Baseline,0,44,2,N\n"
+MAPPING = """columns:
+  record_id: patient_id
+  Visit: assessment
+  Day: days
+  PCL5 score: pcl5
+  Sex: gender
+  Therapy: psychotherapy
+values:
+  gender: {"1": woman, "2": man}
+  psychotherapy: {"Y": true, "N": false}
+  assessment: {Baseline: pre, End: post}
+"""
+
+
+def test_a_mapping_renames_and_recodes(tmp_path):
+    result = validate_file(write(tmp_path, EXPORT), write(tmp_path, MAPPING, "map.yml"))
+    assert result.ok, result.errors
+    assert result.cohort["gender"].tolist() == ["woman", "man"]
+    assert result.cohort["psychotherapy"].tolist() == [True, False]
+
+
+def test_codes_match_in_excel_and_parquet_exports(tmp_path):
+    """Spreadsheets store codes as numbers and Parquet columns with gaps as floats: 1.0 is still code 1."""
+    book = openpyxl.Workbook()
+    for line in EXPORT.splitlines():
+        book.active.append([int(v) if v.isdigit() else (v or None) for v in line.split(",")])
+    book.save(tmp_path / "export.xlsx")
+    table = pa.table(
+        {"record_id": ["R1", "R1", "R2"], "Visit": ["Baseline", "End", "Baseline"], "Day": [0, 21, 0],
+         "PCL5 score": [50, 20, 44], "Sex": [1.0, None, 2.0], "Therapy": ["Y", None, "N"]}
+    )  # fmt: skip
+    pq.write_table(table, tmp_path / "export.parquet")
+    mapping = write(tmp_path, MAPPING, "map.yml")
+    for name in ("export.xlsx", "export.parquet"):
+        result = validate_file(tmp_path / name, mapping)
+        assert result.ok, result.errors
+        assert result.cohort["gender"].tolist() == ["woman", "man"]
+
+
+def test_messages_name_the_files_column_and_the_contracts(tmp_path):
+    found = messages(tmp_path, EXPORT.replace("R1,End,21,20", "R1,End,21,90"), MAPPING)
+    assert found == [f"{tmp_path / 'long.csv'}: row 3: column PCL5 score (pcl5): out of range: must be 0-80 (90)"]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        ("columns: [record_id\n", "line 2: not valid YAML"),
+        ("columns:\n  record_id: patient_id\n  Weight: age\n", "line 3: column Weight is not in"),
+        ("columns:\n  record_id: patient_id\n  Day: days\n  Visit: assessment\n  PCL5 score: pcl5_total\n",
+         "line 5: column PCL5 score is mapped to pcl5_total, a name the contract does not know"),
+        ("columns:\n  record_id: patient_id\n  Sex: patient_id\n", "line 3: column Sex is mapped to patient_id, as line 2 already is"),
+        ("values:\n  sex: {'1': woman}\n", "line 2: values for sex, a name the contract does not know"),
+        ("values:\n  gender: {'1': ''}\n", "line 2: gender value '1' is mapped to nothing"),
+    ],
+)  # fmt: skip
+def test_malformed_mapping_files_are_rejected_at_their_line(tmp_path, mapping, expected):
+    found = messages(tmp_path, EXPORT, mapping)
+    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'map.yml'}: {expected}"), found
+
+
+def test_parse_mapping_reads_codes_as_text():
+    mapping = parse_mapping("values:\n  psychotherapy: {Y: yes, 1: true, 01: false}\n", "m.yml")
+    assert mapping.values == {"psychotherapy": {"Y": "yes", "1": "true", "01": "false"}}
+    with pytest.raises(ValidationFailed):
+        parse_mapping("- a list\n", "m.yml")
+
+
+def test_suggest_maps_synonyms_and_lists_codes(tmp_path):
+    text = suggest(write(tmp_path, EXPORT))
+    assert '"record_id": patient_id   # known synonym of patient_id' in text
+    assert '"Sex": gender' in text and '"1": ""' in text and '"Y": ""' in text
+    assert '"Visit": assessment' in text and '"Baseline": ""' in text
+
+
+def test_command_line_rejects_a_bad_mapping_and_writes_nothing(tmp_path):
+    data = write(tmp_path, EXPORT)
+    bad = write(tmp_path, "columns:\n  Nope: age\n", "map.yml")
+    out = tmp_path / "out"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (
+        ["validate", "--data", data, "--columns", bad],
+        ["build", "--data", data, "--columns", bad, "--out", out],
+    ):
+        proc = run(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert f"{bad}: line 2: column Nope is not in {data}" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_command_line_validates_the_bundled_example_with_its_mapping(tmp_path):
+    proc = run(
+        "validate", "--data", paths.DATA / "example_clinic_export.csv", "--columns", paths.DATA / "example_columns.yml"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "valid, 5 patients, 11 later assessment(s)" in proc.stdout
+    proc = run("columns", paths.DATA / "example_clinic_export.csv", "--out", tmp_path / "m.yml")
+    assert proc.returncode == 0 and '"record_id": patient_id' in (tmp_path / "m.yml").read_text()
+
+
+def test_xlsx_long_file(tmp_path):
+    book = openpyxl.Workbook()
+    for line in [HEADER, *GOOD.splitlines()]:
+        book.active.append(line.split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    (tmp_path / "long.xlsx").write_bytes(buffer.getvalue())
+    result = validate_file(tmp_path / "long.xlsx")
+    assert result.ok and result.cohort["pcl5_post"].tolist() == [20, 40]
