@@ -16,15 +16,16 @@ import json
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats as sps
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import describe, privacy, stats
-from ketamine_ptsd.engine import build as build_module
 from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run
@@ -122,6 +123,9 @@ def test_the_scan_covers_sources_notebooks_and_tables(canary_build):
     assert any(name.endswith("searchindex.js") for name in texts)
     assert sum("(CSV" in name for name in texts) >= 6
     assert any(name.endswith("cohort.html (CSV 0)") for name in texts)
+    # Every chapter of the table of contents, as a page and as a downloadable notebook.
+    for chapter in toc_chapters():
+        assert {f"html/notebooks/{chapter}.html", f"html/_sources/notebooks/{chapter}.ipynb"} <= set(texts), chapter
 
 
 @pipeline
@@ -201,6 +205,8 @@ def test_small_cells_are_null_and_listed_in_results(canary_build):
         "sensitivity[1].pct_itt",
     }
     assert expected_hidden <= hidden
+    # The suppressed nulls are ones the published schema allows.
+    assert results.check_schema(r) == []
     for key in hidden:
         name, _, rest = key.partition("[")
         value = r[name] if not rest else r[name][int(rest.split("]")[0])][rest.split(".")[1]]
@@ -324,22 +330,81 @@ def test_hostile_category_text_is_shown_as_text(canary_build):
 # --- without a build: the rule and its bookkeeping ------------------------------------------------------
 
 
-#: The chapters that show counts or statistics of patients, with the small-cell rule.
-GUARDED = (
-    "introduction",
-    "cohort",
-    "primary_outcome",
-    "clinical_significance",
-    "moderators",
-    "reproducing_paper",
-    "limitations",
-)
+def toc_chapters(repo: Path = paths.REPO) -> list[str]:
+    """Every notebook ``_toc.yml`` lists (root, chapters, sections at any depth), read as YAML the way Jupyter
+    Book reads it: a commented-out entry is not a chapter, and a new one is guarded without being listed here."""
+
+    def files(node):
+        if isinstance(node, dict):
+            yield from (node[key] for key in ("root", "file") if isinstance(node.get(key), str))
+            node = list(node.values())
+        if isinstance(node, list):
+            for child in node:
+                yield from files(child)
+
+    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
+    return [Path(f).stem for f in files(toc) if Path(f).parent == Path(paths.NOTEBOOKS.name)]
 
 
-def test_the_chapters_that_show_patient_statistics_declare_min_cell():
-    for name in GUARDED:
-        source = (paths.NOTEBOOKS / f"{name}.md").read_text(encoding="utf-8")
-        assert "min_cell" in build_module.declared_parameters(source), name
+def patient_data_chapters(repo: Path = paths.REPO) -> dict[str, bool]:
+    """Each chapter of the table of contents that reads patient data, and whether it declares ``min_cell``.
+
+    A chapter reads patient data when its code uses a file the build hands it (a ``*_path`` parameter, such
+    as ``cohort_path``); one that only records the build's facts (provenance) reads none.
+    """
+    out = {}
+    for name in toc_chapters(repo):
+        notebook = jupytext.read(repo / paths.NOTEBOOKS.name / f"{name}.md")
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        is_parameters = ["parameters" in cell.metadata.get("tags", []) for cell in code]
+        assert sum(is_parameters) == 1, f"{name}: expected one cell tagged parameters"
+        declared = re.findall(r"^(\w+)\s*=", code[is_parameters.index(True)].source, re.M)
+        body = "\n".join(cell.source for cell, p in zip(code, is_parameters) if not p)
+        if any(re.search(rf"\b{name_}\b", body) for name_ in declared if name_.endswith("_path")):
+            out[name] = "min_cell" in declared
+    return out
+
+
+def test_the_chapters_that_read_patient_data_declare_min_cell():
+    chapters = patient_data_chapters()
+    # Not vacuous: most chapters read the cohort, and every one that does takes the small-cell rule.
+    assert len(chapters) > len(toc_chapters()) / 2
+    assert [name for name, guarded in chapters.items() if not guarded] == []
+
+
+def test_a_new_chapter_without_min_cell_is_caught(tmp_path):
+    """The check above on a book of four chapters: it finds the new unguarded one, however deep in the
+    table of contents, and ignores a commented-out entry and a chapter that reads no patient data."""
+    toc = """format: jb-book
+root: notebooks/intro
+parts:
+  - caption: Results
+    chapters:
+      - file: notebooks/guarded
+        sections:
+          - file: notebooks/new_chapter
+      # - file: notebooks/ghost
+  - caption: Appendix
+    chapters:
+      - file: notebooks/facts
+      - file: book/bibliography
+"""
+    (tmp_path / "_toc.yml").write_text(toc, encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+
+    def chapter(name, parameters, body):
+        cell = "```{{code-cell}} ipython3\n{}{}\n```\n"
+        text = "# " + name + "\n\n" + cell.format(":tags: [parameters, remove-cell]\n\n", parameters)
+        (tmp_path / "notebooks" / f"{name}.md").write_text(text + cell.format("", body), encoding="utf-8")
+
+    reads = "cohort = pd.read_parquet(cohort_path)"
+    chapter("intro", 'cohort_path = "cohort.parquet"\nmin_cell = 5', reads)
+    chapter("guarded", 'cohort_path = "cohort.parquet"\nmin_cell = 5', reads)
+    chapter("new_chapter", 'cohort_path = "cohort.parquet"', reads)
+    chapter("ghost", 'cohort_path = "cohort.parquet"', reads)
+    chapter("facts", 'cohort_path = "cohort.parquet"\nparameters = {}', "print(parameters)")
+    assert toc_chapters(tmp_path) == ["intro", "guarded", "new_chapter", "facts"]
+    assert patient_data_chapters(tmp_path) == {"intro": True, "guarded": True, "new_chapter": False}
 
 
 def test_too_few_is_one_to_min_cell_minus_one():

@@ -4,6 +4,8 @@ Every value a notebook publishes goes through :func:`record`: it is glued under 
 so the number in the prose, the cell that made it and the machine-readable result share one name. Keys
 ending in ``_display`` are presentation of another key (a p-value as "< .001") and stay out of
 ``results.json``. Values the small-cell rule hid are glued with a marker and listed under ``"suppressed"``.
+``results.schema.json`` beside this module describes every key (type, unit, when it may be null);
+:func:`check_schema` holds a build's results to it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ GLUE_MIME = "application/papermill.record/text/plain"
 DISPLAY_SUFFIX = "_display"
 #: Glue names starting with this mark a value as suppressed; :func:`gather` turns them into that list.
 SUPPRESSED_PREFIX = "suppressed:"
+#: The JSON Schema (draft 2020-12) of ``results.json``, shipped with the package and published beside it.
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 
 def record(name: str, value: Any, suppressed: Sequence[str] = ()) -> None:
@@ -91,3 +95,23 @@ def gather(notebooks: Mapping[str, Path]) -> dict[str, Any]:
         raise ValueError(f"{SUPPRESSED_KEY!r} is reserved for the list of suppressed values")
     results[SUPPRESSED_KEY] = sorted(hidden)
     return results
+
+
+def check_schema(results: Mapping[str, Any]) -> list[str]:
+    """Every way ``results`` breaks :data:`SCHEMA_PATH`, one line each naming the value by its path
+    (``claims[3].status``, as ``"suppressed"`` names them); an empty list when it conforms.
+
+    >>> problems = check_schema({"n_patients": "117"})
+    >>> problems[0], "results.json: 'n_completers' is a required property" in problems
+    ("n_patients: '117' is not of type 'integer'", True)
+    """
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    problems = []
+    for error in validator.iter_errors(results):
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+        problems.append(f"{path.removeprefix('.') or 'results.json'}: {error.message}")
+    return sorted(problems)
