@@ -34,6 +34,7 @@ from ketamine_ptsd.analysis.limitations.benchmarks import (
     benchmark_numbers,
     benchmarks_table,
     forest_rows,
+    placebo_at_largest_control,
     placebo_sensitivity,
 )
 from ketamine_ptsd.analysis.limitations.followup import (
@@ -80,6 +81,7 @@ __all__ = [
     "multiple_imputation",
     "multiplicity",
     "pct_change_explained_by_rtm",
+    "placebo_at_largest_control",
     "placebo_sensitivity",
     "representativeness",
     "rtm_expected_change",

@@ -211,3 +211,17 @@ def placebo_sensitivity(
         out["placebo_points"] = placebo * sd_av
         out["remaining_points"] = observed_change - placebo * sd_av
     return _plain(out)
+
+
+def placebo_at_largest_control(placebo: pd.DataFrame) -> pd.Series | None:
+    """The row of :func:`placebo_sensitivity` at the largest control-arm d in the benchmark range: the
+    plausible ceiling of a placebo and expectancy response. None when no row is in that range.
+
+    >>> table = pd.DataFrame({"placebo_d": [0.5, 1.0, 1.2], "in_benchmark_range": [False, True, True]})
+    >>> float(placebo_at_largest_control(table)["placebo_d"])
+    1.2
+    """
+    if not len(placebo) or "in_benchmark_range" not in placebo:
+        return None
+    in_range = placebo[placebo["in_benchmark_range"].astype(bool)]
+    return in_range.loc[in_range["placebo_d"].astype(float).idxmax()] if len(in_range) else None

@@ -30,7 +30,8 @@ def multiplicity(pvalues: Mapping[str, float | None], alpha: float = DEFAULTS["a
     -------
     pandas.DataFrame
         ``test, p_raw, p_holm, p_bonferroni, significant_raw, significant_holm, significant_bonferroni``.
-        ``attrs`` holds ``k`` (tests in the family) and ``fwer_uncorrected`` (:func:`familywise_error_rate`).
+        ``attrs`` holds ``k`` (tests in the family), ``fwer_uncorrected`` (:func:`familywise_error_rate`) and
+        ``n_significant``: the tests below ``alpha`` by each column (``raw``, ``holm``, ``bonferroni``).
     """
     names = list(pvalues)
     p = np.array([np.nan if pvalues[t] is None else float(pvalues[t]) for t in names], dtype=float)
@@ -52,4 +53,8 @@ def multiplicity(pvalues: Mapping[str, float | None], alpha: float = DEFAULTS["a
     out = _plain(out)
     out.attrs["k"] = k
     out.attrs["fwer_uncorrected"] = familywise_error_rate(k, alpha)
+    out.attrs["n_significant"] = {
+        how: int((out[f"significant_{how}"] == True).sum())  # noqa: E712 (True/False/None column)
+        for how in ("raw", "holm", "bonferroni")
+    }
     return out
