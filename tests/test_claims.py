@@ -10,6 +10,7 @@ import yaml
 
 from ketamine_ptsd.analysis import consistency
 from ketamine_ptsd.analysis.claims import (
+    MEANS_AND_SDS,
     change_sd_bound,
     checks_table,
     compare_claims,
@@ -567,3 +568,18 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
     ]
     assert paths == expected
     assert suppressed_paths(claims, {"pct_remission": 61.5}) == []
+
+
+def test_r_range_table_rules_out_the_correlations_above_the_floor(claims):
+    from ketamine_ptsd.presentation import claims_text
+
+    bound = change_sd_bound(claims, 10)
+    rows = consistency.r_range_for(*(next(c["value"] for c in claims if c["id"] == i) for i in MEANS_AND_SDS), 117)
+    table = claims_text.r_range_table(rows, bound)
+    allowed = table[f"allowed by the {bound['percent']}"]
+    assert (allowed == "no").tolist() == (table["r"] > bound["r_max"]).tolist() and (allowed == "no").any()
+    # No floor (a threshold the mean change does not exceed): every correlation allowed, and the text says so.
+    free = claims_text.r_range_table(rows, {**bound, "r_max": None})
+    assert (free[f"allowed by the {bound['percent']}"] == "yes").all()
+    assert "rules out no correlation" in claims_text.change_sd_floor({"change_sd_floor": 0.0}, 30).data
+    assert "SD of the change cannot be smaller than 8.51" in claims_text.change_sd_floor(bound, 10).data

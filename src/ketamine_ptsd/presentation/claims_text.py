@@ -1,0 +1,94 @@
+"""The "Reproducing the paper" chapter in words and tables: written from the claims compared, the
+consistency checks and the reconstructions, which :mod:`ketamine_ptsd.analysis.claims`,
+:mod:`ketamine_ptsd.analysis.consistency` and :mod:`ketamine_ptsd.data.reconstruct` compute."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ketamine_ptsd.presentation.prose import format_p
+
+
+def _markdown(text: str):
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def differences(differing: Sequence[Mapping]):
+    """Each differing claim with why it differs (:func:`ketamine_ptsd.analysis.claims.explain_differences`).
+
+    >>> differences([]).data
+    'No claim differs.'
+    """
+    if not differing:
+        return _markdown("No claim differs.")
+    lines = [
+        f"- `{row['id']}` ({row['published']}, recomputed {row['recomputed_display']}): {row['why']}"
+        for row in differing
+    ]
+    return _markdown("Each difference, and why:\n\n" + "\n".join(lines))
+
+
+def percentage_counts(checks: Sequence[Mapping]):
+    """The head counts behind each published percentage, from the consistency checks of that kind."""
+    return _markdown(
+        "\n".join(f"- `{row['claim_id']}`: {row['explanation']}" for row in checks if row["check"] == "percentage")
+    )
+
+
+def change_sd_floor(bound: Mapping, mcid: float):
+    """What the published share of clinically significant change rules out about the pre-post correlation
+    (:func:`ketamine_ptsd.analysis.claims.change_sd_bound`)."""
+    if not bound["change_sd_floor"]:
+        return _markdown(
+            f"With a threshold of {mcid:g} points, not above the mean change, the published share of clinically "
+            "significant change puts no floor under the SD of the change and rules out no correlation."
+        )
+    return _markdown(
+        f"The published share of clinically significant change ({bound['percent']}) narrows this range. If "
+        f"{bound['n_not_clinically_significant']} patients improved by less than {mcid:g} points, the SD of the "
+        f"change cannot be smaller than {bound['change_sd_floor']:.2f} points, however the scores are arranged "
+        "(it is smallest when all of them improved by just under the threshold and everyone else by the same "
+        f"amount). So r is at most {bound['r_max']:.2f}, d_z at most {bound['d_z_max']:.2f} and t at most "
+        f"{bound['t_max']:.1f}; the rows above that correlation are ruled out. "
+        "The bound itself needs every change to take one of two values, which real scores hardly ever do."
+    )
+
+
+def r_range_table(r_rows: Sequence[Mapping], bound: Mapping) -> pd.DataFrame:
+    """The paired statistics at each correlation of the grid (:func:`ketamine_ptsd.analysis.consistency.r_range_for`)
+    as the chapter shows them, with whether the published percentage allows that correlation."""
+    table = pd.DataFrame([row for row in r_rows if row["basis"] == "grid"])
+    table["p"] = table["p"].map(format_p)
+    allowed = f"allowed by the {bound['percent']}"
+    r_cap = math.inf if bound["r_max"] is None else bound["r_max"]
+    table[allowed] = np.where(table["r"] <= r_cap, "yes", "no")
+    return table[["r", "sd_change", "d_z", "t", "p", "change_ci_low", "change_ci_high", allowed]].rename(
+        columns={"sd_change": "SD of change", "change_ci_low": "CI low", "change_ci_high": "CI high"}
+    )
+
+
+def psychotherapy_spread(spread: pd.DataFrame, ci_level: float, alpha: float):
+    """How the psychotherapy d's interval and test vary over the reconstructed cohorts
+    (:func:`ketamine_ptsd.data.reconstruct.reconstruction_statistics`)."""
+    low_max = float(spread["psychotherapy_d_ci_low"].max())
+    low_min = float(spread["psychotherapy_d_ci_low"].min())
+    if low_min > 0:
+        verdict = "excludes zero (no difference) in every reconstructed cohort"
+    elif low_max < 0:
+        verdict = "lies below zero in every reconstructed cohort"
+    else:
+        verdict = "includes zero (no difference) in some reconstructed cohorts and not in others"
+    share = 100 * float((spread["psychotherapy_p"] < alpha).mean())
+    return _markdown(
+        f"For psychotherapy, d is fixed by construction, but its {ci_level:.0%} confidence interval depends on how "
+        f"many patients had psychotherapy, which is not published: its lower end runs from {low_min:.2f} to "
+        f"{low_max:.2f} and its upper end from {spread['psychotherapy_d_ci_high'].min():.2f} to "
+        f"{spread['psychotherapy_d_ci_high'].max():.2f}. The interval {verdict}, and the two-sample t test gives "
+        f"p below {alpha:g} in {share:.0f}% of the cohorts."
+    )
