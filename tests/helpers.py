@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
+from ketamine_ptsd import paths
 from ketamine_ptsd.engine import build
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
@@ -45,3 +48,19 @@ def html_text(path: Path) -> str:
     for hidden in soup(["script", "style"]):
         hidden.decompose()
     return re.sub(r"\s+", " ", soup.get_text(""))
+
+
+def toc_chapters(repo: Path = paths.REPO) -> list[str]:
+    """Every notebook ``_toc.yml`` lists (root, chapters, sections at any depth), read as YAML the way Jupyter
+    Book reads it: a commented-out entry is not a chapter, and a new chapter is checked without anyone listing it."""
+
+    def files(node):
+        if isinstance(node, dict):
+            yield from (node[key] for key in ("root", "file") if isinstance(node.get(key), str))
+            node = list(node.values())
+        if isinstance(node, list):
+            for child in node:
+                yield from files(child)
+
+    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
+    return [Path(f).stem for f in files(toc) if Path(f).parent == Path(paths.NOTEBOOKS.name)]

@@ -21,14 +21,13 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats as sps
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import describe, privacy, stats
 from ketamine_ptsd.presentation import results
 
-from .helpers import html_text, run
+from .helpers import html_text, run, toc_chapters
 
 N = 40
 IDS = [f"QZXID{i:03d}VWK" for i in range(N)]
@@ -328,22 +327,6 @@ def test_hostile_category_text_is_shown_as_text(canary_build):
 
 
 # --- without a build: the rule and its bookkeeping ------------------------------------------------------
-
-
-def toc_chapters(repo: Path = paths.REPO) -> list[str]:
-    """Every notebook ``_toc.yml`` lists (root, chapters, sections at any depth), read as YAML the way Jupyter
-    Book reads it: a commented-out entry is not a chapter, and a new one is guarded without being listed here."""
-
-    def files(node):
-        if isinstance(node, dict):
-            yield from (node[key] for key in ("root", "file") if isinstance(node.get(key), str))
-            node = list(node.values())
-        if isinstance(node, list):
-            for child in node:
-                yield from files(child)
-
-    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
-    return [Path(f).stem for f in files(toc) if Path(f).parent == Path(paths.NOTEBOOKS.name)]
 
 
 def patient_data_chapters(repo: Path = paths.REPO) -> dict[str, bool]:
