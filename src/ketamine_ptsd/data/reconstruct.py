@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ketamine_ptsd.analysis import stats
+from ketamine_ptsd.data.contract import PROBABLE_PTSD_CUTOFF
 from ketamine_ptsd.parameters import DEFAULTS
 
 DEFAULT_SEED = 20241001
@@ -38,7 +39,7 @@ class Targets:
     pre_sd: float = 11.90  # preprint (the published SDs are not public)
     post_sd: float = 16.52  # preprint
     decimals: int = 2
-    pre_min: int = 33  # everyone at or above the probable-PTSD cutoff at baseline
+    pre_min: int = PROBABLE_PTSD_CUTOFF  # everyone at or above the probable-PTSD cutoff at baseline
     score_max: int = 80
     # The paper's thresholds are not published: the book's own defaults stand behind the two percentages.
     mcid: int = DEFAULTS["mcid"]
