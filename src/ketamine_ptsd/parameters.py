@@ -44,6 +44,51 @@ SPEC: dict[str, tuple[Any, str]] = {
         "incomplete cases keeps Monte Carlo error small (White, Royston & Wood 2011)",
     ),
     "mi_seed": (20240917, "multiple imputation: seed of the random draws, so a rebuild gives the same numbers"),
+    "multiverse_remission_cutoffs": (
+        [29, 31, 32, 33],
+        "multiverse: remission is pcl5_post below each; 29 is Marx et al. 2022's end score of 28 or less, "
+        "31-33 the probable-PTSD cutoffs (Bovin et al. 2016; NCPTSD)",
+    ),
+    "multiverse_mcids": (
+        [5, 10, 15, 20],
+        "multiverse: clinically significant change in points; NCPTSD guidance gives 5-10 for reliable and "
+        "10-20 for clinically significant change",
+    ),
+    "multiverse_response_fractions": (
+        [0.3, 0.5],
+        "multiverse: response as a drop of at least this fraction of pcl5_pre (30% as in Feder et al. 2021 "
+        "and the Osmind records; 50%, the usual stricter trial definition)",
+    ),
+    "multiverse_reliabilities": (
+        [0.82, 0.84],
+        "multiverse: PCL-5 test-retest r for the reliable change index (Blevins et al. 2015; Bovin et al. 2016)",
+    ),
+    "bias_draws": (10_000, "bias analysis: Monte Carlo draws; 10,000 keep the error of a 95% limit near 0.1 SE"),
+    "bias_seed": (20251201, "bias analysis: seed of the draws, so a rebuild gives the same numbers"),
+    "bias_placebo_pcl5_only": (
+        0,
+        "bias analysis: 1 draws the placebo response from PCL-5 control arms of data/benchmarks.yml only, "
+        "0 from every control arm's within-group d (CAPS-5 and unstated scales too)",
+    ),
+    "bias_reliability_low": (0.82, "bias analysis: lowest PCL-5 test-retest r drawn (Blevins et al. 2015)"),
+    "bias_reliability_high": (0.84, "bias analysis: highest PCL-5 test-retest r drawn (Bovin et al. 2016)"),
+    "bias_population_mean_low": (
+        35.0,
+        "bias analysis: lowest mean PCL-5 of the source population drawn (the limitations chapter's RTM grid, "
+        "around the Osmind baseline of about 47)",
+    ),
+    "bias_population_mean_high": (55.0, "bias analysis: highest source-population mean PCL-5 drawn (same grid)"),
+    "bias_population_sd_low": (
+        10.0,
+        "bias analysis: lowest source-population SD drawn, about a selected cohort's (the RTM grid)",
+    ),
+    "bias_population_sd_high": (20.0, "bias analysis: highest source-population SD drawn (the RTM grid)"),
+    "bias_dropout_delta_low": (
+        0.0,
+        "bias analysis: dropouts' change as a fraction of the completers' mean change, lowest drawn "
+        "(0: no change at all, the ITT bound)",
+    ),
+    "bias_dropout_delta_high": (1.0, "bias analysis: highest fraction drawn (1: changed like completers, MAR)"),
 }
 
 DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in SPEC.items()}
@@ -60,9 +105,33 @@ RULES: dict[str, tuple[float, float | None, bool]] = {
     "rtm_population_sd": (0, None, False),
     "mi_imputations": (2, None, True),
     "mi_seed": (0, None, True),
+    "bias_draws": (100, None, True),
+    "bias_seed": (0, None, True),
+    "bias_placebo_pcl5_only": (0, 1, True),
+    "bias_reliability_low": (0, 1, False),
+    "bias_reliability_high": (0, 1, False),
+    "bias_population_mean_low": (0, 80, False),
+    "bias_population_mean_high": (0, 80, False),
+    "bias_population_sd_low": (0, None, False),
+    "bias_population_sd_high": (0, None, False),
+    "bias_dropout_delta_low": (0, 1, False),
+    "bias_dropout_delta_high": (0, 1, False),
 }
+#: (low, high) parameters of one range: low must not exceed high.
+RANGES = [
+    (f"bias_{name}_low", f"bias_{name}_high")
+    for name in ("reliability", "population_mean", "population_sd", "dropout_delta")
+]
 #: Parameters whose bounds are themselves impossible values (a reliability of 1 divides by zero).
-OPEN = {"reliability", "response_fraction", "alpha", "ci_level", "rtm_population_sd"}
+OPEN = {
+    "reliability",
+    "response_fraction",
+    "alpha",
+    "ci_level",
+    "rtm_population_sd",
+    "bias_population_sd_low",
+    "bias_population_sd_high",
+}
 
 
 class ParameterError(ValueError):
@@ -107,6 +176,9 @@ def resolve(overrides: dict[str, Any] | None = None, params_file: str | Path | N
         params.update({k: _check(k, v) for k, v in loaded.items()})
     for name, value in (overrides or {}).items():
         params[name] = _check(name, value)
+    for low, high in RANGES:
+        if params[low] > params[high]:
+            raise ParameterError(f"parameter {low} ({params[low]!r}) exceeds {high} ({params[high]!r})")
     return params
 
 

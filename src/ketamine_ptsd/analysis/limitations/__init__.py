@@ -44,6 +44,7 @@ from ketamine_ptsd.analysis.limitations.followup import (
     lowess_curve,
 )
 from ketamine_ptsd.analysis.limitations.missing import (
+    imputed_post_scores,
     itt_summary,
     missing_data_comparison,
     multiple_imputation,
@@ -75,6 +76,7 @@ __all__ = [
     "followup_points",
     "followup_summary",
     "forest_rows",
+    "imputed_post_scores",
     "itt_summary",
     "lowess_curve",
     "missing_data_comparison",

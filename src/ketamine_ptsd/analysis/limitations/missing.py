@@ -232,27 +232,14 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
             "method": "no dropouts: nothing to impute; the completers' mean change and t interval",
             "reason": None,
         }
-    x_obs = pre[obs]
-    # A constant baseline among completers leaves the slope unidentified: impute from the mean alone.
-    columns = [np.ones(n)] if np.ptp(x_obs) == 0 else [np.ones(n), pre]
-    X = np.column_stack(columns)
-    p = X.shape[1]
-    if n_obs - p < 1:
+    imputed = imputed_post_scores(pre, post, m, seed)
+    if imputed is None:
         reason = f"too few completers ({n_obs}) to impute"
         return base | dict.fromkeys(keys) | {"method": None, "reason": reason}
-    Xo, Xm, y = X[obs], X[~obs], post[obs]
-    xtx_inv = np.linalg.inv(Xo.T @ Xo)
-    beta = xtx_inv @ (Xo.T @ y)
-    ssr = float(((y - Xo @ beta) ** 2).sum())
-    chol = np.linalg.cholesky(xtx_inv)
-    rng = np.random.default_rng(seed)
     change = np.where(obs, pre - post, np.nan)
     est, var = np.empty(m), np.empty(m)
     for i in range(m):
-        sigma = math.sqrt(ssr / rng.chisquare(n_obs - p))
-        beta_i = beta + sigma * (chol @ rng.standard_normal(p))
-        post_i = Xm @ beta_i + sigma * rng.standard_normal(n_mis)
-        change[~obs] = pre[~obs] - post_i
+        change[~obs] = pre[~obs] - imputed[i]
         est[i] = change.mean()
         var[i] = change.var(ddof=1) / n
     pooled = rubin_combine(est, var, df_complete=n - 1, ci_level=ci_level)
@@ -271,6 +258,34 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
         ),
         "reason": None,
     }
+
+
+def imputed_post_scores(pre: np.ndarray, post: np.ndarray, m: int, seed: int) -> np.ndarray | None:
+    """The ``m`` sets of imputed ``pcl5_post`` of :func:`multiple_imputation`, one row per imputation.
+
+    ``pre`` and ``post`` are every patient's scores (``post`` NaN for a dropout); the columns of the result are
+    the dropouts in their order. None when the completers are too few to fit the imputation model.
+    """
+    obs = ~np.isnan(post)
+    n_obs, n_mis = int(obs.sum()), int((~obs).sum())
+    # A constant baseline among completers leaves the slope unidentified: impute from the mean alone.
+    columns = [np.ones(pre.size)] if np.ptp(pre[obs]) == 0 else [np.ones(pre.size), pre]
+    X = np.column_stack(columns)
+    p = X.shape[1]
+    if n_obs - p < 1:
+        return None
+    Xo, Xm, y = X[obs], X[~obs], post[obs]
+    xtx_inv = np.linalg.inv(Xo.T @ Xo)
+    beta = xtx_inv @ (Xo.T @ y)
+    ssr = float(((y - Xo @ beta) ** 2).sum())
+    chol = np.linalg.cholesky(xtx_inv)
+    rng = np.random.default_rng(seed)
+    imputed = np.empty((m, n_mis))
+    for i in range(m):
+        sigma = math.sqrt(ssr / rng.chisquare(n_obs - p))
+        beta_i = beta + sigma * (chol @ rng.standard_normal(p))
+        imputed[i] = Xm @ beta_i + sigma * rng.standard_normal(n_mis)
+    return imputed
 
 
 def missing_data_comparison(

@@ -1,0 +1,347 @@
+"""The multiverse of definitions: every defensible way to state the headline, computed at once.
+
+A specification is one outcome family (remission, clinically significant change, response, reliable
+improvement, effect size), one definition inside it (a cutoff, a change threshold, a response fraction, a
+reliability, a kind of d) and one population (completers; intention to treat with dropouts counted as not
+improved; multiple imputation of the dropouts' ``pcl5_post`` from ``pcl5_pre``). Each gives one estimate with
+an interval; sorted, they make a specification curve (Steegen et al. 2016; Simonsohn, Simmons & Nelson
+2020).
+
+Counts come from sorted arrays (``searchsorted`` over each grid of thresholds) or from broadcasting the
+grid against the patients, never from a loop over patients or a re-run of a chapter; the definitions are
+the data contract's (:func:`ketamine_ptsd.analysis.stats.clinical_significance`), the reliable change
+threshold is :func:`~ketamine_ptsd.analysis.stats.reliable_change_threshold` on the completers' SD of
+``pcl5_pre``, the imputations are those of the limitations chapter
+(:func:`~ketamine_ptsd.analysis.limitations.imputed_post_scores`, pooled by
+:func:`~ketamine_ptsd.analysis.limitations.rubin_combine`).
+
+Every specification needs only ``pcl5_pre`` and ``pcl5_post``: no optional column of the data contract
+rules one out. Without dropouts, intention to treat equals the completers and there is nothing to impute,
+so the imputation rows are left out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ketamine_ptsd.analysis.limitations import imputed_post_scores, rubin_combine
+from ketamine_ptsd.analysis.privacy import hidden_rows, suppress_cells, too_few
+from ketamine_ptsd.analysis.stats import noncentral_t_ci, reliable_change_threshold
+
+#: Outcome families in the order the chapter shows them, with the unit of their estimate.
+FAMILIES = {
+    "remission": "% of patients",
+    "clinically_significant": "% of patients",
+    "response": "% of patients",
+    "reliable_improvement": "% of patients",
+    "effect_size": "standardised mean change",
+}
+#: How each population is written in the table and the figures.
+POPULATIONS = {
+    "completers": "completers",
+    "itt": "ITT (dropouts not improved)",
+    "mi": "multiple imputation",
+}
+#: Effect sizes of the effect-size family: the paper's d (d_av), d_z, and d_av with Hedges' correction.
+EFFECT_SIZES = ("d_av", "d_z", "g_av")
+#: The paper's statements as thresholds on a family's estimate (the press coverage of MacConnel et al.
+#: 2024): "over 60% remitted", "75% improved significantly", "a large effect" (Cohen's 0.8).
+STATEMENTS = {
+    "remission": ("over 60% remitted", lambda x: x > 60),
+    "clinically_significant": ("75% improved significantly", lambda x: x >= 75),
+    "effect_size": ("a large effect", lambda x: x >= 0.8),
+}
+#: Name of each family's estimate in the summary keys (``multiverse_<name>_min`` ...).
+SUMMARY_NAMES = {
+    "remission": "remission_pct",
+    "clinically_significant": "clinically_significant_pct",
+    "response": "response_pct",
+    "reliable_improvement": "reliable_improvement_pct",
+    "effect_size": "d",
+}
+#: Table columns, in order: the choices, then the sample, the count and the estimate with its interval.
+COLUMNS = (
+    "family",
+    "population",
+    "remission_cutoff",
+    "mcid",
+    "response_fraction",
+    "reliability",
+    "effect_size",
+    "definition",
+    "n",
+    "k",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+)
+#: The cells of a suppressed row that are hidden: its count and what is computed from its patients.
+HIDDEN = ("k", "estimate", "ci_low", "ci_high")
+
+
+def _clopper_pearson(k: np.ndarray, n: int, ci_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial interval of k successes in n, in percent, for an array of k."""
+    a = 1 - ci_level
+    k = np.asarray(k, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(a / 2, k, n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.ppf(1 - a / 2, k + 1, n - k), 1.0)
+    return 100 * low, 100 * high
+
+
+def hedges_j(df: float) -> float:
+    """Hedges' exact small-sample correction ``Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2))`` (Hedges 1981).
+
+    >>> round(hedges_j(10), 4), round(1 - 3 / (4 * 10 - 1), 4)
+    (0.9228, 0.9231)
+    """
+    return math.exp(special.gammaln(df / 2) - special.gammaln((df - 1) / 2)) / math.sqrt(df / 2)
+
+
+def _effect_sizes(pre: np.ndarray, post: np.ndarray) -> dict[str, float] | None:
+    """d_av, d_z and g_av of paired scores (None when they cannot be computed)."""
+    n = pre.size
+    change = pre - post
+    if n < 3 or change.std(ddof=1) == 0:
+        return None
+    mean, sd_change = change.mean(), change.std(ddof=1)
+    sd_av = math.sqrt((pre.var(ddof=1) + post.var(ddof=1)) / 2)
+    d_av = mean / sd_av
+    return {"d_av": d_av, "d_z": mean / sd_change, "g_av": hedges_j(n - 1) * d_av}
+
+
+def _effect_rows(pre: np.ndarray, post: np.ndarray, ci_level: float) -> list[dict]:
+    """The three effect sizes of one population with noncentral-t intervals (as the primary outcome's)."""
+    sizes = _effect_sizes(pre, post)
+    if sizes is None:
+        return [{"effect_size": e, "estimate": None, "ci_low": None, "ci_high": None} for e in EFFECT_SIZES]
+    n = pre.size
+    lo, hi = noncentral_t_ci(sizes["d_z"] * math.sqrt(n), n - 1, ci_level)
+    rows = []
+    for name in EFFECT_SIZES:
+        # d_av and g_av are d_z rescaled: carry the d_z interval over (Algina & Keselman 2003).
+        scale = sizes[name] / sizes["d_z"]
+        rows.append(
+            {
+                "effect_size": name,
+                "estimate": sizes[name],
+                "ci_low": None if lo is None else lo / math.sqrt(n) * scale,
+                "ci_high": None if hi is None else hi / math.sqrt(n) * scale,
+            }
+        )
+    return rows
+
+
+def _mi_effect_rows(pre: np.ndarray, post_sets: np.ndarray, ci_level: float) -> list[dict]:
+    """Effect sizes over imputed data sets (rows of ``post_sets``), pooled by Rubin's rules.
+
+    Each data set's variance of d_z is the large-sample ``1/n + d_z^2 / (2n)``; d_av and g_av carry it
+    over with their ratio to d_z, as their intervals do.
+    """
+    n = pre.size
+    per_set = [_effect_sizes(pre, post) for post in post_sets]
+    if any(s is None for s in per_set):
+        return [{"effect_size": e, "estimate": None, "ci_low": None, "ci_high": None} for e in EFFECT_SIZES]
+    rows = []
+    for name in EFFECT_SIZES:
+        est = np.array([s[name] for s in per_set])
+        d_z = np.array([s["d_z"] for s in per_set])
+        var = (1 / n + d_z**2 / (2 * n)) * (est / d_z) ** 2
+        pooled = rubin_combine(est, var, df_complete=n - 1, ci_level=ci_level)
+        rows.append(
+            {
+                "effect_size": name,
+                "estimate": pooled["estimate"],
+                "ci_low": pooled["ci_low"],
+                "ci_high": pooled["ci_high"],
+            }
+        )
+    return rows
+
+
+def _share_rows(met: np.ndarray, n: int, ci_level: float) -> dict[str, np.ndarray]:
+    """Counts meeting each definition (``met``, one per grid value) as percentages of n with exact intervals."""
+    low, high = _clopper_pearson(met, n, ci_level)
+    return {"k": met, "estimate": 100 * met / n, "ci_low": low, "ci_high": high}
+
+
+def _counts(pre: np.ndarray, post: np.ndarray, grids: dict, rci: dict) -> dict[str, np.ndarray]:
+    """Patients meeting each definition of each family, for scores whose rows may be several data sets.
+
+    ``pre`` and ``post`` have the patients in their last axis; the result has the grid in its last axis.
+    Thresholds on one sorted quantity are counted with ``searchsorted``; response, a threshold relative to
+    each patient's own baseline, by broadcasting.
+    """
+    change = pre - post
+    post_sorted, change_sorted = np.sort(post, axis=-1), np.sort(change, axis=-1)
+    n = post.shape[-1]
+
+    def below(values, thresholds):  # values < threshold
+        return np.stack([np.searchsorted(v, thresholds, side="left") for v in values.reshape(-1, n)]).reshape(
+            values.shape[:-1] + (len(thresholds),)
+        )
+
+    def at_least(values, thresholds):  # values >= threshold
+        return n - below(values, thresholds)
+
+    def above(values, thresholds):  # values > threshold
+        counts = [np.searchsorted(v, thresholds, side="right") for v in values.reshape(-1, n)]
+        return n - np.stack(counts).reshape(values.shape[:-1] + (len(thresholds),))
+
+    fractions = np.asarray(grids["response_fraction"], dtype=float)
+    return {
+        "remission": below(post_sorted, np.asarray(grids["remission_cutoff"], dtype=float)),
+        "clinically_significant": at_least(change_sorted, np.asarray(grids["mcid"], dtype=float)),
+        "response": (change[..., :, None] >= fractions * pre[..., :, None]).sum(axis=-2),
+        "reliable_improvement": above(change_sorted, np.array([rci[r] for r in grids["reliability"]])),
+    }
+
+
+#: The parameter each non-effect family varies.
+CHOICE = {
+    "remission": "remission_cutoff",
+    "clinically_significant": "mcid",
+    "response": "response_fraction",
+    "reliable_improvement": "reliability",
+}
+
+
+def _definition(family: str, value) -> str:
+    return {
+        "remission": lambda v: f"pcl5_post < {v:g}",
+        "clinically_significant": lambda v: f"change >= {v:g}",
+        "response": lambda v: f"change >= {v:.0%} of pcl5_pre",
+        "reliable_improvement": lambda v: f"change > RCI (r = {v:.2f})",
+        "effect_size": lambda v: v,
+    }[family](value)
+
+
+def multiverse(
+    cohort: pd.DataFrame,
+    *,
+    remission_cutoffs: Sequence[float],
+    mcids: Sequence[float],
+    response_fractions: Sequence[float],
+    reliabilities: Sequence[float],
+    mi_imputations: int,
+    mi_seed: int,
+    ci_level: float,
+    min_cell: int,
+) -> pd.DataFrame:
+    """Every specification of every outcome family, one row each, in :data:`COLUMNS`.
+
+    Shares are percentages of the completers (``n`` = completers) or of every patient (intention to
+    treat: dropouts count as not meeting the definition), with exact Clopper-Pearson intervals; the
+    imputation rows pool each data set's share (variance ``p (1 - p) / n``) or d by Rubin's rules with
+    Barnard-Rubin df, and have no count ``k``. The reliable change threshold is the contract's, from the
+    completers' SD of ``pcl5_pre``, in every population. Effect sizes: d_av (the paper's d), d_z and g_av
+    (d_av times Hedges' exact correction), with the primary outcome's noncentral-t intervals; dropouts
+    enter intention to treat with ``pcl5_post`` equal to ``pcl5_pre``.
+
+    The small-cell rule: a row is ``suppressed`` when its count ``k`` or the patients it rests on (the
+    completers; under intention to treat also all patients; under imputation the completers and the
+    imputed dropouts) are 1 to ``min_cell - 1``; its cells of :data:`HIDDEN` are then None and listed in
+    ``attrs["suppressed"]`` (:func:`ketamine_ptsd.analysis.privacy.suppress_cells`).
+    """
+    pre_all = pd.to_numeric(cohort["pcl5_pre"]).to_numpy(dtype="float64", na_value=np.nan)
+    post_all = pd.to_numeric(cohort["pcl5_post"]).to_numpy(dtype="float64", na_value=np.nan)
+    keep = ~np.isnan(pre_all)
+    pre_all, post_all = pre_all[keep], post_all[keep]
+    done = ~np.isnan(post_all)
+    pre, post = pre_all[done], post_all[done]
+    n_c, n_all = int(done.sum()), int(pre_all.size)
+    n_d = n_all - n_c
+    grids = {
+        "remission_cutoff": list(remission_cutoffs),
+        "mcid": list(mcids),
+        "response_fraction": list(response_fractions),
+        "reliability": list(reliabilities),
+    }
+    sd_pre = pre.std(ddof=1) if n_c > 1 else math.nan
+    rci = {r: reliable_change_threshold(sd_pre, r) if math.isfinite(sd_pre) else math.nan for r in reliabilities}
+    rows: list[dict] = []
+
+    def add(family, population, n, values, sizes):
+        for i, value in enumerate(grids[CHOICE[family]] if family != "effect_size" else EFFECT_SIZES):
+            row = {"family": family, "population": population, "definition": _definition(family, value), "n": n}
+            row[CHOICE.get(family, "effect_size")] = value
+            row |= {key: (v[i] if isinstance(v, np.ndarray | list) else v) for key, v in values.items()}
+            k = row.get("k")
+            row["suppressed"] = bool(min_cell) and (
+                any(too_few(s, min_cell) for s in sizes) or (k is not None and too_few(int(k), min_cell))
+            )
+            rows.append(row)
+
+    counts = _counts(pre, post, grids, rci)
+    for family in CHOICE:
+        met = counts[family]
+        add(family, "completers", n_c, _share_rows(met, n_c, ci_level), (n_c,))
+        if n_d:
+            add(family, "itt", n_all, _share_rows(met, n_all, ci_level), (n_c, n_all))
+    imputed = imputed_post_scores(pre_all, post_all, mi_imputations, mi_seed) if n_d else None
+    if imputed is not None:
+        mi_counts = _counts(pre_all[~done], imputed, grids, rci)
+        for family in CHOICE:
+            p = (counts[family][None, :] + mi_counts[family]) / n_all  # imputation x grid
+            pooled = [
+                rubin_combine(p[:, j], p[:, j] * (1 - p[:, j]) / n_all, df_complete=n_all - 1, ci_level=ci_level)
+                for j in range(p.shape[1])
+            ]
+            values = {key: np.array([100 * q[key] for q in pooled]) for key in ("estimate", "ci_low", "ci_high")}
+            add(family, "mi", n_all, values | {"k": None}, (n_c, n_d))
+
+    def add_effects(population, n, effect_rows, sizes):
+        values = {key: [r[key] for r in effect_rows] for key in ("estimate", "ci_low", "ci_high")}
+        add("effect_size", population, n, values | {"k": None}, sizes)
+
+    add_effects("completers", n_c, _effect_rows(pre, post, ci_level), (n_c,))
+    if n_d:
+        add_effects("itt", n_all, _effect_rows(pre_all, np.where(done, post_all, pre_all), ci_level), (n_c, n_all))
+    if imputed is not None:
+        post_sets = np.repeat(post_all[None, :], imputed.shape[0], axis=0)
+        post_sets[:, ~done] = imputed
+        add_effects("mi", n_all, _mi_effect_rows(pre_all, post_sets, ci_level), (n_c, n_d))
+    table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
+    table["k"] = table["k"].astype("Int64")
+    return suppress_cells(table, {}, min_cell, hidden_rows(table["suppressed"], HIDDEN))
+
+
+def summary(table: pd.DataFrame) -> dict:
+    """The multiverse in a few numbers, over the rows the small-cell rule leaves shown.
+
+    ``multiverse_n_specifications`` (every row), ``multiverse_n_shown``; per family (name from
+    :data:`SUMMARY_NAMES`) ``multiverse_<name>_min``/``_median``/``_max`` over completers and intention
+    to treat, and for the paper's statements (:data:`STATEMENTS`) the percentage of the family's shown
+    specifications, in every population, in which it holds: ``multiverse_share_remission_over_60``,
+    ``multiverse_share_clinically_significant_75``, ``multiverse_share_large_effect``. A value with no
+    shown row to rest on is None and named under ``suppressed`` when rows were hidden.
+    """
+    shown = table[~table["suppressed"].astype(bool) & table["estimate"].notna()]
+    hidden_any = table["suppressed"].astype(bool)
+    out: dict = {"multiverse_n_specifications": len(table), "multiverse_n_shown": len(shown), "suppressed": []}
+    for family, name in SUMMARY_NAMES.items():
+        rows = shown[(shown["family"] == family) & shown["population"].isin(["completers", "itt"])]
+        values = rows["estimate"].astype(float)
+        for stat, fn in (("min", np.min), ("median", np.median), ("max", np.max)):
+            key = f"multiverse_{name}_{stat}"
+            out[key] = float(fn(values)) if len(values) else None
+            if out[key] is None and hidden_any[table["family"] == family].any():
+                out["suppressed"].append(key)
+    shares = {
+        "remission": "multiverse_share_remission_over_60",
+        "clinically_significant": "multiverse_share_clinically_significant_75",
+        "effect_size": "multiverse_share_large_effect",
+    }
+    for family, key in shares.items():
+        holds = STATEMENTS[family][1]
+        values = shown.loc[shown["family"] == family, "estimate"].astype(float)
+        out[key] = float(100 * np.mean([holds(v) for v in values])) if len(values) else None
+        if out[key] is None and hidden_any[table["family"] == family].any():
+            out["suppressed"].append(key)
+    return out

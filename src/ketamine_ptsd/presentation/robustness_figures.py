@@ -1,0 +1,117 @@
+"""Figures of the "How robust is the result?" chapter: specification curves and the bias analysis.
+
+They draw aggregates only (one estimate per specification or per step of the bias analysis), never a
+patient; suppressed specifications are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ketamine_ptsd.analysis.multiverse import CHOICE, EFFECT_SIZES, FAMILIES, POPULATIONS
+from ketamine_ptsd.presentation import figures
+
+_MARKERS = {"completers": "o", "itt": "s", "mi": "D"}
+
+
+def specification_curve(table: pd.DataFrame, family: str, reference: float | None = None, statement: str = ""):
+    """One family's specifications, estimates sorted with their intervals, and beneath them the choices.
+
+    ``table`` holds the multiverse rows as published (suppressed estimates are None and not drawn);
+    ``reference`` draws the paper's statement as a dashed line. The lower panel has one line per choice
+    (the family's definitions, then the populations) and a dot where a specification makes it. None when
+    no specification of the family has an estimate to draw.
+    """
+    rows = table[(table["family"] == family) & table["estimate"].notna()].copy()
+    if rows.empty:
+        return None
+    plt, sns = figures.pyplot_with_theme()
+    colors = dict(zip(POPULATIONS, sns.color_palette(figures.PALETTE)))
+    rows["estimate"] = rows["estimate"].astype(float)
+    rows = rows.sort_values("estimate", kind="stable").reset_index(drop=True)
+    choice = CHOICE.get(family, "effect_size")
+    values = (
+        [v for v in EFFECT_SIZES if v in set(rows[choice])]
+        if family == "effect_size"
+        else sorted(set(rows[choice].astype(float)))
+    )
+    labels = [rows.loc[rows[choice] == v, "definition"].iloc[0] for v in values]
+    populations = [p for p in POPULATIONS if p in set(rows["population"])]
+    fig, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(10, 3.2 + 0.28 * (len(values) + len(populations))),
+        sharex=True,
+        gridspec_kw={"height_ratios": [3, 0.35 * (len(values) + len(populations)) + 0.4]},
+    )
+    x = np.arange(len(rows))
+    for population in populations:
+        sel = (rows["population"] == population).to_numpy()
+        low = rows.loc[sel, "ci_low"].astype(float).to_numpy()
+        high = rows.loc[sel, "ci_high"].astype(float).to_numpy()
+        est = rows.loc[sel, "estimate"].to_numpy()
+        top.errorbar(
+            x[sel],
+            est,
+            yerr=[est - low, high - est],
+            fmt=_MARKERS[population],
+            color=colors[population],
+            capsize=2,
+            label=POPULATIONS[population],
+        )
+    if reference is not None:
+        top.axhline(reference, color="black", linestyle="--", linewidth=1, label=statement or f"{reference:g}")
+    top.set_ylabel(FAMILIES[family])
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    top.set_title(family.replace("_", " ").capitalize() + ": every specification, sorted")
+    lines = [*labels, *(POPULATIONS[p] for p in populations)]
+    for i, value in enumerate(values):
+        hit = np.asarray(
+            rows[choice] == value if family == "effect_size" else np.isclose(rows[choice].astype(float), value)
+        )
+        bottom.plot(x[hit], np.full(int(hit.sum()), i), "s", color="black", markersize=5)
+    for j, population in enumerate(populations):
+        hit = (rows["population"] == population).to_numpy()
+        y = len(values) + j
+        bottom.plot(x[hit], np.full(int(hit.sum()), y), _MARKERS[population], color=colors[population], markersize=5)
+    bottom.set_yticks(range(len(lines)), lines)
+    bottom.set_ylim(len(lines) - 0.5, -0.5)
+    bottom.set_xticks(x, [""] * len(x))
+    bottom.set_xlabel("specifications, sorted by estimate")
+    bottom.grid(axis="x", visible=False)
+    # No tight_layout: the book saves figures with a tight bounding box, and a layout pass costs a full draw.
+    fig.subplots_adjust(hspace=0.08)
+    return fig
+
+
+def bias_steps(steps: pd.DataFrame, mcid: float | None = None, ci_level: float = 0.95):
+    """Stacked intervals: the change left after removing each bias in turn (median and interval), top to
+    bottom, with the points each bias removed written beside its bar."""
+    plt, sns = figures.pyplot_with_theme()
+    colors = sns.color_palette(figures.PALETTE)
+    fig, ax = plt.subplots(figsize=(8.5, 0.7 * len(steps) + 1.6))
+    y = np.arange(len(steps))
+    for i, row in enumerate(steps.itertuples()):
+        ax.plot([row.low, row.high], [i, i], color=colors[0], linewidth=6, solid_capstyle="butt", alpha=0.6)
+        ax.plot(row.median, i, "o", color="black")
+        if row.bias_median is not None and not pd.isna(row.bias_median):
+            ax.annotate(
+                f"-{row.bias_median:.1f} ({row.bias_low:.1f} to {row.bias_high:.1f})",
+                (row.high, i),
+                xytext=(8, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="small",
+            )
+    ax.axvline(0, color="grey", linewidth=0.8)
+    if mcid is not None:
+        ax.axvline(mcid, color="black", linestyle="--", linewidth=1, label=f"mcid ({mcid:g} points)")
+        ax.legend(loc="upper left", fontsize="small")
+    ax.set_yticks(y, ["+ " + label if i else label for i, label in enumerate(steps["label"])])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"PCL-5 points left for ketamine (median and {ci_level:.0%} simulation interval)")
+    ax.set_title("Removing one bias after another from the mean change")
+    left, right = ax.get_xlim()
+    ax.set_xlim(min(left, -1), right + 0.35 * (right - left))
+    return fig
