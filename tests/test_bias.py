@@ -150,3 +150,26 @@ def test_bias_ranges_must_run_low_to_high():
     with pytest.raises(parameters.ParameterError, match="bias_placebo_pcl5_only"):
         parameters.resolve({"bias_placebo_pcl5_only": 2})
     assert parameters.resolve({"bias_dropout_delta_low": 1.0})["bias_dropout_delta_low"] == 1.0
+
+
+def test_the_limitations_summary_gains_a_row_for_all_biases_at_once():
+    from ketamine_ptsd.presentation import limitation_text as LT
+
+    rng = np.random.default_rng(2)
+    pre = rng.integers(40, 70, 60).tolist()
+    post = [p - int(x) for p, x in zip(pre, rng.integers(0, 30, 60))]
+    result = B.bias_analysis(cohort(pre, post), BENCH, dict(parameters.DEFAULTS, bias_draws=1000), min_cell=5)
+    table = LT.summary_table(observed_mean_change=20.0, bias=result, benchmarks=references.load_benchmarks())
+    row = table[table["limitation"] == "all of these biases at once"].iloc[0]
+    assert row["quantity"] == result["bias_attributable_change_median"]
+    assert (
+        f"{result['bias_attributable_change_low']:.1f} to {result['bias_attributable_change_high']:.1f}"
+        in (row["by_how_much"])
+    )
+    hidden = B.bias_analysis(cohort(pre, post[:-2] + [None, None]), BENCH, dict(parameters.DEFAULTS), min_cell=5)
+    table = LT.summary_table(
+        observed_mean_change=20.0, bias=hidden, benchmarks=references.load_benchmarks(), min_cell=5
+    )
+    i = int(np.flatnonzero(table["limitation"] == "all of these biases at once")[0])
+    assert table.loc[i, "quantity"] is None and (i, "quantity") in table.attrs["suppressed"]
+    assert "suppressed" in table.loc[i, "by_how_much"]

@@ -43,6 +43,25 @@ STEPS = {
 }
 
 
+#: The build parameters :func:`bias_analysis` reads (a notebook declares them and passes them on).
+PARAMETERS = (
+    "bias_draws",
+    "bias_seed",
+    "bias_placebo_pcl5_only",
+    "bias_reliability_low",
+    "bias_reliability_high",
+    "bias_population_mean_low",
+    "bias_population_mean_high",
+    "bias_population_sd_low",
+    "bias_population_sd_high",
+    "bias_dropout_delta_low",
+    "bias_dropout_delta_high",
+    "rtm_entry_threshold",
+    "mcid",
+    "ci_level",
+)
+
+
 def placebo_arms(benchmarks: Sequence[Mapping], pcl5_only: bool) -> pd.DataFrame:
     """The control arms' within-group ds the placebo draw uses: ``id, label, instrument, d``.
 
@@ -174,7 +193,7 @@ def bias_analysis(
 ) -> dict:
     """The chapter's bias analysis from the cohort, the benchmarks and the build's parameters.
 
-    ``params`` holds ``bias_*``, ``rtm_entry_threshold``, ``mcid`` and ``ci_level``. Returns the summary
+    ``params`` holds the build parameters of :data:`PARAMETERS`. Returns the summary
     keys of :func:`summarise` with ``bias_draws`` and ``bias_seed``, ``stacked`` (:func:`stacked`),
     ``arms`` (:func:`placebo_arms`), ``reason`` (why nothing was computed, else None) and ``suppressed``:
     the results rest on the completers and, through the dropout step, on the dropouts; with 1 to

@@ -50,6 +50,7 @@ def summary_table(
     represent: pd.DataFrame | None = None,
     tests: pd.DataFrame | None = None,
     safety: Mapping | None = None,
+    bias: Mapping | None = None,
     benchmarks: Sequence[Mapping],
     ci_level: float = DEFAULTS["ci_level"],
     observed_suppressed: bool = False,
@@ -81,6 +82,8 @@ def summary_table(
         From :func:`~ketamine_ptsd.analysis.limitations.multiplicity`.
     safety : mapping, optional
         From :func:`~ketamine_ptsd.analysis.limitations.zero_event_upper_bound`.
+    bias : mapping, optional
+        From :func:`ketamine_ptsd.analysis.bias.bias_analysis`.
     benchmarks : sequence of mapping
         From :func:`ketamine_ptsd.data.references.load_benchmarks`.
     ci_level : float
@@ -307,6 +310,30 @@ def summary_table(
         None,
         "not quantifiable from these data: patients knew they received ketamine and rated themselves",
         "blinded clinician-rated CAPS-5 alongside the PCL-5",
+    )
+
+    # Every bias at once: the robustness chapter's probabilistic bias analysis.
+    q, text = None, "not computed"
+    if bias is not None and bias.get("bias_attributable_change_median") is not None:
+        q = bias["bias_attributable_change_median"]
+        text = (
+            f"removing placebo response, regression to the mean, dropouts not at random and chance together "
+            f"leaves {q:.1f} points of the mean drop for ketamine ({ci_level:.0%} simulation interval "
+            f"{bias['bias_attributable_change_low']:.1f} to {bias['bias_attributable_change_high']:.1f}; "
+            f"chapter 'How robust is the result?')"
+        )
+    elif hidden(bias, "bias_attributable_change_median"):
+        text = suppressed_text
+    elif bias is not None and bias.get("reason"):
+        text = f"not computed: {bias['reason']}"
+    add(
+        "all of these biases at once",
+        "inflate",
+        q,
+        "PCL-5 points left for ketamine (median)",
+        text,
+        "randomised placebo-controlled trial analysed by intention to treat",
+        hidden(bias, "bias_attributable_change_median"),
     )
     out = _plain(pd.DataFrame(rows))
     out.attrs["suppressed"] = cells
