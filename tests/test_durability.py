@@ -1,0 +1,124 @@
+"""Durability and adverse events against values computed independently: by hand, scipy and R's lme4."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy.stats import binomtest
+
+from ketamine_ptsd.analysis import adverse_events, durability
+from ketamine_ptsd.data.long import ASSESSMENT_COLUMNS
+
+# Six patients' post (day 0) and follow-up totals. The same rows are in the R call below.
+LMM = [
+    ("p1", 0, 20), ("p1", 30, 24), ("p1", 90, 31), ("p1", 200, 35),
+    ("p2", 0, 15), ("p2", 45, 15), ("p2", 120, 19),
+    ("p3", 0, 30), ("p3", 20, 33), ("p3", 60, 40), ("p3", 150, 44), ("p3", 300, 52),
+    ("p4", 0, 22), ("p4", 100, 21),
+    ("p5", 0, 18), ("p5", 35, 25), ("p5", 80, 27), ("p5", 170, 36),
+    ("p6", 0, 25), ("p6", 60, 26), ("p6", 210, 30),
+]  # fmt: skip
+
+
+def tables(rows, pre=60):
+    """Cohort (pcl5_pre = ``pre``) and later assessments from (patient, days after post, pcl5) rows."""
+    frame = pd.DataFrame(rows, columns=["patient_id", "days_after_post", "pcl5"])
+    post = frame[frame["days_after_post"] == 0]
+    cohort = pd.DataFrame({"patient_id": post["patient_id"], "pcl5_pre": pre, "pcl5_post": post["pcl5"]})
+    later = frame.assign(
+        assessment=["post" if d == 0 else "followup" for d in frame["days_after_post"]],
+        days=frame["days_after_post"] + 21,
+    )
+    return cohort.reset_index(drop=True), later[list(ASSESSMENT_COLUMNS)]
+
+
+def test_mixed_model_slope_matches_lme4():
+    # R 4.x, lme4:
+    #   d <- read.csv("lmm.csv")  # the rows of LMM: patient_id, days, pcl5
+    #   d$months <- d$days / 30.4375
+    #   m <- lmer(pcl5 ~ months + (1 + months | patient_id), data = d, REML = TRUE)
+    #   summary(m)$coefficients["months", ]   # 1.574999303, SE 0.436572873
+    #   confint(m, method = "Wald", parm = "months")   # 0.7193321955 2.430666411
+    cohort, later = tables(LMM)
+    fit = durability.slope(cohort, later, ci_level=0.95)
+    assert fit["converged"] and fit["n_patients"] == 6 and fit["n_observations"] == 21
+    assert fit["durability_slope_per_month"] == pytest.approx(1.574999303, rel=1e-4)
+    # statsmodels' Wald interval uses the full Hessian: a little wider than lme4's (PITFALLS).
+    half = (fit["durability_slope_ci_high"] - fit["durability_slope_ci_low"]) / 2
+    assert half == pytest.approx((2.430666411 - 0.7193321955) / 2, rel=0.05)
+    assert half >= (2.430666411 - 0.7193321955) / 2
+
+
+def test_kaplan_meier_median_worked_by_hand():
+    # pcl5_pre 50: responding means pcl5 <= 35. Every patient responds at post (20).
+    # a: lost at day 10; b: holds to day 20 (censored); c: lost at 30; d: lost at 40; e: holds to 50 (censored).
+    rows = [
+        ("a", 0, 20), ("a", 10, 40),
+        ("b", 0, 20), ("b", 20, 30),
+        ("c", 0, 20), ("c", 15, 30), ("c", 30, 36), ("c", 45, 20),
+        ("d", 0, 20), ("d", 40, 45),
+        ("e", 0, 20), ("e", 25, 35), ("e", 50, 30),
+    ]  # fmt: skip
+    cohort, later = tables(rows, pre=50)
+    times = durability.loss_of_response(cohort, later, 0.30)
+    assert sorted(zip(times["days"], times["lost"])) == [(10, True), (20, False), (30, True), (40, True), (50, False)]
+    # S(10) = 4/5 = 0.8; S(30) = 0.8 * 2/3 = 0.533 (3 at risk); S(40) = 0.533 * 1/2 = 0.267: median 40.
+    assert durability.median_days_to_loss(times) == 40
+    # Without the loss at 40 the curve stays at 0.533: no median.
+    held = [r if r != ("d", 40, 45) else ("d", 40, 30) for r in rows]
+    cohort, later = tables(held, pre=50)
+    assert durability.median_days_to_loss(durability.loss_of_response(cohort, later, 0.30)) is None
+
+
+def test_windows_take_each_patients_last_followup_in_them():
+    rows = [
+        ("a", 0, 20), ("a", 10, 40), ("a", 25, 30), ("a", 100, 45),
+        ("b", 0, 40), ("b", 20, 42),
+        ("c", 0, 20), ("c", 80, 30),
+    ]  # fmt: skip
+    cohort, later = tables(rows, pre=50)  # responders at post: a and c (20 <= 35), not b (40)
+    table = durability.by_window(cohort, later, [30, 90, 180], 0.30)
+    assert table[["window_start", "window_end", "n", "n_responders"]].values.tolist() == [
+        [0, 30, 2, 1],
+        [30, 90, 1, 1],
+        [90, 180, 1, 1],
+    ]
+    assert table["mean_pcl5"].tolist() == [(30 + 42) / 2, 30, 45]
+    assert table["pct_response_maintained"].tolist() == [100.0, 100.0, 0.0]
+
+
+def test_without_followups_every_durability_value_is_none():
+    cohort, later = tables([("a", 0, 20), ("b", 0, 30)])
+    later = later[later["assessment"] == "followup"]
+    assert durability.median_days_to_loss(durability.loss_of_response(cohort, later, 0.3)) is None
+    assert durability.slope(cohort, later, 0.95)["durability_slope_per_month"] is None
+    assert durability.by_window(cohort, later, [30, 90], 0.3)["n"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("events", "recorded"), [(0, 12), (3, 40), (17, 17), (9, 31)])
+def test_exact_interval_matches_scipy_binomtest(events, recorded):
+    ci = binomtest(events, recorded).proportion_ci(confidence_level=0.9, method="exact")
+    found = adverse_events.rate(events, recorded, 0.9)
+    assert found["pct"] == pytest.approx(100 * events / recorded)
+    assert found["ci_low"] == pytest.approx(100 * ci.low, abs=1e-9)
+    assert found["ci_high"] == pytest.approx(100 * ci.high, abs=1e-9)
+
+
+def test_adverse_event_counts_of_one_to_min_cell_minus_one_are_suppressed():
+    flags = pd.array([True] * 3 + [False] * 20 + [None] * 2, dtype="boolean")
+    other = pd.array([True] * 8 + [False] * 15 + [None] * 2, dtype="boolean")
+    none = pd.array([False] * 23 + [None] * 2, dtype="boolean")
+    cohort = pd.DataFrame({"ae_nausea": flags, "ae_dissociation": other, "serious_adverse_event": none})
+    rates = adverse_events.adverse_event_rates(cohort, 0.95, min_cell=5)
+    assert rates["ae_nausea_n"] is None and rates["ae_nausea_pct"] is None and rates["ae_nausea_ci_high"] is None
+    assert rates["ae_dissociation_n"] == 8 and rates["ae_dissociation_n_recorded"] == 23
+    assert not math.isnan(rates["ae_dissociation_ci_low"]) and "ae_dissociation_n" not in rates["suppressed"]
+    assert "ae_nausea_n" in rates["suppressed"]
+    # 20 of 23 with the event leaves 3 without: a small cell too.
+    cohort["ae_dissociation"] = ~flags
+    assert adverse_events.adverse_event_rates(cohort, 0.95, min_cell=5)["ae_dissociation_pct"] is None
+    assert rates["n_serious_adverse_events"] == 0  # none is not a person: shown
+    assert adverse_events.serious_claim_check(cohort) == {"computable": True, "holds": True, "n_recorded": 23}
+    assert adverse_events.serious_claim_check(cohort.drop(columns="serious_adverse_event"))["computable"] is False
