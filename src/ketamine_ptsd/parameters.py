@@ -89,6 +89,10 @@ SPEC: dict[str, tuple[Any, str]] = {
         "(0: no change at all, the ITT bound)",
     ),
     "bias_dropout_delta_high": (1.0, "bias analysis: highest fraction drawn (1: changed like completers, MAR)"),
+    "durability_windows": (
+        [30, 90, 180, 365],
+        "follow-up windows, days after post: (0, 30], (30, 90], (90, 180], (180, 365] (data contract)",
+    ),
 }
 
 DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in SPEC.items()}
@@ -145,6 +149,8 @@ def _check(name: str, value: Any) -> Any:
     if isinstance(default, list):
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
             raise ParameterError(f"parameter {name}: expected a list of numbers, got {value!r}")
+        if name == "durability_windows" and (not value or value[0] <= 0 or value != sorted(set(value))):
+            raise ParameterError(f"parameter {name}: expected increasing numbers of days above 0, got {value!r}")
         return value
     if not _is_number(value):
         raise ParameterError(f"parameter {name}: expected a number, got {value!r}")

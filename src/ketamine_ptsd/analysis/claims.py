@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-from ketamine_ptsd.analysis import consistency, describe, stats
+from ketamine_ptsd.analysis import adverse_events, consistency, describe, durability, stats
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
 from ketamine_ptsd.analysis.values import plain
 
@@ -67,6 +67,10 @@ def _display(value: float, claim: dict) -> str:
         return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
     if key.startswith("pct_"):
         return f"{value:.1f}%"
+    if key.startswith("n_"):
+        return f"{value:.0f}"
+    if key == "durability_slope_per_month":
+        return f"{value:+.2f} points per month"
     return f"{value:.2f}"
 
 
@@ -149,6 +153,7 @@ def recomputed_results(
     remission_cutoff: float,
     ci_level: float,
     min_cell: int,
+    assessments: pd.DataFrame | None = None,
 ) -> dict:
     """Every result a claim can be compared with, computed and suppressed as the results chapters do.
 
@@ -168,6 +173,10 @@ def recomputed_results(
         The build's parameters.
     min_cell : int
         Values resting on 1 to ``min_cell - 1`` patients are None (0 turns the rule off).
+    assessments : pandas.DataFrame, optional
+        The later assessments (:func:`ketamine_ptsd.data.long.later_assessments`), for the durability values;
+        without them those values are absent, as without follow-up data. The adverse-event values come
+        from the cohort (:func:`ketamine_ptsd.analysis.adverse_events.adverse_event_rates`).
 
     Returns
     -------
@@ -193,6 +202,9 @@ def recomputed_results(
             if row.suppressed:
                 hidden.append(key)
     add(stats.suppressed_contrast(cohort, ci_level, min_cell))
+    add(adverse_events.adverse_event_rates(cohort, ci_level, min_cell))
+    if assessments is not None:
+        add(durability.durability_values(cohort, assessments, response_fraction, ci_level, min_cell))
     results[SUPPRESSED_KEY] = hidden
     return results
 
@@ -245,7 +257,10 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
             notes.append(f"Not computable: suppressed ({fewer}).")
         elif value is None:
             status, display = "not computable", None
-            notes.append(f"The results have no value for {key}: the data lack what it needs.")
+            if claim.get("why_not"):  # the reason the data usually lack it (follow-up, adverse events)
+                notes.append(f"Not computable ({claim['why_not'].rstrip('.')}).")
+            else:
+                notes.append(f"The results have no value for {key}: the data lack what it needs.")
         else:
             ok, condition = _holds(value, claim)
             status, display = ("matches" if ok else "differs"), _display(value, claim)

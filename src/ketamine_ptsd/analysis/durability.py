@@ -183,12 +183,11 @@ def trajectory(cohort, assessments, edges, ci_level: float) -> pd.DataFrame:
 
     Rows: ``before treatment`` (every patient), ``interim`` (each patient's last interim assessment, when
     any), ``after treatment`` (completers), then one row per follow-up window (each patient's last
-    follow-up in it). Columns ``time``, ``days_after_post`` (the window's end; 0 after treatment; ``None``
-    before), ``n``, ``mean``, ``ci_low``, ``ci_high``.
+    follow-up in it). Columns ``time``, ``n``, ``mean``, ``ci_low``, ``ci_high``.
     """
     from scipy import stats
 
-    def row(time, days, values):
+    def row(time, values):
         values = pd.Series(values, dtype=float).dropna()
         n = len(values)
         low = high = None
@@ -197,7 +196,6 @@ def trajectory(cohort, assessments, edges, ci_level: float) -> pd.DataFrame:
             low, high = float(low), float(high)
         return {
             "time": time,
-            "days_after_post": days,
             "n": n,
             "mean": float(values.mean()) if n else None,
             "ci_low": low,
@@ -205,10 +203,78 @@ def trajectory(cohort, assessments, edges, ci_level: float) -> pd.DataFrame:
         }
 
     interim = assessments[assessments["assessment"] == "interim"].groupby("patient_id")["pcl5"].last()
-    rows = [row("before treatment", None, cohort["pcl5_pre"])]
+    rows = [row("before treatment", cohort["pcl5_pre"])]
     if len(interim):
-        rows.append(row("interim", None, interim))
-    rows.append(row("after treatment", 0, cohort["pcl5_post"]))
+        rows.append(row("interim", interim))
+    rows.append(row("after treatment", cohort["pcl5_post"]))
     for start, end, last in _last_in_each_window(followups(cohort, assessments), edges):
-        rows.append(row(f"{start}-{end} days after", end, last["pcl5"]))
+        rows.append(row(f"{start}-{end} days after", last["pcl5"]))
     return pd.DataFrame(rows)
+
+
+#: The durability keys of ``results.json`` other than the window table, in the order the chapter lists them.
+KEYS = (
+    "n_with_followup",
+    "n_followup_assessments",
+    "durability_n_responders_followed",
+    "durability_n_lost_response",
+    "durability_median_days_to_loss",
+    "durability_slope_per_month",
+    "durability_slope_ci_low",
+    "durability_slope_ci_high",
+)
+
+
+def durability_values(cohort, assessments, response_fraction: float, ci_level: float, min_cell: int) -> dict:
+    """Every durability value of ``results.json`` but the window table (:data:`KEYS`), with the small-cell
+    rule applied: all ``None`` without follow-up data; under ``"suppressed"`` the names the rule hid."""
+    from .privacy import suppress
+
+    f = followups(cohort, assessments)
+    if f.empty:
+        return {**dict.fromkeys(KEYS), "suppressed": []}
+    times = loss_of_response(cohort, assessments, response_fraction)
+    followed, lost = len(times), int(times["lost"].sum())
+    fit = slope(cohort, assessments, ci_level)
+    n_with = int(f["patient_id"].nunique())
+    values = {
+        "n_with_followup": n_with,
+        "n_followup_assessments": len(f),
+        "durability_n_responders_followed": followed,
+        "durability_n_lost_response": lost,
+        "durability_median_days_to_loss": median_days_to_loss(times),
+        **{k: fit[k] for k in KEYS[5:]},
+    }
+    # A count of lost responses also tells how many kept theirs; the median is one of the lost patients' days.
+    sizes = {
+        "n_with_followup": n_with,
+        "n_followup_assessments": n_with,
+        "durability_n_responders_followed": followed,
+        "durability_n_lost_response": (lost, followed - lost),
+        "durability_median_days_to_loss": (followed, lost),
+        **{k: fit["n_patients"] for k in KEYS[5:]},
+    }
+    return suppress(values, sizes, min_cell)
+
+
+def window_table(cohort, assessments, edges, response_fraction: float, min_cell: int) -> pd.DataFrame | None:
+    """:func:`by_window` with the small-cell rule applied (cells ``None``, listed in ``attrs["suppressed"]``):
+    a window of 1 to ``min_cell - 1`` patients, or a share of that few responders; ``None`` without follow-ups."""
+    from .privacy import row_sizes, suppress_cells
+
+    if followups(cohort, assessments).empty:
+        return None
+    table = by_window(cohort, assessments, edges, response_fraction)
+    cells = row_sizes(table, "n", ["n", "mean_pcl5", "n_responders", "pct_response_maintained"])
+    for i, k in enumerate(table["n_responders"]):
+        cells[(i, "n_responders")] += (int(k),)
+        cells[(i, "pct_response_maintained")] += (int(k),)
+    return suppress_cells(table, cells, min_cell)
+
+
+def trajectory_table(cohort, assessments, edges, ci_level: float, min_cell: int) -> pd.DataFrame:
+    """:func:`trajectory` with the rows of 1 to ``min_cell - 1`` patients suppressed."""
+    from .privacy import row_sizes, suppress_cells
+
+    table = trajectory(cohort, assessments, edges, ci_level)
+    return suppress_cells(table, row_sizes(table, "n", ["n", "mean", "ci_low", "ci_high"]), min_cell)

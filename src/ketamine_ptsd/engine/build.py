@@ -534,6 +534,7 @@ def build(
     pool = {
         **params,
         "cohort_path": paths.COHORT_FILENAME,
+        "assessments_path": paths.ASSESSMENTS_FILENAME,
         "data_origin": "synthetic" if bundled else "user",
         "data_sha256": data_sha256,
         "git_commit": git_commit(),
