@@ -180,3 +180,17 @@ def test_a_large_cohort_is_counted_without_a_loop_over_patients():
     done = ~np.isnan(post)
     expected = [(post[done] < cut).sum() for cut in GRID["remission_cutoffs"]]
     assert rows(table, "remission", "itt")["k"].tolist() == expected
+
+
+def test_imputed_effect_sizes_pool_each_completed_data_set():
+    table = run(cohort(), m=4)
+    pre = np.array(PRE, float)
+    imputed = L.imputed_post_scores(pre, np.array(POST[:6] + [np.nan] * 2, float), 4, 7)
+    per_set = [stats.paired_outcome(pre, np.array(POST[:6] + list(row), float)) for row in imputed]
+    got = rows(table, "effect_size", "mi").set_index("effect_size")
+    for name in ("d_av", "d_z"):
+        assert got.loc[name, "estimate"] == pytest.approx(statistics.mean(r[name] for r in per_set))
+    # Rubin's rules over the large-sample variance of d_z, 1/n + d_z^2 / (2n), n = 8
+    d_z = [r["d_z"] for r in per_set]
+    pooled = L.rubin_combine(d_z, [1 / 8 + d * d / 16 for d in d_z], df_complete=7)
+    assert got.loc["d_z", "ci_low"] == pytest.approx(pooled["ci_low"])

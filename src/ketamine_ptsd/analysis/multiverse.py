@@ -138,20 +138,35 @@ def _effect_rows(pre: np.ndarray, post: np.ndarray, ci_level: float) -> list[dic
     return rows
 
 
-def _mi_effect_rows(pre: np.ndarray, post_sets: np.ndarray, ci_level: float) -> list[dict]:
-    """Effect sizes over imputed data sets (rows of ``post_sets``), pooled by Rubin's rules.
+def _moments(fixed: np.ndarray, imputed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance (n - 1) of ``fixed`` joined to each row of ``imputed``, from sums: no copy of the
+    whole cohort per imputed data set. Shifting by the fixed values' mean keeps the sums of squares small."""
+    shift = fixed.mean()
+    a, b = fixed - shift, imputed - shift
+    n = a.size + b.shape[1]
+    total = a.sum() + b.sum(axis=1)
+    squares = (a * a).sum() + (b * b).sum(axis=1)
+    return total / n + shift, (squares - total * total / n) / (n - 1)
+
+
+def _mi_effect_rows(pre: np.ndarray, post: np.ndarray, imputed: np.ndarray, ci_level: float) -> list[dict]:
+    """Effect sizes over the imputed data sets (``imputed``: one row of the dropouts' ``pcl5_post`` per set),
+    pooled by Rubin's rules.
 
     Each data set's variance of d_z is the large-sample ``1/n + d_z^2 / (2n)``; d_av and g_av carry it
     over with their ratio to d_z, as their intervals do.
     """
-    n = pre.size
-    per_set = [_effect_sizes(pre, post) for post in post_sets]
-    if any(s is None for s in per_set):
+    n, done = pre.size, ~np.isnan(post)
+    mean, var_change = _moments(pre[done] - post[done], pre[~done] - imputed)
+    _, var_post = _moments(post[done], imputed)
+    if n < 3 or np.any(var_change <= 0):
         return [{"effect_size": e, "estimate": None, "ci_low": None, "ci_high": None} for e in EFFECT_SIZES]
+    d_z = mean / np.sqrt(var_change)
+    d_av = mean / np.sqrt((pre.var(ddof=1) + var_post) / 2)
+    sets = {"d_av": d_av, "d_z": d_z, "g_av": hedges_j(n - 1) * d_av}
     rows = []
     for name in EFFECT_SIZES:
-        est = np.array([s[name] for s in per_set])
-        d_z = np.array([s["d_z"] for s in per_set])
+        est = sets[name]
         var = (1 / n + d_z**2 / (2 * n)) * (est / d_z) ** 2
         pooled = rubin_combine(est, var, df_complete=n - 1, ci_level=ci_level)
         rows.append(
@@ -304,9 +319,7 @@ def multiverse(
     if n_d:
         add_effects("itt", n_all, _effect_rows(pre_all, np.where(done, post_all, pre_all), ci_level), (n_c, n_all))
     if imputed is not None:
-        post_sets = np.repeat(post_all[None, :], imputed.shape[0], axis=0)
-        post_sets[:, ~done] = imputed
-        add_effects("mi", n_all, _mi_effect_rows(pre_all, post_sets, ci_level), (n_c, n_d))
+        add_effects("mi", n_all, _mi_effect_rows(pre_all, post_all, imputed, ci_level), (n_c, n_d))
     table = pd.DataFrame(rows).reindex(columns=list(COLUMNS))
     table["k"] = table["k"].astype("Int64")
     return suppress_cells(table, {}, min_cell, hidden_rows(table["suppressed"], HIDDEN))
