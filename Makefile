@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 # `make report DATA=path/to/cohort.csv OUT=dir` builds the book for another cohort file.
 DATA ?= data/cohort.csv
 OUT ?= _build
+# `make report DATA=export.csv COLUMNS=mapping.yml` reads a clinic's export through a column mapping.
+COLUMNS ?=
 LINTED := src tests benchmarks tools
 
 .PHONY: report test install lock benchmark clean
 
 report: $(VENV)/.installed
-	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)"
+	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
 
 # Lint and format first: CI fails on either before the slower tests run.
 test: $(VENV)/.installed

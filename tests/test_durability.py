@@ -122,3 +122,22 @@ def test_adverse_event_counts_of_one_to_min_cell_minus_one_are_suppressed():
     assert rates["n_serious_adverse_events"] == 0  # none is not a person: shown
     assert adverse_events.serious_claim_check(cohort) == {"computable": True, "holds": True, "n_recorded": 23}
     assert adverse_events.serious_claim_check(cohort.drop(columns="serious_adverse_event"))["computable"] is False
+
+
+def test_small_follow_up_groups_are_suppressed():
+    # Three completers followed, all responders: every count, the median and the slope rest on 1 to 4 patients.
+    rows = [(p, 0, 20) for p in "abc"] + [("a", 20, 40), ("b", 40, 25), ("c", 100, 22), ("c", 200, 45)]
+    cohort, later = tables(rows, pre=50)
+    values = durability.durability_values(cohort, later, 0.3, 0.95, min_cell=5)
+    assert all(values[key] is None for key in durability.KEYS)
+    assert set(values["suppressed"]) == set(durability.KEYS)
+    windows = durability.window_table(cohort, later, [30, 90, 365], 0.3, min_cell=5)
+    assert windows["n"].tolist() == [None, None, None]
+    assert (0, "n") in windows.attrs["suppressed"]
+    # min_cell = 0 turns the rule off: the same values are published.
+    values = durability.durability_values(cohort, later, 0.3, 0.95, min_cell=0)
+    assert values["n_with_followup"] == 3 and values["n_followup_assessments"] == 4
+    assert values["durability_n_responders_followed"] == 3 and values["durability_n_lost_response"] == 2
+    # a lost at day 20 (40 > 35), b kept to 40 (censored), c lost at 200: S = 2/3, then 0, so the median is 200.
+    assert values["durability_median_days_to_loss"] == 200
+    assert values["suppressed"] == []

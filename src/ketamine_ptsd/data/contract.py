@@ -450,3 +450,38 @@ def long_column(name: str) -> Column | None:
 def known_column(name: str) -> Column | None:
     """Any column the contract knows, in either format (what a column mapping may map to)."""
     return wide_column(name) or long_column(name)
+
+
+def clinic_dictionary() -> pd.DataFrame:
+    """The data dictionary of what a clinic's export adds: the one-row-per-assessment columns (items
+    collapsed into one row) and the adverse-event columns, in the columns of :func:`data_dictionary`.
+
+    >>> clinic_dictionary()["column"].tolist()[:4]
+    ['assessment', 'days', 'date', 'pcl5']
+    """
+    rows = []
+    for c in LONG_COLUMNS:
+        if c.name in LONG_ITEM_COLUMNS[1:]:
+            continue
+        name, description = c.name, c.description
+        if c.name == LONG_ITEM_COLUMNS[0]:
+            name, description = f"{c.name} .. {LONG_ITEM_COLUMNS[-1]}", "PCL-5 items 1-20 of the assessment"
+        required = {
+            "assessment": "yes (one row per assessment)",
+            "days": "yes, or date",
+            "pcl5": "yes, or its 20 items",
+        }
+        rows.append(
+            {
+                "column": name,
+                "required": required.get(c.name, "no"),
+                "type": c.kind,
+                "rule": c.rule,
+                "description": description,
+            }
+        )
+    example = adverse_event_column("ae_name")
+    for c, name in ((example, "ae_<name>"), (SERIOUS_ADVERSE_EVENT, SERIOUS_ADVERSE_EVENT.name)):
+        description = "Adverse event <name> at any time during the course" if c is example else c.description
+        rows.append({"column": name, "required": "no", "type": c.kind, "rule": c.rule, "description": description})
+    return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])

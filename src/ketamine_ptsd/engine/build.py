@@ -36,9 +36,16 @@ from ketamine_ptsd import paths
 if TYPE_CHECKING:
     from ketamine_ptsd.engine.kernels import WarmKernel
 
-#: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort
-#: is offered for download by the page on running the book on one's own data.
-BOOK_FILES = ("_config.yml", "_toc.yml", "data/example_cohort.csv")
+#: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
+#: clinic export and its column mapping are offered for download by the page on running the book on one's
+#: own data.
+BOOK_FILES = (
+    "_config.yml",
+    "_toc.yml",
+    "data/example_cohort.csv",
+    "data/example_clinic_export.csv",
+    "data/example_columns.yml",
+)
 LOCK_FILE = paths.REPO / "requirements.lock"
 
 

@@ -1,0 +1,92 @@
+"""A clinic's export built end to end: through its column mapping, into the durability chapter, privately."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from ketamine_ptsd.presentation import results
+
+from .helpers import run
+from .test_privacy import published_texts
+
+pytestmark = pytest.mark.pipeline
+
+MAPPING = """columns:
+  record_id: patient_id
+  visit: assessment
+  visit_date: date
+  PCL5_total: pcl5
+  Sex: gender
+  SAE: serious_adverse_event
+  AE_dissociation: ae_dissociation
+values:
+  gender: {"1": woman, "2": man}
+  serious_adverse_event: {"Y": true, "N": false}
+  ae_dissociation: {"Y": true, "N": false}
+  assessment: {Baseline: pre, "End of treatment": post, "Follow-up": followup}
+"""
+
+
+def export(n: int = 40, seed: int = 7) -> str:
+    """``n`` invented patients in 2031 (a year no page mentions): baseline, end of treatment and two to
+    three follow-ups each, scores drifting back up after treatment."""
+    rng = np.random.default_rng(seed)
+    lines = ["record_id,visit,visit_date,PCL5_total,Sex,SAE,AE_dissociation"]
+    for k in range(n):
+        start = dt.date(2031, 1, 1) + dt.timedelta(days=int(rng.integers(0, 200)))
+        pre = int(rng.integers(40, 70))
+        post = int(rng.integers(10, pre - 5))
+        sex, dissociation = rng.choice(["1", "2"]), rng.choice(["Y", "N"])
+        lines.append(f"CLN-{k:04d},Baseline,{start},{pre},{sex},N,{dissociation}")
+        end = start + dt.timedelta(days=21)
+        lines.append(f"CLN-{k:04d},End of treatment,{end},{post},,,")
+        day, score = 0, post
+        for _ in range(int(rng.integers(2, 4))):
+            day += int(rng.integers(20, 120))
+            score = int(min(80, score + rng.integers(0, 9)))
+            lines.append(f"CLN-{k:04d},Follow-up,{end + dt.timedelta(days=day)},{score},,,")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def clinic_build(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clinic")
+    (folder / "export.csv").write_text(export(), encoding="utf-8")
+    (folder / "columns.yml").write_text(MAPPING, encoding="utf-8")
+    out = folder / "out"
+    proc = run("build", "--data", folder / "export.csv", "--columns", folder / "columns.yml", "--out", out, "--jobs", 1)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def test_durability_and_adverse_events_are_published(clinic_build):
+    _, values = clinic_build
+    assert results.check_schema(values) == []
+    assert values["n_patients"] == 40 and values["n_with_followup"] == 40
+    assert values["durability_slope_per_month"] > 0  # every simulated score drifts up
+    assert values["durability_slope_ci_low"] < values["durability_slope_per_month"] < values["durability_slope_ci_high"]
+    assert values["durability_n_responders_followed"] >= 5
+    windows = values["durability_by_window"]
+    assert [(w["window_start"], w["window_end"]) for w in windows] == [(0, 30), (30, 90), (90, 180), (180, 365)]
+    for i, w in enumerate(windows):  # a window is published only for min_cell patients or more
+        assert w["n"] is None and f"durability_by_window[{i}].n" in values["suppressed"] or w["n"] >= 5
+    assert values["ae_dissociation_n_recorded"] == 40 and 0 < values["ae_dissociation_pct"] < 100
+    assert values["n_serious_adverse_events"] == 0
+    claim = next(c for c in values["claims"] if c["id"] == "no_serious_adverse_events_preprint")
+    assert claim["status"] == "matches"
+    claim = next(c for c in values["claims"] if c["id"] == "rapid_and_sustained_title")
+    assert claim["status"] == "differs" and claim["recomputed"] == values["durability_slope_per_month"]
+
+
+def test_no_identifier_or_date_is_published(clinic_build):
+    out, _ = clinic_build
+    texts = published_texts(out)
+    assert "html/notebooks/durability.html" in texts
+    leaks = [(name, word) for name, text in texts.items() for word in ("CLN-00", "2031-") if word in text]
+    assert leaks == []
+    page = texts["html/notebooks/durability.html"]
+    assert page.count("<img") >= 2  # the trajectory and the Kaplan-Meier curve
