@@ -12,19 +12,16 @@ from ketamine_ptsd.analysis import consistency
 from ketamine_ptsd.analysis.claims import (
     MEANS_AND_SDS,
     change_sd_bound,
-    checks_table,
     compare_claims,
-    comparison_table,
     conflicts,
-    conflicts_table,
     consistency_report,
     d_av_check,
-    d_definitions_table,
     explain_differences,
     recomputed_results,
     suppressed_paths,
 )
 from ketamine_ptsd.data.references import CLAIMS_PATH, KINDS, load_claims, load_conflicts
+from ketamine_ptsd.presentation.claims_text import checks_table, comparison_table, conflicts_table, d_definitions_table
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,10 @@ __all__ = [
     "suppressed_paths",
     "consistency_report",
     "conflicts",
-    "comparison_table",
     "d_av_check",
     "explain_differences",
-    "checks_table",
-    "d_definitions_table",
-    "conflicts_table",
     "change_sd_bound",
+    "stated",
 ]
 
 # PCL-5 totals run from 0 to 80 (20 items scored 0-4): the bounds GRIMMER may use.
@@ -42,7 +39,7 @@ _PCL5_MIN, _PCL5_MAX = 0, 80
 MEANS_AND_SDS = ("pre_mean_published", "pre_sd_preprint", "post_mean_published", "post_sd_preprint")
 
 
-def _stated(claim: dict) -> str:
+def stated(claim: dict) -> str:
     """The claim's value as the source states it (trailing zeros kept)."""
     value, decimals = claim["value"], claim.get("decimals")
     if claim["kind"] == "number":
@@ -79,7 +76,7 @@ def _holds(value: float, claim: dict) -> tuple[bool, str]:
     kind = claim["kind"]
     low, high = claim.get("low"), claim.get("high")
     if kind in ("number", "percent"):
-        return consistency.rounds_to(value, claim["value"], claim["decimals"]), f"rounds to {_stated(claim)}"
+        return consistency.rounds_to(value, claim["value"], claim["decimals"]), f"rounds to {stated(claim)}"
     if kind == "at_least":
         return value >= low, f"at least {low:g}"
     if kind == "more_than":
@@ -139,7 +136,7 @@ def _rivals(claim: dict, claims: list[dict]) -> list[dict]:
 def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
     """Notes on other sources whose claim about the same quantity cannot hold together with this one."""
     return [
-        f"The {other['version']} version states {_stated(other)} ({other['id']}); one cohort can match at most one of the two."
+        f"The {other['version']} version states {stated(other)} ({other['id']}); one cohort can match at most one of the two."
         for other in _rivals(claim, claims)
     ]
 
@@ -266,7 +263,7 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
             status, display = ("matches" if ok else "differs"), _display(value, claim)
             verb = "which" if ok else "but the claim needs a value that"
             if claim["kind"] in ("number", "percent"):
-                notes.append(f"Recomputed {display}; the claim states {_stated(claim)}.")
+                notes.append(f"Recomputed {display}; the claim states {stated(claim)}.")
             else:
                 notes.append(f"Recomputed {display}, {verb} is {condition}.")
         notes += _rival_notes(claim, claims)
@@ -277,7 +274,7 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
                 "id": claim["id"],
                 "claim": claim["meaning"],
                 "source": claim["source"],
-                "published": _stated(claim),
+                "published": stated(claim),
                 "recomputed": value,
                 "recomputed_display": display,
                 "status": status,
@@ -376,7 +373,7 @@ def consistency_report(claims: list[dict]) -> list[dict]:
                     "claim_id": sd_claim["id"],
                     "consistent": consistency.grimmer(*args),
                     "detail": (
-                        f"mean {_stated(mean_claim)} ({mean_claim['id']}), SD {_stated(sd_claim)}, n = {n}, "
+                        f"mean {stated(mean_claim)} ({mean_claim['id']}), SD {stated(sd_claim)}, n = {n}, "
                         f"scores {_PCL5_MIN}-{_PCL5_MAX}"
                     ),
                     "explanation": consistency.explain_grimmer(*args),
@@ -466,61 +463,16 @@ def conflicts(claims: list[dict], entries: list[dict]) -> list[dict]:
                 "id": entry["id"],
                 "issue": " ".join(str(entry["issue"]).split()),
                 "claim_a": a_id,
-                "stated_a": _stated(a),
+                "stated_a": stated(a),
                 "source_a": a["source"],
                 "version_a": a["version"],
                 "claim_b": b_id,
-                "stated_b": _stated(b),
+                "stated_b": stated(b),
                 "source_b": b["source"],
                 "version_b": b["version"],
             }
         )
     return rows
-
-
-def comparison_table(rows: list[dict]) -> pd.DataFrame:
-    """The claims compared with recomputed values, as a table for the report.
-
-    Parameters
-    ----------
-    rows : list of dict
-        From :func:`compare_claims`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``claim``, ``source``, ``published``, ``recomputed`` (rounded to the claim's precision),
-        ``status`` and ``why`` (the row's note).
-    """
-    table = pd.DataFrame(rows, columns=["claim", "source", "published", "recomputed_display", "status", "note"])
-    return table.rename(columns={"recomputed_display": "recomputed", "note": "why"})
-
-
-def conflicts_table(rows: list[dict]) -> pd.DataFrame:
-    """Where the sources disagree, as a table for the report: each side with its version and source.
-
-    Parameters
-    ----------
-    rows : list of dict
-        From :func:`conflicts`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``about``, ``one source says``, ``another says`` and ``why it matters``.
-    """
-    return pd.DataFrame(
-        [
-            {
-                "about": row["id"],
-                "one source says": f"{row['stated_a']} ({row['version_a']}: {row['source_a']})",
-                "another says": f"{row['stated_b']} ({row['version_b']}: {row['source_b']})",
-                "why it matters": row["issue"],
-            }
-            for row in rows
-        ],
-        columns=["about", "one source says", "another says", "why it matters"],
-    )
 
 
 def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, ...] = MEANS_AND_SDS) -> dict:
@@ -634,75 +586,6 @@ def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | No
     return out
 
 
-_CHECK_COLUMNS = ("check", "claim", "published", "consistent", "what it means")
-
-
-def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple[str, ...]) -> pd.DataFrame:
-    """The consistency checks of some kinds, as a table for the report.
-
-    Parameters
-    ----------
-    checks : list of dict
-        From :func:`consistency_report`.
-    claims : list of dict
-        From :func:`ketamine_ptsd.data.references.load_claims`; gives each checked claim's value as stated.
-    kinds : collection of str
-        Checks to keep, e.g. ``{"GRIM", "GRIMMER"}``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``check``, ``claim``, ``published``, ``consistent`` (``"yes"``, ``"NO"`` or
-        ``"cannot check"``) and ``what it means``, in the order of ``checks``.
-    """
-    stated = {claim["id"]: _stated(claim) for claim in claims}
-    verdict = {True: "yes", False: "NO", None: "cannot check"}
-    return pd.DataFrame(
-        [
-            {
-                "check": row["check"],
-                "claim": row["claim_id"],
-                "published": stated[row["claim_id"]],
-                "consistent": verdict[row["consistent"]],
-                "what it means": row["explanation"],
-            }
-            for row in checks
-            if row["check"] in kinds
-        ],
-        columns=list(_CHECK_COLUMNS),
-    )
-
-
-def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
-    """Cohen's d under each definition, with its range and whether it gives the reported d.
-
-    Parameters
-    ----------
-    definitions : dict
-        From :func:`ketamine_ptsd.analysis.consistency.d_definitions`, called with ``decimals``.
-    found : dict
-        From :func:`ketamine_ptsd.analysis.consistency.closest_to` on those definitions.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per definition: ``definition``, ``value``, ``lowest``, ``highest`` and
-        ``gives the reported d`` (``"yes"`` or ``"no"``).
-    """
-    return pd.DataFrame(
-        [
-            {
-                "definition": definitions["labels"][name],
-                "value": definitions[name],
-                "lowest": definitions["ranges"][name][0],
-                "highest": definitions["ranges"][name][1],
-                "gives the reported d": "yes" if name in found["matches"] else "no",
-            }
-            for name in ("d_av", "d_mean_sd", "d_pre", "d_post")
-        ]
-    )
-
-
 def change_sd_bound(
     claims: list[dict],
     mcid: float,
@@ -753,18 +636,18 @@ def change_sd_bound(
     percent = by_id[percent_id]
     counts = consistency.percent_counts(percent["value"], n, percent["decimals"])
     if not counts:
-        raise ValueError(f"{percent_id}: no count of {n} gives {_stated(percent)}")
+        raise ValueError(f"{percent_id}: no count of {n} gives {stated(percent)}")
     n_not = n - max(counts)
     pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
     totals = [consistency.grim_sums(claim["value"], n, claim["decimals"]) for claim in (pre_mean, post_mean)]
     if any(len(sums) != 1 for sums in totals):
-        raise ValueError(f"the means {_stated(pre_mean)} and {_stated(post_mean)} need one whole-number total each")
+        raise ValueError(f"the means {stated(pre_mean)} and {stated(post_mean)} need one whole-number total each")
     mean_change = (totals[0][0] - totals[1][0]) / n
     floor = consistency.change_sd_floor(mean_change, n, n_not, math.ceil(mcid) - 1)
     sd_pre, sd_post = pre_sd["value"], post_sd["value"]
     return {
         "n": n,
-        "percent": _stated(percent),
+        "percent": stated(percent),
         "n_not_clinically_significant": n_not,
         "mean_change": mean_change,
         "change_sd_floor": floor,

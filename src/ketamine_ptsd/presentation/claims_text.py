@@ -10,7 +10,122 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ketamine_ptsd.analysis.claims import stated
 from ketamine_ptsd.presentation.prose import format_p
+
+
+def comparison_table(rows: list[dict]) -> pd.DataFrame:
+    """The claims compared with recomputed values, as a table for the report.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`ketamine_ptsd.analysis.claims.compare_claims`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``claim``, ``source``, ``published``, ``recomputed`` (rounded to the claim's precision),
+        ``status`` and ``why`` (the row's note).
+    """
+    table = pd.DataFrame(rows, columns=["claim", "source", "published", "recomputed_display", "status", "note"])
+    return table.rename(columns={"recomputed_display": "recomputed", "note": "why"})
+
+
+def conflicts_table(rows: list[dict]) -> pd.DataFrame:
+    """Where the sources disagree, as a table for the report: each side with its version and source.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`ketamine_ptsd.analysis.claims.conflicts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``about``, ``one source says``, ``another says`` and ``why it matters``.
+    """
+    return pd.DataFrame(
+        [
+            {
+                "about": row["id"],
+                "one source says": f"{row['stated_a']} ({row['version_a']}: {row['source_a']})",
+                "another says": f"{row['stated_b']} ({row['version_b']}: {row['source_b']})",
+                "why it matters": row["issue"],
+            }
+            for row in rows
+        ],
+        columns=["about", "one source says", "another says", "why it matters"],
+    )
+
+
+_CHECK_COLUMNS = ("check", "claim", "published", "consistent", "what it means")
+
+
+def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The consistency checks of some kinds, as a table for the report.
+
+    Parameters
+    ----------
+    checks : list of dict
+        From :func:`ketamine_ptsd.analysis.claims.consistency_report`.
+    claims : list of dict
+        From :func:`ketamine_ptsd.data.references.load_claims`; gives each checked claim's value as stated.
+    kinds : collection of str
+        Checks to keep, e.g. ``{"GRIM", "GRIMMER"}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``check``, ``claim``, ``published``, ``consistent`` (``"yes"``, ``"NO"`` or
+        ``"cannot check"``) and ``what it means``, in the order of ``checks``.
+    """
+    as_stated = {claim["id"]: stated(claim) for claim in claims}
+    verdict = {True: "yes", False: "NO", None: "cannot check"}
+    return pd.DataFrame(
+        [
+            {
+                "check": row["check"],
+                "claim": row["claim_id"],
+                "published": as_stated[row["claim_id"]],
+                "consistent": verdict[row["consistent"]],
+                "what it means": row["explanation"],
+            }
+            for row in checks
+            if row["check"] in kinds
+        ],
+        columns=list(_CHECK_COLUMNS),
+    )
+
+
+def d_definitions_table(definitions: dict, found: dict) -> pd.DataFrame:
+    """Cohen's d under each definition, with its range and whether it gives the reported d.
+
+    Parameters
+    ----------
+    definitions : dict
+        From :func:`ketamine_ptsd.analysis.consistency.d_definitions`, called with ``decimals``.
+    found : dict
+        From :func:`ketamine_ptsd.analysis.consistency.closest_to` on those definitions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per definition: ``definition``, ``value``, ``lowest``, ``highest`` and
+        ``gives the reported d`` (``"yes"`` or ``"no"``).
+    """
+    return pd.DataFrame(
+        [
+            {
+                "definition": definitions["labels"][name],
+                "value": definitions[name],
+                "lowest": definitions["ranges"][name][0],
+                "highest": definitions["ranges"][name][1],
+                "gives the reported d": "yes" if name in found["matches"] else "no",
+            }
+            for name in ("d_av", "d_mean_sd", "d_pre", "d_post")
+        ]
+    )
 
 
 def _markdown(text: str):
