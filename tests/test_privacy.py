@@ -423,6 +423,9 @@ def test_suppress_cells_marks_the_table_and_nulls_the_records():
     )
     assert inherited.attrs["suppressed"] == [(1, "pct")]
     assert privacy.mark_suppressed(inherited, "t")[0].loc[1, "pct"] == "suppressed"
+    # A count hidden with its row reads "< 5" only when it is itself that small.
+    rows = privacy.suppress_cells(frame, {}, 5, privacy.hidden_rows([1, 1, 0], ["n"]))
+    assert list(privacy.mark_suppressed(rows, "t", 5, counts=["n"])[0]["n"]) == ["< 5 (suppressed)", "suppressed", 0]
 
 
 def test_gather_lists_suppressed_values(tmp_path):

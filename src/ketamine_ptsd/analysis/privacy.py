@@ -112,17 +112,25 @@ def suppress_cells(
     ([{'n': None, 'pct': None}, {'n': 40, 'pct': 100.0}], [(0, 'n'), (0, 'pct')])
     """
     frame = frame.astype(object).where(frame.notna(), None)
-    hidden = []
+    hidden, small = [], []
+
+    def hide(i, column):
+        value = frame.at[i, column]
+        # A hidden count that is itself a small group reads as such (:func:`mark_suppressed`).
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and too_few(int(value), min_cell):
+            small.append((i, column))
+        frame.at[i, column] = None
+        hidden.append((i, column))
+
     for (i, column), size in sizes.items():
         groups = size if isinstance(size, (list, tuple)) else [size]
         if frame.at[i, column] is not None and any(too_few(k, min_cell) for k in groups):
-            frame.at[i, column] = None
-            hidden.append((i, column))
+            hide(i, column)
     for i, column in inherited:
-        frame.at[i, column] = None
         if (i, column) not in hidden:
-            hidden.append((i, column))
+            hide(i, column)
     frame.attrs["suppressed"] = hidden
+    frame.attrs["too_few"] = small
     return frame
 
 
@@ -148,9 +156,9 @@ def mark_suppressed(frame: pd.DataFrame, name: str, min_cell: int = 0, counts: S
     """The table as the book shows it, and the paths ``results.json`` lists for it.
 
     Each cell ``(row, column)`` listed in ``frame.attrs["suppressed"]`` reads "suppressed" in the returned
-    copy, or ``< min_cell (suppressed)`` in a column of ``counts`` (a hidden count is always below
-    ``min_cell``); the paths are ``name[row].column``, for
-    :func:`ketamine_ptsd.presentation.results.record` of the table's records.
+    copy, or ``< min_cell (suppressed)`` in a column of ``counts`` when the hidden count was itself 1 to
+    ``min_cell - 1`` (``attrs["too_few"]`` of :func:`suppress_cells`); the paths are ``name[row].column``,
+    for :func:`ketamine_ptsd.presentation.results.record` of the table's records.
 
     >>> t = pd.DataFrame({"x": [1.5, None]}); t.attrs["suppressed"] = [(1, "x")]
     >>> shown, paths = mark_suppressed(t, "t")
@@ -158,9 +166,10 @@ def mark_suppressed(frame: pd.DataFrame, name: str, min_cell: int = 0, counts: S
     ([1.5, 'suppressed'], ['t[1].x'])
     """
     cells = list(frame.attrs.get("suppressed", []))
+    small = set(frame.attrs.get("too_few", []))
     shown = frame.astype(object).copy()
     for i, column in cells:
-        shown.at[i, column] = count_mark(min_cell) if column in counts else SUPPRESSED_TEXT
+        shown.at[i, column] = count_mark(min_cell) if column in counts and (i, column) in small else SUPPRESSED_TEXT
     return shown, [f"{name}[{i}].{column}" for i, column in cells]
 
 
