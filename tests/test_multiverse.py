@@ -143,6 +143,11 @@ def test_small_cells_are_flagged_and_left_out_of_the_summary():
     # counts of 1-2 (remission at 29: 2) and every imputed row (2 dropouts) are small
     flagged = table[table["suppressed"]]
     assert set(flagged["population"]) >= {"mi"}
+    # with eight dropouts the imputed rows rest on enough patients, but an imputed share still rests on the
+    # completers meeting the definition: remission at 29 (2 completers) stays hidden, at 31 (3) is shown
+    more = cohort(PRE + [50] * 8, POST + [None] * 8)
+    mi = rows(run(more, min_cell=3), "remission", "mi")
+    assert mi["suppressed"].tolist() == [True, False, False, False] and mi.loc[0, "estimate"] is None
     assert rows(table, "remission", "completers")["suppressed"].tolist() == [True, False, False, False]
     s = M.summary(table)
     # shown remission rows over completers and ITT: 3/6, 3/6, 3/6, 3/8, 3/8, 3/8 (2/6 and 2/8 are hidden)

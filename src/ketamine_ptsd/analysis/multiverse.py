@@ -260,8 +260,8 @@ def multiverse(
     enter intention to treat with ``pcl5_post`` equal to ``pcl5_pre``.
 
     The small-cell rule: a row is ``suppressed`` when its count ``k`` or the patients it rests on (the
-    completers; under intention to treat also all patients; under imputation the completers and the
-    imputed dropouts) are 1 to ``min_cell - 1``; its cells of :data:`HIDDEN` are then None and listed in
+    completers; under intention to treat also all patients; under imputation the completers, the imputed
+    dropouts and the completers meeting the definition) are 1 to ``min_cell - 1``; its cells of :data:`HIDDEN` are then None and listed in
     ``attrs["suppressed"]`` (:func:`ketamine_ptsd.analysis.privacy.suppress_cells`).
     """
     pre_all = pd.to_numeric(cohort["pcl5_pre"]).to_numpy(dtype="float64", na_value=np.nan)
@@ -282,14 +282,17 @@ def multiverse(
     rci = {r: reliable_change_threshold(sd_pre, r) if math.isfinite(sd_pre) else math.nan for r in reliabilities}
     rows: list[dict] = []
 
-    def add(family, population, n, values, sizes):
+    def add(family, population, n, values, sizes, observed_counts=None):
+        # observed_counts: the completers meeting each definition, which an imputed share also rests on.
         for i, value in enumerate(grids[CHOICE[family]] if family != "effect_size" else EFFECT_SIZES):
             row = {"family": family, "population": population, "definition": _definition(family, value), "n": n}
             row[CHOICE.get(family, "effect_size")] = value
             row |= {key: (v[i] if isinstance(v, np.ndarray | list) else v) for key, v in values.items()}
             k = row.get("k")
             row["suppressed"] = bool(min_cell) and (
-                any(too_few(s, min_cell) for s in sizes) or (k is not None and too_few(int(k), min_cell))
+                any(too_few(s, min_cell) for s in sizes)
+                or (k is not None and too_few(int(k), min_cell))
+                or (observed_counts is not None and too_few(int(observed_counts[i]), min_cell))
             )
             rows.append(row)
 
@@ -309,7 +312,7 @@ def multiverse(
                 for j in range(p.shape[1])
             ]
             values = {key: np.array([100 * q[key] for q in pooled]) for key in ("estimate", "ci_low", "ci_high")}
-            add(family, "mi", n_all, values | {"k": None}, (n_c, n_d))
+            add(family, "mi", n_all, values | {"k": None}, (n_c, n_d), counts[family])
 
     def add_effects(population, n, effect_rows, sizes):
         values = {key: [r[key] for r in effect_rows] for key in ("estimate", "ci_low", "ci_high")}
