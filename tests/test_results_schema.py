@@ -18,7 +18,10 @@ CONTRACT_KEYS = """n_patients n_completers pre_mean pre_sd post_mean post_sd mea
 change_ci_high t df p d_av d_z wilcoxon_p pct_clinically_significant pct_reliable_improvement pct_response
 pct_remission pct_remission_itt mean_infusions pct_women pct_gender_unreported pct_race_unreported
 psychotherapy_d psychotherapy_p moderator_p_age moderator_p_gender moderator_p_days_between
-moderator_p_n_psych_meds moderator_p_suicidal_ideation moderator_p_psychotherapy data_sha256 parameters""".split()
+moderator_p_n_psych_meds moderator_p_suicidal_ideation moderator_p_psychotherapy data_sha256 parameters
+n_with_followup n_followup_assessments durability_n_responders_followed durability_n_lost_response
+durability_median_days_to_loss durability_slope_per_month durability_slope_ci_low durability_slope_ci_high
+durability_by_window n_serious_adverse_events""".split()
 
 
 def _described(schema: dict) -> list[tuple[str, dict]]:
