@@ -72,7 +72,7 @@ def suppressed_note(min_cell: int, group: str):
     )
 
 
-def psychotherapy_sentence(contrast: dict, ci_level: float, min_cell: int = 0):
+def psychotherapy_sentence(contrast: dict, ci_level: float, min_cell: int):
     """The psychotherapy result in words, or why it could not be computed or is not shown."""
     from IPython.display import Markdown
 

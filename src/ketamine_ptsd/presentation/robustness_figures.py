@@ -85,7 +85,7 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     return fig
 
 
-def bias_steps(steps: pd.DataFrame, mcid: float | None = None, ci_level: float = 0.95):
+def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
     """Stacked intervals: the change left after removing each bias in turn (median and interval), top to
     bottom, with the points each bias removed written beside its bar."""
     plt, sns = figures.pyplot_with_theme()
