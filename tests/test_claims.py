@@ -21,6 +21,7 @@ from ketamine_ptsd.analysis.claims import (
     suppressed_paths,
 )
 from ketamine_ptsd.data.references import CLAIMS_PATH, KINDS, load_claims, load_conflicts
+from ketamine_ptsd.presentation import claims_text
 from ketamine_ptsd.presentation.claims_text import checks_table, comparison_table, conflicts_table, d_definitions_table
 
 
@@ -421,23 +422,29 @@ def test_explain_differences_by_hand():
         _row("a", "matches", "1"),
         _row("b", "matches", "2"),
     ]
-    out = explain_differences(rows, HAND_CLAIMS, D_CHECK)
+    out = explain_differences(rows, D_CHECK)
     assert [(row["id"], row["kind"]) for row in out] == [("m_preprint", "conflict"), ("d", "conflict"), ("x", "other")]
-    assert "the published version states 52.54" in out[0]["why"] and "`m_published`" in out[0]["why"]
-    assert "between 1.649 and 1.652" in out[1]["why"] and "d = 1.60" in out[1]["why"]
-    assert out[2]["why"] == "the recomputed value is not the published one; see the table."
-    assert out[0]["published"] == "52.39"  # the comparison row, with kind and why added
+    assert [(row["because"], row["rival"]) for row in out] == [
+        ("rival", "m_published"),
+        ("d_check", None),
+        (None, None),
+    ]
+    assert out[0]["published"] == "52.39"  # the comparison row, with the reason added
+    why = [claims_text.why(row, rows, HAND_CLAIMS, D_CHECK) for row in out]
+    assert "the published version states 52.54" in why[0] and "`m_published`" in why[0]
+    assert "between 1.649 and 1.652" in why[1] and "d = 1.60" in why[1]
+    assert why[2] == "the recomputed value is not the published one; see the table."
 
 
 def test_a_d_difference_is_no_conflict_unless_every_input_matches_and_d_is_ruled_out():
     base = [_row("d", "differs", "1.60"), _row("a", "matches", "1"), _row("b", "differs", "2")]
-    assert explain_differences(base, HAND_CLAIMS, D_CHECK)[0]["kind"] == "other"  # b does not match
+    assert explain_differences(base, D_CHECK)[0]["kind"] == "other"  # b does not match
     matched = [base[0], base[1], _row("b", "matches", "2")]
-    assert explain_differences(matched, HAND_CLAIMS, dict(D_CHECK, rules_out=False))[0]["kind"] == "other"
-    assert explain_differences(matched, HAND_CLAIMS)[0]["kind"] == "other"  # no check given
+    assert explain_differences(matched, dict(D_CHECK, rules_out=False))[0]["kind"] == "other"
+    assert explain_differences(matched)[0]["kind"] == "other"  # no check given
     # A rival that differs too is no explanation.
     rows = [_row("m_published", "differs", "52.54", ["m_preprint"]), _row("m_preprint", "differs", "52.39")]
-    assert {row["kind"] for row in explain_differences(rows, HAND_CLAIMS)} == {"other"}
+    assert {row["kind"] for row in explain_differences(rows)} == {"other"}
 
 
 # --------------------------------------------------------------------------- the cap on r from the 75%

@@ -527,7 +527,7 @@ def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, 
     }
 
 
-def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | None = None) -> list[dict]:
+def explain_differences(rows: list[dict], d_check: dict | None = None) -> list[dict]:
     """Why each differing claim differs: another source contradicts it, or the data give another value.
 
     A difference is a *conflict* when no cohort could match the claim: either a claim of another version
@@ -538,8 +538,6 @@ def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | No
     ----------
     rows : list of dict
         From :func:`compare_claims`.
-    claims : list of dict
-        From :func:`ketamine_ptsd.data.references.load_claims`.
     d_check : dict, optional
         From :func:`d_av_check`.
 
@@ -547,42 +545,28 @@ def explain_differences(rows: list[dict], claims: list[dict], d_check: dict | No
     -------
     list of dict
         One per row with status ``"differs"``, in order: the row with ``kind`` (``"conflict"`` or
-        ``"other"``) and ``why`` (a sentence in Markdown) added.
+        ``"other"``), ``because`` (``"rival"``: another version's claim matches instead, named by ``rival``;
+        ``"d_check"``: ``d_check`` rules the claimed d out; None for ``"other"``) and ``rival`` added.
+        :func:`ketamine_ptsd.presentation.claims_text.differences` says it in words.
     """
-    by_id = {claim["id"]: claim for claim in claims}
-    row_of = {row["id"]: row for row in rows}
     status_of = {row["id"]: row["status"] for row in rows}
     out = []
     for row in rows:
         if row["status"] != "differs":
             continue
         matched_rivals = [r for r in row["rivals"] if status_of.get(r) == "matches"]
-        if matched_rivals:
-            rival = by_id[matched_rivals[0]]
-            kind, why = (
-                "conflict",
-                (
-                    f"the {rival['version']} version states {row_of[rival['id']]['published']} for the same quantity "
-                    f"(`{rival['id']}`), and this cohort matches that instead: no cohort can match both."
-                ),
-            )
-        elif (
+        d_ruled_out = (
             d_check is not None
             and row["id"] == d_check["claim_id"]
             and d_check["rules_out"]
             and all(status_of[i] == "matches" for i in d_check["inputs"])
-        ):
-            kind, why = (
-                "conflict",
-                (
-                    f"this cohort matches the published means and the preprint SDs, and with those d_av lies between "
-                    f"{d_check['low']:.3f} and {d_check['high']:.3f}: no cohort can match them and d = {row['published']} "
-                    "together (the preprint's d goes with the preprint's own means; see the next section)."
-                ),
-            )
+        )
+        if matched_rivals:
+            out.append({**row, "kind": "conflict", "because": "rival", "rival": matched_rivals[0]})
+        elif d_ruled_out:
+            out.append({**row, "kind": "conflict", "because": "d_check", "rival": None})
         else:
-            kind, why = "other", "the recomputed value is not the published one; see the table."
-        out.append({**row, "kind": kind, "why": why})
+            out.append({**row, "kind": "other", "because": None, "rival": None})
     return out
 
 

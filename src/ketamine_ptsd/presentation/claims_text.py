@@ -134,16 +134,39 @@ def _markdown(text: str):
     return Markdown(text)
 
 
-def differences(differing: Sequence[Mapping]):
-    """Each differing claim with why it differs (:func:`ketamine_ptsd.analysis.claims.explain_differences`).
+def why(row: Mapping, rows: Sequence[Mapping], claims: Sequence[Mapping], d_check: Mapping | None = None) -> str:
+    """Why a claim differs, in a sentence: the reason :func:`ketamine_ptsd.analysis.claims.explain_differences`
+    found for ``row``, with the claims (``rows`` of :func:`~ketamine_ptsd.analysis.claims.compare_claims`) and
+    the d check (:func:`~ketamine_ptsd.analysis.claims.d_av_check`) behind it."""
+    if row["because"] == "rival":
+        rival = next(claim for claim in claims if claim["id"] == row["rival"])
+        published = next(other["published"] for other in rows if other["id"] == row["rival"])
+        return (
+            f"the {rival['version']} version states {published} for the same quantity "
+            f"(`{rival['id']}`), and this cohort matches that instead: no cohort can match both."
+        )
+    if row["because"] == "d_check":
+        return (
+            f"this cohort matches the published means and the preprint SDs, and with those d_av lies between "
+            f"{d_check['low']:.3f} and {d_check['high']:.3f}: no cohort can match them and d = {row['published']} "
+            "together (the preprint's d goes with the preprint's own means; see the next section)."
+        )
+    return "the recomputed value is not the published one; see the table."
 
-    >>> differences([]).data
+
+def differences(
+    differing: Sequence[Mapping], rows: Sequence[Mapping], claims: Sequence[Mapping], d_check: Mapping | None = None
+):
+    """Each differing claim (:func:`ketamine_ptsd.analysis.claims.explain_differences`) with :func:`why`.
+
+    >>> differences([], [], []).data
     'No claim differs.'
     """
     if not differing:
         return _markdown("No claim differs.")
     lines = [
-        f"- `{row['id']}` ({row['published']}, recomputed {row['recomputed_display']}): {row['why']}"
+        f"- `{row['id']}` ({row['published']}, recomputed {row['recomputed_display']}): "
+        f"{why(row, rows, claims, d_check)}"
         for row in differing
     ]
     return _markdown("Each difference, and why:\n\n" + "\n".join(lines))
