@@ -300,8 +300,10 @@ def test_rtm_and_mi_defaults_are_the_build_parameters():
     expected = 15 * 0.18 * phi(z) / upper_tail(z)
     assert L.rtm_expected_change()["rtm_expected_change"] == pytest.approx(expected, rel=1e-10)
     c = make_cohort([50, 60, 40, 70, 55], [30, 40, None, None, 20])
-    assert L.multiple_imputation(c) == L.multiple_imputation(c, m=DEFAULTS["mi_imputations"], seed=DEFAULTS["mi_seed"])
-    assert L.multiple_imputation(c)["m"] == 20
+    assert L.multiple_imputation(c, min_cell=0) == L.multiple_imputation(
+        c, m=DEFAULTS["mi_imputations"], seed=DEFAULTS["mi_seed"], min_cell=0
+    )
+    assert L.multiple_imputation(c, min_cell=0)["m"] == 20
 
 
 def test_pct_change_explained_by_rtm():
@@ -329,7 +331,7 @@ def test_rtm_grid_rows_follow_the_formula():
 
 def test_followup_summary_counts_completers_only():
     c = make_cohort([50, 50, 50, 50, 50, 50, 50], [30, 30, 30, 30, 30, None, 30], days=[10, 20, 30, 40, 100, 5, None])
-    out = L.followup_summary(c)
+    out = L.followup_summary(c, min_cell=0)
     d = np.array([10, 20, 30, 40, 100])
     assert out["n"] == 5 and out["n_completers_missing"] == 1
     assert (out["median"], out["q1"], out["q3"]) == (30, 20, 40)
@@ -364,14 +366,14 @@ def test_followup_summary_shows_a_percentile_only_with_min_cell_patients_beyond_
 
 def test_followup_functions_without_days_return_reasons():
     c = make_cohort([50, 60, 70, 40], [30, 35, 50, 20])
-    assert L.followup_summary(c)["median"] is None
-    assert "days_between" in L.followup_summary(c)["reason"]
-    res = L.change_by_followup(c)
+    assert L.followup_summary(c, min_cell=0)["median"] is None
+    assert "days_between" in L.followup_summary(c, min_cell=0)["reason"]
+    res = L.change_by_followup(c, min_cell=0)
     assert res["difference"] is None and res["p"] is None and "days_between" in res["reason"]
     curve = L.lowess_curve(c)
     assert curve.empty and "days_between" in curve.attrs["reason"]
     no_column = c.drop(columns="days_between")
-    assert L.change_by_followup(no_column)["reason"]
+    assert L.change_by_followup(no_column, min_cell=0)["reason"]
 
 
 def test_change_by_followup_is_welch():
@@ -381,7 +383,7 @@ def test_change_by_followup_is_welch():
     days = rng.integers(14, 200, n)
     post = np.clip(pre - rng.normal(20, 12, n).round() - (days > 100) * 5, 0, 80).astype(int)
     c = make_cohort(pre, post, days=days)
-    out = L.change_by_followup(c)
+    out = L.change_by_followup(c, min_cell=0)
     change = (pre - post).astype(float)
     cut = np.median(days)
     short, long_ = change[days <= cut], change[days > cut]
@@ -395,7 +397,7 @@ def test_change_by_followup_is_welch():
     assert out["p"] == pytest.approx(welch.pvalue)
     assert out["df"] == pytest.approx(welch.df)
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((lo, hi))
-    fixed = L.change_by_followup(c, split=1000)
+    fixed = L.change_by_followup(c, split=1000, min_cell=0)
     assert fixed["n_long"] == 0 and fixed["difference"] is None and fixed["reason"]
     # With groups of min_cell or more nothing is suppressed.
     assert L.change_by_followup(c, min_cell=5) == out | {"suppressed": []}
@@ -457,7 +459,7 @@ def test_lowess_reproduces_a_straight_line_with_quantile_bins():
 
 def test_itt_counts_dropouts_as_unchanged():
     c = make_cohort([50, 60, 40, 70], [30, 40, None, None])
-    out = L.itt_summary(c)
+    out = L.itt_summary(c, min_cell=0)
     itt = np.array([20, 20, 0, 0], dtype=float)
     half = stats.t.ppf(0.975, 3) * itt.std(ddof=1) / 2
     assert (out["n_patients"], out["n_completers"], out["n_dropouts"]) == (4, 2, 2)
@@ -466,7 +468,7 @@ def test_itt_counts_dropouts_as_unchanged():
     assert out["itt_change_sd"] == pytest.approx(math.sqrt(400 / 3))
     assert (out["itt_ci_low"], out["itt_ci_high"]) == pytest.approx((10 - half, 10 + half))
     assert out["itt_pct_of_completer_change"] == 50
-    assert L.itt_summary(make_cohort([50], [None]))["itt_mean_change"] is None
+    assert L.itt_summary(make_cohort([50], [None]), min_cell=0)["itt_mean_change"] is None
 
 
 def test_rubin_rules_by_hand():
@@ -495,7 +497,7 @@ def test_mi_without_dropouts_is_the_completer_t_interval():
     rng = np.random.default_rng(8)
     pre = rng.integers(35, 80, 40)
     post = np.clip(pre - rng.integers(-5, 40, 40), 0, 80)
-    out = L.multiple_imputation(make_cohort(pre, post))
+    out = L.multiple_imputation(make_cohort(pre, post), min_cell=0)
     change = (pre - post).astype(float)
     ci = stats.ttest_1samp(change, 0).confidence_interval(0.95)
     assert out["mi_mean_change"] == change.mean()
@@ -510,7 +512,7 @@ def test_mi_recovers_an_exact_linear_relation():
     pre = np.arange(40, 80, 2)  # 20 patients
     post = (pre / 2 + 10).astype(int)
     post_obs = [p if i % 4 else None for i, p in enumerate(post)]
-    out = L.multiple_imputation(make_cohort(pre, post_obs), m=5, seed=1)
+    out = L.multiple_imputation(make_cohort(pre, post_obs), m=5, seed=1, min_cell=0)
     change = pre - post
     n = pre.size
     assert out["n_imputed"] == 5
@@ -534,15 +536,15 @@ def test_mi_under_missing_at_random_targets_the_regression_estimate():
     slope, intercept = np.polyfit(pre[~drop], post[~drop], 1)
     filled = np.where(drop, intercept + slope * pre, post)
     target = (pre - filled).mean()
-    out = L.multiple_imputation(c, m=20, seed=3)
+    out = L.multiple_imputation(c, m=20, seed=3, min_cell=0)
     assert abs(out["mi_mean_change"] - target) < 0.05
     assert abs((pre - post)[~drop].mean() - target) > 0.5  # the completer mean really is biased here
     assert out["mi_se"] > (pre - filled).std(ddof=1) / math.sqrt(n)  # imputation adds uncertainty
     assert out["mi_ci_low"] < out["mi_mean_change"] < out["mi_ci_high"]
-    again = L.multiple_imputation(c, m=20, seed=3)
+    again = L.multiple_imputation(c, m=20, seed=3, min_cell=0)
     assert again["mi_mean_change"] == out["mi_mean_change"]
     with pytest.raises(ValueError):
-        L.multiple_imputation(c, m=1)
+        L.multiple_imputation(c, m=1, min_cell=0)
 
 
 def test_mi_draws_parameters_so_between_variance_has_its_theoretical_size():
@@ -561,7 +563,7 @@ def test_mi_draws_parameters_so_between_variance_has_its_theoretical_size():
     ssr = ((post_obs - X @ beta) ** 2).sum()
     s = np.array([200, pre_mis.sum()])
     expected_b = ssr / (10 - 2) * (s @ V @ s + 200) / 212**2
-    out = L.multiple_imputation(c, m=4000, seed=2)
+    out = L.multiple_imputation(c, m=4000, seed=2, min_cell=0)
     assert out["mi_between_variance"] == pytest.approx(expected_b, rel=0.1)
 
 
@@ -577,7 +579,7 @@ def test_representativeness_shares_of_reported(benchmarks):
         gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
         race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
     )
-    out = L.representativeness(c, benchmarks).set_index("characteristic")
+    out = L.representativeness(c, benchmarks, min_cell=0).set_index("characteristic")
     assert out.loc["women", "cohort_value"] == pytest.approx(100 * 5 / 8)
     assert out.loc["women", "cohort_n_reported"] == 8
     assert out.loc["women", "cohort_pct_unreported"] == pytest.approx(20)
@@ -590,7 +592,7 @@ def test_representativeness_shares_of_reported(benchmarks):
 
 
 def test_representativeness_with_absent_columns(benchmarks):
-    out = L.representativeness(make_cohort([50, 60], [30, 20]), benchmarks).set_index("characteristic")
+    out = L.representativeness(make_cohort([50, 60], [30, 20]), benchmarks, min_cell=0).set_index("characteristic")
     assert out["cohort_value"].tolist() == [None, None, None]
     assert out["cohort_pct_unreported"].tolist() == [100, 100, 100]
 
@@ -647,7 +649,7 @@ def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
         days=[30, 60, None, None, 90],
         gender=["woman", "man", None, "woman", "woman"],
     )
-    itt = L.itt_summary(c)
+    itt = L.itt_summary(c, min_cell=0)
     rtm = L.rtm_expected_change()
     tests = L.multiplicity({"a": 0.01, "b": 0.03})
     table = LT.summary_table(
@@ -655,13 +657,14 @@ def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
         observed_d=1.6,
         placebo=L.placebo_sensitivity(1.6, benchmarks=benchmarks),
         rtm=rtm,
-        followup=L.followup_summary(c),
-        change_followup=L.change_by_followup(c),
+        followup=L.followup_summary(c, min_cell=0),
+        change_followup=L.change_by_followup(c, min_cell=0),
         itt=itt,
-        mi=L.multiple_imputation(c),
-        represent=L.representativeness(c, benchmarks),
+        mi=L.multiple_imputation(c, min_cell=0),
+        represent=L.representativeness(c, benchmarks, min_cell=0),
         tests=tests,
         benchmarks=benchmarks,
+        min_cell=0,
     ).set_index("limitation")
     # Completer mean (20 + 20 + 35) / 3 = 25; ITT (20 + 20 + 0 + 0 + 35) / 5 = 15.
     assert table.loc["dropout (completer analysis)", "quantity"] == pytest.approx(10)
@@ -670,7 +673,7 @@ def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
     assert table.loc["many moderator tests", "quantity"] == pytest.approx(1 - 0.95**2)
     assert table.loc["records of patients who reached treatment", "quantity"] == pytest.approx(100)
     assert table["design_to_settle"].map(bool).all()
-    bare = LT.summary_table(observed_mean_change=25.0, benchmarks=benchmarks)
+    bare = LT.summary_table(observed_mean_change=25.0, benchmarks=benchmarks, min_cell=0)
     assert bare["quantity"].isna().all() and len(bare) == len(table)
 
 
@@ -688,10 +691,10 @@ def test_a_million_patients_take_seconds():
         }
     )
     start = time.perf_counter()
-    L.multiple_imputation(c, m=20)
+    L.multiple_imputation(c, m=20, min_cell=0)
     L.lowess_curve(c)
-    L.itt_summary(c)
-    L.change_by_followup(c)
+    L.itt_summary(c, min_cell=0)
+    L.change_by_followup(c, min_cell=0)
     assert time.perf_counter() - start < 10
 
 
@@ -711,8 +714,11 @@ def test_chapter_sentences_say_why_a_number_is_missing(benchmarks):
     assert "suppressed" in LT.natural_course(40, follow).data
     # Without the column the section says the file lacks it; the comparison adds nothing to that.
     none = make_cohort([50] * 6, [30] * 6)
-    assert LT.followup(L.followup_summary(none), 5).data.startswith("**The data file gives no time")
-    assert LT.change_by_followup(L.change_by_followup(none), L.followup_summary(none), 0.95) is None
+    assert LT.followup(L.followup_summary(none, min_cell=0), 5).data.startswith("**The data file gives no time")
+    assert (
+        LT.change_by_followup(L.change_by_followup(none, min_cell=0), L.followup_summary(none, min_cell=0), 0.95)
+        is None
+    )
     no_tests = L.multiplicity({"age": None})
     text = LT.multiplicity(no_tests, 2, {"psychotherapy_p": None, "suppressed": []}, 0.05, 5).data
     assert text.startswith("The data allow no moderator test") and "fewer than 5 completers" in text
@@ -767,10 +773,10 @@ def test_benchmarks_table_selects_by_measure_in_file_order(benchmarks):
 
 
 def test_baseline_below_threshold():
-    out = L.baseline_below_threshold(make_cohort([30, 33, 40, 50], [20, 20, 20, 20]), 33)
+    out = L.baseline_below_threshold(make_cohort([30, 33, 40, 50], [20, 20, 20, 20]), 33, min_cell=0)
     # 33 itself is admitted; the lowest baseline, one patient's score, is not given.
     assert out == {"n": 4, "n_below": 1, "pct_below": 25.0, "suppressed": []}
-    assert L.baseline_below_threshold(make_cohort([40, 50], [20, 20]), 33)["n_below"] == 0
+    assert L.baseline_below_threshold(make_cohort([40, 50], [20, 20]), 33, min_cell=0)["n_below"] == 0
     hidden = L.baseline_below_threshold(make_cohort([30, 31] + [40] * 8, [20] * 10), 33, min_cell=5)
     assert hidden == {"n": 10, "n_below": None, "pct_below": None, "suppressed": ["n_below", "pct_below"]}
     none_below = L.baseline_below_threshold(make_cohort([40] * 6, [20] * 6), 33, min_cell=5)
@@ -790,8 +796,8 @@ def test_missing_data_comparison_by_hand():
     pre = np.array([50, 60, 40, 70, 55], dtype=float)
     post = np.array([30, 40, np.nan, np.nan, 20])
     c = make_cohort(pre.astype(int), [30, 40, None, None, 20])
-    itt, mi = L.itt_summary(c), L.multiple_imputation(c)
-    out = L.missing_data_comparison(c, itt, mi, mcid=10, remission_cutoff=33).set_index("analysis")
+    itt, mi = L.itt_summary(c, min_cell=0), L.multiple_imputation(c, min_cell=0)
+    out = L.missing_data_comparison(c, itt, mi, mcid=10, remission_cutoff=33, min_cell=0).set_index("analysis")
 
     def d_av(a, b):  # mean change over the root mean square of the two SDs
         return (a - b).mean() / math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
@@ -826,7 +832,7 @@ def test_representativeness_bounds_on_all_patients(benchmarks):
         gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
         race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
     )
-    out = L.representativeness(c, benchmarks).set_index("characteristic")
+    out = L.representativeness(c, benchmarks, min_cell=0).set_index("characteristic")
     # Women: 5 of 8 reporting, 2 not reporting -> 5/10 if none of them is a woman, 7/10 if both are.
     assert (out.loc["women", "cohort_all_low"], out.loc["women", "cohort_all_high"]) == pytest.approx((50, 70))
     # White: 3 of 5 reporting, 5 not reporting -> 3/10 to 8/10.
@@ -842,12 +848,17 @@ def test_small_cell_rule_in_the_missing_data_analyses():
     post = [30, 40, 35, 20, 25, 45, None, None]
     c = make_cohort(pre, post)
     itt, mi = L.itt_summary(c, min_cell=5), L.multiple_imputation(c, min_cell=5)
-    assert itt["itt_mean_change"] == pytest.approx(L.itt_summary(c)["itt_mean_change"]) and itt["suppressed"] == []
+    assert (
+        itt["itt_mean_change"] == pytest.approx(L.itt_summary(c, min_cell=0)["itt_mean_change"])
+        and itt["suppressed"] == []
+    )
     assert itt["n_dropouts"] == 2 and itt["pct_dropout"] == 25  # the counts every chapter gives
     assert mi["mi_mean_change"] is None and mi["fraction_missing_information"] is None
     assert mi["n_imputed"] == 2 and "mi_mean_change" in mi["suppressed"]
     out = L.missing_data_comparison(c, itt, mi, mcid=10, remission_cutoff=33, min_cell=5)
-    raw = L.missing_data_comparison(c, L.itt_summary(c), L.multiple_imputation(c), mcid=10, remission_cutoff=33)
+    raw = L.missing_data_comparison(
+        c, L.itt_summary(c, min_cell=0), L.multiple_imputation(c, min_cell=0), mcid=10, remission_cutoff=33, min_cell=0
+    )
     # Remission (post below 33): 3 of 6 completers, too few; a drop of 10 or more: 5 of 6 (not 40 -> 35).
     assert out.loc[0, "pct_remission"] is None and out.loc[0, "pct_clinically_significant"] == pytest.approx(500 / 6)
     assert out.loc[1, "d_av"] is None and out.loc[0, "d_av"] == pytest.approx(raw.loc[0, "d_av"])
@@ -963,7 +974,7 @@ def test_representativeness_suppresses_small_counts(benchmarks):
         (1, "cohort_all_high"),
         (2, "cohort_pct_unreported"),
     ]
-    assert L.representativeness(c, benchmarks).attrs["suppressed"] == []
+    assert L.representativeness(c, benchmarks, min_cell=0).attrs["suppressed"] == []
 
 
 def test_zero_event_upper_bound_is_clopper_pearson():
@@ -982,11 +993,12 @@ def test_summary_table_uses_the_confidence_level_and_reports_safety(benchmarks):
     c = make_cohort([50, 60, 40, 70], [30, 40, 35, 20], days=[10, 20, 30, 40])
     table = LT.summary_table(
         observed_mean_change=23.75,
-        change_followup=L.change_by_followup(c, ci_level=0.9),
-        itt=L.itt_summary(c),
+        change_followup=L.change_by_followup(c, ci_level=0.9, min_cell=0),
+        itt=L.itt_summary(c, min_cell=0),
         safety=L.zero_event_upper_bound(4, 0.9),
         benchmarks=benchmarks,
         ci_level=0.9,
+        min_cell=0,
     ).set_index("limitation")
     assert "90% CI" in table.loc["natural course over the follow-up", "by_how_much"]
     assert "40 months" in table.loc["natural course over the follow-up", "by_how_much"]  # from the benchmarks

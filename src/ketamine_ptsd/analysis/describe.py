@@ -13,7 +13,7 @@ from ketamine_ptsd.parameters import DEFAULTS
 MAX_LABEL = 60
 
 
-def cohort_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
+def cohort_summary(cohort: pd.DataFrame, min_cell: int = DEFAULTS["min_cell"]) -> dict:
     """The contract's cohort keys: counts, ``pct_women`` (of those reporting gender), unreported shares.
 
     With ``min_cell``, a mean or share resting on 1 to ``min_cell - 1`` patients is suppressed

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ketamine_ptsd.parameters import DEFAULTS
+
 #: Key of ``results.json`` (and of the dictionaries :func:`suppress` returns) listing the suppressed values.
 SUPPRESSED_KEY = "suppressed"
 #: How a suppressed statistic reads in the book.
@@ -152,7 +154,7 @@ def hidden_rows(rows: Sequence[bool], columns: Sequence[str]) -> list[tuple[int,
     return [(i, column) for i, hide in enumerate(rows) if hide for column in columns]
 
 
-def mark_suppressed(frame: pd.DataFrame, name: str, min_cell: int = 0, counts: Sequence[str] = ()):
+def mark_suppressed(frame: pd.DataFrame, name: str, min_cell: int = DEFAULTS["min_cell"], counts: Sequence[str] = ()):
     """The table as the book shows it, and the paths ``results.json`` lists for it.
 
     Each cell ``(row, column)`` listed in ``frame.attrs["suppressed"]`` reads "suppressed" in the returned

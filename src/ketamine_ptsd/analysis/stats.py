@@ -331,7 +331,7 @@ def _pool_small_levels(sub: pd.DataFrame, moderator: str, min_cell: int) -> tupl
 
 
 def moderator_test(
-    done: pd.DataFrame, moderator: str, ci_level: float = DEFAULTS["ci_level"], min_cell: int = 0
+    done: pd.DataFrame, moderator: str, ci_level: float = DEFAULTS["ci_level"], min_cell: int = DEFAULTS["min_cell"]
 ) -> dict:
     """Does ``moderator`` predict change once baseline PCL-5 is held constant?
 
@@ -418,7 +418,7 @@ def moderator_table(
     cohort: pd.DataFrame,
     moderators: Sequence[str] = MODERATORS,
     ci_level: float = DEFAULTS["ci_level"],
-    min_cell: int = 0,
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> pd.DataFrame:
     """One row per moderator: estimate per unit (or F test for categories), p and Holm-adjusted p.
 

@@ -54,7 +54,7 @@ def summary_table(
     benchmarks: Sequence[Mapping],
     ci_level: float = DEFAULTS["ci_level"],
     observed_suppressed: bool = False,
-    min_cell: int = 0,
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> pd.DataFrame:
     """One row per limitation: what it could do to the headline effect, by how much, and what would settle it.
 

@@ -19,7 +19,7 @@ missing turns the analysis that needs it into ``None`` (or an empty frame) with 
 plain Python floats/ints or ``None``; every computation is vectorised so a cohort of a million patients
 takes seconds.
 
-Small cells. The functions that describe patients take ``min_cell`` (0, the default, turns the rule off)
+Small cells. The functions that describe patients take ``min_cell`` (default the build parameter's; 0 turns the rule off)
 and apply the book's small-cell rule (:mod:`ketamine_ptsd.analysis.privacy`): a value resting on 1 to
 ``min_cell - 1`` patients is None, and its name is listed under ``"suppressed"`` of the returned dict, or
 its cell as ``(row, column)`` in ``attrs["suppressed"]`` of the returned frame

@@ -26,7 +26,7 @@ def followup_points(cohort: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"days": days, "change": change})
 
 
-def followup_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
+def followup_summary(cohort: pd.DataFrame, min_cell: int = DEFAULTS["min_cell"]) -> dict:
     """Distribution of ``days_between`` over completers (the time the change took to happen).
 
     The shortest and longest intervals are one patient's each, so the 5th and 95th percentiles describe the
@@ -66,7 +66,10 @@ def followup_summary(cohort: pd.DataFrame, min_cell: int = 0) -> dict:
 
 
 def change_by_followup(
-    cohort: pd.DataFrame, split: str | float = "median", ci_level: float = DEFAULTS["ci_level"], min_cell: int = 0
+    cohort: pd.DataFrame,
+    split: str | float = "median",
+    ci_level: float = DEFAULTS["ci_level"],
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> dict:
     """Mean change of completers with short vs long follow-up (Welch t-test).
 

@@ -16,7 +16,9 @@ from ketamine_ptsd.analysis.values import plain_frame as _plain
 from ketamine_ptsd.parameters import DEFAULTS
 
 
-def itt_summary(cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_level"], min_cell: int = 0) -> dict:
+def itt_summary(
+    cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_level"], min_cell: int = DEFAULTS["min_cell"]
+) -> dict:
     """Completer mean change beside the intention-to-treat mean with dropouts counted as no change.
 
     Counting every dropout as unchanged (baseline observation carried forward) is the pessimistic bound
@@ -149,7 +151,7 @@ def multiple_imputation(
     m: int = DEFAULTS["mi_imputations"],
     seed: int = DEFAULTS["mi_seed"],
     ci_level: float = DEFAULTS["ci_level"],
-    min_cell: int = 0,
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> dict:
     """Mean change with missing ``pcl5_post`` multiply imputed from ``pcl5_pre``.
 
@@ -298,7 +300,7 @@ def missing_data_comparison(
     response_fraction: float = DEFAULTS["response_fraction"],
     remission_cutoff: float = DEFAULTS["remission_cutoff"],
     ci_level: float = DEFAULTS["ci_level"],
-    min_cell: int = 0,
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> pd.DataFrame:
     """The headline numbers under three treatments of patients without a post score.
 

@@ -86,7 +86,9 @@ def rtm_expected_change(
     }
 
 
-def baseline_below_threshold(cohort: pd.DataFrame, entry_threshold: float, min_cell: int = 0) -> dict:
+def baseline_below_threshold(
+    cohort: pd.DataFrame, entry_threshold: float, min_cell: int = DEFAULTS["min_cell"]
+) -> dict:
     """How the cohort's baselines sit against an assumed entry threshold.
 
     A patient with ``pcl5_pre`` below the threshold could not have been selected by it, so any such patient

@@ -12,6 +12,7 @@ from ketamine_ptsd.analysis.limitations.benchmarks import benchmark
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, suppress
 from ketamine_ptsd.analysis.values import as_float as _float
 from ketamine_ptsd.analysis.values import plain_frame as _plain
+from ketamine_ptsd.parameters import DEFAULTS
 
 _WHITE = ("white", "caucasian", "white non hispanic", "non hispanic white")
 
@@ -24,7 +25,7 @@ def representativeness(
     cohort: pd.DataFrame,
     benchmarks: Sequence[Mapping],
     white_labels: Sequence[str] = _WHITE,
-    min_cell: int = 0,
+    min_cell: int = DEFAULTS["min_cell"],
 ) -> pd.DataFrame:
     """The cohort's gender, race and age beside the Osmind records and a reference population.
 
