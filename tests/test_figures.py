@@ -1,9 +1,10 @@
-"""Figures of the "Reproducing the paper" chapter and the book's shared theme.
+"""Figures of the "Reproducing the paper" chapter, the book's shared theme, and how every figure is shown.
 
 Each test reads back what was drawn (line data, bar heights, shaded spans) and compares it with values
 computed here from the inputs, not with what the figure function computed.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -135,3 +136,122 @@ def test_reconstruction_figure_draws_each_psychotherapy_interval(plt, spread):
     ]
     assert segments == expected
     assert any(np.array_equal(line.get_ydata(), [0, 0]) for line in therapy.get_lines())  # the zero line
+
+
+# --------------------------------------------------------------------------- every figure of the book
+def _cohort(n: int) -> pd.DataFrame:
+    from ketamine_ptsd.analysis import stats
+    from ketamine_ptsd.data.synthetic import synthetic_cohort
+
+    return stats.completers(synthetic_cohort(n, seed=3))
+
+
+def _limitation_figure(name: str):
+    from ketamine_ptsd.analysis import limitations as L
+    from ketamine_ptsd.data.references import load_benchmarks
+    from ketamine_ptsd.presentation import limitation_figures as LF
+
+    done = _cohort(117)
+    if name == "forest_plot":
+        return LF.forest_plot(L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, load_benchmarks()))
+    if name == "rtm_grid_plot":
+        grid = L.rtm_grid([35, 40, 47, 55], [0.7, 0.82, 0.9], [10, 15, 20], observed_mean_change=23.8)
+        return LF.rtm_grid_plot(grid, 47, 15, 0.82)
+    if name == "followup_histogram":
+        return LF.followup_histogram(done["days_between"].to_numpy(dtype=float), 35)
+    return LF.change_vs_followup(L.followup_points(done), L.lowess_curve(done), 35)
+
+
+def _robustness_figure(name: str):
+    from ketamine_ptsd import parameters
+    from ketamine_ptsd.analysis import bias, multiverse
+    from ketamine_ptsd.data.references import load_benchmarks
+    from ketamine_ptsd.data.synthetic import synthetic_cohort
+    from ketamine_ptsd.presentation import robustness_figures as RF
+
+    cohort = synthetic_cohort(117, seed=3)
+    if name == "bias_steps":
+        params = dict(parameters.DEFAULTS, bias_draws=2000)
+        return RF.bias_steps(bias.bias_analysis(cohort, load_benchmarks(), params, 5)["stacked"], 10, 0.95)
+    table = multiverse.multiverse(
+        cohort,
+        remission_cutoffs=[29, 31, 33],
+        mcids=[5, 10, 15],
+        response_fractions=[0.3, 0.5],
+        reliabilities=[0.82, 0.84],
+        mi_imputations=3,
+        mi_seed=1,
+        ci_level=0.95,
+        min_cell=5,
+    )
+    return RF.specification_curve(table, "remission", 60, "over 60% remitted")
+
+
+LIMITATION_FIGURES = ("forest_plot", "rtm_grid_plot", "followup_histogram", "change_vs_followup")
+
+
+def _durability_figure(name: str):
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    from ketamine_ptsd.presentation import durability_figures as DF
+
+    if name == "trajectory":
+        table = pd.DataFrame(
+            {
+                "time": ["pre", "post", "days 1-30", "days 31-90"],
+                "n": [117, 117, 40, 25],
+                "mean": [52.5, 28.8, 31.0, 33.5],
+                "ci_low": [50.3, 25.8, 27.0, 28.5],
+                "ci_high": [54.7, 31.8, 35.0, 38.5],
+            }
+        )
+        return DF.trajectory(table, 0.95)
+    return DF.loss_of_response_curve(SurvfuncRight([30, 60, 90, 120, 200], [1, 0, 1, 1, 0]), 90)
+
+
+BOOK_FIGURES = {
+    "paired_scores": lambda: figures.paired_scores(_cohort(117), 33),
+    "paired_scores, large cohort": lambda: figures.paired_scores(_cohort(figures.MAX_POINTS + 1), 33),
+    "change_distribution": lambda: figures.change_distribution(_cohort(117), 10, 14.0),
+    "change_distribution, large cohort": lambda: figures.change_distribution(_cohort(figures.MAX_POINTS + 1), 10),
+    "change_by_group": lambda: figures.change_by_group(
+        _cohort(117), "psychotherapy", {True: "with psychotherapy", False: "without"}
+    ),
+    "r_range_figure": lambda: figures.r_range_figure(
+        consistency.r_range_for(52.54, 11.90, 28.78, 16.52, 117), (0.1, 0.6), 0.87, "75%"
+    ),
+    **{name: functools.partial(_limitation_figure, name) for name in LIMITATION_FIGURES},
+    **{name: functools.partial(_robustness_figure, name) for name in ("specification_curve", "bias_steps")},
+    **{name: functools.partial(_durability_figure, name) for name in ("trajectory", "loss_of_response_curve")},
+}
+
+
+@pytest.mark.parametrize("name", list(BOOK_FIGURES))
+def test_every_figure_fits_in_its_own_size(plt, name):
+    """A notebook shows a figure at its own size (no tight bounding box that would grow it), so its function
+    must lay it out to fit: nothing drawn (labels, legends outside the axes) may reach past its edges."""
+    fig = BOOK_FIGURES[name]()
+    fig.canvas.draw()
+    drawn = fig.get_tightbbox()  # inches
+    width, height = fig.get_size_inches()
+    slack = 0.01
+    assert drawn.x0 >= -slack and drawn.y0 >= -slack, (name, drawn)
+    assert drawn.x1 <= width + slack and drawn.y1 <= height + slack, (name, drawn, (width, height))
+
+
+def test_in_a_notebook_figures_are_shown_as_svg_at_their_own_size(plt):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        fig = figures.change_distribution(_cohort(117), 10)
+        shown, _ = shell.display_formatter.format(fig)
+        assert "image/png" not in shown
+        svg = shown["image/svg+xml"]
+        # The figure's own size, in points: no tight bounding box, which would lay it out a second time.
+        width, height = fig.get_size_inches() * 72
+        assert f'width="{width:g}pt" height="{height:g}pt"' in svg
+        # No date and element ids that depend on the figure alone: shown twice, the same text.
+        assert shell.display_formatter.format(fig)[0]["image/svg+xml"] == svg
+    finally:
+        InteractiveShell.clear_instance()

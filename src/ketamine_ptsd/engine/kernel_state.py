@@ -3,7 +3,7 @@
 A build runs several notebooks, one after another, in each of its kernels (forked, with the heavy
 libraries already imported, by :mod:`ketamine_ptsd.engine.kernel_zygote`). :func:`restore`, run before every
 notebook, puts back what a notebook could change and the next could see: the user namespace and execution
-counter, open figures, matplotlib's rcParams (where seaborn keeps its theme), warning filters and their
+counter, open figures and the formats they are shown in, matplotlib's rcParams (where seaborn keeps its theme), warning filters and their
 once-per-location memory, numpy's floating-point error handling, pandas' options and the working folder.
 Imported modules stay loaded; the library keeps no state in them (``tests/test_kernels.py`` compares
 a reused kernel's output with fresh kernels').
@@ -22,9 +22,17 @@ def _record() -> None:
     import matplotlib
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib_inline.backend_inline import InlineBackend
 
     plt.close(plt.figure())  # activates the inline backend (interactive mode, its hooks) as a first plot would
-    _saved.update(rc=dict(matplotlib.rcParams), filters=list(warnings.filters), numpy=np.geterr())
+    inline = InlineBackend.instance()
+    _saved.update(
+        rc=dict(matplotlib.rcParams),
+        filters=list(warnings.filters),
+        numpy=np.geterr(),
+        # The inline backend's settings and the formats they selected, which a notebook may change.
+        figure_formats=(set(inline.figure_formats), dict(inline.print_figure_kwargs)),
+    )
 
 
 def restore(cwd: str) -> None:
@@ -37,11 +45,17 @@ def restore(cwd: str) -> None:
     import numpy as np
     import pandas as pd
     from IPython import get_ipython
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib_inline.backend_inline import InlineBackend
 
     if not _saved:
         _record()
-    get_ipython().reset(new_session=True)
+    shell = get_ipython()
+    shell.reset(new_session=True)
     plt.close("all")
+    inline = InlineBackend.instance()
+    inline.figure_formats, inline.print_figure_kwargs = _saved["figure_formats"]
+    select_figure_formats(shell, inline.figure_formats, **inline.print_figure_kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # restoring deprecated rc keys and pandas options warns about them
         matplotlib.rcParams.update(_saved["rc"])

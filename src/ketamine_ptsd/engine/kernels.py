@@ -21,8 +21,17 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-#: Libraries the package imports inside functions, so a fresh kernel would import them at first use.
-LAZY_IMPORTS = ("matplotlib.pyplot", "seaborn", "pingouin", "myst_nb.ext.glue", "IPython.display")
+#: Libraries the package imports inside functions, so a fresh kernel would import them at first use
+#: (pandas imports pyarrow's Parquet reader at the first ``read_parquet``; figures are shown as SVG).
+LAZY_IMPORTS = (
+    "matplotlib.pyplot",
+    "matplotlib.backends.backend_svg",
+    "seaborn",
+    "pingouin",
+    "pyarrow.parquet",
+    "myst_nb.ext.glue",
+    "IPython.display",
+)
 
 
 class KernelFailed(RuntimeError):

@@ -12,12 +12,17 @@ import pandas as pd
 #: Most patients drawn one mark each; above it figures show binned summaries.
 MAX_POINTS = 2000
 PALETTE = "colorblind"
+#: How a notebook shows a figure: as SVG, sharp at any zoom on the page and in the PDF printed from it, and
+#: at the figure's own size, which its function has fitted (``tight_layout``) once: IPython's default tight
+#: bounding box would lay the figure out and draw it a second time. No date, so a rebuild is byte-identical.
+SHOWN_AS = {"bbox_inches": None, "metadata": {"Date": None}}
 
 
 def pyplot_with_theme():
     """Matplotlib's pyplot and seaborn, with the book's theme set.
 
-    Every figure of the book starts here, so all share one style and one colour-blind-safe palette.
+    Every figure of the book starts here, so all share one style and one colour-blind-safe palette, and in
+    a notebook are shown as :data:`SHOWN_AS` says.
 
     Returns
     -------
@@ -28,8 +33,21 @@ def pyplot_with_theme():
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from IPython import get_ipython
 
-    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
+    # A fixed salt makes the SVG's element ids a function of the figure alone (random otherwise).
+    sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook", rc={"svg.hashsalt": "ketamine-ptsd"})
+    shell = get_ipython()
+    if shell is not None:
+        from IPython.core.pylabtools import select_figure_formats
+        from matplotlib_inline.backend_inline import InlineBackend
+
+        # The inline backend's settings too: a kernel's first figure activates the backend, which then
+        # selects the formats they name.
+        inline = InlineBackend.instance()
+        inline.print_figure_kwargs = SHOWN_AS
+        inline.figure_formats = {"svg"}
+        select_figure_formats(shell, "svg", **SHOWN_AS)
     return plt, sns
 
 

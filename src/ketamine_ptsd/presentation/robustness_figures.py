@@ -80,8 +80,9 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     bottom.set_xticks(x, [""] * len(x))
     bottom.set_xlabel("specifications, sorted by estimate")
     bottom.grid(axis="x", visible=False)
-    # No tight_layout: the book saves figures with a tight bounding box, and a layout pass costs a full draw.
-    fig.subplots_adjust(hspace=0.08)
+    # The one layout pass (figures are shown at their own size): room for the legend beside the top panel,
+    # and the two panels close together, as they share their x axis.
+    fig.tight_layout(h_pad=0.3)
     return fig
 
 
@@ -90,7 +91,8 @@ def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
     bottom, with the points each bias removed written beside its bar."""
     plt, sns = figures.pyplot_with_theme()
     colors = sns.color_palette(figures.PALETTE)
-    fig, ax = plt.subplots(figsize=(8.5, 0.7 * len(steps) + 1.6))
+    # Wide enough for the long tick labels on the left and the long x label beside each other.
+    fig, ax = plt.subplots(figsize=(10, 0.7 * len(steps) + 1.6))
     y = np.arange(len(steps))
     for i, row in enumerate(steps.itertuples()):
         ax.plot([row.low, row.high], [i, i], color=colors[0], linewidth=6, solid_capstyle="butt", alpha=0.6)
@@ -114,4 +116,5 @@ def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
     ax.set_title("Removing one bias after another from the mean change")
     left, right = ax.get_xlim()
     ax.set_xlim(min(left, -1), right + 0.35 * (right - left))
+    fig.tight_layout()
     return fig
