@@ -147,6 +147,7 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
         "primary_outcome",
         "clinical_significance",
         "limitations",
+        "robustness",
         "reproducing_paper",
         "provenance",
     }
