@@ -14,6 +14,8 @@ DEFAULT_OUT = REPO / "_build"
 HTML_DIRNAME = "html"
 RESULTS_FILENAME = "results.json"
 STATE_DIRNAME = ".state"
+# Slow results kept between builds (engine/memo.py), relative to a notebook's working directory: the state.
+CACHE_DIRNAME = "cache"
 # The validated cohort a notebook reads, relative to the notebook's working directory.
 COHORT_FILENAME = "cohort.parquet"
 # The assessments after pre (one-row-per-assessment files only; empty otherwise), beside the cohort.

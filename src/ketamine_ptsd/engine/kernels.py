@@ -22,13 +22,15 @@ from queue import Empty
 from typing import Any
 
 #: Libraries the package imports inside functions, so a fresh kernel would import them at first use
-#: (pandas imports pyarrow's Parquet reader at the first ``read_parquet``; figures are shown as SVG).
+#: (pandas imports pyarrow's Parquet reader at the first ``read_parquet``; figures are shown as SVG;
+#: :mod:`ketamine_ptsd.engine.memo` keeps results with joblib).
 LAZY_IMPORTS = (
     "matplotlib.pyplot",
     "matplotlib.backends.backend_svg",
     "seaborn",
     "pingouin",
     "pyarrow.parquet",
+    "joblib",
     "myst_nb.ext.glue",
     "IPython.display",
 )

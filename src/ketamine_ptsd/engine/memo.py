@@ -1,0 +1,57 @@
+"""Slow results kept between builds, keyed on what they depend on: their arguments and their code.
+
+A notebook runs again whenever anything it reads changes, yet part of its work may depend on only a few
+of those inputs (a search that depends on published numbers and two parameters, not on the data file).
+:func:`cached` keeps such a result in the build's state, under a key of the function's arguments, the
+source of every module of the package the function can run (its own module and those it imports,
+transitively) and the lock file: the guarantee a notebook's own key gives, so a kept result is never
+stale. Storage and the hashing of arguments are joblib's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ketamine_ptsd import paths
+
+T = TypeVar("T")
+
+#: Results kept in a folder; beyond them the least recently used are deleted.
+KEEP = 8
+
+
+def code_key(module: str, package_dir: Path = paths.PACKAGE) -> str:
+    """SHA-256 of the source of every module of the package that ``module`` (dotted) can run, and the lock file."""
+    from ketamine_ptsd.engine import build
+
+    start = build._module_file(module, package_dir)
+    if start is None:
+        raise ValueError(f"{module} is not a module of {package_dir.name}")
+    files = build._closure({start, package_dir / "__init__.py"}, package_dir)
+    sources = {str(p.relative_to(package_dir)): build.sha256_file(p) for p in files}
+    lock = build.sha256_file(build.LOCK_FILE) if build.LOCK_FILE.exists() else ""
+    return hashlib.sha256(json.dumps([sources, lock], sort_keys=True).encode()).hexdigest()
+
+
+def cached(function: Callable[..., T], /, *args: Any, folder: str | Path = paths.CACHE_DIRNAME, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)``, computed once for these arguments and this code and kept in ``folder``.
+
+    The folder is relative to the working directory, which for a notebook the build executes is the
+    build's state. The arguments must hash the same in every process (numbers, strings, arrays and
+    dataclasses of them do; joblib hashes them by value).
+    """
+    from joblib import Memory
+
+    memory = Memory(folder, verbose=0)
+    value = memory.cache(_call)(code_key(function.__module__), function, args, kwargs)
+    memory.reduce_size(items_limit=KEEP)
+    return value
+
+
+def _call(code: str, function: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    """The call :func:`cached` keeps; ``code`` only keys it."""
+    return function(*args, **kwargs)

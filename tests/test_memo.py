@@ -1,0 +1,71 @@
+"""Results kept between builds (engine/memo.py): computed once per arguments and code, never stale."""
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from ketamine_ptsd import paths
+from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.engine import memo
+
+
+@pytest.fixture()
+def searches(monkeypatch):
+    """Counts the cohorts ``reconstruct_many`` searches for."""
+    calls = []
+    search = reconstruct.reconstruct_cohort
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(reconstruct, "reconstruct_cohort", counted)
+    return calls
+
+
+def test_a_result_is_computed_once_per_arguments(tmp_path, searches):
+    targets = reconstruct.Targets()
+    first = memo.cached(reconstruct.reconstruct_many, 3, 7, targets, folder=tmp_path)
+    assert len(searches) == 3
+    again = memo.cached(reconstruct.reconstruct_many, 3, 7, targets, folder=tmp_path)
+    assert len(searches) == 3  # kept: not searched again
+    assert (again.pcl5_pre == first.pcl5_pre).all() and (again.psychotherapy == first.psychotherapy).all()
+    direct = reconstruct.reconstruct_many(3, 7, targets)
+    assert (direct.pcl5_post == first.pcl5_post).all()
+    searches.clear()
+    # Any argument, a dataclass field included, is part of the key.
+    memo.cached(reconstruct.reconstruct_many, 3, 7, replace(targets, mcid=15), folder=tmp_path)
+    memo.cached(reconstruct.reconstruct_many, 3, 8, targets, folder=tmp_path)
+    assert len(searches) == 6
+
+
+def test_changed_code_is_computed_again(tmp_path, searches, monkeypatch):
+    memo.cached(reconstruct.reconstruct_many, 2, 7, folder=tmp_path)
+    monkeypatch.setattr(memo, "code_key", lambda module: "other code")
+    memo.cached(reconstruct.reconstruct_many, 2, 7, folder=tmp_path)
+    assert len(searches) == 4
+
+
+def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
+    package = tmp_path / paths.PACKAGE.name
+    shutil.copytree(paths.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    key = memo.code_key("ketamine_ptsd.data.reconstruct", package)
+    assert key == memo.code_key("ketamine_ptsd.data.reconstruct", package)
+    # A module reconstruct.py does not import: the same key.
+    with open(package / "presentation" / "figures.py", "a") as fh:
+        fh.write("\n# edited\n")
+    assert memo.code_key("ketamine_ptsd.data.reconstruct", package) == key
+    # One it imports through another (reconstruct -> analysis.stats): a new key.
+    with open(package / "analysis" / "stats.py", "a") as fh:
+        fh.write("\n# edited\n")
+    assert memo.code_key("ketamine_ptsd.data.reconstruct", package) != key
+    with pytest.raises(ValueError, match="not a module"):
+        memo.code_key("ketamine_ptsd.no_such_module", package)
+
+
+def test_only_the_most_recent_results_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(memo, "KEEP", 2)
+    for seed in (1, 2, 3):
+        memo.cached(reconstruct.reconstruct_many, 1, seed, folder=tmp_path)
+    assert len(list(tmp_path.rglob("output.pkl"))) == 2
