@@ -229,8 +229,10 @@ BOOK_FIGURES = {
 @pytest.mark.parametrize("name", list(BOOK_FIGURES))
 def test_every_figure_fits_in_its_own_size(plt, name):
     """A notebook shows a figure at its own size (no tight bounding box that would grow it), so its function
-    must lay it out to fit: nothing drawn (labels, legends outside the axes) may reach past its edges."""
+    must lay it out to fit: nothing drawn (labels, legends outside the axes) may reach past its edges. And
+    it leaves no layout engine behind, which would make every save draw the figure twice."""
     fig = BOOK_FIGURES[name]()
+    assert fig.get_layout_engine() is None
     fig.canvas.draw()
     drawn = fig.get_tightbbox()  # inches
     width, height = fig.get_size_inches()

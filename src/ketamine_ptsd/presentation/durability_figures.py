@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .figures import PALETTE, pyplot_with_theme
+from .figures import PALETTE, fitted, pyplot_with_theme
 
 
 def trajectory(table: pd.DataFrame, ci_level: float):
@@ -27,8 +27,7 @@ def trajectory(table: pd.DataFrame, ci_level: float):
     ax.set_ylim(0, 80)
     ax.set_ylabel("PCL-5 total (mean)")
     ax.set_title(f"PCL-5 before, during and after treatment, with {ci_level:.0%} intervals")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)
 
 
 def loss_of_response_curve(survival, median: float | None):
@@ -46,5 +45,4 @@ def loss_of_response_curve(survival, median: float | None):
     ax.set_xlabel("days after the end of treatment")
     ax.set_ylabel("share still responding")
     ax.set_title("Time to loss of response among responders (Kaplan-Meier)")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)

@@ -13,8 +13,8 @@ import pandas as pd
 MAX_POINTS = 2000
 PALETTE = "colorblind"
 #: How a notebook shows a figure: as SVG, sharp at any zoom on the page and in the PDF printed from it, and
-#: at the figure's own size, which its function has fitted (``tight_layout``) once: IPython's default tight
-#: bounding box would lay the figure out and draw it a second time. No date, so a rebuild is byte-identical.
+#: at the figure's own size, which its function has laid it out to fit (:func:`fitted`): IPython's default
+#: tight bounding box would lay the figure out and draw it a second time. No date: a rebuild is byte-identical.
 SHOWN_AS = {"bbox_inches": None, "metadata": {"Date": None}}
 
 
@@ -49,6 +49,18 @@ def pyplot_with_theme():
         inline.figure_formats = {"svg"}
         select_figure_formats(shell, "svg", **SHOWN_AS)
     return plt, sns
+
+
+def fitted(fig, **tight_layout):
+    """``fig`` laid out once to fit its own size (``Figure.tight_layout(**tight_layout)``), then left without
+    a layout engine: with one set (``tight_layout`` leaves a placeholder behind), saving a figure draws it
+    twice, a dry run for the engine and then for real.
+
+    Every figure function of the book returns through here, so showing a figure draws it exactly once.
+    """
+    fig.tight_layout(**tight_layout)
+    fig.set_layout_engine(None)
+    return fig
 
 
 def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
@@ -115,8 +127,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     if remission_cutoff is not None or len(done) > MAX_POINTS:
         right.legend(loc="upper right")
     right.set_title("Distribution of PCL-5 totals")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)
 
 
 def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_threshold: float | None = None):
@@ -148,8 +159,7 @@ def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_thresho
     line(0, color="grey", linewidth=0.8)
     ax.legend(loc="upper right")
     ax.set_title("Change in PCL-5 for every completer (positive = improvement)")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)
 
 
 def change_by_group(done: pd.DataFrame, column: str, labels: dict):
@@ -183,8 +193,7 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     ax.bxp(boxes, patch_artist=True, boxprops={"facecolor": sns.color_palette(PALETTE)[0], "alpha": 0.6})
     ax.set_xlabel("")
     ax.set_ylabel("change in PCL-5 (pre - post)")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)
 
 
 def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: float | None = None, share: str = ""):
@@ -237,8 +246,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     right.plot(grid["r"], (grid["change_ci_low"] + grid["change_ci_high"]) / 2, color=colors[0], label="mean change")
     right.set_ylabel("change in PCL-5 (points)")
     right.legend(loc="lower right", frameon=True)
-    fig.tight_layout()
-    return fig
+    return fitted(fig)
 
 
 def reconstruction_figure(spread: pd.DataFrame):
@@ -279,5 +287,4 @@ def reconstruction_figure(spread: pd.DataFrame):
     axes[2].set_xlabel("patients with psychotherapy")
     axes[2].set_ylabel("psychotherapy d (dots), CI (lines)")
     axes[0].set_ylabel("reconstructed cohorts")
-    fig.tight_layout()
-    return fig
+    return fitted(fig)

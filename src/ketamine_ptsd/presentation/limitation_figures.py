@@ -76,8 +76,7 @@ def forest_plot(rows: pd.DataFrame):
     ]
     # Outside the axes: no position inside is free of markers for every benchmark file.
     ax.legend(handles=kinds + instruments + hollow, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
-    fig.tight_layout()
-    return fig
+    return figures.fitted(fig)
 
 
 def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: float, reliability: float):
@@ -120,8 +119,7 @@ def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: flo
         Line2D([], [], color="black", marker="*", markersize=12, linestyle="none", label="this build's assumptions")
     )
     fig.legend(handles=handles, title="test-retest r", loc="center right", fontsize="small")
-    fig.tight_layout(rect=(0, 0, 0.82, 1))
-    return fig
+    return figures.fitted(fig, rect=(0, 0, 0.82, 1))
 
 
 def followup_histogram(days: np.ndarray, median: float | None = None):
@@ -139,8 +137,7 @@ def followup_histogram(days: np.ndarray, median: float | None = None):
     ax.set_xlabel("days between assessments (days_between)")
     ax.set_ylabel("completers")
     ax.set_title("Time from the PCL-5 before treatment to the one after")
-    fig.tight_layout()
-    return fig
+    return figures.fitted(fig)
 
 
 def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: float | None = None):
@@ -174,5 +171,4 @@ def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: fl
     ax.set_ylabel("change in PCL-5 (pre - post)")
     ax.set_title("Did patients followed longer change more?")
     ax.legend(loc="best", fontsize="small")
-    fig.tight_layout()
-    return fig
+    return figures.fitted(fig)

@@ -82,8 +82,7 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     bottom.grid(axis="x", visible=False)
     # The one layout pass (figures are shown at their own size): room for the legend beside the top panel,
     # and the two panels close together, as they share their x axis.
-    fig.tight_layout(h_pad=0.3)
-    return fig
+    return figures.fitted(fig, h_pad=0.3)
 
 
 def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
@@ -116,5 +115,4 @@ def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
     ax.set_title("Removing one bias after another from the mean change")
     left, right = ax.get_xlim()
     ax.set_xlim(min(left, -1), right + 0.35 * (right - left))
-    fig.tight_layout()
-    return fig
+    return figures.fitted(fig)
