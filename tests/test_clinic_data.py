@@ -255,3 +255,19 @@ def test_xlsx_long_file(tmp_path):
     (tmp_path / "long.xlsx").write_bytes(buffer.getvalue())
     result = validate_file(tmp_path / "long.xlsx")
     assert result.ok and result.cohort["pcl5_post"].tolist() == [20, 40]
+
+
+def test_adverse_event_columns_in_a_one_row_per_patient_file(tmp_path):
+    text = "patient_id,pcl5_pre,pcl5_post,ae_nausea,serious_adverse_event,AE_Bad-Name\na,50,20,yes,no,1\nb,40,,,No,0\n"
+    result = validate_file(write(tmp_path, text, "wide.csv"))
+    assert result.ok, result.errors
+    assert result.cohort["ae_nausea"].tolist()[0] is True and result.cohort["ae_nausea"].isna().tolist() == [
+        False,
+        True,
+    ]
+    assert result.cohort["serious_adverse_event"].tolist() == [False, False]
+    assert "AE_Bad-Name" in result.cohort.attrs["extra_columns"]  # not ae_<lower-case letters, digits, _>
+    found = messages(tmp_path, text.replace("a,50,20,yes", "a,50,20,maybe"))
+    assert found == [
+        f"{tmp_path / 'long.csv'}: row 2: column ae_nausea: unknown value; use true/false, yes/no or 1/0 (any case), or leave empty for unknown (maybe)"
+    ]
