@@ -220,20 +220,29 @@ def test_suggest_maps_synonyms_and_lists_codes(tmp_path):
     assert '"Visit": assessment' in text and '"Baseline": ""' in text
 
 
-def test_command_line_rejects_a_bad_mapping_and_writes_nothing(tmp_path):
-    data = write(tmp_path, EXPORT)
-    bad = write(tmp_path, "columns:\n  Nope: age\n", "map.yml")
+@pytest.mark.parametrize("case", ["mapping", "long file"])
+def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):
+    if case == "mapping":
+        data = write(tmp_path, EXPORT)
+        columns = write(tmp_path, "columns:\n  Nope: age\n", "map.yml")
+        expected = f"{columns}: line 2: column Nope is not in {data}"
+    else:
+        data = write(tmp_path, EXPORT.replace("R1,End,21", "R1,Baseline,21"))
+        columns = write(tmp_path, MAPPING, "map.yml")
+        expected = (
+            f"{data}: row 3: column Visit (assessment): a second pre assessment of this patient; the first is at row 2"
+        )
     out = tmp_path / "out"
-    before = sorted(p.name for p in tmp_path.iterdir())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     for args in (
-        ["validate", "--data", data, "--columns", bad],
-        ["build", "--data", data, "--columns", bad, "--out", out],
+        ["validate", "--data", data, "--columns", columns],
+        ["build", "--data", data, "--columns", columns, "--out", out],
     ):
         proc = run(*args)
         assert proc.returncode == 2, proc.stderr
-        assert f"{bad}: line 2: column Nope is not in {data}" in proc.stderr
+        assert expected in proc.stderr
         assert "Traceback" not in proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_command_line_validates_the_bundled_example_with_its_mapping(tmp_path):
