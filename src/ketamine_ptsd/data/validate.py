@@ -1002,8 +1002,7 @@ def _check_cells(table: _Table, file: str, layout: _Layout) -> _Cells | Validati
     T = pd.DataFrame({name: _text_series(a) for name, a in text.items()}, index=pd.RangeIndex(n), copy=False)
     given = {name: (T[name] != "").to_numpy() for name in T.columns}
 
-    def value_of(name, i):
-        return shown[name][i].as_py()
+    value_of = functools.partial(_shown_value, shown)
 
     # Column rules on the text (pandera, lazy): one problem per cell, the first rule that fails.
     bad = {name: np.zeros(n, dtype=bool) for name in T.columns}
@@ -1057,7 +1056,12 @@ class _Cells:
     out: _Collector
 
     def value_of(self, name: str, i: int):
-        return self.shown[name][i].as_py()
+        """The cell as the file has it (for messages)."""
+        return _shown_value(self.shown, name, i)
+
+
+def _shown_value(shown: dict[str, pyarrow.Array], name: str, i: int):
+    return shown[name][i].as_py()
 
 
 def _validate_table(table: _Table, file: str) -> ValidationResult:
