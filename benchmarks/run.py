@@ -34,6 +34,7 @@ import psutil
 from ketamine_ptsd import paths
 from ketamine_ptsd.data.synthetic import synthetic_cohort
 from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd.project import KetaminePtsd
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
 
@@ -72,7 +73,7 @@ def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
     src = work / "jb-src"
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(work / "jb-out", ignore_errors=True)
-    for path in build_module._book_sources():
+    for path in KetaminePtsd().book_files():
         target = src / path.relative_to(paths.REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)

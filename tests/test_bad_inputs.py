@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ketamine_ptsd import paths
+from ketamine_ptsd import paths, project
 from ketamine_ptsd.engine import build as build_module
 
 from .helpers import plant_cell, run, tree_digest
@@ -233,9 +233,7 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     plant_cell(monkeypatch, "clinical_significance", "raise RuntimeError('planted failure')")
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
     with pytest.raises(build_module.BuildFailed, match=r"clinical_significance failed .*planted failure"):
-        build_module.build(
-            paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda line: None
-        )
+        project.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda line: None)
     after = tree_digest(out)
     assert {k: v for k, v in after.items() if not k.startswith((paths.STATE_DIRNAME, "failed"))} == published
     failed = nbformat.read(out / "failed" / "clinical_significance.ipynb", as_version=4)

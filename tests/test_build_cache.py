@@ -4,19 +4,33 @@ import json
 import os
 import re
 import shutil
+import uuid
 
 import pytest
 
-from ketamine_ptsd import paths
+from ketamine_ptsd import paths, project
 from ketamine_ptsd.engine import build
 
 from .helpers import run
 
-NOTEBOOK = """\
+FRONT = """\
+---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  name: python3
+---
+"""
+
+NOTEBOOK = (
+    FRONT
+    + """
 ```{code-cell} ipython3
 :tags: [parameters, remove-cell]
 
-from ketamine_ptsd.parameters import DEFAULTS
+from PKG.parameters import DEFAULTS
 
 cohort_path = "cohort.parquet"
 mcid = DEFAULTS["mcid"]
@@ -26,63 +40,175 @@ mcid = DEFAULTS["mcid"]
 ---
 tags: [hide-input]
 ---
-from ketamine_ptsd import alpha
-import ketamine_ptsd.gamma
+%matplotlib inline
+from PKG import alpha
+import PKG.gamma
+from PKG.sub import leaf
 ```
 """
+)
 
 
 @pytest.fixture
-def package(tmp_path):
-    pkg = tmp_path / "ketamine_ptsd"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "alpha.py").write_text("from .beta import thing\n")
-    (pkg / "beta.py").write_text("from . import delta\nthing = 1\n")
-    (pkg / "gamma.py").write_text("import json\n")
-    (pkg / "delta.py").write_text("")
-    (pkg / "unused.py").write_text("")
-    (pkg / "parameters.py").write_text("")
-    return pkg
+def package(tmp_path, monkeypatch):
+    """An importable package with a unique name (the engine's lookups are cached by name): its name and folder."""
+    name = f"pkg_{uuid.uuid4().hex[:12]}"
+    pkg = tmp_path / name
+    files = {
+        "__init__.py": "",
+        "alpha.py": "from .beta import thing\n",
+        "beta.py": "from . import delta\nthing = 1\n",
+        "gamma.py": "import json\n",
+        "delta.py": "",
+        "unused.py": "",
+        "parameters.py": "DEFAULTS = {}\n",
+        "sub/__init__.py": "",
+        "sub/leaf.py": "from ..delta import *\nfrom . import twig\n",
+        "sub/twig.py": "def f():\n    from .. import epsilon\n",
+        "epsilon.py": "",
+    }
+    for path, text in files.items():
+        (pkg / path).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / path).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name, pkg
 
 
-def test_declared_parameters_are_read_from_the_parameters_cell():
-    assert build.declared_parameters(NOTEBOOK) == ["cohort_path", "mcid"]
+@pytest.mark.parametrize(
+    "cell",
+    [
+        ":tags: [parameters]\n",
+        ':tags: ["remove-cell", "parameters"]\n',
+        "---\ntags: [parameters]\n---\n",
+        "---\ntags:\n  - remove-input\n  - parameters\n---\n",
+    ],
+)
+def test_the_parameters_cell_is_found_however_it_is_tagged(cell):
+    source = FRONT + f"\n```{{code-cell}} ipython3\n{cell}a = 1\nb: int = 2\nc, d = 3, 4\n```\n"
+    assert build.declared_parameters(source) == ["a", "b", "c", "d"]
+
+
+def test_a_notebook_without_a_parameters_cell_is_an_error():
+    with pytest.raises(build.BuildFailed, match="no cell tagged 'parameters'"):
+        build.declared_parameters(FRONT + "\n```{code-cell} ipython3\n:tags: [remove-input]\na = 1\n```\n")
+
+
+def test_the_toc_is_read_as_jupyter_book_reads_it(tmp_path):
+    """Parts, chapters and sections, in order; a commented-out entry and a page that is not a notebook are
+    not executed."""
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\n"
+        "root: nb/intro\n"
+        "parts:\n"
+        "  - caption: One\n"
+        "    chapters:\n"
+        "      - file: nb/first.md\n"
+        "        sections:\n"
+        "          - file: nb/section\n"
+        "      # - file: nb/commented\n"
+        "      - file: pages/prose\n"
+        "  - caption: Two\n"
+        "    chapters:\n"
+        "      - file: nb/last\n"
+    )
+    for name in ("intro", "first", "section", "commented", "last"):
+        (tmp_path / "nb").mkdir(exist_ok=True)
+        (tmp_path / "nb" / f"{name}.md").write_text(FRONT + "\n# A notebook\n")
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "prose.md").write_text("# Only prose\n")
+    toc = build.read_toc(tmp_path)
+    assert toc.root == "nb/intro"
+    assert list(toc.notebooks) == ["intro", "first", "section", "last"]
+    assert toc.notebooks["first"] == tmp_path / "nb" / "first.md"
 
 
 def test_module_closure_follows_imports_transitively(package):
-    names = {p.name for p in build.module_closure(NOTEBOOK, package)}
-    assert names == {"__init__.py", "alpha.py", "beta.py", "delta.py", "gamma.py", "parameters.py"}
+    name, pkg = package
+    modules = build.module_closure(NOTEBOOK.replace("PKG", name), name)
+    assert {m.removeprefix(name) for m in modules} == {
+        "",
+        ".alpha",
+        ".beta",
+        ".delta",
+        ".gamma",
+        ".parameters",
+        ".sub",
+        ".sub.leaf",
+        ".sub.twig",
+        ".epsilon",
+    }
+    assert modules[f"{name}.sub.leaf"] == pkg / "sub" / "leaf.py"
+
+
+def test_an_import_of_the_package_that_cannot_be_resolved_is_an_error(package):
+    name, pkg = package
+    with pytest.raises(build.UnresolvedImport, match=rf"`import {name}.nowhere`: no module named {name}.nowhere"):
+        build.module_closure(
+            NOTEBOOK.replace("PKG", name) + f"\n```{{code-cell}} ipython3\nimport {name}.nowhere\n```\n", name
+        )
+    (pkg / "beta.py").write_text(f"from {name}.missing import thing\n")
+    with pytest.raises(build.UnresolvedImport, match=rf"{name}.beta: `from {name}.missing import thing`"):
+        build.module_closure(NOTEBOOK.replace("PKG", name), name)
+
+
+def test_a_notebook_importing_a_missing_module_fails_the_build_naming_both(tmp_path, monkeypatch):
+    source = paths.NOTEBOOKS / "cohort.md"
+    monkeypatch.setattr(
+        project.KetaminePtsd, "root", tmp_path
+    )  # a copy of the book's sources in which one notebook imports a module that is not there
+    shutil.copytree(paths.NOTEBOOKS, tmp_path / "notebooks")
+    shutil.copy2(paths.REPO / "_toc.yml", tmp_path)
+    (tmp_path / "notebooks" / "cohort.md").write_text(
+        source.read_text()
+        + "\n```{code-cell} ipython3\nfrom ketamine_ptsd.analysis import nosuch_module as m\nimport ketamine_ptsd.nosuch\n```\n"
+    )
+    with pytest.raises(build.BuildFailed, match=r"^notebook cohort: `import ketamine_ptsd.nosuch`: no module named"):
+        project.build(out=tmp_path / "out", echo=lambda line: None)
+    assert not (tmp_path / "out" / "html").exists()
 
 
 def test_every_real_notebook_depends_on_the_modules_it_calls():
+    notebooks = build.read_toc(paths.REPO).notebooks
     stats_users = {
         name
-        for name in build.toc_notebooks()
-        if paths.PACKAGE / "analysis" / "stats.py" in build.module_closure((paths.NOTEBOOKS / f"{name}.md").read_text())
+        for name, path in notebooks.items()
+        if "ketamine_ptsd.analysis.stats" in build.module_closure(path.read_text(), "ketamine_ptsd")
     }
     assert {"primary_outcome", "clinical_significance", "moderators"} <= stats_users
-    provenance = build.module_closure((paths.NOTEBOOKS / "provenance.md").read_text())
-    assert paths.PACKAGE / "analysis" / "stats.py" not in provenance
+    assert "ketamine_ptsd.analysis.stats" not in build.module_closure(
+        notebooks["provenance"].read_text(), "ketamine_ptsd"
+    )
 
 
-def test_key_changes_with_source_parameters_and_data():
-    source = (paths.NOTEBOOKS / "primary_outcome.md").read_text()
-    key = build.notebook_key(source, {"mcid": 10}, "a" * 64)
-    assert key == build.notebook_key(source, {"mcid": 10}, "a" * 64)
-    assert key != build.notebook_key(source, {"mcid": 15}, "a" * 64)
-    assert key != build.notebook_key(source, {"mcid": 10}, "b" * 64)
-    assert key != build.notebook_key(source + "\n", {"mcid": 10}, "a" * 64)
+def test_key_changes_with_source_parameters_input_modules_and_lock(package):
+    name, pkg = package
+    source = NOTEBOOK.replace("PKG", name)
+    modules = build.module_closure(source, name)
+
+    def key(source=source, mcid=10, digest="a" * 64, lock="l"):
+        return build.notebook_key(source, {"mcid": mcid}, digest, modules, lock)
+
+    before = key()
+    assert before == key()
+    assert before != key(mcid=15)
+    assert before != key(digest="b" * 64)
+    assert before != key(source=source + "\n")
+    assert before != key(lock="m")
+    (pkg / "unused.py").write_text("x = 1\n")
+    assert key() == before
+    (pkg / "sub" / "twig.py").write_text("def f():\n    return 2\n")
+    assert key() != before
 
 
-def test_key_changes_when_an_imported_module_changes(package, monkeypatch):
-    real = build.module_closure
-    monkeypatch.setattr(build, "module_closure", lambda source: real(source, package))
-    before = build.notebook_key(NOTEBOOK, {}, "a" * 64)
-    (package / "unused.py").write_text("x = 1\n")
-    assert build.notebook_key(NOTEBOOK, {}, "a" * 64) == before
-    (package / "delta.py").write_text("def f():\n    return 2\n")
-    assert build.notebook_key(NOTEBOOK, {}, "a" * 64) != before
+def test_a_recorded_read_is_unchanged_only_while_the_file_is(tmp_path):
+    (tmp_path / "a.yml").write_text("x: 1\n")
+    record = build._Record("k", {"a.yml": build._digest(tmp_path / "a.yml"), "later.yml": ""})
+    assert record.unchanged("k", tmp_path) and not record.unchanged("other", tmp_path)
+    (tmp_path / "a.yml").write_text("x: 2\n")
+    assert not record.unchanged("k", tmp_path)
+    (tmp_path / "a.yml").write_text("x: 1\n")
+    (tmp_path / "later.yml").write_text("")  # a file the notebook looked for and did not find, now there
+    assert not record.unchanged("k", tmp_path)
 
 
 @pytest.mark.pipeline
@@ -94,8 +220,8 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
     data.write_text(
         "patient_id,pcl5_pre,pcl5_post\n" + "".join(f"Q{i},{40 + i},{30 + (i * 7) % 11}\n" for i in range(12))
     )
-    report = build.build(data, work, echo=lambda line: None)
-    assert set(report.executed) == set(build.toc_notebooks())
+    report = project.build(data, work, echo=lambda line: None)
+    assert set(report.executed) == set(build.read_toc(paths.REPO).notebooks)
     new = json.loads((work / "results.json").read_text())
     pre = [40 + i for i in range(12)]
     post = [30 + (i * 7) % 11 for i in range(12)]
@@ -108,37 +234,115 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
     assert json.loads((work / "results.json").read_text())["pre_mean"] == results["pre_mean"]
 
 
+#: The reference files the notebooks read, whoever reads them: every YAML file under data/.
+REFERENCE_FILES = sorted(p.name for p in paths.DATA.glob("*.yml"))
+
+
+class RepoCopy:
+    """A copy of the repository, whose library and data a test may edit, and a book built from it."""
+
+    def __init__(self, folder):
+        self.repo = folder / "repo"
+        shutil.copytree(
+            paths.REPO,
+            self.repo,
+            ignore=shutil.ignore_patterns(
+                ".git", ".venv", "_build", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis"
+            ),
+        )
+        self.env = {**os.environ, "PYTHONPATH": str(self.repo / "src")}
+        self.out = folder / "out"
+
+    def build(self, out=None) -> tuple[set[str], str]:
+        """Build with the CLI, as a user would: (the notebooks it executed, what it printed)."""
+        proc = run("build", "--out", out or self.out, env=self.env)
+        assert proc.returncode == 0 or out is not None, proc.stderr
+        return set(re.findall(r"^execute: (\w+): [\d.]+ s$", proc.stderr, re.M)), proc.stderr
+
+    def results(self) -> dict:
+        return json.loads((self.out / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory):
+    copy = RepoCopy(tmp_path_factory.mktemp("repo-copy"))
+    assert copy.build()[0] == set(build.read_toc(paths.REPO).notebooks)
+    return copy
+
+
 @pytest.mark.pipeline
-def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_number(tmp_path):
+def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_number(repo_copy):
     """Edit a function of the library in a copy of the repository: the rebuild executes exactly the notebooks
     whose imports reach that module, and results.json carries the new value."""
-    repo = tmp_path / "repo"
-    shutil.copytree(
-        paths.REPO,
-        repo,
-        ignore=shutil.ignore_patterns(
-            ".git", ".venv", "_build", "test-artifacts", "__pycache__", ".pytest_cache", ".hypothesis"
-        ),
-    )
-    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
-    out = tmp_path / "out"
-
-    def rebuild() -> set[str]:
-        proc = run("build", "--out", out, env=env)
-        assert proc.returncode == 0, proc.stderr
-        return set(re.findall(r"^execute: (\w+): [\d.]+ s$", proc.stderr, re.M))
-
-    assert rebuild() == set(build.toc_notebooks())
-    before = json.loads((out / "results.json").read_text())["mean_age"]
-    describe = repo / "src" / "ketamine_ptsd" / "analysis" / "describe.py"
+    repo_copy.build()  # settles whatever an earlier test changed
+    before = repo_copy.results()["mean_age"]
+    describe = repo_copy.repo / "src" / "ketamine_ptsd" / "analysis" / "describe.py"
     text = describe.read_text()
     assert text.count('_float(cohort["age"].mean())') == 1
     describe.write_text(text.replace('_float(cohort["age"].mean())', '_float(cohort["age"].mean() + 100)'))
-    readers = {
-        name
-        for name in build.toc_notebooks()
-        if describe in build.module_closure((repo / "notebooks" / f"{name}.md").read_text(), describe.parent.parent)
-    }
-    assert readers and readers != set(build.toc_notebooks())
-    assert rebuild() == readers
-    assert json.loads((out / "results.json").read_text())["mean_age"] == pytest.approx(before + 100)
+    try:
+        notebooks = build.read_toc(repo_copy.repo).notebooks
+        readers = {
+            name
+            for name, path in notebooks.items()
+            if "ketamine_ptsd.analysis.describe" in build.module_closure(path.read_text(), "ketamine_ptsd")
+        }
+        assert readers and readers != set(notebooks)
+        assert repo_copy.build()[0] == readers
+        assert repo_copy.results()["mean_age"] == pytest.approx(before + 100)
+    finally:
+        describe.write_text(text)
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("name", REFERENCE_FILES)
+def test_an_edited_reference_file_reexecutes_exactly_its_readers(repo_copy, name, tmp_path):
+    """Its readers, found independently of the build's records: the notebooks that fail in a clean build
+    without the file."""
+    reference = repo_copy.repo / "data" / name
+    text = reference.read_text()
+    repo_copy.build()
+    reference.write_text(text + "\n# edited by a test\n")
+    try:
+        executed, _ = repo_copy.build()
+        reference.unlink()
+        _, err = repo_copy.build(out=tmp_path / "without")
+    finally:
+        reference.write_text(text)
+    readers = set(re.findall(r"notebook (\w+) failed in cell", err))
+    assert executed == readers, err
+    assert readers, f"nothing reads data/{name}: is it still a reference file?"
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    "name, old, new, published",
+    [
+        # MAPP1's within-group d, as in the issue that found the stale number.
+        (
+            "benchmarks.yml",
+            "  measure: within_group_d\n  value: 2.1\n",
+            "  measure: within_group_d\n  value: 3.7\n",
+            lambda r: next(row["value"] for row in r["benchmark_comparison"] if row["id"] == "mapp1_mdma_within"),
+        ),
+        (
+            "published_claims.yml",
+            "    value: 117\n    decimals: 0\n    kind: number\n    result_key: n_patients\n",
+            "    value: 118\n    decimals: 0\n    kind: number\n    result_key: n_patients\n",
+            lambda r: next(row["published"] for row in r["claims"] if row["id"] == "n_patients"),
+        ),
+    ],
+)
+def test_a_changed_reference_value_is_published(repo_copy, name, old, new, published):
+    reference = repo_copy.repo / "data" / name
+    text = reference.read_text()
+    assert text.count(old) == 1
+    repo_copy.build()
+    before = published(repo_copy.results())
+    reference.write_text(text.replace(old, new))
+    try:
+        executed, _ = repo_copy.build()
+        after = published(repo_copy.results())
+    finally:
+        reference.write_text(text)
+    assert executed and str(before) in old and str(after) in new

@@ -25,8 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from ketamine_ptsd import cli
-from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd import cli, project
 
 OPTIONAL = (
     "age",
@@ -229,7 +228,7 @@ def test_built_results_equal_an_independent_computation(data, min_cell):
         path = Path(folder) / "cohort.csv"
         cells.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
         started_in = Path.cwd()
-        build_module.build(path, Path(folder) / "out", {"min_cell": min_cell}, echo=lambda line: None)
+        project.build(path, Path(folder) / "out", {"min_cell": min_cell}, echo=lambda line: None)
         # The build runs kernels in the output folder without moving this process there.
         assert Path.cwd() == started_in
         r = json.loads((Path(folder) / "out" / "results.json").read_text())

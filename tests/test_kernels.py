@@ -14,7 +14,7 @@ import papermill
 import psutil
 import pytest
 
-from ketamine_ptsd import paths
+from ketamine_ptsd import paths, project
 from ketamine_ptsd.engine import build
 from ketamine_ptsd.parameters import resolve
 
@@ -39,12 +39,13 @@ def test_one_reused_kernel_gives_every_notebook_what_a_fresh_kernel_gives_it(tmp
     notebook run by plain papermill in a kernel of its own: cell by cell, every output and execution count
     (figures included, byte for byte) is the same."""
     out = tmp_path / "out"
-    report = build.build(paths.BUNDLED_COHORT, out, jobs=1, echo=lambda line: None)
-    assert sorted(report.executed) == sorted(build.toc_notebooks())
+    report = project.build(paths.BUNDLED_COHORT, out, jobs=1, echo=lambda line: None)
+    notebooks = build.read_toc(paths.REPO).notebooks
+    assert sorted(report.executed) == sorted(notebooks)
     state = out / paths.STATE_DIRNAME
-    for name in build.toc_notebooks():
+    for name in notebooks:
         reused = nbformat.read(state / "notebooks" / f"{name}.ipynb", as_version=4)
-        source = jupytext.reads((paths.NOTEBOOKS / f"{name}.md").read_text(encoding="utf-8"), fmt="md:myst")
+        source = jupytext.reads(notebooks[name].read_text(encoding="utf-8"), fmt="md:myst")
         params = dict(reused.metadata.papermill.parameters)
         if "parameters" in params:
             # The .ipynb stores dictionaries with sorted keys; the build passes them in the parameters' order.
@@ -63,7 +64,7 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
     lines = []
     # Only this chapter and the provenance appendix read the parameter; one worker runs both, in turn.
     with pytest.raises(build.BuildFailed, match=r"clinical_significance: its kernel died"):
-        build.build(
+        project.build(
             paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, jobs=1, echo=lines.append
         )
     assert any(line.startswith("execute: provenance:") and "unchanged" not in line for line in lines), lines
@@ -81,7 +82,7 @@ def test_a_build_killed_midway_leaves_no_process_behind(tmp_path):
     deadline = time.monotonic() + 120
     descendants: list[psutil.Process] = []
     # The zygote, its kernels (one per core) and the render process.
-    expected = 2 + min(os.cpu_count() or 1, len(build.toc_notebooks()))
+    expected = 2 + min(os.cpu_count() or 1, len(build.read_toc(paths.REPO).notebooks))
     while time.monotonic() < deadline and len(descendants) < expected and proc.poll() is None:
         time.sleep(0.2)
         try:

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ketamine_ptsd import paths
-from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd import paths, project
 from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run, toc_chapters, tree_digest
@@ -49,7 +48,7 @@ def test_rendered_pages_show_the_glued_numbers(bundled):
 def test_no_change_rebuild_executes_and_renders_nothing(bundled):
     out, _, _ = bundled
     before = tree_digest(out / "html")
-    report = build_module.build(paths.BUNDLED_COHORT, out, echo=lambda line: None)
+    report = project.build(paths.BUNDLED_COHORT, out, echo=lambda line: None)
     assert report.executed == [] and not report.rendered
     assert tree_digest(out / "html") == before
 
@@ -140,7 +139,7 @@ def test_user_cohort_book_says_what_is_missing_and_not_synthetic(user_build):
 def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_build):
     path, frame = user_cohort
     out, _ = user_build
-    report = build_module.build(path, out, {"mcid": 15}, echo=lambda line: None)
+    report = project.build(path, out, {"mcid": 15}, echo=lambda line: None)
     # The notebooks that declare mcid (and provenance, which records every parameter), no others.
     assert set(report.executed) == {
         "introduction",

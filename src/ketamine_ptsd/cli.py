@@ -1,6 +1,8 @@
 """The ``ketamine-ptsd`` command: ``build``, ``validate``, ``columns`` and ``reconstruct``.
 
-Exit status: 0 success, 2 invalid data or arguments, 1 any other failure. No traceback reaches the user.
+Exit status: 0 success; 2 invalid data or arguments, or an output folder holding an ``html/`` or
+``results.json`` the build did not make (it is left as it was); 75 another build of the same output folder
+is running and ``--no-wait`` was given; 1 any other failure. No traceback reaches the user.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from ketamine_ptsd import paths
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
+#: BSD's EX_TEMPFAIL: try again later.
+EXIT_BUSY = 75
 #: Problems printed before the rest are only counted; every one is still checked.
 MAX_PRINTED = 200
 
@@ -58,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
     columns_help = "YAML mapping of the file's column names and codes to the contract's (see `columns`)"
     build.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
+    build.add_argument(
+        "--no-wait",
+        action="store_true",
+        help=f"when another build of the same --out is running, exit at once (status {EXIT_BUSY}) instead of "
+        "waiting for it",
+    )
 
     validate = sub.add_parser("validate", help="check a cohort file against the data contract")
     validate.add_argument("--data", type=Path, required=True, help="cohort file to check")
@@ -113,8 +123,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args) -> int:
-    from ketamine_ptsd.engine.build import BuildFailed, build
+    from ketamine_ptsd.engine.build import BuildFailed
+    from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy
     from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
+    from ketamine_ptsd.project import build
 
     try:
         overrides = dict(parse_assignment(a) for a in args.param)
@@ -123,7 +135,13 @@ def _build(args) -> int:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
     try:
-        report = build(args.data, args.out, params, jobs=args.jobs, columns=args.columns)
+        report = build(args.data, args.out, params, jobs=args.jobs, columns=args.columns, wait=not args.no_wait)
+    except OutputBusy as exc:
+        _err(f"ketamine-ptsd build: {exc}")
+        return EXIT_BUSY
+    except NotMadeByBuild as exc:
+        _err(f"ketamine-ptsd build: {exc}")
+        return EXIT_INVALID
     except BuildFailed as exc:
         _err(f"build failed: {exc}")
         _err("The last good book and results.json were left as they were.")

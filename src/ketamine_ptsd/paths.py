@@ -9,6 +9,8 @@ NOTEBOOKS = REPO / "notebooks"
 BOOK = REPO / "book"
 PACKAGE = Path(__file__).resolve().parent
 DEFAULT_OUT = REPO / "_build"
+# The pinned environment: part of every cache key.
+LOCK_FILE = REPO / "requirements.lock"
 
 # Inside a build's output folder.
 HTML_DIRNAME = "html"

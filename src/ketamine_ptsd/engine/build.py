@@ -1,14 +1,21 @@
-"""From a cohort file to the published book: validate -> execute notebooks -> render -> publish.
+"""From a project's input to the published book: check OUT -> plan -> execute notebooks -> render -> publish.
 
 Papermill executes, Jupyter Book only renders (its own execution and cache stay off: its cache key ignores
-data files and injected parameters). Each notebook's execution is keyed on what can change its output:
-its source, the library modules it imports (transitively), the data file's hash, the parameters it
-declares, and the lock file. A notebook whose key is unchanged is not executed again; a book whose
-notebooks and sources are unchanged is not rendered again. All build state lives in ``OUT/.state``, so
-deleting the output folder gives a clean build.
+data files and injected parameters). The engine knows nothing about the book it builds: what the notebooks
+are offered, how the input is checked and what is published come from a :class:`Project`
+(:mod:`ketamine_ptsd.project` is this repository's).
 
-Nothing is published until everything has succeeded: the new HTML and ``results.json`` replace the old
-ones only at the end, so a failed or interrupted build leaves the last good book as it was.
+Each notebook's execution is keyed on everything that can change its output: its source, the library
+modules it imports (found with ``importlib``, transitively), the input's digest, the values of the
+parameters it declares, the lock file, and every file under the project's folder it read when it last ran
+(recorded by an audit hook in its kernel, :mod:`ketamine_ptsd.engine.kernel_state`, and kept with its key).
+A notebook whose key is unchanged is not executed again; a book whose notebooks and sources are unchanged
+is not rendered again. All build state lives in ``OUT/.state``, so deleting the output folder gives a
+clean build.
+
+One build at a time holds ``OUT`` (:mod:`ketamine_ptsd.engine.output`), and it replaces only what it made.
+Nothing is published until everything has succeeded: the new HTML and results replace the old ones only at
+the end, so a failed or interrupted build leaves the last good book as it was.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
@@ -29,24 +38,49 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ketamine_ptsd import paths
+from ketamine_ptsd.engine.output import OutputFolder, sha256_file
 
 if TYPE_CHECKING:
     from ketamine_ptsd.engine.kernels import WarmKernel
 
-#: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
-#: clinic export and its column mapping are offered for download by the page on running the book on one's
-#: own data.
-BOOK_FILES = (
-    "_config.yml",
-    "_toc.yml",
-    "data/example_cohort.csv",
-    "data/example_clinic_export.csv",
-    "data/example_columns.yml",
-)
-LOCK_FILE = paths.REPO / "requirements.lock"
+#: The file that lists the book's chapters, in the project's folder.
+TOC_FILE = "_toc.yml"
+KERNEL_STATE = Path(__file__).with_name("kernel_state.py")
+
+
+class Project(Protocol):
+    """What the engine asks of the book it builds."""
+
+    #: The tool's name, for messages and the mark on what it publishes.
+    name: str
+    #: The project's folder: ``_toc.yml`` and the notebooks' sources are there, and any file under it a
+    #: notebook reads is an input of that notebook.
+    root: Path
+    #: Import name of the library the notebooks call; its modules they import are their inputs.
+    package: str
+    #: The pinned environment: an input of every notebook and of the rendering.
+    lock_file: Path
+
+    def book_files(self) -> list[Path]:
+        """Files under ``root`` the rendering reads besides the executed notebooks (``_config.yml``, ...)."""
+
+    def inputs(self) -> tuple[dict[str, Any], str]:
+        """The values offered to the notebooks' parameters cells (by name; each notebook gets those it
+        declares), and a digest of the input data. Quick: it runs before anything else."""
+
+    def prepare(self, state: Path, echo: Callable[[str], None]) -> list[str]:
+        """Check the input and write what the notebooks read into ``state`` (their working folder); returns
+        warnings. Raises with every problem before writing anything. Runs while the kernels start."""
+
+    def results(self, notebooks: dict[str, Path]) -> dict[str, Any]:
+        """The results of the executed ``notebooks`` (name: path), checked: raises :class:`BuildFailed` with
+        every problem, and nothing is published."""
+
+    def published_files(self) -> dict[str, Path]:
+        """Files published beside ``results.json`` (name in OUT: source)."""
 
 
 class BuildFailed(RuntimeError):
@@ -62,137 +96,172 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _sha(text: str | bytes) -> str:
+def sha_text(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
-def toc_notebooks() -> list[str]:
-    """Notebook names in ``_toc.yml`` order: the book's table of contents decides what is executed."""
-    text = (paths.REPO / "_toc.yml").read_text(encoding="utf-8")
-    return re.findall(r"(?:root|file):\s*notebooks/([\w-]+)", text)
+@dataclass
+class Parsed:
+    """What the engine needs from a MyST Markdown file, read by jupytext."""
+
+    #: Whether it is a notebook: its front matter names a kernel (as myst-nb decides).
+    notebook: bool
+    #: Names assigned in the cell tagged ``parameters`` (however the tag is written); None without one.
+    parameters: list[str] | None
+    #: The Python of its code cells, IPython magics turned into the calls they stand for.
+    code: str
 
 
-def declared_parameters(source: str) -> list[str]:
-    """Names assigned in the cell tagged ``parameters`` of a MyST notebook."""
-    match = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*\bparameters\b[^\]]*\]\n(.*?)```", source, re.S)
-    if not match:
-        raise BuildFailed("notebook has no cell tagged 'parameters'")
-    return re.findall(r"^(\w+)\s*=", match.group(1), re.M)
+def parse(source: str, cache: dict[str, dict] | None = None) -> Parsed:
+    """Read MyST Markdown ``source``; ``cache`` (by the source's SHA-256) spares a rebuild importing jupytext."""
+    digest = sha_text(source)
+    if cache is not None and digest in cache:
+        return Parsed(**cache[digest])
+    import jupytext
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    notebook = jupytext.reads(source, fmt="md:myst")
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    parameters = None
+    for cell in cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            parameters = []
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                for target in filter(None, targets):
+                    parameters += [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and n.id not in parameters]
+            break
+    transform = TransformerManager().transform_cell
+    parsed = Parsed("kernelspec" in notebook.metadata, parameters, "\n".join(transform(c.source) for c in cells))
+    if cache is not None:
+        cache[digest] = parsed.__dict__
+    return parsed
 
 
-def _module_file(dotted: str, package_dir: Path) -> Path | None:
-    """The file of package module ``dotted`` (``ketamine_ptsd.analysis.stats``), or None if it is not one."""
-    parts = dotted.split(".")
-    if parts[0] != package_dir.name:
-        return None
-    base = package_dir.joinpath(*parts[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+@dataclass
+class Toc:
+    #: The landing page's document name (``notebooks/introduction``).
+    root: str
+    #: The notebooks among the chapters, in the book's order: name (the file's stem) -> source file.
+    notebooks: dict[str, Path]
 
 
-@functools.lru_cache(maxsize=256)
-def _package_imports(text: str, package_dir: Path, current: str = "") -> frozenset[Path]:
-    """Modules of this package that Python ``text`` imports, directly (cached on the text itself).
+def read_toc(root: Path, cache: dict[str, dict] | None = None) -> Toc:
+    """The book's table of contents, read by the parser Jupyter Book itself uses (sphinx-external-toc).
 
-    ``current`` is the dotted name of the package the text belongs to, for relative imports.
+    A chapter is executed when it is a notebook (:attr:`Parsed.notebook`). An entry that is commented out
+    is no chapter.
     """
-    found: set[Path] = set()
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
     try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return frozenset()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = current.split(".")[: len(current.split(".")) - node.level + 1]
-                module = ".".join(anchor + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            base = _module_file(module, package_dir)
-            if base is None:
-                continue
-            found.add(base)
-            for alias in node.names:
-                sub = _module_file(f"{module}.{alias.name}", package_dir)
-                if sub is not None:
-                    found.add(sub)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                parts = alias.name.split(".")
-                for i in range(2, len(parts) + 1):
-                    sub = _module_file(".".join(parts[:i]), package_dir)
-                    if sub is not None:
-                        found.add(sub)
-    return frozenset(found)
-
-
-def _dotted_package(module: Path, package_dir: Path) -> str:
-    """The package a module file belongs to (for ``__init__.py``, the package itself)."""
-    return ".".join(module.relative_to(package_dir.parent).with_suffix("").parts[:-1])
-
-
-def _dotted_name(module: Path) -> str:
-    parts = list(module.relative_to(paths.PACKAGE.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def module_closure(notebook_source: str, package_dir: Path = paths.PACKAGE) -> list[Path]:
-    """Every package module a notebook can run: its imports and theirs, transitively, plus ``__init__``."""
-    code = "\n".join(
-        re.findall(r"```\{code-cell\}[^\n]*\n(?:(?::[^\n]*\n)|(?:---\n.*?---\n))*(.*?)```", notebook_source, re.S)
-    )
-    return _closure(_package_imports(code, package_dir) | {package_dir / "__init__.py"}, package_dir)
-
-
-def _closure(start: set[Path] | frozenset[Path], package_dir: Path = paths.PACKAGE) -> list[Path]:
-    todo, seen = set(start), set()
-    while todo:
-        module = todo.pop()
-        if module in seen:
+        site = parse_toc_yaml(root / TOC_FILE)
+    except Exception as exc:  # noqa: BLE001 - the parser raises several kinds, all meaning a broken file
+        raise BuildFailed(f"{root / TOC_FILE}: {exc}") from None
+    notebooks: dict[str, Path] = {}
+    for docname in site:  # in the book's order: root, then each subtree's entries, depth first
+        source = root / (docname if Path(docname).suffix else f"{docname}.md")
+        if source.suffix != ".md" or not source.is_file() or not parse(source.read_text("utf-8"), cache).notebook:
             continue
-        seen.add(module)
-        todo |= (
-            _package_imports(module.read_text(encoding="utf-8"), package_dir, _dotted_package(module, package_dir))
-            - seen
-        )
-    return sorted(seen)
+        if source.stem in notebooks:
+            raise BuildFailed(f"{root / TOC_FILE}: two notebooks named {source.stem}")
+        notebooks[source.stem] = source
+    return Toc(site.root.docname, notebooks)
 
 
-def notebook_key(source: str, params: dict[str, Any], data_sha256: str) -> str:
+def declared_parameters(source: str, cache: dict[str, dict] | None = None) -> list[str]:
+    """Names assigned in the cell tagged ``parameters`` of a MyST notebook."""
+    parameters = parse(source, cache).parameters
+    if parameters is None:
+        raise BuildFailed("notebook has no cell tagged 'parameters'")
+    return parameters
+
+
+class UnresolvedImport(BuildFailed):
+    """A module of the project's package that a notebook or a module imports cannot be found."""
+
+
+@functools.lru_cache(maxsize=512)
+def _imports(text: str, current: str) -> tuple[tuple[str, str, bool], ...]:
+    """(module, statement, required) for every import in Python ``text`` (cached on the text itself).
+
+    ``current`` is the package the text belongs to, for relative imports. ``from a import b`` gives ``a``
+    (required) and ``a.b`` (a submodule, or only a name in ``a``).
+    """
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom):
+            statement = ast.unparse(node)
+            try:
+                module = importlib.util.resolve_name("." * node.level + (node.module or ""), current)
+            except ImportError:
+                raise UnresolvedImport(f"`{statement}`: a relative import outside a package") from None
+            found.append((module, statement, True))
+            found += [(f"{module}.{alias.name}", statement, False) for alias in node.names if alias.name != "*"]
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, ast.unparse(node), True) for alias in node.names]
+    return tuple(found)
+
+
+def _find(module: str) -> Path | None:
+    """The file of ``module``, found as ``import`` would find it but without importing anything: the top-level
+    package by ``find_spec``, each submodule in its parent package's folders."""
+    parent, _, child = module.rpartition(".")
+    if not parent:
+        spec = importlib.util.find_spec(module)
+    else:
+        parent_spec = _spec(parent)
+        if parent_spec is None or parent_spec.submodule_search_locations is None:
+            return None  # no such package, or a module: ``child`` is a name inside it
+        spec = importlib.machinery.PathFinder.find_spec(module, parent_spec.submodule_search_locations)
+    return Path(spec.origin) if spec is not None and spec.has_location else None
+
+
+@functools.lru_cache(maxsize=512)
+def _spec(module: str):
+    path = _find(module)
+    if path is None:
+        return None
+    return importlib.util.spec_from_file_location(
+        module, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None
+    )
+
+
+def module_closure(source: str, package: str, cache: dict[str, dict] | None = None) -> dict[str, Path]:
+    """Every module of ``package`` a MyST notebook can run: see :func:`import_closure`."""
+    return import_closure(parse(source, cache).code, package)
+
+
+def import_closure(code: str, package: str) -> dict[str, Path]:
+    """Every module of ``package`` that Python ``code`` can run, by dotted name: its imports and theirs,
+    transitively, with the packages above them. Raises :class:`UnresolvedImport` for an import of
+    ``package`` that cannot be found, naming it."""
+    seen: dict[str, Path] = {}
+    todo = [(module, statement, required, "") for module, statement, required in _imports(code, "")]
+    while todo:
+        module, statement, required, where = todo.pop()
+        if module.split(".")[0] != package or module in seen:
+            continue
+        parts = module.split(".")
+        # Importing a.b.c runs a/__init__.py and a/b/__init__.py first.
+        todo += [(".".join(parts[:i]), statement, True, where) for i in range(1, len(parts))]
+        path = _find(module)
+        if path is None:
+            if required:
+                raise UnresolvedImport(f"{where}{': ' if where else ''}`{statement}`: no module named {module}")
+            continue
+        seen[module] = path
+        current = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        todo += [(m, s, r, module) for m, s, r in _imports(path.read_text(encoding="utf-8"), current)]
+    return dict(sorted(seen.items()))
+
+
+def notebook_key(source: str, params: dict[str, Any], input_digest: str, modules: dict[str, Path], lock: str) -> str:
+    """The key of a notebook's execution, before the files it reads (:class:`_Record`) are added."""
     # kernel_state runs before every notebook, in the kernel, so it belongs to every notebook's code.
-    files = [*module_closure(source), Path(__file__).with_name("kernel_state.py")]
-    # Named from the package down, so a checkout that moves keeps its cache.
-    modules = {"/".join(p.parts[p.parts.index(paths.PACKAGE.name) :]): sha256_file(p) for p in files}
-    lock = sha256_file(LOCK_FILE) if LOCK_FILE.exists() else ""
-    payload = {"source": _sha(source), "modules": modules, "data": data_sha256, "params": params, "lock": lock}
-    return _sha(json.dumps(payload, sort_keys=True, default=str))
-
-
-def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO, capture_output=True, text=True, timeout=10)
-        if head.returncode:
-            return ""
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=paths.REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return ""
+    hashes = {name: sha256_file(path) for name, path in modules.items()} | {"(kernel state)": sha256_file(KERNEL_STATE)}
+    payload = {"source": sha_text(source), "modules": hashes, "input": input_digest, "params": params, "lock": lock}
+    return sha_text(json.dumps(payload, sort_keys=True, default=str))
 
 
 class _State:
@@ -214,43 +283,30 @@ class _State:
         os.replace(tmp, path)
 
 
-def _validator_key() -> str:
-    return _sha("".join(sha256_file(p) for p in _closure({paths.PACKAGE / "data" / "validate.py"})))
+@dataclass
+class _Record:
+    """What a notebook's last execution depended on: its key, and the files it read with their SHA-256."""
+
+    key: str
+    reads: dict[str, str]
+
+    def full_key(self) -> str:
+        return sha_text(json.dumps([self.key, self.reads], sort_keys=True))
+
+    @classmethod
+    def load(cls, text: str | None) -> _Record | None:
+        try:
+            return cls(**json.loads(text)) if text else None
+        except (ValueError, TypeError):  # written by an older build
+            return None
+
+    def unchanged(self, key: str, root: Path) -> bool:
+        return key == self.key and all(_digest(root / name) == digest for name, digest in self.reads.items())
 
 
-def prepare_cohort(
-    data: Path, state: _State, data_sha256: str, echo: Callable[[str], None], columns: Path | None = None
-) -> list[str]:
-    """Validate ``data`` (through the mapping file ``columns``, if any) and store the validated cohort for the
-    notebooks, with the later assessments of a one-row-per-assessment file; reuse them when nothing changed.
-
-    Returns the validation warnings. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with every
-    problem, before anything is written.
-    """
-    key = _sha(data_sha256 + _validator_key())
-    cohort_file = state.dir / paths.COHORT_FILENAME
-    if state.read("cohort.key") == key and cohort_file.exists():
-        warnings = json.loads(state.read("cohort.warnings.json") or "[]")
-        echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
-        return warnings
-    from ketamine_ptsd.data.validate import ValidationFailed, validate_file
-
-    result = validate_file(data, columns)
-    if not result.ok:
-        raise ValidationFailed(result.errors)
-    warnings = [str(w) for w in result.warnings]
-    state.dir.mkdir(parents=True, exist_ok=True)
-    from ketamine_ptsd.data.long import later_assessments
-
-    assessments = (later_assessments(result), state.dir / paths.ASSESSMENTS_FILENAME)
-    for frame, target in (assessments, (result.cohort, cohort_file)):
-        tmp = target.with_suffix(".tmp")
-        frame.to_parquet(tmp)
-        os.replace(tmp, target)
-    state.write("cohort.warnings.json", json.dumps(warnings))
-    state.write("cohort.key", key)
-    echo(f"validate: {len(result.cohort)} patients, {len(warnings)} warning(s)")
-    return warnings
+def _digest(path: Path) -> str:
+    """SHA-256 of a file a notebook tried to read; empty if there is none (its appearing is a change too)."""
+    return sha256_file(path) if path.is_file() else ""
 
 
 def _failed_cell(path: Path) -> str:
@@ -280,7 +336,7 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
-            km=kernel.fresh(),
+            km=kernel.fresh(reads=_reads_log(target)),
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildFailed(f"notebook {name} failed in {_failed_cell(target)}: {exc.ename}: {exc.evalue}") from None
@@ -297,64 +353,102 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
     target.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _reads_log(target: Path) -> Path:
+    return target.with_suffix(".reads")
+
+
+@dataclass
+class _Item:
+    name: str
+    source: str
+    params: dict[str, Any]
+    key: str
+    modules: dict[str, Path]
+
+
 @dataclass
 class _Plan:
-    keys: dict[str, str]  # every notebook's key
-    todo: list[tuple[str, str, dict]]  # (name, source, parameters) of those to execute
+    items: dict[str, _Item]  # every notebook, in the book's order
+    keys: dict[str, str]  # every notebook's full key (for those to execute: known once they have run)
+    todo: list[_Item]  # those to execute
 
 
 def plan_notebooks(
-    names: list[str], pool: dict[str, Any], data_sha256: str, state: _State, echo, report: BuildReport
+    project: Project,
+    toc: Toc,
+    values: dict[str, Any],
+    input_digest: str,
+    state: _State,
+    echo,
+    report: BuildReport,
+    cache: dict[str, dict] | None = None,
 ) -> _Plan:
-    """Every notebook's key, and which notebooks must execute because theirs changed."""
-    plan = _Plan({}, [])
-    for name in names:
-        source = (paths.NOTEBOOKS / f"{name}.md").read_text(encoding="utf-8")
-        params = {p: pool[p] for p in declared_parameters(source) if p in pool}
-        plan.keys[name] = notebook_key(source, params, data_sha256)
-        cached = state.notebooks / f"{name}.ipynb"
-        if state.read(f"notebooks/{name}.key") == plan.keys[name] and cached.exists():
+    """Every notebook's key, and which notebooks must execute because it changed or a file they read did."""
+    lock = sha256_file(project.lock_file) if project.lock_file.exists() else ""
+    plan = _Plan({}, {}, [])
+    for name, path in toc.notebooks.items():
+        source = path.read_text(encoding="utf-8")
+        try:
+            params = {p: values[p] for p in declared_parameters(source, cache) if p in values}
+            modules = module_closure(source, project.package, cache)
+        except (BuildFailed, SyntaxError) as exc:
+            raise BuildFailed(f"notebook {name}: {exc}") from None
+        item = plan.items[name] = _Item(
+            name, source, params, notebook_key(source, params, input_digest, modules, lock), modules
+        )
+        record = _Record.load(state.read(f"notebooks/{name}.key"))
+        if record and record.unchanged(item.key, project.root) and (state.notebooks / f"{name}.ipynb").exists():
+            plan.keys[name] = record.full_key()
             report.cached.append(name)
             echo(f"execute: {name}: unchanged, not executed")
         else:
-            plan.todo.append((name, source, params))
+            plan.todo.append(item)
     return plan
 
 
 def execute_notebooks(
-    plan: _Plan, state: _State, jobs: int, echo, report: BuildReport, failed_dir: Path, meanwhile: Callable[[], Any]
+    plan: _Plan,
+    project: Project,
+    state: _State,
+    jobs: int,
+    echo,
+    report: BuildReport,
+    failed_dir: Callable[[], Path],
+    meanwhile: Callable[[], Any],
 ) -> Any:
-    """Execute the planned notebooks, ``jobs`` at a time; returns what ``meanwhile`` returned.
+    """Execute the planned notebooks, ``jobs`` at a time, recording each one's key and the files it read;
+    returns what ``meanwhile`` returned.
 
-    ``meanwhile`` (validating the cohort) runs in this thread while the kernels start and import their
+    ``meanwhile`` (checking the input) runs in this thread while the kernels start and import their
     libraries; the notebooks start once it has returned, and none does if it raises.
     """
     if not plan.todo:
         return meanwhile()
     from ketamine_ptsd.engine.kernels import LAZY_IMPORTS, KernelFailed, WarmKernel, Zygote
 
-    preload = sorted({_dotted_name(m) for _, source, _ in plan.todo for m in module_closure(source)}) + list(
-        LAZY_IMPORTS
-    )
+    preload = sorted({module for item in plan.todo for module in item.modules}) + list(LAZY_IMPORTS)
     # Longest first, so no worker is left with a long notebook at the end; source length stands for work.
-    queue = deque(sorted(plan.todo, key=lambda item: -len(item[1])))
+    queue = deque(sorted(plan.todo, key=lambda item: -len(item.source)))
     go, cancelled = threading.Event(), threading.Event()
 
-    def run(item, kernel: WarmKernel) -> str:
-        name, source, params = item
-        target = state.notebooks / f"{name}.running.ipynb"
+    def run(item: _Item, kernel: WarmKernel) -> str:
+        target = state.notebooks / f"{item.name}.running.ipynb"
         started = time.perf_counter()
         try:
-            _execute(name, source, params, target, kernel)
+            _execute(item.name, item.source, item.params, target, kernel)
         except BaseException:
             if target.exists():
-                failed_dir.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(target), failed_dir / f"{name}.ipynb")
+                shutil.move(str(target), failed_dir() / f"{item.name}.ipynb")
             raise
-        os.replace(target, state.notebooks / f"{name}.ipynb")
-        state.write(f"notebooks/{name}.key", plan.keys[name])
-        echo(f"execute: {name}: {time.perf_counter() - started:.1f} s")
-        return name
+        os.replace(target, state.notebooks / f"{item.name}.ipynb")
+        read = _reads_log(target).read_text(encoding="utf-8").splitlines()
+        _reads_log(target).unlink()
+        # Hashed now: a file edited while the build runs then re-executes its readers next time.
+        record = _Record(item.key, {name: _digest(project.root / name) for name in sorted(set(read))})
+        state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
+        plan.keys[item.name] = record.full_key()
+        echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")
+        return item.name
 
     def worker(index: int) -> list[str]:
         kernel = WarmKernel(zygote, state.dir, state.dir / f"kernel-{index}.log")
@@ -378,7 +472,8 @@ def execute_notebooks(
         return errors
 
     workers = min(max(1, jobs), len(plan.todo))
-    zygote = Zygote(preload)
+    # The environment may live under the project's folder (.venv); the lock file stands for it.
+    zygote = Zygote(preload, watch=project.root, ignore=[state.dir.parent, Path(sys.prefix), Path(sys.base_prefix)])
     try:
         with ThreadPoolExecutor(max_workers=workers) as executor:
             futures = [executor.submit(worker, i) for i in range(workers)]
@@ -394,14 +489,8 @@ def execute_notebooks(
     finally:
         zygote.close()
     if errors:
-        raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir}")
+        raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir()}")
     return result
-
-
-def _book_sources() -> list[Path]:
-    files = [paths.REPO / f for f in BOOK_FILES]
-    files += sorted(p for p in paths.BOOK.rglob("*") if p.is_file())
-    return files
 
 
 REDIRECT = """<!DOCTYPE html>
@@ -435,12 +524,13 @@ class Renderer:
     :meth:`wait` waits for the HTML.
     """
 
-    def __init__(self, state: _State):
+    def __init__(self, project: Project, toc: Toc, state: _State):
         self.work = state.dir / "render"
+        self.toc = toc
         shutil.rmtree(self.work, ignore_errors=True)
         self.src = self.work / "src"
-        for path in _book_sources():
-            target = self.src / path.relative_to(paths.REPO)
+        for path in project.book_files():
+            target = self.src / path.relative_to(project.root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         _copy_mathjax(self.src / "_mathjax" / "mathjax")
@@ -465,11 +555,12 @@ class Renderer:
         # Its imports should use only what the notebooks' kernels leave idle.
         os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
 
-    def start(self, names: list[str], notebooks: Path) -> None:
-        """Copy the executed ``notebooks`` in and let the process build."""
-        (self.src / "notebooks").mkdir(parents=True, exist_ok=True)
-        for name in names:
-            shutil.copy2(notebooks / f"{name}.ipynb", self.src / "notebooks" / f"{name}.ipynb")
+    def start(self, root: Path, notebooks: Path) -> None:
+        """Copy the executed ``notebooks`` in, each where its source is under ``root``, and let the process build."""
+        for name, source in self.toc.notebooks.items():
+            target = (self.src / source.relative_to(root)).with_suffix(".ipynb")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(notebooks / f"{name}.ipynb", target)
         self.started = time.perf_counter()
         self.process.stdin.write("go\n")
         self.process.stdin.flush()
@@ -488,8 +579,7 @@ class Renderer:
         echo(f"render: {time.perf_counter() - self.started:.1f} s")
         html = self.work / "_build" / "html"
         # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
-        root = re.search(r"^root:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"), re.M).group(1)
-        (html / "index.html").write_text(REDIRECT.format(target=f"{root}.html"), encoding="utf-8")
+        (html / "index.html").write_text(REDIRECT.format(target=f"{self.toc.root}.html"), encoding="utf-8")
         return html
 
     def close(self) -> None:
@@ -499,101 +589,83 @@ class Renderer:
             self.process.communicate()
 
 
-def publish(new_html: Path, results: dict, out: Path, state: _State) -> None:
-    """Swap the new book and results in for the old ones, as late and as quickly as possible."""
-    tmp_results = state.dir / "results.json.tmp"
-    tmp_results.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    html = out / paths.HTML_DIRNAME
-    old = state.dir / "html.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if html.exists():
-        os.rename(html, old)
-    os.rename(new_html, html)
-    os.replace(tmp_results, out / paths.RESULTS_FILENAME)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def build(
-    data: Path | str = paths.BUNDLED_COHORT,
-    out: Path | str = paths.DEFAULT_OUT,
-    params: dict[str, Any] | None = None,
+    project: Project,
+    out: Path | str,
     jobs: int | None = None,
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
-    columns: Path | str | None = None,
+    wait: bool = True,
 ) -> BuildReport:
-    """Build the book for ``data`` (read through the mapping file ``columns``, if any) into ``out/html`` and
-    ``out/results.json``."""
-    from ketamine_ptsd.parameters import resolve
+    """Build ``project``'s book into ``out/html``, ``out/results.json`` and its other published files.
 
-    params = resolve(params)
-    data, out = Path(data).absolute(), Path(out).absolute()
+    Waits for another build of ``out`` to end (or raises :class:`~ketamine_ptsd.engine.output.OutputBusy`
+    when ``wait`` is false), and raises :class:`~ketamine_ptsd.engine.output.NotMadeByBuild` rather than
+    replace anything in ``out`` it did not make.
+    """
+    out = Path(out).absolute()
     report = BuildReport(out=out)
-    if not data.is_file() or (columns is not None and not Path(columns).is_file()):
-        from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+    published = {paths.RESULTS_FILENAME: None, **project.published_files()}
+    with OutputFolder(out, project.name, list(published), wait, echo) as folder:
+        values, input_digest = project.inputs()
+        state = _State(out)
+        try:
+            parsed = json.loads(state.read("parsed.json") or "{}")
+        except ValueError:
+            parsed = {}
+        toc = read_toc(project.root, parsed)
+        plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
+        state.write("parsed.json", json.dumps(parsed))
+        # What the rendering depends on besides the notebooks: the book's sources, this module, the Sphinx
+        # hooks, the lock.
+        renderer_files = [
+            *project.book_files(),
+            Path(__file__),
+            Path(__file__).with_name("sphinx_ext.py"),
+            Path(__file__).with_name("render_worker.py"),
+            *([project.lock_file] if project.lock_file.exists() else []),
+        ]
 
-        raise ValidationFailed(validate_file(data, columns).errors)
-    data_sha256 = sha256_file(data)
-    # What the notebooks read: the data file, and the mapping that renames and recodes it.
-    input_key = data_sha256 if columns is None else _sha(data_sha256 + sha256_file(Path(columns)))
-    bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
-    state = _State(out)
-    names = toc_notebooks()
-    pool = {
-        **params,
-        "cohort_path": paths.COHORT_FILENAME,
-        "assessments_path": paths.ASSESSMENTS_FILENAME,
-        "data_origin": "synthetic" if bundled else "user",
-        "data_sha256": data_sha256,
-        "git_commit": git_commit(),
-        "parameters": params,
-    }
-    plan = plan_notebooks(names, pool, input_key, state, echo, report)
-    # What the rendering depends on: the notebooks, the book's sources, this module, the Sphinx hooks, the lock.
-    renderer_files = [
-        Path(__file__),
-        Path(__file__).with_name("sphinx_ext.py"),
-        Path(__file__).with_name("render_worker.py"),
-        *([LOCK_FILE] if LOCK_FILE.exists() else []),
-    ]
-    render_key = _sha(
-        json.dumps(plan.keys, sort_keys=True) + "".join(sha256_file(p) for p in _book_sources() + renderer_files)
-    )
-    html = out / paths.HTML_DIRNAME
-    unchanged = state.read("render.key") == render_key and html.exists() and (out / paths.RESULTS_FILENAME).exists()
-    renderer: Renderer | None = None
+        def render_key() -> str:
+            return sha_text(json.dumps(plan.keys, sort_keys=True) + "".join(sha256_file(p) for p in renderer_files))
 
-    def validate_then_start_renderer() -> None:
-        nonlocal renderer
-        report.warnings = prepare_cohort(data, state, input_key, echo, columns)
-        if not unchanged:
-            renderer = Renderer(state)
-
-    try:
-        execute_notebooks(
-            plan,
-            state,
-            jobs or os.cpu_count() or 1,
-            echo,
-            report,
-            out / "failed",
-            meanwhile=validate_then_start_renderer,
+        unchanged = (
+            not plan.todo
+            and state.read("render.key") == render_key()
+            and all((out / name).exists() for name in [paths.HTML_DIRNAME, *published])
         )
-        if renderer is None:
-            echo("render: unchanged, not rendered")
-            return report
-        from ketamine_ptsd.presentation.results import gather
+        renderer: Renderer | None = None
 
-        renderer.start(names, state.notebooks)
-        results = gather({name: state.notebooks / f"{name}.ipynb" for name in names})
-        new_html = renderer.wait(echo)
-    finally:
-        if renderer is not None:
-            renderer.close()
-    publish(new_html, results, out, state)
-    state.write("render.key", render_key)
-    shutil.rmtree(state.dir / "render", ignore_errors=True)
-    # Copies kept from an earlier failed build describe a book that has now been built.
-    shutil.rmtree(out / "failed", ignore_errors=True)
-    report.rendered = True
-    echo(f"published: {html} and {out / paths.RESULTS_FILENAME}")
+        def prepare_then_start_renderer() -> None:
+            nonlocal renderer
+            report.warnings = project.prepare(state.dir, echo)
+            if not unchanged:
+                renderer = Renderer(project, toc, state)
+
+        try:
+            execute_notebooks(
+                plan,
+                project,
+                state,
+                jobs or os.cpu_count() or 1,
+                echo,
+                report,
+                folder.failed_dir,
+                meanwhile=prepare_then_start_renderer,
+            )
+            if renderer is None:
+                echo("render: unchanged, not rendered")
+                return report
+            renderer.start(project.root, state.notebooks)
+            results = project.results({name: state.notebooks / f"{name}.ipynb" for name in toc.notebooks})
+            new_html = renderer.wait(echo)
+        finally:
+            if renderer is not None:
+                renderer.close()
+        files = {paths.RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
+        files |= {name: source.read_bytes() for name, source in project.published_files().items()}
+        folder.publish(new_html, files)
+        state.write("render.key", render_key())
+        shutil.rmtree(state.dir / "render", ignore_errors=True)
+        report.rendered = True
+        echo(f"published: {folder.html} and {', '.join(str(out / name) for name in files)}")
     return report

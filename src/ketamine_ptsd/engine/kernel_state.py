@@ -7,14 +7,55 @@ counter, open figures and the formats they are shown in, matplotlib's rcParams (
 once-per-location memory, numpy's floating-point error handling, pandas' options and the working folder.
 Imported modules stay loaded; the library keeps no state in them (``tests/test_kernels.py`` compares
 a reused kernel's output with fresh kernels').
+
+It also records the files a notebook reads (:func:`watch`): an audit hook sees every file Python opens,
+and those opened for reading under the watched folder are the notebook's inputs, kept with its cache key.
+A library that cached a file's contents across notebooks would hide the read from the next notebook: it
+must not (nor may it read files through C code, which the hook does not see).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 _saved: dict = {}
+#: What :func:`watch` records: the folder, folders inside it that are not inputs, the files read so far
+#: (and those read before the first notebook), and the file each new read is appended to.
+_watch: dict = {"root": None, "ignore": (), "reads": set(), "preloaded": set(), "log": None, "busy": False}
+
+
+def watch(root: str, ignore: list[str]) -> None:
+    """Record every file opened for reading under ``root`` (outside ``ignore``), from now on, in this process
+    and the kernels forked from it. Python sources and bytecode are left out: the import system reads them
+    when it pleases (once per process, or not at all when cached), so modules are tracked through imports."""
+    _watch.update(
+        root=os.path.join(os.path.realpath(root), ""),
+        ignore=tuple(os.path.join(os.path.realpath(i), "") for i in ignore),
+    )
+    sys.addaudithook(_audit)
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open" or _watch["busy"]:
+        return
+    path, _, flags = args
+    if isinstance(path, int) or flags & os.O_ACCMODE != os.O_RDONLY:
+        return
+    _watch["busy"] = True  # realpath and the log's own open must not come back here
+    try:
+        real = os.path.realpath(os.fsdecode(path))
+        if not real.startswith(_watch["root"]) or real.startswith(_watch["ignore"]) or real.endswith((".py", ".pyc")):
+            return
+        relative = real[len(_watch["root"]) :]
+        if relative not in _watch["reads"]:
+            _watch["reads"].add(relative)
+            if _watch["log"]:
+                with open(_watch["log"], "a", encoding="utf-8") as log:
+                    log.write(relative + "\n")
+    finally:
+        _watch["busy"] = False
 
 
 def _record() -> None:
@@ -35,8 +76,10 @@ def _record() -> None:
     )
 
 
-def restore(cwd: str) -> None:
-    """Clear what the previous notebook left behind (see the module's docstring) and work in ``cwd``.
+def restore(cwd: str, reads_log: str) -> None:
+    """Clear what the previous notebook left behind (see the module's docstring) and work in ``cwd``; the
+    files the next notebook reads are appended to ``reads_log``, starting with those read before any
+    notebook ran (while the libraries were imported), which every notebook's state depends on.
 
     The first call, before any notebook has run, records the state later calls return to.
     """
@@ -64,3 +107,9 @@ def restore(cwd: str) -> None:
     warnings._filters_mutated()  # forget which warnings were already shown once
     np.seterr(**_saved["numpy"])
     os.chdir(cwd)
+    if _watch["log"] is None:
+        _watch["preloaded"] = set(_watch["reads"])
+    _watch["reads"] = set()
+    _watch["log"] = reads_log
+    with open(reads_log, "w", encoding="utf-8") as log:
+        log.writelines(f"{path}\n" for path in sorted(_watch["preloaded"]))

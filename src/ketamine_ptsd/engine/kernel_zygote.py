@@ -4,8 +4,10 @@ Starting a kernel and importing pandas, scipy, seaborn, pingouin and the package
 seconds of CPU; each kernel forked from this process starts with all of it already imported (shared,
 copy-on-write), and pays only for starting ipykernel itself.
 
-Protocol, one JSON document per line: the first line on standard input is the list of modules to
-import; the process answers ``{"ready": true}``. Each later line ``{"argv": [...], "cwd": ..., "log": ...,
+Protocol, one JSON document per line: the first line on standard input is ``{"modules": [...],
+"watch": ROOT, "ignore": [...]}``: from then on the files opened for reading under ROOT are recorded
+(:func:`ketamine_ptsd.engine.kernel_state.watch`), then the modules are imported; the process answers
+``{"ready": true}``. Each later line ``{"argv": [...], "cwd": ..., "log": ...,
 "env": {...}}`` forks a kernel run as ``python -m ipykernel_launcher ARGV`` would be, in its own
 session, working in ``cwd``, its output going to ``log``; the answer is ``{"pid": PID}``. The end of
 standard input ends the process at once; its kernels are shut down by the build, and exit by themselves
@@ -63,10 +65,14 @@ def main() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     if sys.path and sys.path[0] == "":
         del sys.path[0]
-    modules = json.loads(sys.stdin.readline())
+    request = json.loads(sys.stdin.readline())
+    from ketamine_ptsd.engine import kernel_state
+
+    # Before the imports: a module that reads a file when imported makes that file every notebook's input.
+    kernel_state.watch(request["watch"], request["ignore"])
     import ipykernel.kernelapp  # noqa: F401
 
-    for name in modules:
+    for name in request["modules"]:
         importlib.import_module(name)
     # What the imports made is never garbage: out of the collector's sight, a kernel's first collections do
     # not walk it (they cost a first figure about 0.2 s), and do not touch its pages shared with this process.

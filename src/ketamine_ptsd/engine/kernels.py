@@ -78,9 +78,10 @@ def _client_class():
 
 class Zygote:
     """The build's end of :mod:`ketamine_ptsd.engine.kernel_zygote`: a process that imports ``modules`` once and
-    forks kernels on request. Thread-safe; :meth:`close` ends it."""
+    forks kernels on request, recording the files they read under ``watch`` (outside ``ignore``).
+    Thread-safe; :meth:`close` ends it."""
 
-    def __init__(self, modules: list[str]):
+    def __init__(self, modules: list[str], watch: Path, ignore: list[Path]):
         self.errors = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ketamine_ptsd.engine.kernel_zygote"],
@@ -89,7 +90,7 @@ class Zygote:
             stderr=self.errors,
             text=True,
         )
-        self._send(modules)
+        self._send({"modules": modules, "watch": str(watch), "ignore": [str(i) for i in ignore]})
         self.lock = threading.Lock()
         self.ready = False
 
@@ -226,17 +227,20 @@ class WarmKernel:
             return
         await self.manager.start_kernel()
 
-    def fresh(self) -> Any:
-        """The kernel manager, its kernel returned to a fresh kernel's state, for papermill's ``km``."""
+    def fresh(self, reads: Path) -> Any:
+        """The kernel manager, its kernel returned to a fresh kernel's state, for papermill's ``km``; the
+        files the next notebook reads will be listed in ``reads``."""
         from jupyter_core.utils import run_sync
 
-        run_sync(self._fresh)()
+        run_sync(self._fresh)(reads)
         return self.manager
 
-    async def _fresh(self) -> None:
+    async def _fresh(self, reads: Path) -> None:
         self.manager.close_clients()
         await self._start()
-        await self._run(f"from ketamine_ptsd.engine import kernel_state; kernel_state.restore({str(self.cwd)!r})")
+        await self._run(
+            f"from ketamine_ptsd.engine import kernel_state; kernel_state.restore({str(self.cwd)!r}, {str(reads)!r})"
+        )
 
     async def _run(self, code: str) -> None:
         client = self.manager.client()

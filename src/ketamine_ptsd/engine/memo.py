@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ketamine_ptsd import paths
+from ketamine_ptsd.engine.output import sha256_file
 
 T = TypeVar("T")
 
@@ -24,16 +25,14 @@ T = TypeVar("T")
 KEEP = 8
 
 
-def code_key(module: str, package_dir: Path = paths.PACKAGE) -> str:
-    """SHA-256 of the source of every module of the package that ``module`` (dotted) can run, and the lock file."""
+def code_key(module: str, package: str = paths.PACKAGE.name) -> str:
+    """SHA-256 of the source of every module of ``package`` that ``module`` (dotted) can run, and the lock file."""
     from ketamine_ptsd.engine import build
 
-    start = build._module_file(module, package_dir)
-    if start is None:
-        raise ValueError(f"{module} is not a module of {package_dir.name}")
-    files = build._closure({start, package_dir / "__init__.py"}, package_dir)
-    sources = {str(p.relative_to(package_dir)): build.sha256_file(p) for p in files}
-    lock = build.sha256_file(build.LOCK_FILE) if build.LOCK_FILE.exists() else ""
+    if module.split(".")[0] != package:
+        raise ValueError(f"{module} is not a module of {package}")
+    sources = {name: sha256_file(path) for name, path in build.import_closure(f"import {module}", package).items()}
+    lock = sha256_file(paths.LOCK_FILE) if paths.LOCK_FILE.exists() else ""
     return hashlib.sha256(json.dumps([sources, lock], sort_keys=True).encode()).hexdigest()
 
 

@@ -1,0 +1,135 @@
+"""The output folder ``OUT``: one build at a time, and nothing replaced that the build did not make.
+
+A build holds an OS lock (``flock``) on ``OUT`` itself from start to end, so a second build of the same folder
+waits (or, asked not to, gives up at once) instead of sharing ``OUT/.state`` and publishing a mixed book.
+The lock is the kernel's: it goes with the process, however the process ends.
+
+What a build publishes (``html/``, ``results.json`` and the project's other files) it marks: ``html/`` holds
+:data:`MARK`, which names every published file with its SHA-256. Before touching anything, a build checks
+that each of them in ``OUT`` is the one it made; a folder or file it did not make is refused, whole.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ketamine_ptsd import paths
+
+#: Inside every folder the build makes in OUT (``html/``, ``failed/``): says that the build made it, and in
+#: ``html/`` which files were published with it.
+MARK = ".made-by-build.json"
+FAILED_DIRNAME = "failed"
+
+
+class OutputBusy(RuntimeError):
+    """Another build holds the output folder, and the caller asked not to wait."""
+
+
+class NotMadeByBuild(RuntimeError):
+    """The output folder holds a published name (``html/``, ``results.json``, ...) the build did not make."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mark(folder: Path, made_by: str, files: dict[str, str] | None = None) -> None:
+    """Mark ``folder`` as made by the build (``files``: published file names and their SHA-256)."""
+    (folder / MARK).write_text(json.dumps({"made_by": made_by, "files": files or {}}, indent=1) + "\n")
+
+
+def _marked(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class OutputFolder:
+    """``OUT``, locked for one build: ``with OutputFolder(out, ...) as folder:`` waits for the lock (saying so
+    through ``echo``), or raises :class:`OutputBusy` at once when ``wait`` is false; then checks that everything
+    it could replace is its own, or raises :class:`NotMadeByBuild` having touched nothing."""
+
+    def __init__(self, out: Path, made_by: str, published: list[str], wait: bool, echo: Callable[[str], None]):
+        self.out, self.made_by, self.published = out, made_by, published
+        self.wait, self.echo = wait, echo
+        self.html = out / paths.HTML_DIRNAME
+        self.failed = out / FAILED_DIRNAME
+        self.state = out / paths.STATE_DIRNAME
+
+    def __enter__(self) -> OutputFolder:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.out, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not self.wait:
+                    raise OutputBusy(
+                        f"another build of {self.out} is running; not waiting for it (--no-wait)"
+                    ) from None
+                self.echo(f"waiting for the other build of {self.out} to finish ...")
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self._check_ownership()
+        except BaseException:
+            os.close(self.fd)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)  # releases the lock
+
+    def _check_ownership(self) -> None:
+        def refuse(what: Path) -> None:
+            raise NotMadeByBuild(
+                f"{what} was not made by {self.made_by} build; it would be replaced: move it away or choose "
+                "another --out (nothing was changed)"
+            )
+
+        if self.failed.exists() and _marked(self.failed) is None:
+            refuse(self.failed)
+        if self.html.exists():
+            made = _marked(self.html)
+            if made is None:
+                refuse(self.html)
+        else:
+            made = {"files": {}}
+        for name in self.published:
+            path = self.out / name
+            if path.exists() and (not path.is_file() or made["files"].get(name) != sha256_file(path)):
+                refuse(path)
+
+    def failed_dir(self) -> Path:
+        """``OUT/failed``, for the executed copies of failed notebooks (made and marked on first use)."""
+        if not self.failed.exists():
+            self.failed.mkdir()
+            mark(self.failed, self.made_by)
+        return self.failed
+
+    def publish(self, new_html: Path, files: dict[str, bytes]) -> None:
+        """Swap the new book and ``files`` (name: content) in for the old ones, as late and as quickly as
+        possible; then forget the executed copies of an earlier failed build, which this book replaces."""
+        staged = {}
+        for name, content in files.items():
+            staged[name] = self.state / f"{name}.tmp"
+            staged[name].write_bytes(content)
+        mark(new_html, self.made_by, {name: sha256_file(path) for name, path in staged.items()})
+        old = self.state / "html.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if self.html.exists():
+            os.rename(self.html, old)
+        os.rename(new_html, self.html)
+        for name, path in staged.items():
+            os.replace(path, self.out / name)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(self.failed, ignore_errors=True)

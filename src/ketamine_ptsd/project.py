@@ -1,0 +1,165 @@
+"""This book, as the build engine sees it: what a notebook is offered, how the cohort file is checked, what
+is published. The engine (:mod:`ketamine_ptsd.engine`) knows nothing about PTSD; this module is the
+project's side of :class:`ketamine_ptsd.engine.build.Project`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ketamine_ptsd import paths
+from ketamine_ptsd.engine import build as engine
+from ketamine_ptsd.engine.output import sha256_file
+
+#: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
+#: clinic export and its column mapping are offered for download by the page on running the book on one's
+#: own data.
+BOOK_FILES = (
+    "_config.yml",
+    "_toc.yml",
+    "data/example_cohort.csv",
+    "data/example_clinic_export.csv",
+    "data/example_columns.yml",
+)
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO, capture_output=True, text=True, timeout=10)
+        if head.returncode:
+            return ""
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=paths.REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+class KetaminePtsd:
+    """The report built from one cohort file (read through the mapping file ``columns``, if any) with one set of
+    parameters (defaults for those not given)."""
+
+    name = "ketamine-ptsd"
+    root = paths.REPO
+    package = paths.PACKAGE.name
+    lock_file = paths.LOCK_FILE
+
+    def __init__(
+        self,
+        data: Path | str = paths.BUNDLED_COHORT,
+        params: dict[str, Any] | None = None,
+        columns: Path | str | None = None,
+    ):
+        from ketamine_ptsd.parameters import resolve
+
+        self.data = Path(data).absolute()
+        self.columns = None if columns is None else Path(columns).absolute()
+        self.params = resolve(params)
+
+    def book_files(self) -> list[Path]:
+        files = [paths.REPO / f for f in BOOK_FILES]
+        return files + sorted(p for p in paths.BOOK.rglob("*") if p.is_file())
+
+    def inputs(self) -> tuple[dict[str, Any], str]:
+        if not self.data.is_file() or (self.columns is not None and not self.columns.is_file()):
+            from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+
+            raise ValidationFailed(validate_file(self.data, self.columns).errors)
+        data_sha256 = sha256_file(self.data)
+        # What the notebooks read: the data file, and the mapping that renames and recodes it.
+        self.input_digest = (
+            data_sha256 if self.columns is None else engine.sha_text(data_sha256 + sha256_file(self.columns))
+        )
+        bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
+        values = {
+            **self.params,
+            "cohort_path": paths.COHORT_FILENAME,
+            "assessments_path": paths.ASSESSMENTS_FILENAME,
+            "data_origin": "synthetic" if bundled else "user",
+            "data_sha256": data_sha256,
+            "git_commit": git_commit(),
+            "parameters": self.params,
+        }
+        return values, self.input_digest
+
+    def prepare(self, state: Path, echo: Callable[[str], None]) -> list[str]:
+        """Validate the cohort file and store the validated cohort (``cohort_path``) for the notebooks, with the
+        later assessments of a one-row-per-assessment file (``assessments_path``); reuse them when neither the
+        input nor the validation code changed. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with
+        every problem, before anything is written."""
+        validator = engine.import_closure(
+            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long", self.package
+        )
+        key = engine.sha_text(self.input_digest + "".join(sha256_file(p) for p in validator.values()))
+        cohort_file = state / paths.COHORT_FILENAME
+        key_file, warnings_file = state / "cohort.key", state / "cohort.warnings.json"
+        if key_file.exists() and key_file.read_text() == key and cohort_file.exists():
+            warnings = json.loads(warnings_file.read_text())
+            echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
+            return warnings
+        from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+
+        result = validate_file(self.data, self.columns)
+        if not result.ok:
+            raise ValidationFailed(result.errors)
+        warnings = [str(w) for w in result.warnings]
+        state.mkdir(parents=True, exist_ok=True)
+        from ketamine_ptsd.data.long import later_assessments
+
+        for frame, target in (
+            (later_assessments(result), state / paths.ASSESSMENTS_FILENAME),
+            (result.cohort, cohort_file),
+        ):
+            tmp = target.with_suffix(".tmp")
+            frame.to_parquet(tmp)
+            os.replace(tmp, target)
+        warnings_file.write_text(json.dumps(warnings))
+        key_file.write_text(key)  # last: a build stopped before this point validates again
+        echo(f"validate: {len(result.cohort)} patients, {len(warnings)} warning(s)")
+        return warnings
+
+    def results(self, notebooks: dict[str, Path]) -> dict[str, Any]:
+        """The values the notebooks glued, held to ``results.schema.json`` before anything is published."""
+        from ketamine_ptsd.presentation.results import check_schema, gather
+
+        try:
+            results = gather(notebooks)
+        except ValueError as exc:
+            raise engine.BuildFailed(f"gathering the results: {exc}") from None
+        problems = check_schema(results)
+        if problems:
+            raise engine.BuildFailed(
+                f"results.json would not match results.schema.json ({len(problems)} problem(s)):\n"
+                + "\n".join(problems[:20])
+            )
+        return results
+
+    def published_files(self) -> dict[str, Path]:
+        """The schema, beside ``results.json``: a reviewer's own tools can check the results with it."""
+        from ketamine_ptsd.presentation.results import SCHEMA_PATH
+
+        return {SCHEMA_PATH.name: SCHEMA_PATH}
+
+
+def build(
+    data: Path | str = paths.BUNDLED_COHORT,
+    out: Path | str = paths.DEFAULT_OUT,
+    params: dict[str, Any] | None = None,
+    jobs: int | None = None,
+    echo: Callable[[str], None] | None = None,
+    columns: Path | str | None = None,
+    wait: bool = True,
+) -> engine.BuildReport:
+    """Build the book for cohort file ``data`` into ``out`` (:func:`ketamine_ptsd.engine.build.build`)."""
+    kw = {} if echo is None else {"echo": echo}
+    return engine.build(KetaminePtsd(data, params, columns), out, jobs=jobs, wait=wait, **kw)
