@@ -10,9 +10,11 @@ import time
 import pandas as pd
 import pytest
 
-from ketamine_ptsd import cli, paths
+from ketamine_ptsd import cli, paths, project
+from ketamine_ptsd.engine import build
+from ketamine_ptsd.presentation import results
 
-from .helpers import CLI, run, tree_digest
+from .helpers import CLI, plant_cell, run, tree_digest
 
 
 def one_line_without_traceback(err: str) -> str:
@@ -105,3 +107,24 @@ def test_two_builds_of_one_folder_run_one_after_the_other_and_publish_one_book(t
     change = cohort["pcl5_pre"] - cohort["pcl5_post"]
     assert results["mcid"] == results["parameters"]["mcid"] == 15
     assert results["pct_clinically_significant"] == pytest.approx(100 * (change >= 15).mean())
+
+
+@pytest.mark.pipeline
+def test_the_schema_is_published_beside_the_results(bundled):
+    assert (bundled[0] / "results.schema.json").read_bytes() == results.SCHEMA_PATH.read_bytes()
+
+
+@pytest.mark.pipeline
+def test_results_that_break_the_schema_fail_the_build_and_publish_nothing(bundled, monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(bundled[0], out)
+    published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
+    plant_cell(
+        monkeypatch,
+        "clinical_significance",
+        "from ketamine_ptsd.presentation.results import record\nrecord('ae_planted_pct', 'many')",
+    )
+    # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
+    with pytest.raises(build.BuildFailed, match=r"would not match results.schema.json .*\n.*ae_planted_pct"):
+        project.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda _: None)
+    assert {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)} == published

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ketamine_ptsd import paths
+from ketamine_ptsd.engine.kernel_state import file_digest
 from ketamine_ptsd.engine.output import OutputFolder, sha256_file
 
 if TYPE_CHECKING:
@@ -301,12 +302,7 @@ class _Record:
             return None
 
     def unchanged(self, key: str, root: Path) -> bool:
-        return key == self.key and all(_digest(root / name) == digest for name, digest in self.reads.items())
-
-
-def _digest(path: Path) -> str:
-    """SHA-256 of a file a notebook tried to read; empty if there is none (its appearing is a change too)."""
-    return sha256_file(path) if path.is_file() else ""
+        return key == self.key and all(file_digest(str(root / name)) == digest for name, digest in self.reads.items())
 
 
 def _failed_cell(path: Path) -> str:
@@ -385,6 +381,7 @@ def plan_notebooks(
 ) -> _Plan:
     """Every notebook's key, and which notebooks must execute because it changed or a file they read did."""
     lock = sha256_file(project.lock_file) if project.lock_file.exists() else ""
+    _spec.cache_clear()  # a module may have been added or removed since an earlier build in this process
     plan = _Plan({}, {}, [])
     for name, path in toc.notebooks.items():
         source = path.read_text(encoding="utf-8")
@@ -441,10 +438,9 @@ def execute_notebooks(
                 shutil.move(str(target), failed_dir() / f"{item.name}.ipynb")
             raise
         os.replace(target, state.notebooks / f"{item.name}.ipynb")
-        read = _reads_log(target).read_text(encoding="utf-8").splitlines()
+        reads = dict(line.split("\t") for line in _reads_log(target).read_text(encoding="utf-8").splitlines())
         _reads_log(target).unlink()
-        # Hashed now: a file edited while the build runs then re-executes its readers next time.
-        record = _Record(item.key, {name: _digest(project.root / name) for name in sorted(set(read))})
+        record = _Record(item.key, dict(sorted(reads.items())))
         state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
         plan.keys[item.name] = record.full_key()
         echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")

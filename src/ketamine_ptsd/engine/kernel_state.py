@@ -16,14 +16,15 @@ must not (nor may it read files through C code, which the hook does not see).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import warnings
 
 _saved: dict = {}
 #: What :func:`watch` records: the folder, folders inside it that are not inputs, the files read so far
-#: (and those read before the first notebook), and the file each new read is appended to.
-_watch: dict = {"root": None, "ignore": (), "reads": set(), "preloaded": set(), "log": None, "busy": False}
+#: with their SHA-256 (and those read before the first notebook), and the file each new read is appended to.
+_watch: dict = {"root": None, "ignore": (), "reads": {}, "preloaded": {}, "log": None, "busy": False}
 
 
 def watch(root: str, ignore: list[str]) -> None:
@@ -43,19 +44,29 @@ def _audit(event: str, args: tuple) -> None:
     path, _, flags = args
     if isinstance(path, int) or flags & os.O_ACCMODE != os.O_RDONLY:
         return
-    _watch["busy"] = True  # realpath and the log's own open must not come back here
+    _watch["busy"] = True  # realpath, hashing and the log's own open must not come back here
     try:
         real = os.path.realpath(os.fsdecode(path))
         if not real.startswith(_watch["root"]) or real.startswith(_watch["ignore"]) or real.endswith((".py", ".pyc")):
             return
         relative = real[len(_watch["root"]) :]
         if relative not in _watch["reads"]:
-            _watch["reads"].add(relative)
+            # Hashed as it is opened: a file edited after the notebook read it then differs next time.
+            _watch["reads"][relative] = file_digest(real)
             if _watch["log"]:
                 with open(_watch["log"], "a", encoding="utf-8") as log:
-                    log.write(relative + "\n")
+                    log.write(f"{relative}\t{_watch['reads'][relative]}\n")
     finally:
         _watch["busy"] = False
+
+
+def file_digest(path: str) -> str:
+    """The file's SHA-256, empty if there is none (a file looked for and not found: its appearing is a change)."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return ""
 
 
 def _record() -> None:
@@ -78,7 +89,7 @@ def _record() -> None:
 
 def restore(cwd: str, reads_log: str) -> None:
     """Clear what the previous notebook left behind (see the module's docstring) and work in ``cwd``; the
-    files the next notebook reads are appended to ``reads_log``, starting with those read before any
+    files the next notebook reads are appended to ``reads_log`` (a line ``PATH<TAB>SHA-256`` each), starting with those read before any
     notebook ran (while the libraries were imported), which every notebook's state depends on.
 
     The first call, before any notebook has run, records the state later calls return to.
@@ -108,8 +119,8 @@ def restore(cwd: str, reads_log: str) -> None:
     np.seterr(**_saved["numpy"])
     os.chdir(cwd)
     if _watch["log"] is None:
-        _watch["preloaded"] = set(_watch["reads"])
-    _watch["reads"] = set()
+        _watch["preloaded"] = dict(_watch["reads"])
+    _watch["reads"] = {}
     _watch["log"] = reads_log
     with open(reads_log, "w", encoding="utf-8") as log:
-        log.writelines(f"{path}\n" for path in sorted(_watch["preloaded"]))
+        log.writelines(f"{path}\t{digest}\n" for path, digest in sorted(_watch["preloaded"].items()))
