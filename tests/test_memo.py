@@ -1,6 +1,9 @@
 """Results kept between builds (engine/memo.py): computed once per arguments and code, never stale."""
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -48,20 +51,34 @@ def test_changed_code_is_computed_again(tmp_path, searches, monkeypatch):
 
 
 def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
+    """In a copy of the package, imported in a process of its own (modules are found as ``import`` finds them)."""
     package = tmp_path / paths.PACKAGE.name
     shutil.copytree(paths.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    key = memo.code_key("ketamine_ptsd.data.reconstruct", package)
-    assert key == memo.code_key("ketamine_ptsd.data.reconstruct", package)
+
+    def code_key(module: str = "ketamine_ptsd.data.reconstruct") -> str:
+        code = f"from ketamine_ptsd.engine import memo\nprint(memo.code_key({module!r}))"
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0 or "ValueError" in proc.stderr, proc.stderr
+        return proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+
+    key = code_key()
+    assert key == code_key()
     # A module reconstruct.py does not import: the same key.
     with open(package / "presentation" / "figures.py", "a") as fh:
         fh.write("\n# edited\n")
-    assert memo.code_key("ketamine_ptsd.data.reconstruct", package) == key
+    assert code_key() == key
     # One it imports through another (reconstruct -> analysis.stats): a new key.
     with open(package / "analysis" / "stats.py", "a") as fh:
         fh.write("\n# edited\n")
-    assert memo.code_key("ketamine_ptsd.data.reconstruct", package) != key
-    with pytest.raises(ValueError, match="not a module"):
-        memo.code_key("ketamine_ptsd.no_such_module", package)
+    assert code_key() != key
+    assert code_key("ketamine_ptsd.no_such_module").startswith(
+        "ValueError: ketamine_ptsd.no_such_module is not a module"
+    )
 
 
 def test_only_the_most_recent_results_are_kept(tmp_path, monkeypatch):

@@ -29,9 +29,13 @@ def code_key(module: str, package: str = paths.PACKAGE.name) -> str:
     """SHA-256 of the source of every module of ``package`` that ``module`` (dotted) can run, and the lock file."""
     from ketamine_ptsd.engine import build
 
-    if module.split(".")[0] != package:
+    try:
+        modules = build.import_closure(f"import {module}", package)
+    except build.UnresolvedImport:
+        modules = {}
+    if module not in modules:
         raise ValueError(f"{module} is not a module of {package}")
-    sources = {name: sha256_file(path) for name, path in build.import_closure(f"import {module}", package).items()}
+    sources = {name: sha256_file(path) for name, path in modules.items()}
     lock = sha256_file(paths.LOCK_FILE) if paths.LOCK_FILE.exists() else ""
     return hashlib.sha256(json.dumps([sources, lock], sort_keys=True).encode()).hexdigest()
 
