@@ -1,7 +1,12 @@
-"""Sphinx hooks for the book: every inline script once.
+"""Sphinx hooks for the book: every inline script once, and pages re-read when a value they glue changes.
 
 sphinx-thebe registers its configuration script each time Sphinx reads documents, and Jupyter Book reads
 twice, so every page declared ``THEBE_JS_URL`` twice and the browser logged an error on each page.
+
+A page can show a value glued in another notebook (myst-nb's ``path::key``), but Sphinx records no
+dependency between the two: a build that reads only changed documents would keep the page's old value.
+So the documents each page glues from are kept in the build environment, and a page is read again
+whenever one of them changed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,39 @@ def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def _glued_from(env) -> dict[str, set[str]]:
+    """Per document, the other documents it glues values from (kept in the pickled environment)."""
+    if not hasattr(env, "kp_glued_from"):
+        env.kp_glued_from = {}
+    return env.kp_glued_from
+
+
+def _record_glue_sources(app, doctree) -> None:
+    from myst_nb.ext.glue.utils import PendingGlueReference
+
+    sources = {node.refdoc for node in doctree.findall(PendingGlueReference)} - {app.env.docname}
+    if sources:
+        _glued_from(app.env)[app.env.docname] = sources
+
+
+def _purge(app, env, docname) -> None:
+    _glued_from(env).pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    ours, theirs = _glued_from(env), _glued_from(other)
+    ours.update({name: theirs[name] for name in docnames if name in theirs})
+
+
+def _pages_gluing_from_changes(app, env, added, changed, removed) -> list[str]:
+    touched = set(added) | set(changed) | set(removed)
+    return sorted(name for name, sources in _glued_from(env).items() if sources & touched and name not in touched)
+
+
 def setup(app):
     app.connect("html-page-context", _unique_scripts, priority=900)
+    app.connect("doctree-read", _record_glue_sources)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-get-outdated", _pages_gluing_from_changes)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
