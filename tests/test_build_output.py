@@ -111,6 +111,7 @@ def test_two_builds_of_one_folder_run_one_after_the_other_and_publish_one_book(t
 
 @pytest.mark.pipeline
 def test_the_schema_is_published_beside_the_results(bundled):
+    assert project.KetaminePtsd().published_files() == {results.SCHEMA_PATH.name: results.SCHEMA_PATH}
     assert (bundled[0] / "results.schema.json").read_bytes() == results.SCHEMA_PATH.read_bytes()
 
 

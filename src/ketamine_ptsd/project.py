@@ -145,10 +145,11 @@ class KetaminePtsd:
         return results
 
     def published_files(self) -> dict[str, Path]:
-        """The schema, beside ``results.json``: a reviewer's own tools can check the results with it."""
-        from ketamine_ptsd.presentation.results import SCHEMA_PATH
-
-        return {SCHEMA_PATH.name: SCHEMA_PATH}
+        """The schema (``presentation.results.SCHEMA_PATH``), beside ``results.json``: a reviewer's own tools
+        can check the results with it. Found without importing that module (and pandas with it): a rebuild
+        with nothing to do asks for it too."""
+        schema = paths.PACKAGE / "presentation" / "results.schema.json"
+        return {schema.name: schema}
 
 
 def build(

@@ -183,7 +183,7 @@ class UnresolvedImport(BuildFailed):
 
 
 @functools.lru_cache(maxsize=512)
-def _imports(text: str, current: str) -> tuple[tuple[str, str, bool], ...]:
+def _imports(text: str, current: str) -> tuple[tuple[str, ast.stmt, bool], ...]:
     """(module, statement, required) for every import in Python ``text`` (cached on the text itself).
 
     ``current`` is the package the text belongs to, for relative imports. ``from a import b`` gives ``a``
@@ -192,15 +192,14 @@ def _imports(text: str, current: str) -> tuple[tuple[str, str, bool], ...]:
     found = []
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.ImportFrom):
-            statement = ast.unparse(node)
             try:
                 module = importlib.util.resolve_name("." * node.level + (node.module or ""), current)
             except ImportError:
-                raise UnresolvedImport(f"`{statement}`: a relative import outside a package") from None
-            found.append((module, statement, True))
-            found += [(f"{module}.{alias.name}", statement, False) for alias in node.names if alias.name != "*"]
+                raise UnresolvedImport(f"`{ast.unparse(node)}`: a relative import outside a package") from None
+            found.append((module, node, True))
+            found += [(f"{module}.{alias.name}", node, False) for alias in node.names if alias.name != "*"]
         elif isinstance(node, ast.Import):
-            found += [(alias.name, ast.unparse(node), True) for alias in node.names]
+            found += [(alias.name, node, True) for alias in node.names]
     return tuple(found)
 
 
@@ -249,7 +248,8 @@ def import_closure(code: str, package: str) -> dict[str, Path]:
         path = _find(module)
         if path is None:
             if required:
-                raise UnresolvedImport(f"{where}{': ' if where else ''}`{statement}`: no module named {module}")
+                where += ": " if where else ""
+                raise UnresolvedImport(f"{where}`{ast.unparse(statement)}`: no module named {module}")
             continue
         seen[module] = path
         current = module if path.name == "__init__.py" else module.rpartition(".")[0]
