@@ -93,7 +93,10 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
         errors, warns = out.done()
         return ValidationResult(None, errors, warns)
 
-    ids = cells.T["patient_id"].astype(str)
+    # Patients as whole numbers in order of first appearance: grouping on them is fast, and their order is the
+    # file's.
+    ids, names = pd.factorize(cells.T["patient_id"].astype(str))
+    ids = pd.Series(ids)
     label = cells.T["assessment"].str.lower()
     unknown = ~label.isin(ASSESSMENT_LABELS) & (label != "")
     for i in np.flatnonzero(unknown.to_numpy()):
@@ -123,8 +126,8 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
     errors, warns = out.done()
     if errors:
         return ValidationResult(None, errors, warns)
-    cohort = _wide(frame, cells, derived)
-    return ValidationResult(cohort, errors, warns, _later(frame))
+    cohort = _wide(frame, cells, derived, names)
+    return ValidationResult(cohort, errors, warns, _later(frame, names))
 
 
 def _days(cells: _Cells, ids: pd.Series, label: pd.Series, n: int) -> pd.Series:
@@ -222,9 +225,9 @@ def _check_patient_level(frame: pd.DataFrame, cells: _Cells) -> None:
             cells.out.error(column, f"differs from row {row} of the same patient ({there})", out_value, at=i)
 
 
-def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str]) -> pd.DataFrame:
+def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str], names) -> pd.DataFrame:
     """The one-row-per-patient cohort: totals and days of pre and post, patient-level values, items."""
-    patients = pd.Index(frame["id"].drop_duplicates(), name="id")
+    patients = pd.RangeIndex(len(names), name="id")
     n = len(patients)
 
     def at(name: str, values: pd.Series) -> pd.Series:
@@ -234,7 +237,7 @@ def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str]) -> pd.DataFram
         return series.reindex(patients).reset_index(drop=True).astype("Int64")
 
     final = {
-        "patient_id": pd.Series(patients, dtype="string"),
+        "patient_id": pd.Series(names, dtype="string"),
         "pcl5_pre": at("pre", frame["pcl5"]),
         "pcl5_post": at("post", frame["pcl5"]),
         "days_between": at("post", frame["days"]),
@@ -254,12 +257,13 @@ def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str]) -> pd.DataFram
     return _cohort(final, items_used, used, cells.extra, wide_derived, n)
 
 
-def _later(frame: pd.DataFrame) -> pd.DataFrame:
+def _later(frame: pd.DataFrame, names) -> pd.DataFrame:
     """The interim, post and followup assessments, by patient and day."""
     post_day = frame["id"].map(frame[frame["label"] == "post"].set_index("id")["days"])
     later = pd.DataFrame(
         {
-            "patient_id": frame["id"],
+            "patient_id": pd.Series(names.take(frame["id"].to_numpy()), index=frame.index, dtype="string"),
+            "_order": frame["id"],
             "assessment": frame["label"],
             "days": frame["days"],
             "days_after_post": (frame["days"] - post_day).where(frame["label"] != "interim"),
@@ -267,8 +271,7 @@ def _later(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     later = later[later["assessment"] != "pre"]
-    order = later["patient_id"].map({p: k for k, p in enumerate(frame["id"].drop_duplicates())})
-    later = later.assign(_order=order).sort_values(["_order", "days"], kind="stable").drop(columns="_order")
+    later = later.sort_values(["_order", "days"], kind="stable").drop(columns="_order")
     return later.reset_index(drop=True).astype(ASSESSMENT_COLUMNS)
 
 
