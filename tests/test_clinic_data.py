@@ -233,7 +233,7 @@ def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):
             f"{data}: row 3: column Visit (assessment): a second pre assessment of this patient; the first is at row 2"
         )
     out = tmp_path / "out"
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     for args in (
         ["validate", "--data", data, "--columns", columns],
         ["build", "--data", data, "--columns", columns, "--out", out],
@@ -242,7 +242,9 @@ def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):
         assert proc.returncode == 2, proc.stderr
         assert expected in proc.stderr
         assert "Traceback" not in proc.stderr
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # The inputs are untouched and nothing is published (the build may keep its own state in OUT/.state).
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert not (out / "html").exists() and not (out / "results.json").exists()
 
 
 def test_command_line_validates_the_bundled_example_with_its_mapping(tmp_path):
