@@ -617,6 +617,7 @@ def build(
             *project.book_files(),
             Path(__file__),
             Path(__file__).with_name("sphinx_ext.py"),
+            Path(__file__).with_name("sphinx_tables.py"),
             Path(__file__).with_name("render_worker.py"),
             *([project.lock_file] if project.lock_file.exists() else []),
         ]

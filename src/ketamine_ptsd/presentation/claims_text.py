@@ -5,6 +5,7 @@ consistency checks and the reconstructions, which :mod:`ketamine_ptsd.analysis.c
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -154,22 +155,27 @@ def why(row: Mapping, rows: Sequence[Mapping], claims: Sequence[Mapping], d_chec
     return "the recomputed value is not the published one; see the table."
 
 
-def differences(
-    differing: Sequence[Mapping], rows: Sequence[Mapping], claims: Sequence[Mapping], d_check: Mapping | None = None
-):
-    """Each differing claim (:func:`ketamine_ptsd.analysis.claims.explain_differences`) with :func:`why`.
+def claims_table(
+    rows: Sequence[Mapping], claims: Sequence[Mapping], differing: Sequence[Mapping], d_check: Mapping | None = None
+) -> pd.DataFrame:
+    """Every claim compared (:func:`comparison_table`) with its group from ``data/published_claims.yml`` and,
+    for a claim that differs (:func:`ketamine_ptsd.analysis.claims.explain_differences`), the reason
+    :func:`why` gives, next to its verdict. The claims' ids, which name them in ``results.json``, are left out
+    of the sentences a reader sees.
 
-    >>> differences([], [], []).data
-    'No claim differs.'
+    >>> rows = [{"id": "a_b", "claim": "x", "source": "s", "published": "1", "recomputed_display": "2",
+    ...          "status": "differs", "note": "n (`c_d`)"}]
+    >>> claims_table(rows, [{"id": "a_b", "group": "outcome"}], [])[["group", "why"]].to_dict("records")
+    [{'group': 'outcome', 'why': 'N'}]
     """
-    if not differing:
-        return _markdown("No claim differs.")
-    lines = [
-        f"- `{row['id']}` ({row['published']}, recomputed {row['recomputed_display']}): "
-        f"{why(row, rows, claims, d_check)}"
-        for row in differing
-    ]
-    return _markdown("Each difference, and why:\n\n" + "\n".join(lines))
+    group = {claim["id"]: claim["group"] for claim in claims}
+    reason = {row["id"]: why(row, rows, claims, d_check) for row in differing}
+    table = comparison_table(list(rows))
+    table["group"] = [group[row["id"]] for row in rows]
+    notes = [reason.get(row["id"], note) for row, note in zip(rows, table["why"], strict=True)]
+    notes = [re.sub(r" \(`?[a-z0-9]+(?:_[a-z0-9]+)+`?\)", "", n).replace("`", "") if n else n for n in notes]
+    table["why"] = [n[:1].upper() + n[1:] if n else n for n in notes]
+    return table
 
 
 def percentage_counts(checks: Sequence[Mapping]):

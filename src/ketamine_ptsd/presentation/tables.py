@@ -1,35 +1,176 @@
-"""Tables as the book shows them."""
+"""Tables as the book shows them: one house style, through great-tables.
+
+Every cell is formatted here, once, for display: numbers rounded to the table's precision, booleans and
+statuses as words with a symbol, missing values as a dash, and every text escaped, so text from the data
+file is shown, never interpreted. great-tables lays the cells out (column labels, spanners, row groups,
+notes) as static HTML; the book's stylesheet (``book/_static/tables.css``) keeps it inside the text column.
+The unrounded table stays downloadable as CSV below it, and the caption is numbered by the book's Sphinx
+extension (:mod:`ketamine_ptsd.engine.sphinx_tables`), which finds the table by its ``house-table`` class.
+"""
 
 from __future__ import annotations
 
+import base64
+import re
+from html import escape
+
 import numpy as np
+import pandas as pd
+
+#: Words a status column may hold, with the symbol shown before each (a reader scanning a column finds
+#: the exceptions by shape; the word keeps it readable in print and by screen readers).
+STATUS_SYMBOLS = {
+    "matches": "✓",
+    "yes": "✓",
+    "differs": "✗",
+    "no": "✗",
+    "NO": "✗",
+    "cannot check": "○",
+    "not computable": "○",
+    "suppressed": "○",
+}
+MISSING = "—"
 
 
-def show_table(frame, float_format: str = "{:.2f}", caption: str | None = None, name: str | None = None):
-    """An HTML table with every cell escaped, so text from the data file is shown, never interpreted,
-    followed by a link that downloads the same table, unrounded, as CSV (``name``.csv)."""
-    import base64
-    import re
-    from html import escape
+def _is_missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
-    import pandas as pd
+
+def _cell(value, decimals: int, status: bool) -> str:
+    """One cell as escaped HTML."""
+    if _is_missing(value):
+        return MISSING
+    if isinstance(value, (bool, np.bool_)):
+        value = "yes" if value else "no"
+        status = True
+    elif isinstance(value, (float, np.floating)):
+        return f"{value:.{decimals}f}"
+    elif isinstance(value, (int, np.integer)):
+        return str(value)
+    text = escape(str(value))
+    symbol = STATUS_SYMBOLS.get(str(value)) if status else None
+    if symbol:
+        return f'<span class="house-status house-status-{escape(str(value)).replace(" ", "-")}">{symbol} {text}</span>'
+    return text
+
+
+def _numeric(column: pd.Series) -> bool:
+    values = [v for v in column if not _is_missing(v) and v != "suppressed"]
+    return bool(values) and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in values
+    )
+
+
+def _short_source(source: str) -> str:
+    """A citation's short form: its first phrase, up to a comma, a full stop (not of "et al.") or a question
+    mark ("Feder et al. 2021", "So how special is special K?")."""
+    return re.split(r",\s|(?<!\bal)\.\s|(?<=\?)\s", source, maxsplit=1)[0].strip()
+
+
+def _decimals(float_format: str) -> int:
+    match = re.fullmatch(r"\{:,?\.(\d+)[f%]\}", float_format)
+    if not match:
+        raise ValueError(f"float_format must look like '{{:.2f}}', not {float_format!r}")
+    return int(match.group(1))
+
+
+def show_table(
+    frame: pd.DataFrame,
+    float_format: str = "{:.2f}",
+    caption: str | None = None,
+    name: str | None = None,
+    *,
+    labels: dict[str, str] | None = None,
+    spanners: dict[str, list[str]] | None = None,
+    decimals: dict[str, int] | None = None,
+    status: tuple[str, ...] = (),
+    details: dict[str, str] | None = None,
+    groups: str | None = None,
+    sources: str | None = None,
+    notes: tuple[str, ...] = (),
+):
+    """A table in the book's house style, followed by a link that downloads ``frame``, unrounded, as CSV.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table at full precision; it is what the CSV download holds.
+    float_format : str
+        Precision of every float column, as a format such as ``"{:.2f}"``.
+    caption : str, optional
+        What the table shows, in a sentence; the book numbers it ("Table 3.1").
+    name : str, optional
+        Label of the table (``{numref}`tbl-NAME``` refers to it) and file name of its CSV; default: from the
+        caption.
+    labels : dict, optional
+        Column name: label in words, with the unit.
+    spanners : dict, optional
+        Label over a group of columns: those columns (by name in ``frame``).
+    decimals : dict, optional
+        Column name: decimals, where a column differs from ``float_format``.
+    status : tuple of str
+        Columns of status words (:data:`STATUS_SYMBOLS`), shown with their symbol. Booleans always are.
+    details : dict, optional
+        Column name: column whose text is shown under it, in smaller type, and not as a column of its own
+        (an explanation next to the value it explains).
+    groups : str, optional
+        Column whose values group the rows, in order of first appearance; shown as group headings.
+    sources : str, optional
+        Column of references: each cell shows the short citation with a note number, and the notes under
+        the table give each full reference once.
+    notes : tuple of str
+        Sentences under the table.
+    """
+    from great_tables import GT
     from IPython.display import HTML
 
-    def cell(value):
-        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-            return ""
-        if isinstance(value, (float, np.floating)):
-            return float_format.format(value)
-        return value
-
-    shown = frame.astype(object).map(cell)
-    html = shown.to_html(index=False, escape=True, border=0, classes="table")
-    if caption:
-        html = html.replace(">\n  <thead>", f">\n  <caption>{escape(caption)}</caption>\n  <thead>", 1)
+    labels, spanners, decimals, details = labels or {}, spanners or {}, decimals or {}, details or {}
+    default = _decimals(float_format)
     slug = name or re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60]
-    csv = base64.b64encode(frame.to_csv(index=False).encode("utf-8")).decode("ascii")
+    hidden = set(details.values()) | ({groups} if groups else set())
+    shown = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        if column in hidden:
+            continue
+        cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
+        if column in details:
+            cells = [
+                c if _is_missing(d) or d == "" else f'{c}<div class="house-detail">{escape(str(d))}</div>'
+                for c, d in zip(cells, frame[details[column]], strict=True)
+            ]
+        shown[column] = cells
+    source_notes = []
+    if sources:
+        references = list(dict.fromkeys(str(v) for v in frame[sources] if not _is_missing(v)))
+        shown[sources] = [
+            MISSING if _is_missing(v) else f"{escape(_short_source(str(v)))}<sup>{references.index(str(v)) + 1}</sup>"
+            for v in frame[sources]
+        ]
+        source_notes = [f"{k}. {ref}" for k, ref in enumerate(references, start=1) if ref != _short_source(ref)]
+    if groups:
+        shown[groups] = frame[groups].astype(str)
+        order = list(dict.fromkeys(shown[groups]))
+        shown = shown.iloc[np.argsort([order.index(g) for g in shown[groups]], kind="stable")]
+    numeric = [c for c in shown.columns if c != groups and _numeric(frame[c])]
+
+    table = GT(shown.reset_index(drop=True), id=f"gt-{slug}", groupname_col=groups)
+    # Cells are escaped HTML already; great-tables would escape them again.
+    table = table.fmt(columns=[c for c in shown.columns if c != groups], fns=lambda cell: cell)
+    table = table.cols_label(**{c: labels.get(c, c) for c in shown.columns if c != groups})
+    for label, columns in spanners.items():
+        table = table.tab_spanner(label=label, columns=columns)
+    table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
+    for note in [*notes, *source_notes]:
+        table = table.tab_source_note(note)
+    body = table.as_raw_html(inline_css=False)
+
+    csv = frame.to_csv(index=False).encode("utf-8")
     link = (
-        f'<p class="table-download"><a download="{escape(slug)}.csv" href="data:text/csv;base64,{csv}">'
-        f"Download this table as CSV</a></p>"
+        f'<p class="table-download"><a download="{escape(slug)}.csv" '
+        f'href="data:text/csv;base64,{base64.b64encode(csv).decode("ascii")}">Download this table as CSV</a></p>'
     )
-    return HTML(html + link)
+    caption_html = f'<p class="house-table-caption">{escape(caption)}</p>' if caption else ""
+    return HTML(
+        f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}'
+        f'<div class="house-table-scroll">{body}</div>{link}</div>'
+    )

@@ -1,0 +1,104 @@
+"""The house style of tables: what a reader sees in each cell, and what the CSV download keeps."""
+
+import base64
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from ketamine_ptsd.presentation import tables
+
+
+def rendered(frame, **kw):
+    html = tables.show_table(frame, **kw).data
+    return html, BeautifulSoup(html, "html.parser")
+
+
+def body_cells(soup) -> list[list[str]]:
+    return [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in soup.select("tbody tr") if tr.td]
+
+
+def test_numbers_are_rounded_for_display_and_the_csv_keeps_full_precision():
+    frame = pd.DataFrame({"name": ["a", "b"], "value": [1 / 3, 2.0], "n": [7, 12]})
+    html, soup = rendered(frame, float_format="{:.1f}", decimals={"value": 3}, caption="Some numbers.")
+    assert body_cells(soup) == [["a", "0.333", "7"], ["b", "2.000", "12"]]
+    csv = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
+    assert pd.read_csv(pd.io.common.StringIO(csv))["value"].tolist() == [1 / 3, 2.0]
+
+
+def test_booleans_statuses_and_missing_values_are_words():
+    frame = pd.DataFrame(
+        {
+            "test": ["x", "y", "z"],
+            "significant": [True, False, np.nan],
+            "status": ["matches", "differs", "not computable"],
+            "p": [0.5, None, pd.NA],
+        },
+    ).astype({"significant": object})
+    _, soup = rendered(frame, status=("status",), caption="Words.")
+    cells = body_cells(soup)
+    assert cells == [
+        ["x", "✓ yes", "✓ matches", "0.50"],
+        ["y", "✗ no", "✗ differs", "—"],
+        ["z", "—", "○ not computable", "—"],
+    ]
+    text = soup.get_text(" ")
+    for raw in ("True", "False", "nan", "None", "<NA>"):
+        assert raw not in text
+
+
+def test_text_from_the_data_is_escaped_everywhere():
+    hostile = '<script>alert(1)</script> **bold** {glue:text}`n` ```{raw} html\n<b id="x">RAW</b>\n```'
+    frame = pd.DataFrame({"label": [hostile], "note": [hostile], "source": [hostile]})
+    html, soup = rendered(frame, details={"label": "note"}, sources="source", caption="Hostile.")
+    assert "<script>" not in html and '<b id="x">' not in html
+    assert soup.find("script") is None and soup.find(id="x") is None
+    assert hostile.split("\n")[0] in soup.get_text()
+
+
+def test_labels_spanners_groups_details_and_short_citations():
+    frame = pd.DataFrame(
+        {
+            "claim": ["one", "two", "three"],
+            "group": ["outcome", "sample", "outcome"],
+            "low": [1.0, 2.0, 3.0],
+            "high": [4.0, 5.0, 6.0],
+            "why": ["because", None, "so"],
+            "source": [
+                "Feder et al. 2021, Am J Psychiatry 178:193",
+                "this re-analysis",
+                "Feder et al. 2021, Am J Psychiatry 178:193",
+            ],
+        }
+    )
+    _, soup = rendered(
+        frame,
+        caption="All options.",
+        name="all",
+        labels={"claim": "Claim", "low": "low (points)", "high": "high (points)"},
+        spanners={"Confidence interval": ["low", "high"]},
+        groups="group",
+        details={"claim": "why"},
+        sources="source",
+    )
+    headings = [th.get_text(strip=True) for th in soup.select("thead th")]
+    assert "Confidence interval" in headings and "low (points)" in headings and "Claim" in headings
+    # Groups in order of first appearance, rows kept in their order within a group.
+    assert [th.get_text(strip=True) for th in soup.select("tbody th.gt_group_heading")] == ["outcome", "sample"]
+    rows = body_cells(soup)
+    assert [r[0] for r in rows] == ["one because", "three so", "two"]
+    assert [r[-1] for r in rows] == ["Feder et al. 2021 1", "Feder et al. 2021 1", "this re-analysis 2"]
+    assert "1. Feder et al. 2021, Am J Psychiatry 178:193" in soup.select_one(".gt_sourcenotes").get_text()
+    # The numbered-table extension finds the table by this opening and reads its caption from it.
+    from ketamine_ptsd.engine.sphinx_tables import CAPTION, OPENING
+
+    html = str(soup)
+    assert OPENING.match(html).group("id") == "tbl-all"
+    assert CAPTION.search(html).group("text") == "All options."
+
+
+def test_a_float_format_that_is_not_a_precision_is_refused():
+    with pytest.raises(ValueError, match="float_format"):
+        tables.show_table(pd.DataFrame({"x": [1.0]}), float_format="{:g}")
