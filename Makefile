@@ -10,10 +10,21 @@ OUT ?= _build
 COLUMNS ?=
 LINTED := src tests benchmarks tools
 
-.PHONY: report test install lock benchmark clean
+# `make publish REMOTE=name-or-url` puts OUT's book on that git remote's gh-pages branch.
+REMOTE ?= origin
+
+.PHONY: report pdf publish test install lock benchmark clean
 
 report: $(VENV)/.installed
 	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
+
+# The book and its PDF (OUT/book.pdf), printed by Debian's Chromium; without it, says how to install it.
+pdf: $(VENV)/.installed
+	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" --pdf
+
+# Refuses a build that failed or is older than its sources; never publishes OUT/.state or OUT/failed.
+publish: $(VENV)/.installed
+	$(BIN)/ketamine-ptsd publish --out "$(OUT)" --remote "$(REMOTE)"
 
 # Lint and format first: CI fails on either before the slower tests run.
 test: $(VENV)/.installed

@@ -161,3 +161,61 @@ def test_dark_theme_keeps_text_legible(site, browser):
 
     hi, lo = sorted([luminance(fg), luminance(bg)], reverse=True)
     assert (hi + 0.05) / (lo + 0.05) >= 4.5, f"contrast of {colours} is below WCAG AA"
+
+
+#: What a reader sees in a table cell: words, never a programming language's spelling of a value.
+RAW_CELLS = {"True", "False", "nan", "NaN", "None", "<NA>", "NaT"}
+
+
+@pytest.mark.parametrize("name,width,height", [("desktop", 1280, 900), ("phone", 390, 844)])
+def test_tables_fit_and_no_page_scrolls_sideways(site, browser, name, width, height):
+    base, html, _ = site
+    ARTIFACTS.mkdir(exist_ok=True)
+    for rel in chapter_urls(html):
+        page, _ = open_page(browser, f"{base}/{rel}", width, height)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{rel} is {overflow}px wider than a {width}px screen"
+        tables = page.evaluate("""() => {
+            const column = document.querySelector('article.bd-article').getBoundingClientRect();
+            return [...document.querySelectorAll('article table')].map(t => {
+                const box = t.getBoundingClientRect();
+                const first = t.querySelector('tbody td');
+                return {
+                    caption: (t.closest('figure')?.querySelector('.caption-text')?.textContent || t.className).slice(0, 60),
+                    right: box.right - column.right, left: column.left - box.left,
+                    cells: [...t.querySelectorAll('td, th')].map(c => c.textContent.trim()),
+                    sticky: first ? getComputedStyle(first).position : null,
+                    house: !!t.closest('.house-table'),
+                };
+            });
+        }""")
+        for table in tables:
+            raw = RAW_CELLS & set(table["cells"])
+            assert not raw, f"{rel}: {table['caption']}: cells reading {raw}"
+            if width == 1280:
+                assert table["right"] <= 1 and table["left"] <= 1, f"{rel}: {table['caption']} is wider than the text"
+            elif table["house"]:
+                # On a phone a table scrolls inside its box, its first column kept in view.
+                assert table["sticky"] == "sticky", f"{rel}: {table['caption']}"
+        page.screenshot(path=str(ARTIFACTS / f"{rel.replace('/', '_')}-{name}.png"), full_page=True)
+        page.close()
+
+
+def test_the_code_behind_every_table_and_figure_is_one_click_away(site):
+    from bs4 import BeautifulSoup
+
+    _, html, _ = site
+    checked = 0
+    for rel in chapter_urls(html):
+        page = html / rel
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        made_by_code = soup.select("figure.numbered-table") + [
+            img.find_parent("figure") for img in soup.select(".cell_output img")
+        ]
+        for item in made_by_code:
+            assert item is not None, f"{rel}: a figure drawn by code has no caption"
+            links = [a["href"] for a in item.select('a[href$=".ipynb"]')]
+            assert links, f"{rel}: {item.get_text(' ', strip=True)[:80]}"
+            assert all((page.parent / link).resolve().is_file() for link in links), f"{rel}: {links}"
+            checked += 1
+    assert checked >= 20

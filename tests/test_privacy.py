@@ -270,13 +270,24 @@ def test_no_suppressed_value_is_published_by_another_chapter(canary_build, tmp_p
 
 
 def _table(page: Path, caption: str) -> pd.DataFrame:
+    """The table captioned ``caption...`` as a reader sees it: one column per column label (a cell's
+    explanation, shown under its value, in a column ``LABEL: detail``)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    table = next(t for t in soup.find_all("table") if t.caption and t.caption.get_text().startswith(caption))
-    head = [th.get_text() for th in table.thead.find_all("th")]
-    rows = [[td.get_text() for td in tr.find_all("td")] for tr in table.tbody.find_all("tr")]
-    return pd.DataFrame(rows, columns=head)
+    figure = next(f for f in soup.select("figure.numbered-table") if caption in f.select_one("p.caption").get_text())
+    label = {th["id"]: th.get_text(strip=True) for th in figure.select("thead th[id]")}
+    rows = []
+    for tr in figure.select("tbody tr"):
+        row = {}
+        for td in tr.find_all("td"):
+            column = label[td["headers"][-1]]
+            detail = td.select_one(".house-detail")
+            if detail:
+                row[f"{column}: detail"] = detail.extract().get_text()
+            row[column] = td.get_text()
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 @pipeline
@@ -284,18 +295,21 @@ def test_small_cells_are_marked_in_the_book(canary_build):
     out, _, r = canary_build
     pages = out / "html" / "notebooks"
     mark = f"< {MIN_CELL} (suppressed)"
-    counts = _table(pages / "clinical_significance.html", "Patients meeting each definition").set_index("outcome")
+    counts = _table(pages / "clinical_significance.html", "Patients meeting each definition").set_index("Definition")
     assert list(counts.loc["remission"]) == [mark, "suppressed", "suppressed"]
-    assert counts.loc["clinically_significant", "n"] == str(r["n_clinically_significant"])
-    sensitivity = _table(pages / "clinical_significance.html", "Shares of patients").set_index("definition")
-    assert sensitivity.loc["pcl5_post < 31", "n"] == mark and sensitivity.loc["pcl5_post < 33", "n"] == mark
-    table_one = _table(pages / "cohort.html", "Table 1")
-    gender = table_one[table_one["characteristic"] == "Gender"].set_index("level")["value"]
+    assert counts.loc["clinically significant", "Patients"] == str(r["n_clinically_significant"])
+    sensitivity = _table(pages / "clinical_significance.html", "Shares of patients")
+    sensitivity = sensitivity.set_index("Threshold (PCL-5 points)")
+    assert (
+        sensitivity.loc["pcl5_post < 31", "Patients"] == mark and sensitivity.loc["pcl5_post < 33", "Patients"] == mark
+    )
+    table_one = _table(pages / "cohort.html", "Characteristics of all patients")
+    gender = table_one[table_one["Characteristic"] == "Gender"].set_index("Level")["Value"]
     assert gender["nonbinary"] == mark and gender["man"].startswith("7 (")
-    moderators = _table(pages / "moderators.html", "Each moderator").set_index("moderator")
-    assert moderators.loc["psychotherapy", "p"] == "suppressed"
-    assert "fewer than" in moderators.loc["psychotherapy", "note"]
-    assert "left out" in moderators.loc["gender", "note"]
+    moderators = _table(pages / "moderators.html", "Each moderator").set_index("Moderator")
+    therapy = moderators.loc["Concomitant psychotherapy during treatment"]
+    assert therapy["p"] == "suppressed" and "fewer than" in therapy["Moderator: detail"]
+    assert "left out" in moderators.loc["Gender", "Moderator: detail"]
     text = html_text(pages / "moderators.html")
     assert "Not shown: fewer than" in text and "(n = 3)" not in text
     clinical = html_text(pages / "clinical_significance.html")
@@ -315,8 +329,8 @@ def test_hostile_category_text_is_shown_as_text(canary_build):
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     levels = [td.get_text() for td in soup.select("table td")]
     for label in HOSTILE[:3]:
-        # The cell's text is the label itself (a line break shown as the two characters \n).
-        assert label.replace("\n", "\\n") in levels, label
+        # The cell's text is the label itself, line breaks included.
+        assert label in levels, label
     assert LONG_LABEL[: describe.MAX_LABEL - 1] + "…" in levels
     # Nothing of it became markup: no script ran, no bold, no raw HTML element, no glued number.
     assert not [s for s in soup.find_all("script") if "alert(1)" in s.get_text()]

@@ -1,4 +1,4 @@
-"""The ``ketamine-ptsd`` command: ``build``, ``validate``, ``columns`` and ``reconstruct``.
+"""The ``ketamine-ptsd`` command: ``build``, ``validate``, ``columns``, ``reconstruct`` and ``publish``.
 
 Exit status: 0 success; 2 invalid data or arguments, or an output folder holding an ``html/`` or
 ``results.json`` the build did not make (it is left as it was); 75 another build of the same output folder
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from ketamine_ptsd import paths
@@ -68,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"when another build of the same --out is running, exit at once (status {EXIT_BUSY}) instead of "
         "waiting for it",
     )
+    build.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the book to OUT/book.pdf (needs Chromium: apt-get install chromium)",
+    )
 
     validate = sub.add_parser("validate", help="check a cohort file against the data contract")
     validate.add_argument("--data", type=Path, required=True, help="cohort file to check")
@@ -119,6 +125,15 @@ def _parser() -> argparse.ArgumentParser:
         help="file to write: .parquet for Parquet, anything else CSV (default: data/cohort.csv "
         "for the bundled cohort; standard output with --n-cohorts)",
     )
+    publish = sub.add_parser(
+        "publish",
+        help="put a built book on a git remote's gh-pages branch (GitHub Pages)",
+        description="Publishes OUT/html (and OUT/book.pdf when it is from the same build) with ghp-import, with "
+        ".nojekyll; never OUT/.state or OUT/failed. Refuses a build that failed or is older than its sources.",
+    )
+    publish.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="build folder (default: _build)")
+    publish.add_argument("--remote", default="origin", help="remote name, URL or path (default: origin)")
+    publish.add_argument("--message", default="Publish the book", help="commit message on gh-pages")
     return parser
 
 
@@ -134,6 +149,7 @@ def _build(args) -> int:
     except ParameterError as exc:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
+    started = time.time()
     try:
         report = build(args.data, args.out, params, jobs=args.jobs, columns=args.columns, wait=not args.no_wait)
     except OutputBusy as exc:
@@ -155,6 +171,41 @@ def _build(args) -> int:
         raise
     for warning in report.warnings:
         _err(f"warning: {warning}")
+    from ketamine_ptsd.engine.publish import mark_built
+
+    mark_built(Path(args.out).absolute() / paths.STATE_DIRNAME, started)
+    if args.pdf:
+        from ketamine_ptsd.engine.pdf import PdfFailed, print_build
+        from ketamine_ptsd.project import KetaminePtsd
+
+        try:
+            print_build(KetaminePtsd(args.data, params, args.columns), args.out)
+        except PdfFailed as exc:
+            _err(f"ketamine-ptsd build: no PDF: {exc}")
+            _err("The HTML book and results.json were built as usual.")
+            return EXIT_FAILED
+    return 0
+
+
+def _publish(args) -> int:
+    from ketamine_ptsd.engine.pdf import PDF_FILENAME
+    from ketamine_ptsd.engine.publish import BUILT_STAMP, PublishRefused, check_publishable, publish, remote_url
+
+    out = Path(args.out).absolute()
+    state = out / paths.STATE_DIRNAME
+    try:
+        check_publishable(out, out / paths.HTML_DIRNAME, state, paths.BOOK_SOURCES)
+        url = remote_url(paths.REPO, args.remote)
+        pdf = out / PDF_FILENAME
+        # A PDF from an earlier build would not match the pages published beside it.
+        fresh_pdf = pdf.is_file() and pdf.stat().st_mtime >= (state / BUILT_STAMP).stat().st_mtime
+        commit = publish(out / paths.HTML_DIRNAME, url, args.message, [pdf] if fresh_pdf else [])
+    except PublishRefused as exc:
+        _err(f"ketamine-ptsd publish: {exc}")
+        return EXIT_FAILED
+    print(
+        f"published {out / paths.HTML_DIRNAME}{' and ' + PDF_FILENAME if fresh_pdf else ''} to {url} (gh-pages {commit[:12]})"
+    )
     return 0
 
 
@@ -232,7 +283,13 @@ def _reconstruct(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        commands = {"build": _build, "validate": _validate, "columns": _columns, "reconstruct": _reconstruct}
+        commands = {
+            "build": _build,
+            "validate": _validate,
+            "columns": _columns,
+            "reconstruct": _reconstruct,
+            "publish": _publish,
+        }
         return commands[args.command](args)
     except KeyboardInterrupt:
         _err("interrupted; the last good book and results.json were left as they were.")

@@ -11,6 +11,16 @@ PACKAGE = Path(__file__).resolve().parent
 DEFAULT_OUT = REPO / "_build"
 # The pinned environment: part of every cache key.
 LOCK_FILE = REPO / "requirements.lock"
+#: What a book is made from: a build older than any of these is out of date (``ketamine-ptsd publish`` checks).
+BOOK_SOURCES = (
+    NOTEBOOKS,
+    BOOK,
+    PACKAGE,
+    DATA,
+    REPO / "_config.yml",
+    REPO / "_toc.yml",
+    LOCK_FILE,
+)
 
 # Inside a build's output folder.
 HTML_DIRNAME = "html"

@@ -1,0 +1,289 @@
+"""A PDF of the book, from the notebooks the HTML build executed: nothing is executed again.
+
+Jupyter Book's own routes do not work here: ``pdfhtml`` downloads a browser (offline it fails), and
+``pdflatex`` prints HTML tables and glued values as ``<... object>``. Instead Jupyter Book renders the
+same sources as one HTML page (``singlehtml``), which is reshaped for print (a title page with the book's
+opening notice, a table of contents, numbered chapters, no code and no navigation) and printed by the
+system's Chromium through Playwright's ``page.pdf``, with running page numbers and a PDF outline.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+#: How a reader gets the browser the PDF is printed with (Debian's package; a downloaded one fails offline).
+INSTALL_CHROMIUM = "apt-get install chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+#: Print layout. The theme's own print rules hide most of its chrome; these hide the rest, keep code out,
+#: and number chapters and their sections with CSS counters (the HTML book leaves chapters unnumbered).
+PRINT_CSS = """
+@page { size: A4; margin: 18mm 17mm 20mm 17mm; }
+html, body { background: white !important; }
+body { font-size: 10.5pt; }
+.bd-header, .bd-sidebar-primary, .bd-sidebar-secondary, .bd-footer, .bd-footer-article, .bd-footer-content,
+.bd-header-article, .header-article-items, .prev-next-area, .headerlink, #pst-skip-link, .skip-link,
+.bd-search, .search-button-field, .back-to-top, #pst-back-to-top, .theme-switch-button, .bd-header-announcement,
+details.hide, .cell_input, .tag_remove-cell, .tag_injected-parameters, .table-download { display: none !important; }
+.bd-main, .bd-content, .bd-article-container, .bd-article, .bd-page-width, .bd-container, .bd-container__inner {
+  display: block !important; max-width: none !important; width: auto !important; padding: 0 !important;
+  margin: 0 !important; overflow: visible !important; }
+.pdf-title-page { break-after: page; padding-top: 28vh; }
+.pdf-title-page h1 { font-size: 22pt; line-height: 1.25; margin-bottom: 1.2em; }
+.pdf-title-page .pdf-byline { font-size: 12pt; margin-bottom: 3em; }
+.pdf-contents { break-after: page; }
+.pdf-contents ol { list-style: none; padding-left: 0; }
+.pdf-contents ol ol { padding-left: 1.6em; margin-bottom: 0.4em; }
+.pdf-contents a { text-decoration: none; color: inherit; }
+body { counter-reset: chapter; }
+.pdf-chapter { break-before: page; counter-increment: chapter; counter-reset: section; }
+.pdf-chapter > h2::before { content: counter(chapter) "  "; }
+.pdf-chapter > section { counter-increment: section; }
+.pdf-chapter > section > h3::before { content: counter(chapter) "." counter(section) "  "; }
+h2, h3, h4 { break-after: avoid; }
+figure, img, .admonition { break-inside: avoid; }
+img { max-width: 100% !important; height: auto !important; }
+table { max-width: 100% !important; }
+.cell_output { overflow: visible !important; }
+a { color: inherit; }
+"""
+PDF_FILENAME = "book.pdf"
+FOOTER = (
+    '<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
+
+
+class PdfFailed(RuntimeError):
+    """The PDF could not be made; the message says why (and, without Chromium, how to install it)."""
+
+
+@dataclass
+class PdfReport:
+    path: Path
+    pages: int
+    seconds: float
+
+
+def find_chromium() -> str | None:
+    """The system's Chromium, or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def render_single_page(source: Path, work: Path) -> Path:
+    """Jupyter Book's one-page HTML of ``source`` (a book folder with executed notebooks, execution off),
+    built strictly like the HTML book; returns the page."""
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jupyter_book.cli.main import main; main(sys.argv[1:])",
+            "build",
+            str(source),
+            "--builder",
+            "singlehtml",
+            "--path-output",
+            str(work),
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if process.returncode:
+        lines = [ln for ln in (process.stdout + process.stderr).splitlines() if "WARNING" in ln or "ERROR" in ln]
+        raise PdfFailed("the single-page book failed to render:\n" + "\n".join(lines[-20:] or [process.stderr[-2000:]]))
+    pages = list((work / "_build" / "singlehtml").rglob("*.html"))
+    # The root document is the page with content; index.html only redirects to it.
+    return max(pages, key=lambda p: p.stat().st_size)
+
+
+def shape_for_print(html: str, today: date | None = None) -> str:
+    """The one-page book as the PDF shows it: title page, contents, then the root page's text and one
+    chapter per document of the table of contents. Text is moved, never rewritten."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    article = soup.select_one("article.bd-article")
+    root = article.find("section", recursive=False)
+    title = root.find("h1")
+    for link in title.select("a.headerlink"):
+        link.decompose()
+    # The root page's first admonition (not a hidden code cell's toggle) is the book's notice to readers.
+    notice = next((a for a in root.select(".admonition") if a.name != "details"), None)
+    byline = soup.select_one(".footer-item p, .bd-footer-content p")
+
+    title_page = soup.new_tag("section", attrs={"class": "pdf-title-page"})
+    title_page.append(title.extract())
+    if byline is not None:
+        line = soup.new_tag("p", attrs={"class": "pdf-byline"})
+        line.string = " ".join(byline.get_text(" ").split()) + f" · {(today or date.today()).isoformat()}"
+        title_page.append(line)
+    if notice is not None:
+        title_page.append(notice.extract())
+
+    contents = soup.new_tag("nav", attrs={"class": "pdf-contents"})
+    heading = soup.new_tag("h2")
+    heading.string = "Contents"
+    contents.append(heading)
+    chapters = soup.new_tag("ol")
+    contents.append(chapters)
+    for number, chapter in enumerate(article.select("div.toctree-wrapper > section"), start=1):
+        chapter["class"] = [*chapter.get("class", []), "pdf-chapter"]
+        chapters.append(_contents_entry(soup, chapter, str(number)))
+        sections = soup.new_tag("ol")
+        for k, section in enumerate(chapter.find_all("section", recursive=False), start=1):
+            sections.append(_contents_entry(soup, section, f"{number}.{k}"))
+        if sections.contents:
+            chapters.contents[-1].append(sections)
+    article.insert(0, contents)
+    article.insert(0, title_page)
+    # Nothing but the book: the page's navigation, header and footer go, the article stays.
+    body = soup.body
+    for child in list(body.children):
+        if getattr(child, "name", None) not in ("script", None):
+            child.extract()
+    body.insert(0, article.extract())
+    style = soup.new_tag("style")
+    style.string = PRINT_CSS
+    soup.head.append(style)
+    return str(soup)
+
+
+def _contents_entry(soup, section, number: str):
+    heading = section.find(["h1", "h2", "h3", "h4"])
+    entry = soup.new_tag("li")
+    link = soup.new_tag("a", href=f"#{section['id']}")
+    text = heading.get_text(" ", strip=True).rstrip("#").strip()
+    link.string = f"{number}  {text}"
+    entry.append(link)
+    return entry
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def print_page(page: Path, target: Path, chromium: str) -> None:
+    """Print ``page`` (served over HTTP from its folder, so fonts and MathJax load) to ``target``."""
+    from playwright.sync_api import sync_playwright
+
+    handler = functools.partial(_Quiet, directory=str(page.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                tab = browser.new_page()
+                tab.goto(f"http://127.0.0.1:{server.server_address[1]}/{page.name}", wait_until="networkidle")
+                # Formulas are typeset by MathJax after loading; print only once it has finished.
+                tab.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+                tab.emulate_media(media="print")
+                tab.pdf(
+                    path=str(target),
+                    prefer_css_page_size=True,
+                    print_background=True,
+                    display_header_footer=True,
+                    header_template="<span></span>",
+                    footer_template=FOOTER,
+                    outline=True,
+                    tagged=True,
+                )
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def book_source(project, out: Path, target: Path) -> None:
+    """The sources the HTML book in ``out`` was rendered from (``project``'s book files), with that build's
+    executed notebooks, each where its source is."""
+    from ketamine_ptsd.engine import build as engine
+
+    executed = engine._State(out).notebooks
+    toc = engine.read_toc(project.root)
+    missing = [name for name in toc.notebooks if not (executed / f"{name}.ipynb").is_file()]
+    if missing:
+        raise PdfFailed(f"{out} holds no executed notebook {', '.join(missing)}; build the book first")
+    shutil.rmtree(target, ignore_errors=True)
+    for path in project.book_files():
+        copy = target / path.relative_to(project.root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+    engine._copy_mathjax(target / "_mathjax" / "mathjax")
+    for name, source in toc.notebooks.items():
+        copy = (target / source.relative_to(project.root)).with_suffix(".ipynb")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed / f"{name}.ipynb", copy)
+
+
+def print_build(
+    project, out: Path, echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+) -> PdfReport:
+    """``out/book.pdf`` from the book ``project`` last built into ``out`` (see :func:`build_pdf`)."""
+    from ketamine_ptsd import paths
+
+    out = Path(out).absolute()
+    work = out / paths.STATE_DIRNAME / "pdf"
+    chromium = find_chromium()
+    if chromium is None:
+        raise PdfFailed(f"the PDF needs Chromium, which is not installed; install it with: {INSTALL_CHROMIUM}")
+    book_source(project, out, work / "src")
+    report = build_pdf(work / "src", out / PDF_FILENAME, work / "render", chromium, echo)
+    shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def build_pdf(
+    source: Path,
+    target: Path,
+    work: Path,
+    chromium: str | None = None,
+    echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+) -> PdfReport:
+    """Print the book in ``source`` (executed notebooks, Jupyter Book execution off) to ``target``.
+
+    ``target`` is replaced only when the new PDF is complete. Raises :class:`PdfFailed` without Chromium
+    (naming the command that installs it) or when rendering fails.
+    """
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        raise PdfFailed(f"the PDF needs Chromium, which is not installed; install it with: {INSTALL_CHROMIUM}")
+    started = time.perf_counter()
+    shutil.rmtree(work, ignore_errors=True)
+    page = render_single_page(source, work)
+    # Sphinx writes the root document's links relative to the output folder, wherever the page itself is.
+    printable = work / "_build" / "singlehtml" / "print.html"
+    printable.write_text(shape_for_print(page.read_text(encoding="utf-8")), encoding="utf-8")
+    partial = target.with_name(target.name + ".partial")
+    print_page(printable, partial, chromium)
+    from pypdf import PdfReader
+
+    pages = len(PdfReader(partial).pages)
+    os.replace(partial, target)
+    seconds = time.perf_counter() - started
+    echo(f"pdf: {target} ({pages} pages, {seconds:.1f} s)")
+    return PdfReport(target, pages, seconds)

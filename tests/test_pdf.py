@@ -1,0 +1,151 @@
+"""The PDF of the book (``build --pdf``), read back with pypdf, built on the privacy tests' canary cohort.
+
+Its pages are saved as PNG files under ``test-artifacts/pdf/`` (pdftoppm, from Debian's poppler-utils) so a
+person can look at them.
+"""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ketamine_ptsd import paths
+
+from .helpers import run, tree_digest
+from .test_privacy import CANARIES, canary_frame
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = paths.REPO / "test-artifacts" / "pdf"
+
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed; install it with: apt-get install chromium", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def canary_pdf(tmp_path_factory):
+    from pypdf import PdfReader
+
+    folder = tmp_path_factory.mktemp("canary-pdf")
+    data = folder / "cohort.csv"
+    canary_frame().to_csv(data, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    out = folder / "out"
+    proc = run("build", "--data", data, "--out", out, "--pdf")
+    assert proc.returncode == 0, proc.stderr
+    reader = PdfReader(out / "book.pdf")
+    texts = [page.extract_text() for page in reader.pages]
+    return out, reader, texts, json.loads((out / "results.json").read_text())
+
+
+def folded(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def test_title_page_has_the_title_and_the_data_origin_notice(canary_pdf):
+    out, _, texts, _ = canary_pdf
+    first = folded(texts[0])
+    assert "a reproducible re-analysis" in first
+    # Built on a cohort file, not the bundled one: the notice says where the numbers come from.
+    assert "come from the cohort file this book was built on" in first
+    assert "Contents" in texts[1]
+
+
+def test_every_chapter_is_there_numbered_and_listed_in_the_contents(canary_pdf):
+    out, _, texts, _ = canary_pdf
+    from bs4 import BeautifulSoup
+
+    html = out / "html"
+    pages = [html / "notebooks" / f"{name}.html" for name in _toc_chapters() if name.startswith("notebooks/")]
+    pages += [html / f"{name}.html" for name in _toc_chapters() if name.startswith("book/")]
+    titles = [
+        BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").h1.get_text().rstrip("#").strip() for p in pages
+    ]
+    contents, body = folded(texts[1]), folded(" ".join(texts[2:]))
+    for number, title in enumerate(titles, start=1):
+        assert f"{number} {folded(title)}" in contents, title
+        assert f"{number} {folded(title)}" in body, title
+
+
+def _toc_chapters() -> list[str]:
+    return re.findall(r"file:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
+
+
+def test_headline_numbers_equal_results_json(canary_pdf):
+    _, _, texts, results = canary_pdf
+    text = folded(" ".join(texts))
+    for key in ("pre_mean", "post_mean", "mean_change", "change_ci_low", "change_ci_high", "d_av"):
+        assert format(results[key], ".2f") in text, key
+    assert f"{results['n_patients']} patients" in text
+
+
+def test_as_many_images_as_the_html_book_has_figures(canary_pdf):
+    out, reader, _, _ = canary_pdf
+    html = out / "html"
+    figures = sum(
+        len(re.findall(r'<img[^>]+src="[^"]*_images/', page.read_text(encoding="utf-8")))
+        for page in [*html.glob("notebooks/*.html"), *html.glob("book/*.html")]
+    )
+    assert figures > 0
+    assert sum(len(page.images) for page in reader.pages) == figures
+
+
+def test_no_code_no_navigation_and_running_page_numbers(canary_pdf):
+    _, reader, texts, _ = canary_pdf
+    text = " ".join(texts)
+    for code in ("import pandas", "results.record", "tables.show_table", "cohort_path =", "Skip to main content"):
+        assert code not in text, code
+    total = len(texts)
+    for number, page in enumerate(texts, start=1):
+        assert f"{number} / {total}" in page, number
+
+
+def test_internal_links_lead_to_named_places_in_the_pdf(canary_pdf):
+    _, reader, _, _ = canary_pdf
+    destinations = set(reader.named_destinations)
+    links = [
+        annot.get_object()
+        for page in reader.pages
+        for annot in page.get("/Annots") or []
+        if annot.get_object().get("/Subtype") == "/Link" and "/Dest" in annot.get_object()
+    ]
+    assert len(links) > 20
+    assert all(str(link["/Dest"]).lstrip("/") in destinations for link in links)
+    # The contents page links to every chapter.
+    contents_links = [a for a in reader.pages[1].get("/Annots") or [] if "/Dest" in a.get_object()]
+    assert len(contents_links) >= len(_toc_chapters())
+
+
+def test_no_identifier_or_free_text_value_is_in_the_pdf(canary_pdf):
+    out, _, texts, _ = canary_pdf
+    text = "".join(texts)
+    raw = (out / "book.pdf").read_bytes().decode("latin-1")
+    assert not [c for c in CANARIES if c in text or c in raw]
+
+
+def test_pages_are_saved_as_png_for_a_person_to_look_at(canary_pdf):
+    out, reader, _, _ = canary_pdf
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(out / "book.pdf"), str(ARTIFACTS / "page")], check=True)
+    pngs = sorted(ARTIFACTS.glob("page-*.png"))
+    assert len(pngs) == len(reader.pages)
+    assert all(p.stat().st_size > 2_000 for p in pngs)
+
+
+def test_without_chromium_the_pdf_is_refused_with_the_install_command_and_the_book_stays(canary_pdf, tmp_path):
+    out, _, _, _ = canary_pdf
+    before = tree_digest(out / "html")
+    # Only git on the path besides Python: no Chromium to be found.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "git").symlink_to(shutil.which("git"))
+    env = {**os.environ, "PATH": str(tools)}
+    proc = run("build", "--data", out.parent / "cohort.csv", "--out", out, "--pdf", env=env)
+    assert proc.returncode == 1
+    assert "apt-get install chromium" in proc.stderr
+    assert tree_digest(out / "html") == before
+    assert (out / "results.json").is_file()
