@@ -51,6 +51,8 @@ details.hide, .cell_input, .tag_remove-cell, .tag_injected-parameters, .table-do
 .pdf-title-page .pdf-byline { font-size: 12pt; margin-bottom: 3em; }
 .pdf-contents { break-after: page; }
 .pdf-contents ol { list-style: none; padding-left: 0; }
+.pdf-contents > ol { columns: 2; column-gap: 2.5em; font-size: 9.5pt; }
+.pdf-contents > ol > li { break-inside: avoid; }
 .pdf-contents ol ol { padding-left: 1.6em; margin-bottom: 0.4em; }
 .pdf-contents a { text-decoration: none; color: inherit; }
 body { counter-reset: chapter; }
