@@ -4,7 +4,6 @@ statsmodels, or from the published sources named beside them; never from the cod
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -677,25 +676,32 @@ def test_summary_table_takes_its_numbers_from_the_inputs(benchmarks):
     assert bare["quantity"].isna().all() and len(bare) == len(table)
 
 
-def test_a_million_patients_take_seconds():
+def test_a_million_patients_give_the_same_answers_as_numpy_and_scipy():
+    # Vectorised over patients: a million still run (the benchmarks measure how fast), and agree with
+    # the direct computations.
     rng = np.random.default_rng(0)
     n = 1_000_000
     pre = rng.integers(33, 81, n)
     post = np.clip(pre - rng.integers(-5, 45, n), 0, 80).astype(float)
     post[rng.random(n) < 0.25] = np.nan
+    days = rng.integers(7, 365, n)
     c = pd.DataFrame(
         {
             "pcl5_pre": pd.array(pre, dtype="Int64"),
             "pcl5_post": pd.array(pd.Series(post).round(), dtype="Int64"),
-            "days_between": pd.array(rng.integers(7, 365, n), dtype="Int64"),
+            "days_between": pd.array(days, dtype="Int64"),
         }
     )
-    start = time.perf_counter()
-    L.multiple_imputation(c, m=20, min_cell=0)
-    L.lowess_curve(c)
-    L.itt_summary(c, min_cell=0)
-    L.change_by_followup(c, min_cell=0)
-    assert time.perf_counter() - start < 10
+    done = ~np.isnan(post)
+    change = pre - post
+    assert L.itt_summary(c, min_cell=0)["itt_mean_change"] == pytest.approx(np.where(done, change, 0).mean())
+    by_time = L.change_by_followup(c, min_cell=0)
+    cut = np.median(days[done])
+    short, long_ = change[done & (days <= cut)], change[done & (days > cut)]
+    assert by_time["difference"] == pytest.approx(long_.mean() - short.mean())
+    assert by_time["p"] == pytest.approx(stats.ttest_ind(long_, short, equal_var=False).pvalue, rel=1e-6)
+    assert L.multiple_imputation(c, m=20, min_cell=0)["n_imputed"] == int((~done).sum())
+    assert L.lowess_curve(c)["n"].sum() == int(done.sum())
 
 
 # ----------------------------------------------------------------------------------------------------
