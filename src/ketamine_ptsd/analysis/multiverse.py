@@ -50,11 +50,12 @@ POPULATIONS = {
 #: Effect sizes of the effect-size family: the paper's d (d_av), d_z, and d_av with Hedges' correction.
 EFFECT_SIZES = ("d_av", "d_z", "g_av")
 #: The paper's statements as thresholds on a family's estimate (the press coverage of MacConnel et al.
-#: 2024): "over 60% remitted", "75% improved significantly", "a large effect" (Cohen's 0.8).
+#: 2024): "over 60% remitted", "75% improved significantly", "a large effect" (Cohen's convention).
+LARGE_EFFECT = 0.8
 STATEMENTS = {
     "remission": ("over 60% remitted", lambda x: x > 60),
     "clinically_significant": ("75% improved significantly", lambda x: x >= 75),
-    "effect_size": ("a large effect", lambda x: x >= 0.8),
+    "effect_size": ("a large effect", lambda x: x >= LARGE_EFFECT),
 }
 #: Name of each family's estimate in the summary keys (``multiverse_<name>_min`` ...).
 SUMMARY_NAMES = {
