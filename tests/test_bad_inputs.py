@@ -241,3 +241,26 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     assert errors and errors[0]["evalue"] == "planted failure"
     # The cells before the failure ran, so the kept copy shows how far it got.
     assert any(o.get("output_type") == "display_data" for c in failed.cells for o in c.get("outputs", []))
+
+
+def test_a_failing_render_leaves_the_last_good_book_and_the_next_render_starts_afresh(bundled, monkeypatch, tmp_path):
+    """Rendering fails (a warning is an error): nothing is published, and the render folder the next build
+    would update is not trusted: every page is read and written again, not only the changed ones."""
+    out = tmp_path / "out"
+    shutil.copytree(bundled[0], out, symlinks=True)
+    published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
+    plant_cell(
+        monkeypatch, "clinical_significance", 'from IPython.display import Markdown\nMarkdown("{ref}`no-label`")'
+    )
+    changed = {"change_thresholds_sensitivity": [5, 10, 20]}
+    with pytest.raises(build_module.BuildFailed, match="rendering the book failed"):
+        project.build(paths.BUNDLED_COHORT, out, changed, echo=lambda line: None)
+    assert {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
+    monkeypatch.undo()
+    pages = sorted((out / "html" / "notebooks").glob("*.html"))
+    written = [page.stat().st_mtime_ns for page in pages]
+    # Another value, so the chapter runs again without the planted cell (which is not part of its key).
+    changed = {"change_thresholds_sensitivity": [5, 10, 25]}
+    report = project.build(paths.BUNDLED_COHORT, out, changed, echo=lambda line: None)
+    assert set(report.executed) == {"clinical_significance", "provenance"}
+    assert all(page.stat().st_mtime_ns != when for page, when in zip(pages, written))

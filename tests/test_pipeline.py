@@ -139,6 +139,8 @@ def test_user_cohort_book_says_what_is_missing_and_not_synthetic(user_build):
 def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_build):
     path, frame = user_cohort
     out, _ = user_build
+    pages = out / "html" / "notebooks"
+    written = {page.stem: page.stat().st_mtime_ns for page in pages.glob("*.html")}
     report = project.build(path, out, {"mcid": 15}, echo=lambda line: None)
     # The notebooks that declare mcid (and provenance, which records every parameter), no others.
     assert set(report.executed) == {
@@ -157,6 +159,9 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
     assert r["parameters"]["mcid"] == 15
     page = html_text(out / "html" / "notebooks" / "clinical_significance.html")
     assert f"{r['pct_clinically_significant']:.1f}%" in page
+    # Rendering, too, redoes only what changed: the pages of the notebooks that did not run are not written.
+    rewritten = {name for name, when in written.items() if (pages / f"{name}.html").stat().st_mtime_ns != when}
+    assert rewritten == set(report.executed)
 
 
 def test_relative_paths_work_from_any_folder(tmp_path):

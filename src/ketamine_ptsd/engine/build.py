@@ -10,7 +10,7 @@ modules it imports (found with ``importlib``, transitively), the input's digest,
 parameters it declares, the lock file, and every file under the project's folder it read when it last ran
 (recorded by an audit hook in its kernel, :mod:`ketamine_ptsd.engine.kernel_state`, and kept with its key).
 A notebook whose key is unchanged is not executed again; a book whose notebooks and sources are unchanged
-is not rendered again. All build state lives in ``OUT/.state``, so deleting the output folder gives a
+is not rendered again, and a render reads and writes only the pages that changed (:class:`Renderer`). All build state lives in ``OUT/.state``, so deleting the output folder gives a
 clean build.
 
 One build at a time holds ``OUT`` (:mod:`ketamine_ptsd.engine.output`), and it replaces only what it made.
@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.engine.kernel_state import file_digest
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 
 #: The file that lists the book's chapters, in the project's folder.
 TOC_FILE = "_toc.yml"
+#: Jupyter Book's configuration, in the project's folder.
+CONFIG_FILE = "_config.yml"
 KERNEL_STATE = Path(__file__).with_name("kernel_state.py")
 
 
@@ -283,6 +286,9 @@ class _State:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
 
+    def remove(self, name: str) -> None:
+        (self.dir / name).unlink(missing_ok=True)
+
 
 @dataclass
 class _Record:
@@ -512,24 +518,56 @@ def _copy_mathjax(target: Path) -> None:
             shutil.copy2(source, target / part)
 
 
+#: An image of the book as a page refers to it.
+IMAGE = re.compile(r"""_images/([^"'?#\s)]+)""")
+
+
+def _update(source: Path, target: Path) -> bool:
+    """Copy ``source`` to ``target`` unless it holds the same bytes already; True if it copied.
+
+    A copied file gets a new modification time, which is how Sphinx tells a changed document; an
+    unchanged one keeps its own, so Sphinx does not read it again.
+    """
+    if (
+        target.exists()
+        and target.stat().st_size == source.stat().st_size
+        and target.read_bytes() == source.read_bytes()
+    ):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return True
+
+
 class Renderer:
     """Jupyter Book over the executed notebooks, warnings as errors, in a process started before they are.
 
     The process (:mod:`ketamine_ptsd.engine.render_worker`) imports Sphinx and the extensions at low priority
     while the notebooks execute; :meth:`start` copies the executed notebooks in and lets it build, and
     :meth:`wait` waits for the HTML.
+
+    The render folder is kept from one successful build to the next, so Sphinx reads and writes only the
+    pages whose sources changed (and, by :mod:`ketamine_ptsd.engine.sphinx_ext`, the pages that glue values
+    from them). It is started afresh whenever the rendering code or the lock changed (``base``, a key of
+    them) or the last render did not end in a published book: a page that failed, or was being written
+    when a build stopped, is then read again.
     """
 
-    def __init__(self, project: Project, toc: Toc, state: _State):
+    def __init__(self, project: Project, toc: Toc, state: _State, base: str):
         self.work = state.dir / "render"
         self.toc = toc
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.state, self.base = state, base
+        # Cleared now and written back only once the book is published: a render that fails or is
+        # interrupted leaves the next one to start afresh.
+        if state.read(self.BASE) != base:
+            shutil.rmtree(self.work, ignore_errors=True)
+        state.remove(self.BASE)
         self.src = self.work / "src"
-        for path in project.book_files():
-            target = self.src / path.relative_to(project.root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-        _copy_mathjax(self.src / "_mathjax" / "mathjax")
+        self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
+        for target, path in self.sources.items():
+            _update(path, target)
+        if not (self.src / "_mathjax").exists():
+            _copy_mathjax(self.src / "_mathjax" / "mathjax")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -551,12 +589,23 @@ class Renderer:
         # Its imports should use only what the notebooks' kernels leave idle.
         os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
 
+    #: State file holding the ``base`` key of the render folder's last successful render.
+    BASE = "render.base"
+
     def start(self, root: Path, notebooks: Path) -> None:
-        """Copy the executed ``notebooks`` in, each where its source is under ``root``, and let the process build."""
+        """Copy the executed ``notebooks`` in, each where its source is under ``root``, and let the process build.
+
+        Files of an earlier render that are no longer sources (a chapter taken out) are deleted, so Sphinx
+        drops their pages.
+        """
+        current = set(self.sources)
         for name, source in self.toc.notebooks.items():
             target = (self.src / source.relative_to(root)).with_suffix(".ipynb")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(notebooks / f"{name}.ipynb", target)
+            _update(notebooks / f"{name}.ipynb", target)
+            current.add(target)
+        for path in self.src.rglob("*"):
+            if path.is_file() and path not in current and self.src / "_mathjax" not in path.parents:
+                path.unlink()
         self.started = time.perf_counter()
         self.process.stdin.write("go\n")
         self.process.stdin.flush()
@@ -565,6 +614,7 @@ class Renderer:
         """Wait for the book; returns the new HTML folder."""
         stdout, stderr = self.process.communicate()
         if self.process.returncode:
+            shutil.rmtree(self.work, ignore_errors=True)
             lines = [
                 ln
                 for ln in (stdout + stderr).splitlines()
@@ -576,7 +626,21 @@ class Renderer:
         html = self.work / "_build" / "html"
         # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
         (html / "index.html").write_text(REDIRECT.format(target=f"{self.toc.root}.html"), encoding="utf-8")
-        return html
+        # Sphinx never deletes an image: the figures a page showed before it changed would stay (and be
+        # published) beside the new ones. Only those a page shows are kept.
+        shown = {unquote(name) for page in html.rglob("*.html") for name in IMAGE.findall(page.read_text("utf-8"))}
+        for image in (html / "_images").glob("*"):
+            if image.name not in shown:
+                image.unlink()
+        # A copy is published: the render folder keeps its own for the next build to update.
+        staged = self.state.dir / "html.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(html, staged)
+        return staged
+
+    def published(self) -> None:
+        """The book is out: the next build may update this render."""
+        self.state.write(self.BASE, self.base)
 
     def close(self) -> None:
         """Stop the process if the build ended without (or while) rendering."""
@@ -611,19 +675,22 @@ def build(
         toc = read_toc(project.root, parsed)
         plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
         state.write("parsed.json", json.dumps(parsed))
-        # What the rendering depends on besides the notebooks: the book's sources, this module, the Sphinx
-        # hooks, the lock.
-        renderer_files = [
-            *project.book_files(),
+        # What the rendering depends on besides the notebooks: the book's sources, and what a kept render
+        # folder was made by: the code that renders (this module, the Sphinx hooks, the lock) and the book's
+        # configuration and table of contents (pages taken out of the book are not deleted by Sphinx).
+        render_code = [
             Path(__file__),
             Path(__file__).with_name("sphinx_ext.py"),
             Path(__file__).with_name("sphinx_tables.py"),
             Path(__file__).with_name("render_worker.py"),
             *([project.lock_file] if project.lock_file.exists() else []),
+            *(p for p in project.book_files() if p.name in (TOC_FILE, CONFIG_FILE)),
         ]
+        render_base = sha_text("".join(sha256_file(p) for p in render_code))
 
         def render_key() -> str:
-            return sha_text(json.dumps(plan.keys, sort_keys=True) + "".join(sha256_file(p) for p in renderer_files))
+            sources = "".join(sha256_file(p) for p in project.book_files())
+            return sha_text(json.dumps(plan.keys, sort_keys=True) + sources + render_base)
 
         unchanged = (
             not plan.todo
@@ -636,7 +703,7 @@ def build(
             nonlocal renderer
             report.warnings = project.prepare(state.dir, echo)
             if not unchanged:
-                renderer = Renderer(project, toc, state)
+                renderer = Renderer(project, toc, state, render_base)
 
         try:
             execute_notebooks(
@@ -661,8 +728,8 @@ def build(
         files = {paths.RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
         files |= {name: source.read_bytes() for name, source in project.published_files().items()}
         folder.publish(new_html, files)
+        renderer.published()
         state.write("render.key", render_key())
-        shutil.rmtree(state.dir / "render", ignore_errors=True)
         report.rendered = True
         echo(f"published: {folder.html} and {', '.join(str(out / name) for name in files)}")
     return report
