@@ -68,6 +68,7 @@ class OutputFolder:
         self.state = out / paths.STATE_DIRNAME
 
     def __enter__(self) -> OutputFolder:
+        self.created = not self.out.exists()
         self.out.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.out, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -86,7 +87,11 @@ class OutputFolder:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        # A build that made OUT and then failed before publishing (invalid data, say) leaves no trace of it,
+        # unless it kept failed notebooks there for the user to read.
+        if exc_type is not None and self.created and not self.failed.exists() and not self.html.exists():
+            shutil.rmtree(self.out, ignore_errors=True)
         os.close(self.fd)  # releases the lock
 
     def _check_ownership(self) -> None:
