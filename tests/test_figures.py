@@ -241,19 +241,35 @@ def test_every_figure_fits_in_its_own_size(plt, name):
     assert drawn.x1 <= width + slack and drawn.y1 <= height + slack, (name, drawn, (width, height))
 
 
-def test_in_a_notebook_figures_are_shown_as_svg_at_their_own_size(plt):
+def test_in_a_notebook_a_figure_is_shown_as_svg_at_its_own_size_and_drawn_once(plt, tmp_path, monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
 
-    shell = InteractiveShell.instance()
+    monkeypatch.chdir(tmp_path)  # kept figures go to a folder relative to the working directory
+    draw = figures.change_distribution.__wrapped__
+    drawn = []
+    monkeypatch.setattr(figures.change_distribution, "__wrapped__", lambda *a: drawn.append(a) or draw(*a))
+    done = _cohort(117)
+    InteractiveShell.instance()
     try:
-        fig = figures.change_distribution(_cohort(117), 10)
-        shown, _ = shell.display_formatter.format(fig)
-        assert "image/png" not in shown
-        svg = shown["image/svg+xml"]
-        # The figure's own size, in points: no tight bounding box, which would lay it out a second time.
-        width, height = fig.get_size_inches() * 72
-        assert f'width="{width:g}pt" height="{height:g}pt"' in svg
-        # No date and element ids that depend on the figure alone: shown twice, the same text.
-        assert shell.display_formatter.format(fig)[0]["image/svg+xml"] == svg
+        with capture_output() as first:
+            assert figures.change_distribution(done, 10) is None
+        with capture_output() as again:
+            figures.change_distribution(done, 10)
+        with capture_output() as other:
+            figures.change_distribution(done, 15)
     finally:
         InteractiveShell.clear_instance()
+    # The same arguments and code: shown from what the first call kept, not drawn again.
+    assert len(drawn) == 2
+    [shown] = first.outputs
+    assert again.outputs[0].data == shown.data != other.outputs[0].data
+    assert set(shown.data) == {"image/svg+xml", "text/plain"}
+    fig = draw(done, 10)
+    assert shown.data["text/plain"] == repr(fig)
+    # The figure's own size, in points: no tight bounding box, which would lay it out a second time.
+    width, height = fig.get_size_inches() * 72
+    svg = shown.data["image/svg+xml"]
+    assert f'width="{width:g}pt" height="{height:g}pt"' in svg
+    # No date and element ids that depend on the figure alone: drawn again, the same text.
+    assert figures._shown("ketamine_ptsd.presentation.figures:change_distribution", (done, 10), {}) == shown.data

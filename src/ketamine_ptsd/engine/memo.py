@@ -21,8 +21,9 @@ from ketamine_ptsd.engine.output import sha256_file
 
 T = TypeVar("T")
 
-#: Results kept in a folder; beyond them the least recently used are deleted.
-KEEP = 8
+#: Results kept in a folder (a build keeps about twenty: its figures and reconstructions); beyond them the
+#: least recently used are deleted.
+KEEP = 64
 
 
 def code_key(module: str, package: str = paths.PACKAGE.name) -> str:
@@ -40,17 +41,26 @@ def code_key(module: str, package: str = paths.PACKAGE.name) -> str:
     return hashlib.sha256(json.dumps([sources, lock], sort_keys=True).encode()).hexdigest()
 
 
-def cached(function: Callable[..., T], /, *args: Any, folder: str | Path = paths.CACHE_DIRNAME, **kwargs: Any) -> T:
+def cached(
+    function: Callable[..., T],
+    /,
+    *args: Any,
+    folder: str | Path = paths.CACHE_DIRNAME,
+    code: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> T:
     """``function(*args, **kwargs)``, computed once for these arguments and this code and kept in ``folder``.
 
     The folder is relative to the working directory, which for a notebook the build executes is the
-    build's state. The arguments must hash the same in every process (numbers, strings, arrays and
-    dataclasses of them do; joblib hashes them by value).
+    build's state. The arguments must hash the same in every process (numbers, strings, arrays, data
+    frames and dataclasses of them do; joblib hashes them by value). ``code`` names further modules whose
+    code the result depends on, besides ``function``'s own.
     """
     from joblib import Memory
 
     memory = Memory(folder, verbose=0)
-    value = memory.cache(_call)(code_key(function.__module__), function, args, kwargs)
+    key = "".join(code_key(module) for module in (function.__module__, *code))
+    value = memory.cache(_call)(key, function, args, kwargs)
     memory.reduce_size(items_limit=KEEP)
     return value
 

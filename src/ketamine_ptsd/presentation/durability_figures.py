@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .figures import PALETTE, fitted, pyplot_with_theme
+from .figures import PALETTE, fitted, kept, pyplot_with_theme
 
 
+@kept
 def trajectory(table: pd.DataFrame, ci_level: float):
     """Mean PCL-5 with its interval at each time of :func:`ketamine_ptsd.analysis.durability.trajectory`;
     rows whose mean is ``None`` (no patients, or suppressed) are left out."""
@@ -30,6 +31,7 @@ def trajectory(table: pd.DataFrame, ci_level: float):
     return fitted(fig)
 
 
+@kept
 def loss_of_response_curve(survival, median: float | None):
     """Kaplan-Meier curve of keeping the response (statsmodels ``SurvfuncRight``), its median marked."""
     plt, sns = pyplot_with_theme()

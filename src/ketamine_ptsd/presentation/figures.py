@@ -6,6 +6,9 @@ Above :data:`MAX_POINTS` patients a figure switches from one mark per patient to
 
 from __future__ import annotations
 
+import functools
+import importlib
+
 import numpy as np
 import pandas as pd
 
@@ -51,6 +54,49 @@ def pyplot_with_theme():
     return plt, sns
 
 
+def kept(function):
+    """Decorates a figure function: in a notebook, its figure is drawn once per arguments and code, and kept
+    between builds (:func:`ketamine_ptsd.engine.memo.cached`).
+
+    A notebook runs again whenever any of its inputs changed, most of which a given figure does not use (a
+    parameter of another analysis, a new reference file): the figure is then shown from what was kept, as
+    the inline backend would have shown it (the SVG :data:`SHOWN_AS` describes, and the figure as text), and
+    the function returns None. Outside a notebook it returns the figure.
+    """
+
+    @functools.wraps(function)
+    def figure_or_shown(*args, **kwargs):
+        from IPython import get_ipython
+
+        if get_ipython() is None:
+            return function(*args, **kwargs)
+        from IPython.display import display
+
+        from ketamine_ptsd.engine import memo
+
+        name = f"{function.__module__}:{function.__qualname__}"
+        shown = memo.cached(_shown, name, args, kwargs, code=(function.__module__,))
+        if shown is not None:
+            display(shown, raw=True)
+
+    return figure_or_shown
+
+
+def _shown(name: str, args: tuple, kwargs: dict) -> dict | None:
+    """What a notebook shows for the figure function ``name`` (``module:function``) called with these
+    arguments: its figure as SVG and as text (None when it draws nothing)."""
+    import matplotlib.pyplot as plt
+    from IPython.core.pylabtools import print_figure
+
+    module, qualname = name.split(":")
+    fig = getattr(importlib.import_module(module), qualname).__wrapped__(*args, **kwargs)
+    if fig is None:
+        return None
+    shown = {"image/svg+xml": print_figure(fig, "svg", **SHOWN_AS), "text/plain": repr(fig)}
+    plt.close(fig)
+    return shown
+
+
 def fitted(fig, **tight_layout):
     """``fig`` laid out once to fit its own size (``Figure.tight_layout(**tight_layout)``), then left without
     a layout engine: with one set (``tight_layout`` leaves a placeholder behind), saving a figure draws it
@@ -63,6 +109,7 @@ def fitted(fig, **tight_layout):
     return fig
 
 
+@kept
 def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     """Left: each patient's line from ``pcl5_pre`` to ``pcl5_post`` (or a 2-D histogram for large cohorts).
     Right: the distribution of the two totals."""
@@ -130,6 +177,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     return fitted(fig)
 
 
+@kept
 def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_threshold: float | None = None):
     """Each patient's change, sorted (a waterfall), or a histogram of change for large cohorts."""
     plt, sns = pyplot_with_theme()
@@ -162,6 +210,7 @@ def change_distribution(done: pd.DataFrame, mcid: float, reliable_change_thresho
     return fitted(fig)
 
 
+@kept
 def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     """Box plots of change by a grouping column (aggregates only)."""
     plt, sns = pyplot_with_theme()
@@ -196,6 +245,7 @@ def change_by_group(done: pd.DataFrame, column: str, labels: dict):
     return fitted(fig)
 
 
+@kept
 def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: float | None = None, share: str = ""):
     """What the unreported pre-post correlation r allows, from published means and SDs.
 
@@ -249,6 +299,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     return fitted(fig)
 
 
+@kept
 def reconstruction_figure(spread: pd.DataFrame):
     """Quantities the paper did not report, across reconstructed cohorts.
 

@@ -17,6 +17,7 @@ INSTRUMENT_MARKERS = {"PCL-5": "o", "CAPS-5": "s", "mixed": "D", "not stated": "
 KIND_ORDER = ("this cohort", "within-group active arm", "within-group control arm", "between-group")
 
 
+@figures.kept
 def forest_plot(rows: pd.DataFrame):
     """This cohort's within-group effect beside published within- and between-group effects.
 
@@ -79,6 +80,7 @@ def forest_plot(rows: pd.DataFrame):
     return figures.fitted(fig)
 
 
+@figures.kept
 def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: float, reliability: float):
     """Expected regression to the mean across assumed populations and reliabilities.
 
@@ -122,6 +124,7 @@ def rtm_grid_plot(grid: pd.DataFrame, population_mean: float, population_sd: flo
     return figures.fitted(fig, rect=(0, 0, 0.82, 1))
 
 
+@figures.kept
 def followup_histogram(days: np.ndarray, median: float | None = None):
     """Distribution of days between the two assessments (a histogram, at any cohort size)."""
     plt, sns = figures.pyplot_with_theme()
@@ -140,6 +143,7 @@ def followup_histogram(days: np.ndarray, median: float | None = None):
     return figures.fitted(fig)
 
 
+@figures.kept
 def change_vs_followup(points: pd.DataFrame, curve: pd.DataFrame, split_days: float | None = None):
     """Change in PCL-5 against days between assessments, with a smoothed curve.
 

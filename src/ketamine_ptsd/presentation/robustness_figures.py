@@ -15,6 +15,7 @@ from ketamine_ptsd.presentation import figures
 _MARKERS = {"completers": "o", "itt": "s", "mi": "D"}
 
 
+@figures.kept
 def specification_curve(table: pd.DataFrame, family: str, reference: float | None = None, statement: str = ""):
     """One family's specifications, estimates sorted with their intervals, and beneath them the choices.
 
@@ -85,6 +86,7 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     return figures.fitted(fig, h_pad=0.3)
 
 
+@figures.kept
 def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
     """Stacked intervals: the change left after removing each bias in turn (median and interval), top to
     bottom, with the points each bias removed written beside its bar."""
