@@ -179,3 +179,22 @@ def test_without_chromium_the_pdf_is_refused_with_the_install_command_and_the_bo
     assert "apt-get install chromium" in proc.stderr
     assert tree_digest(out / "html") == before
     assert (out / "results.json").is_file()
+
+
+def test_a_table_wider_than_the_printed_page_is_refused_not_cut(tmp_path):
+    from ketamine_ptsd.engine import pdf
+
+    page = tmp_path / "print.html"
+    cells = "".join(f"<td>{'x' * 40}</td>" for _ in range(12))
+    page.write_text(
+        f"<html><head><style>td {{ white-space: nowrap }}</style></head><body><figure>"
+        f'<p class="caption"><span class="caption-text">A very wide table</span></p>'
+        f"<table><tr>{cells}</tr></table></figure></body></html>"
+    )
+    with pytest.raises(pdf.PdfFailed, match="A very wide table"):
+        pdf.print_page(page, tmp_path / "book.pdf", CHROMIUM)
+    assert not (tmp_path / "book.pdf").exists()
+    # The same table, narrow enough, prints.
+    page.write_text(page.read_text().replace("x" * 40, "x"))
+    pdf.print_page(page, tmp_path / "book.pdf", CHROMIUM)
+    assert (tmp_path / "book.pdf").read_bytes().startswith(b"%PDF")

@@ -35,6 +35,8 @@ CHROMIUM_ARGS = [
 
 #: Print layout. The theme's own print rules hide most of its chrome; these hide the rest, keep code out,
 #: and number chapters and their sections with CSS counters (the HTML book leaves chapters unnumbered).
+#: A4, with side margins of 17 mm: the width, in CSS pixels, that the printed text has.
+PRINTED_WIDTH_PX = round((210 - 2 * 17) / 25.4 * 96)
 PRINT_CSS = """
 @page { size: A4; margin: 18mm 17mm 20mm 17mm; }
 html, body { background: white !important; }
@@ -68,6 +70,11 @@ table { max-width: 100% !important; }
 a { color: inherit; }
 """
 PDF_FILENAME = "book.pdf"
+#: Tables, figures and formulas whose right edge is past the printed text's (by their caption or tag).
+WIDER_THAN_THE_PAGE = """() => [...document.querySelectorAll('table, img, svg, pre, mjx-container')]
+    .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                 && !e.closest('.table-download, .pdf-title-page'))
+    .map(e => (e.closest('figure')?.querySelector('.caption-text')?.textContent || e.tagName).slice(0, 80))"""
 FOOTER = (
     '<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
@@ -198,11 +205,15 @@ def print_page(page: Path, target: Path, chromium: str) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
-                tab = browser.new_page()
+                # Laid out at the printed width, so what would be cut at the margin can be found before printing.
+                tab = browser.new_page(viewport={"width": PRINTED_WIDTH_PX, "height": 1000})
                 tab.goto(f"http://127.0.0.1:{server.server_address[1]}/{page.name}", wait_until="networkidle")
                 # Formulas are typeset by MathJax after loading; print only once it has finished.
                 tab.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
                 tab.emulate_media(media="print")
+                cut = tab.evaluate(WIDER_THAN_THE_PAGE)
+                if cut:
+                    raise PdfFailed("wider than the printed page, so cut at its margin: " + "; ".join(cut))
                 tab.pdf(
                     path=str(target),
                     prefer_css_page_size=True,
