@@ -43,6 +43,14 @@ def test_a_folder_or_file_the_build_did_not_make_is_refused_and_left_alone(make,
     assert tree_digest(out) == before and sorted(os.listdir(out)) == names
 
 
+def test_invalid_data_into_a_new_folder_leaves_no_folder(tmp_path):
+    data = tmp_path / "cohort.csv"
+    data.write_text("patient_id,pcl5_pre,pcl5_post\nA,90,10\n")
+    proc = run("build", "--data", data, "--out", tmp_path / "out")
+    assert proc.returncode == 2 and "column pcl5_pre" in proc.stderr, proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["cohort.csv"]
+
+
 @pytest.mark.pipeline
 def test_a_published_file_changed_since_the_build_is_refused(bundled, tmp_path):
     out = tmp_path / "out"

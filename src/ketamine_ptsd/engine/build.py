@@ -674,7 +674,6 @@ def build(
             parsed = {}
         toc = read_toc(project.root, parsed)
         plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
-        state.write("parsed.json", json.dumps(parsed))
         # What the rendering depends on besides the notebooks: the book's sources, and what a kept render
         # folder was made by: the code that renders (this module, the Sphinx hooks, the lock) and the book's
         # configuration and table of contents (pages taken out of the book are not deleted by Sphinx).
@@ -702,6 +701,7 @@ def build(
         def prepare_then_start_renderer() -> None:
             nonlocal renderer
             report.warnings = project.prepare(state.dir, echo)
+            state.write("parsed.json", json.dumps(parsed))  # only now: invalid input leaves nothing behind
             if not unchanged:
                 renderer = Renderer(project, toc, state, render_base)
 

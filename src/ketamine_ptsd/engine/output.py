@@ -68,24 +68,35 @@ class OutputFolder:
         self.state = out / paths.STATE_DIRNAME
 
     def __enter__(self) -> OutputFolder:
-        self.created = not self.out.exists()
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.out, os.O_RDONLY | os.O_DIRECTORY)
-        try:
+        while True:
+            self.created = not self.out.exists()
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.out, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not self.wait:
-                    raise OutputBusy(
-                        f"another build of {self.out} is running; not waiting for it (--no-wait)"
-                    ) from None
-                self.echo(f"waiting for the other build of {self.out} to finish ...")
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
+                self._lock()
+                if os.fstat(self.fd).st_ino == os.stat(self.out).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            except BaseException:
+                os.close(self.fd)
+                raise
+            os.close(self.fd)  # the build that held it removed the folder: lock the one there now
+        try:
             self._check_ownership()
         except BaseException:
             os.close(self.fd)
             raise
         return self
+
+    def _lock(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not self.wait:
+                raise OutputBusy(f"another build of {self.out} is running; not waiting for it (--no-wait)") from None
+            self.echo(f"waiting for the other build of {self.out} to finish ...")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
 
     def __exit__(self, exc_type, *exc) -> None:
         # A build that made OUT and then failed before publishing (invalid data, say) leaves no trace of it,
