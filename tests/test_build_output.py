@@ -29,8 +29,9 @@ def one_line_without_traceback(err: str) -> str:
         lambda out: (out / "html").mkdir() or (out / "html" / "index.html").write_text("my own page"),
         lambda out: (out / "results.json").write_text('{"mine": 1}'),
         lambda out: (out / "failed").mkdir() or (out / "failed" / "notes.txt").write_text("my notes"),
+        lambda out: (out / "book.pdf").write_bytes(b"%PDF-1.7 my own"),
     ],
-    ids=["html", "results.json", "failed"],
+    ids=["html", "results.json", "failed", "book.pdf"],
 )
 def test_a_folder_or_file_the_build_did_not_make_is_refused_and_left_alone(make, tmp_path):
     out = tmp_path / "out"
@@ -137,3 +138,15 @@ def test_results_that_break_the_schema_fail_the_build_and_publish_nothing(bundle
     with pytest.raises(build.BuildFailed, match=r"would not match results.schema.json .*\n.*ae_planted_pct"):
         project.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda _: None)
     assert {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
+
+
+@pytest.mark.pipeline
+def test_a_folder_built_before_the_marks_is_still_the_builds_own(bundled, tmp_path):
+    """A book built by a version without ownership marks is recognised by its build state, not refused."""
+    out = tmp_path / "out"
+    shutil.copytree(bundled[0], out)
+    (out / "html" / ".made-by-build.json").unlink()
+    proc = run("build", "--out", out, "--param", "mcid=11")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "results.json").read_text())["mcid"] == 11
+    assert (out / "html" / ".made-by-build.json").is_file()

@@ -174,6 +174,7 @@ def test_without_chromium_the_pdf_is_refused_with_the_install_command_and_the_bo
     tools.mkdir()
     (tools / "git").symlink_to(shutil.which("git"))
     env = {**os.environ, "PATH": str(tools)}
+    (out / "book.pdf").unlink()  # an up-to-date PDF would not be printed again
     proc = run("build", "--data", out.parent / "cohort.csv", "--out", out, "--pdf", env=env)
     assert proc.returncode == 1
     assert "apt-get install chromium" in proc.stderr
@@ -198,3 +199,16 @@ def test_a_table_wider_than_the_printed_page_is_refused_not_cut(tmp_path):
     page.write_text(page.read_text().replace("x" * 40, "x"))
     pdf.print_page(page, tmp_path / "book.pdf", CHROMIUM)
     assert (tmp_path / "book.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_pdf_is_the_builds_own_and_printed_again_only_for_a_new_book(canary_pdf):
+    out = canary_pdf[0]
+    data = out.parent / "cohort.csv"
+    proc = run("build", "--data", data, "--out", out, "--pdf")
+    assert proc.returncode == 0 and (out / "book.pdf").is_file(), proc.stderr
+    # Made inside the build's lock and marked as its own: a later build keeps it instead of refusing it.
+    proc = run("build", "--data", data, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    proc = run("build", "--data", data, "--out", out, "--pdf")
+    assert proc.returncode == 0, proc.stderr
+    assert "render: unchanged" in proc.stderr and "pdf:" not in proc.stderr

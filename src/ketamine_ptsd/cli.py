@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from ketamine_ptsd import paths
@@ -140,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 def _build(args) -> int:
     from ketamine_ptsd.engine.build import BuildFailed
     from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy
+    from ketamine_ptsd.engine.pdf import PdfFailed
     from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
     from ketamine_ptsd.project import build
 
@@ -149,9 +149,10 @@ def _build(args) -> int:
     except ParameterError as exc:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
-    started = time.time()
     try:
-        report = build(args.data, args.out, params, jobs=args.jobs, columns=args.columns, wait=not args.no_wait)
+        report = build(
+            args.data, args.out, params, jobs=args.jobs, columns=args.columns, wait=not args.no_wait, pdf=args.pdf
+        )
     except OutputBusy as exc:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_BUSY
@@ -162,6 +163,10 @@ def _build(args) -> int:
         _err(f"build failed: {exc}")
         _err("The last good book and results.json were left as they were.")
         return EXIT_FAILED
+    except PdfFailed as exc:
+        _err(f"ketamine-ptsd build: no PDF: {exc}")
+        _err("The HTML book and results.json were built as usual.")
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - sorted below
         # Importing validation costs pandas and pandera; a rebuild with unchanged data never needs them.
         from ketamine_ptsd.data.validate import ValidationFailed
@@ -171,19 +176,6 @@ def _build(args) -> int:
         raise
     for warning in report.warnings:
         _err(f"warning: {warning}")
-    from ketamine_ptsd.engine.publish import mark_built
-
-    mark_built(Path(args.out).absolute() / paths.STATE_DIRNAME, started)
-    if args.pdf:
-        from ketamine_ptsd.engine.pdf import PdfFailed, print_build
-        from ketamine_ptsd.project import KetaminePtsd
-
-        try:
-            print_build(KetaminePtsd(args.data, params, args.columns), args.out)
-        except PdfFailed as exc:
-            _err(f"ketamine-ptsd build: no PDF: {exc}")
-            _err("The HTML book and results.json were built as usual.")
-            return EXIT_FAILED
     return 0
 
 

@@ -160,7 +160,8 @@ def build(
     echo: Callable[[str], None] | None = None,
     columns: Path | str | None = None,
     wait: bool = True,
+    pdf: bool = False,
 ) -> engine.BuildReport:
     """Build the book for cohort file ``data`` into ``out`` (:func:`ketamine_ptsd.engine.build.build`)."""
     kw = {} if echo is None else {"echo": echo}
-    return engine.build(KetaminePtsd(data, params, columns), out, jobs=jobs, wait=wait, **kw)
+    return engine.build(KetaminePtsd(data, params, columns), out, jobs=jobs, wait=wait, pdf=pdf, **kw)

@@ -655,17 +655,24 @@ def build(
     jobs: int | None = None,
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     wait: bool = True,
+    pdf: bool = False,
 ) -> BuildReport:
-    """Build ``project``'s book into ``out/html``, ``out/results.json`` and its other published files.
+    """Build ``project``'s book into ``out/html``, ``out/results.json`` and its other published files, and
+    with ``pdf`` ``out/book.pdf`` (:mod:`ketamine_ptsd.engine.pdf`) from the same executed notebooks.
 
     Waits for another build of ``out`` to end (or raises :class:`~ketamine_ptsd.engine.output.OutputBusy`
     when ``wait`` is false), and raises :class:`~ketamine_ptsd.engine.output.NotMadeByBuild` rather than
-    replace anything in ``out`` it did not make.
+    replace anything in ``out`` it did not make. The PDF is printed inside the same lock, so it always
+    belongs to the book beside it.
     """
+    from ketamine_ptsd.engine.pdf import PDF_FILENAME
+    from ketamine_ptsd.engine.publish import mark_built
+
+    started = time.time()
     out = Path(out).absolute()
     report = BuildReport(out=out)
     published = {paths.RESULTS_FILENAME: None, **project.published_files()}
-    with OutputFolder(out, project.name, list(published), wait, echo) as folder:
+    with OutputFolder(out, project.name, [*published, PDF_FILENAME], wait, echo) as folder:
         values, input_digest = project.inputs()
         state = _State(out)
         try:
@@ -718,18 +725,25 @@ def build(
             )
             if renderer is None:
                 echo("render: unchanged, not rendered")
-                return report
-            renderer.start(project.root, state.notebooks)
-            results = project.results({name: state.notebooks / f"{name}.ipynb" for name in toc.notebooks})
-            new_html = renderer.wait(echo)
+            else:
+                renderer.start(project.root, state.notebooks)
+                results = project.results({name: state.notebooks / f"{name}.ipynb" for name in toc.notebooks})
+                new_html = renderer.wait(echo)
         finally:
             if renderer is not None:
                 renderer.close()
-        files = {paths.RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
-        files |= {name: source.read_bytes() for name, source in project.published_files().items()}
-        folder.publish(new_html, files)
-        renderer.published()
-        state.write("render.key", render_key())
-        report.rendered = True
-        echo(f"published: {folder.html} and {', '.join(str(out / name) for name in files)}")
+        if renderer is not None:
+            files = {paths.RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
+            files |= {name: source.read_bytes() for name, source in project.published_files().items()}
+            folder.publish(new_html, files)
+            renderer.published()
+            state.write("render.key", render_key())
+            report.rendered = True
+            echo(f"published: {folder.html} and {', '.join(str(out / name) for name in files)}")
+        mark_built(state.dir, started)
+        if pdf and (report.rendered or not folder.owns(PDF_FILENAME)):
+            from ketamine_ptsd.engine.pdf import print_build
+
+            print_build(project, out, echo)
+            folder.record(PDF_FILENAME)
     return report

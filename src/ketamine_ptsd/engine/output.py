@@ -25,6 +25,8 @@ from ketamine_ptsd import paths
 #: ``html/`` which files were published with it.
 MARK = ".made-by-build.json"
 FAILED_DIRNAME = "failed"
+#: In ``OUT/.state`` of every finished build, marked or from before the marks.
+LEGACY_STATE = "render.key"
 
 
 class OutputBusy(RuntimeError):
@@ -116,14 +118,28 @@ class OutputFolder:
             refuse(self.failed)
         if self.html.exists():
             made = _marked(self.html)
+            if made is None and (self.state / LEGACY_STATE).is_file():
+                # A folder built before the marks existed: its state shows the build made it.
+                made = {"files": {n: sha256_file(self.out / n) for n in self.published if (self.out / n).is_file()}}
             if made is None:
                 refuse(self.html)
         else:
             made = {"files": {}}
+        self.made = made["files"]
         for name in self.published:
             path = self.out / name
-            if path.exists() and (not path.is_file() or made["files"].get(name) != sha256_file(path)):
+            if path.exists() and (not path.is_file() or not self.owns(name)):
                 refuse(path)
+
+    def owns(self, name: str) -> bool:
+        """Whether ``OUT/name`` is the file the build published under that name."""
+        path = self.out / name
+        return path.is_file() and self.made.get(name) == sha256_file(path)
+
+    def record(self, name: str) -> None:
+        """Mark ``OUT/name``, just written by the build beside the published book, as the build's own."""
+        self.made[name] = sha256_file(self.out / name)
+        mark(self.html, self.made_by, self.made)
 
     def failed_dir(self) -> Path:
         """``OUT/failed``, for the executed copies of failed notebooks (made and marked on first use)."""
@@ -139,7 +155,10 @@ class OutputFolder:
         for name, content in files.items():
             staged[name] = self.state / f"{name}.tmp"
             staged[name].write_bytes(content)
-        mark(new_html, self.made_by, {name: sha256_file(path) for name, path in staged.items()})
+        # Files made beside an earlier book (a PDF, say) stay the build's own; they may be older than the book.
+        kept = {name: digest for name, digest in self.made.items() if name not in files and self.owns(name)}
+        self.made = kept | {name: sha256_file(path) for name, path in staged.items()}
+        mark(new_html, self.made_by, self.made)
         old = self.state / "html.old"
         shutil.rmtree(old, ignore_errors=True)
         if self.html.exists():
