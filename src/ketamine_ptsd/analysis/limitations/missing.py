@@ -15,6 +15,27 @@ from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, suppress, suppress_ce
 from ketamine_ptsd.analysis.values import plain_frame as _plain
 from ketamine_ptsd.parameters import DEFAULTS
 
+#: The statistics of :func:`itt_summary` that rest on the completers and on all patients.
+ITT_KEYS = (
+    "completer_mean_change",
+    "itt_mean_change",
+    "itt_change_sd",
+    "itt_ci_low",
+    "itt_ci_high",
+    "itt_pct_of_completer_change",
+)
+#: The statistics of :func:`multiple_imputation` that rest on the completers and on the imputed patients.
+MI_KEYS = (
+    "mi_mean_change",
+    "mi_se",
+    "mi_ci_low",
+    "mi_ci_high",
+    "mi_df",
+    "fraction_missing_information",
+    "mi_within_variance",
+    "mi_between_variance",
+)
+
 
 def itt_summary(
     cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_level"], min_cell: int = DEFAULTS["min_cell"]
@@ -34,15 +55,7 @@ def itt_summary(
         ``reason`` and ``suppressed``.
     """
     out = _itt_summary(cohort, ci_level)
-    keys = (
-        "completer_mean_change",
-        "itt_mean_change",
-        "itt_change_sd",
-        "itt_ci_low",
-        "itt_ci_high",
-        "itt_pct_of_completer_change",
-    )
-    return suppress(out, dict.fromkeys(keys, (out["n_completers"], out["n_patients"])), min_cell)
+    return suppress(out, dict.fromkeys(ITT_KEYS, (out["n_completers"], out["n_patients"])), min_cell)
 
 
 def _itt_summary(cohort: pd.DataFrame, ci_level: float) -> dict:
@@ -51,20 +64,12 @@ def _itt_summary(cohort: pd.DataFrame, ci_level: float) -> dict:
     done = ~np.isnan(post)
     n, n_done = int(pre.size), int(done.sum())
     change = np.where(done, pre - post, 0.0)
-    keys = (
-        "completer_mean_change",
-        "itt_mean_change",
-        "itt_change_sd",
-        "itt_ci_low",
-        "itt_ci_high",
-        "itt_pct_of_completer_change",
-    )
     out = {
         "n_patients": n,
         "n_completers": n_done,
         "n_dropouts": n - n_done,
         "pct_dropout": 100 * (n - n_done) / n if n else None,
-    } | dict.fromkeys(keys)
+    } | dict.fromkeys(ITT_KEYS)
     if n_done == 0:
         return out | {"reason": "no completers"}
     completer_mean = float(change[done].mean())
@@ -184,18 +189,8 @@ def multiple_imputation(
         with its t interval exactly.
     """
     out = _multiple_imputation(cohort, m, seed, ci_level)
-    keys = (
-        "mi_mean_change",
-        "mi_se",
-        "mi_ci_low",
-        "mi_ci_high",
-        "mi_df",
-        "fraction_missing_information",
-        "mi_within_variance",
-        "mi_between_variance",
-    )
     groups = (out["n_patients"] - out["n_imputed"], out["n_imputed"])
-    return suppress(out, dict.fromkeys(keys, groups), min_cell)
+    return suppress(out, dict.fromkeys(MI_KEYS, groups), min_cell)
 
 
 def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: float) -> dict:
@@ -206,20 +201,10 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
     obs = ~np.isnan(post)
     n, n_obs, n_mis = int(pre.size), int(obs.sum()), int((~obs).sum())
     base = {"m": m, "n_patients": n, "n_imputed": n_mis}
-    keys = (
-        "mi_mean_change",
-        "mi_se",
-        "mi_ci_low",
-        "mi_ci_high",
-        "mi_df",
-        "fraction_missing_information",
-        "mi_within_variance",
-        "mi_between_variance",
-    )
     if n_mis == 0:
         change = pre - post
         if n < 2:
-            return base | dict.fromkeys(keys) | {"method": None, "reason": "fewer than two completers"}
+            return base | dict.fromkeys(MI_KEYS) | {"method": None, "reason": "fewer than two completers"}
         mean, se = float(change.mean()), float(change.std(ddof=1) / math.sqrt(n))
         lo, hi = _t_interval(mean, se, n - 1, ci_level)
         return base | {
@@ -237,7 +222,7 @@ def _multiple_imputation(cohort: pd.DataFrame, m: int, seed: int, ci_level: floa
     imputed = imputed_post_scores(pre, post, m, seed)
     if imputed is None:
         reason = f"too few completers ({n_obs}) to impute"
-        return base | dict.fromkeys(keys) | {"method": None, "reason": reason}
+        return base | dict.fromkeys(MI_KEYS) | {"method": None, "reason": reason}
     change = np.where(obs, pre - post, np.nan)
     est, var = np.empty(m), np.empty(m)
     for i in range(m):
