@@ -554,7 +554,8 @@ class Renderer:
     """
 
     def __init__(self, project: Project, toc: Toc, state: _State, base: str):
-        self.work = state.dir / "render"
+        self.src = self.source(state)
+        self.work = self.src.parent
         self.toc = toc
         self.state, self.base = state, base
         # Cleared now and written back only once the book is published: a render that fails or is
@@ -562,7 +563,6 @@ class Renderer:
         if state.read(self.BASE) != base:
             shutil.rmtree(self.work, ignore_errors=True)
         state.remove(self.BASE)
-        self.src = self.work / "src"
         self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
         for target, path in self.sources.items():
             _update(path, target)
@@ -591,6 +591,11 @@ class Renderer:
 
     #: State file holding the ``base`` key of the render folder's last successful render.
     BASE = "render.base"
+
+    @staticmethod
+    def source(state: _State) -> Path:
+        """The book's sources with its executed notebooks, as Jupyter Book renders them."""
+        return state.dir / "render" / "src"
 
     def start(self, root: Path, notebooks: Path) -> None:
         """Copy the executed ``notebooks`` in, each where its source is under ``root``, and let the process build.
@@ -744,6 +749,7 @@ def build(
         if pdf and (report.rendered or not folder.owns(PDF_FILENAME)):
             from ketamine_ptsd.engine.pdf import print_build
 
-            print_build(project, out, echo)
+            # The render folder, kept after every published render, holds exactly this book's sources.
+            print_build(Renderer.source(state), out, echo)
             folder.record(PDF_FILENAME)
     return report

@@ -231,41 +231,18 @@ def print_page(page: Path, target: Path, chromium: str) -> None:
         server.server_close()
 
 
-def book_source(project, out: Path, target: Path) -> None:
-    """The sources the HTML book in ``out`` was rendered from (``project``'s book files), with that build's
-    executed notebooks, each where its source is."""
-    from ketamine_ptsd.engine import build as engine
-
-    executed = engine._State(out).notebooks
-    toc = engine.read_toc(project.root)
-    missing = [name for name in toc.notebooks if not (executed / f"{name}.ipynb").is_file()]
-    if missing:
-        raise PdfFailed(f"{out} holds no executed notebook {', '.join(missing)}; build the book first")
-    shutil.rmtree(target, ignore_errors=True)
-    for path in project.book_files():
-        copy = target / path.relative_to(project.root)
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, copy)
-    engine._copy_mathjax(target / "_mathjax" / "mathjax")
-    for name, source in toc.notebooks.items():
-        copy = (target / source.relative_to(project.root)).with_suffix(".ipynb")
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(executed / f"{name}.ipynb", copy)
-
-
 def print_build(
-    project, out: Path, echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
+    source: Path, out: Path, echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)
 ) -> PdfReport:
-    """``out/book.pdf`` from the book ``project`` last built into ``out`` (see :func:`build_pdf`)."""
+    """``out/book.pdf`` from ``source``, the folder the HTML book in ``out`` was just rendered from (its book
+    files and executed notebooks), so the PDF is that book (see :func:`build_pdf`)."""
     from ketamine_ptsd import paths
 
-    out = Path(out).absolute()
-    work = out / paths.STATE_DIRNAME / "pdf"
+    work = Path(out).absolute() / paths.STATE_DIRNAME / "pdf"
     chromium = find_chromium()
     if chromium is None:
         raise PdfFailed(f"the PDF needs Chromium, which is not installed; install it with: {INSTALL_CHROMIUM}")
-    book_source(project, out, work / "src")
-    report = build_pdf(work / "src", out / PDF_FILENAME, work / "render", chromium, echo)
+    report = build_pdf(source, Path(out).absolute() / PDF_FILENAME, work, chromium, echo)
     shutil.rmtree(work, ignore_errors=True)
     return report
 
