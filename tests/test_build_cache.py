@@ -11,7 +11,7 @@ import pytest
 from ketamine_ptsd import paths, project
 from ketamine_ptsd.engine import build, kernel_state
 
-from .helpers import run
+from .helpers import run, tree_digest
 
 FRONT = """\
 ---
@@ -292,6 +292,26 @@ def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_num
         assert repo_copy.results()["mean_age"] == pytest.approx(before + 100)
     finally:
         describe.write_text(text)
+
+
+@pytest.mark.pipeline
+def test_a_configuration_sphinx_cannot_load_fails_the_render_and_keeps_the_last_book(repo_copy):
+    """Sphinx is set up while the notebooks run, before it is told to build: an extension that cannot be
+    imported ends that process early, and the build reports Sphinx's own words, publishing nothing."""
+    repo_copy.build()
+    published = {k: v for k, v in tree_digest(repo_copy.out).items() if not k.startswith(paths.STATE_DIRNAME)}
+    config = repo_copy.repo / "_config.yml"
+    text = config.read_text()
+    extension = "    - ketamine_ptsd.engine.sphinx_tables\n"
+    assert text.count(extension) == 1
+    config.write_text(text.replace(extension, extension + "    - no_such_sphinx_extension\n"))
+    try:
+        proc = run("build", "--out", repo_copy.out, env=repo_copy.env)
+    finally:
+        config.write_text(text)
+    assert proc.returncode != 0
+    assert "rendering the book failed" in proc.stderr and "no_such_sphinx_extension" in proc.stderr, proc.stderr
+    assert {k: v for k, v in tree_digest(repo_copy.out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
 
 
 @pytest.mark.pipeline

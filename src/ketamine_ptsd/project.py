@@ -53,6 +53,28 @@ class KetaminePtsd:
     root = paths.REPO
     package = paths.PACKAGE.name
     lock_file = paths.LOCK_FILE
+    #: What the package's modules import, and what they import inside functions (a kernel would import
+    #: it at first use): pandas imports pyarrow's dataset and Parquet readers at the first
+    #: ``read_parquet`` and its matplotlib converters at the first plot; tables are drawn by great-tables,
+    #: figures shown as SVG; :mod:`ketamine_ptsd.engine.memo` keeps results with joblib.
+    libraries = (
+        "pandas",
+        "scipy.stats",
+        "statsmodels.formula.api",
+        "statsmodels.duration.survfunc",
+        "statsmodels.stats.proportion",
+        "matplotlib.pyplot",
+        "matplotlib.backends.backend_svg",
+        "pandas.plotting._matplotlib",
+        "seaborn",
+        "pingouin",
+        "pyarrow.dataset",
+        "pyarrow.parquet",
+        "great_tables",
+        "joblib",
+        "myst_nb.ext.glue",
+        "IPython.display",
+    )
 
     def __init__(
         self,

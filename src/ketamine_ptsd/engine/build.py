@@ -46,7 +46,7 @@ from ketamine_ptsd.engine.kernel_state import file_digest
 from ketamine_ptsd.engine.output import OutputFolder, sha256_file
 
 if TYPE_CHECKING:
-    from ketamine_ptsd.engine.kernels import WarmKernel
+    from ketamine_ptsd.engine.kernels import WarmKernel, Zygote
 
 #: The file that lists the book's chapters, in the project's folder.
 TOC_FILE = "_toc.yml"
@@ -67,6 +67,9 @@ class Project(Protocol):
     package: str
     #: The pinned environment: an input of every notebook and of the rendering.
     lock_file: Path
+    #: Modules every kernel imports before its first notebook (from the zygote, so they are imported once):
+    #: the libraries the package's modules import, at their top or inside functions.
+    libraries: tuple[str, ...]
 
     def book_files(self) -> list[Path]:
         """Files under ``root`` the rendering reads besides the executed notebooks (``_config.yml``, ...)."""
@@ -411,7 +414,7 @@ def plan_notebooks(
 
 def execute_notebooks(
     plan: _Plan,
-    project: Project,
+    zygote: Zygote,
     state: _State,
     jobs: int,
     echo,
@@ -419,17 +422,17 @@ def execute_notebooks(
     failed_dir: Callable[[], Path],
     meanwhile: Callable[[], Any],
 ) -> Any:
-    """Execute the planned notebooks, ``jobs`` at a time, recording each one's key and the files it read;
-    returns what ``meanwhile`` returned.
+    """Execute the planned notebooks, ``jobs`` at a time in kernels forked from ``zygote``, recording each
+    one's key and the files it read; returns what ``meanwhile`` returned.
 
     ``meanwhile`` (checking the input) runs in this thread while the kernels start and import their
     libraries; the notebooks start once it has returned, and none does if it raises.
     """
     if not plan.todo:
         return meanwhile()
-    from ketamine_ptsd.engine.kernels import LAZY_IMPORTS, KernelFailed, WarmKernel, Zygote
+    from ketamine_ptsd.engine.kernels import KernelFailed, WarmKernel
 
-    preload = sorted({module for item in plan.todo for module in item.modules}) + list(LAZY_IMPORTS)
+    zygote.preload(sorted({module for item in plan.todo for module in item.modules}))
     # Longest first, so no worker is left with a long notebook at the end; source length stands for work.
     queue = deque(sorted(plan.todo, key=lambda item: -len(item.source)))
     go, cancelled = threading.Event(), threading.Event()
@@ -474,22 +477,17 @@ def execute_notebooks(
         return errors
 
     workers = min(max(1, jobs), len(plan.todo))
-    # The environment may live under the project's folder (.venv); the lock file stands for it.
-    zygote = Zygote(preload, watch=project.root, ignore=[state.dir.parent, Path(sys.prefix), Path(sys.base_prefix)])
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            futures = [executor.submit(worker, i) for i in range(workers)]
-            try:
-                result = meanwhile()
-                state.notebooks.mkdir(parents=True, exist_ok=True)
-            except BaseException:
-                cancelled.set()
-                raise
-            finally:
-                go.set()
-            errors = [e for future in futures for e in future.result()]
-    finally:
-        zygote.close()
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        futures = [executor.submit(worker, i) for i in range(workers)]
+        try:
+            result = meanwhile()
+            state.notebooks.mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            cancelled.set()
+            raise
+        finally:
+            go.set()
+        errors = [e for future in futures for e in future.result()]
     if errors:
         raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir()}")
     return result
@@ -542,8 +540,8 @@ def _update(source: Path, target: Path) -> bool:
 class Renderer:
     """Jupyter Book over the executed notebooks, warnings as errors, in a process started before they are.
 
-    The process (:mod:`ketamine_ptsd.engine.render_worker`) imports Sphinx and the extensions at low priority
-    while the notebooks execute; :meth:`start` copies the executed notebooks in and lets it build, and
+    The process (:mod:`ketamine_ptsd.engine.render_worker`) sets Sphinx up at low priority while the
+    notebooks execute; :meth:`start` copies the executed notebooks in and lets it build, and
     :meth:`wait` waits for the HTML.
 
     The render folder is kept from one successful build to the next, so Sphinx reads and writes only the
@@ -612,8 +610,11 @@ class Renderer:
             if path.is_file() and path not in current and self.src / "_mathjax" not in path.parents:
                 path.unlink()
         self.started = time.perf_counter()
-        self.process.stdin.write("go\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write("go\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it failed while setting Sphinx up: :meth:`wait` reports why
 
     def wait(self, echo) -> Path:
         """Wait for the book; returns the new HTML folder."""
@@ -670,6 +671,7 @@ def build(
     replace anything in ``out`` it did not make. The PDF is printed inside the same lock, so it always
     belongs to the book beside it.
     """
+    from ketamine_ptsd.engine.kernels import Zygote
     from ketamine_ptsd.engine.pdf import PDF_FILENAME
     from ketamine_ptsd.engine.publish import mark_built
 
@@ -680,47 +682,50 @@ def build(
     with OutputFolder(out, project.name, [*published, PDF_FILENAME], wait, echo) as folder:
         values, input_digest = project.inputs()
         state = _State(out)
-        try:
-            parsed = json.loads(state.read("parsed.json") or "{}")
-        except ValueError:
-            parsed = {}
-        toc = read_toc(project.root, parsed)
-        plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
-        # What the rendering depends on besides the notebooks: the book's sources, and what a kept render
-        # folder was made by: the code that renders (this module, the Sphinx hooks, the lock) and the book's
-        # configuration and table of contents (pages taken out of the book are not deleted by Sphinx).
-        render_code = [
-            Path(__file__),
-            Path(__file__).with_name("sphinx_ext.py"),
-            Path(__file__).with_name("sphinx_tables.py"),
-            Path(__file__).with_name("render_worker.py"),
-            *([project.lock_file] if project.lock_file.exists() else []),
-            *(p for p in project.book_files() if p.name in (TOC_FILE, CONFIG_FILE)),
-        ]
-        render_base = sha_text("".join(sha256_file(p) for p in render_code))
-
-        def render_key() -> str:
-            sources = "".join(sha256_file(p) for p in project.book_files())
-            return sha_text(json.dumps(plan.keys, sort_keys=True) + sources + render_base)
-
-        unchanged = (
-            not plan.todo
-            and state.read("render.key") == render_key()
-            and all((out / name).exists() for name in [paths.HTML_DIRNAME, *published])
-        )
+        # Started first: its imports take longer than planning, and overlap it. The environment may live
+        # under the project's folder (.venv); the lock file stands for it.
+        zygote = Zygote(list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
         renderer: Renderer | None = None
-
-        def prepare_then_start_renderer() -> None:
-            nonlocal renderer
-            report.warnings = project.prepare(state.dir, echo)
-            state.write("parsed.json", json.dumps(parsed))  # only now: invalid input leaves nothing behind
-            if not unchanged:
-                renderer = Renderer(project, toc, state, render_base)
-
         try:
+            try:
+                parsed = json.loads(state.read("parsed.json") or "{}")
+            except ValueError:
+                parsed = {}
+            toc = read_toc(project.root, parsed)
+            plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
+            # What the rendering depends on besides the notebooks: the book's sources, and what a kept render
+            # folder was made by: the code that renders (this module, the Sphinx hooks, the lock) and the
+            # book's configuration and table of contents (pages taken out of the book are not deleted by Sphinx).
+            render_code = [
+                Path(__file__),
+                Path(__file__).with_name("sphinx_ext.py"),
+                Path(__file__).with_name("sphinx_tables.py"),
+                Path(__file__).with_name("render_worker.py"),
+                *([project.lock_file] if project.lock_file.exists() else []),
+                *(p for p in project.book_files() if p.name in (TOC_FILE, CONFIG_FILE)),
+            ]
+            render_base = sha_text("".join(sha256_file(p) for p in render_code))
+
+            def render_key() -> str:
+                sources = "".join(sha256_file(p) for p in project.book_files())
+                return sha_text(json.dumps(plan.keys, sort_keys=True) + sources + render_base)
+
+            unchanged = (
+                not plan.todo
+                and state.read("render.key") == render_key()
+                and all((out / name).exists() for name in [paths.HTML_DIRNAME, *published])
+            )
+
+            def prepare_then_start_renderer() -> None:
+                nonlocal renderer
+                report.warnings = project.prepare(state.dir, echo)
+                state.write("parsed.json", json.dumps(parsed))  # only now: invalid input leaves nothing behind
+                if not unchanged:
+                    renderer = Renderer(project, toc, state, render_base)
+
             execute_notebooks(
                 plan,
-                project,
+                zygote,
                 state,
                 jobs or os.cpu_count() or 1,
                 echo,
@@ -728,6 +733,7 @@ def build(
                 folder.failed_dir,
                 meanwhile=prepare_then_start_renderer,
             )
+            zygote.close()
             if renderer is None:
                 echo("render: unchanged, not rendered")
             else:
@@ -735,6 +741,7 @@ def build(
                 results = project.results({name: state.notebooks / f"{name}.ipynb" for name in toc.notebooks})
                 new_html = renderer.wait(echo)
         finally:
+            zygote.close()
             if renderer is not None:
                 renderer.close()
         if renderer is not None:

@@ -4,14 +4,15 @@ Starting a kernel and importing pandas, scipy, seaborn, pingouin and the package
 seconds of CPU; each kernel forked from this process starts with all of it already imported (shared,
 copy-on-write), and pays only for starting ipykernel itself.
 
-Protocol, one JSON document per line: the first line on standard input is ``{"modules": [...],
-"watch": ROOT, "ignore": [...]}``: from then on the files opened for reading under ROOT are recorded
-(:func:`ketamine_ptsd.engine.kernel_state.watch`), then the modules are imported; the process answers
-``{"ready": true}``. Each later line ``{"argv": [...], "cwd": ..., "log": ...,
-"env": {...}}`` forks a kernel run as ``python -m ipykernel_launcher ARGV`` would be, in its own
-session, working in ``cwd``, its output going to ``log``; the answer is ``{"pid": PID}``. The end of
-standard input ends the process at once; its kernels are shut down by the build, and exit by themselves
-if this process goes first (ipykernel watches its parent).
+Protocol, one JSON document per line: the first line on standard input is ``{"watch": ROOT, "ignore":
+[...]}``: from then on the files opened for reading under ROOT are recorded
+(:func:`ketamine_ptsd.engine.kernel_state.watch`). A line ``{"modules": [...]}`` imports those modules and
+answers ``{"ready": true}`` (the build sends the libraries at once and its own modules once it knows
+which notebooks run). A line ``{"argv": [...], "cwd": ..., "log": ..., "env": {...}}`` forks a kernel
+run as ``python -m ipykernel_launcher ARGV`` would be, in its own session, working in ``cwd``, its output
+going to ``log``; the answer is ``{"pid": PID}``. The end of standard input ends the process at once;
+its kernels are shut down by the build, and exit by themselves if this process goes first (ipykernel
+watches its parent).
 
 Run as ``python -m ketamine_ptsd.engine.kernel_zygote``.
 """
@@ -72,16 +73,18 @@ def main() -> None:
     kernel_state.watch(request["watch"], request["ignore"])
     import ipykernel.kernelapp  # noqa: F401
 
-    for name in request["modules"]:
-        importlib.import_module(name)
-    # What the imports made is never garbage: out of the collector's sight, a kernel's first collections do
-    # not walk it (they cost a first figure about 0.2 s), and do not touch its pages shared with this process.
-    gc.freeze()
     signal.signal(signal.SIGCHLD, _reap)
-    print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
-        sys.stdout.flush()
+        if "modules" in request:
+            for name in request["modules"]:
+                importlib.import_module(name)
+            # What the imports made is never garbage: out of the collector's sight, a kernel's first
+            # collections do not walk it (they cost a first figure about 0.2 s), and do not touch its pages
+            # shared with this process.
+            gc.freeze()
+            print(json.dumps({"ready": True}), flush=True)
+            continue
         pid = os.fork()
         if pid == 0:
             _kernel(request)

@@ -21,20 +21,6 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-#: Libraries the package imports inside functions, so a fresh kernel would import them at first use
-#: (pandas imports pyarrow's Parquet reader at the first ``read_parquet``; figures are shown as SVG;
-#: :mod:`ketamine_ptsd.engine.memo` keeps results with joblib).
-LAZY_IMPORTS = (
-    "matplotlib.pyplot",
-    "matplotlib.backends.backend_svg",
-    "seaborn",
-    "pingouin",
-    "pyarrow.parquet",
-    "joblib",
-    "myst_nb.ext.glue",
-    "IPython.display",
-)
-
 
 class KernelFailed(RuntimeError):
     """A kernel could not be started or prepared."""
@@ -77,11 +63,11 @@ def _client_class():
 
 
 class Zygote:
-    """The build's end of :mod:`ketamine_ptsd.engine.kernel_zygote`: a process that imports ``modules`` once and
-    forks kernels on request, recording the files they read under ``watch`` (outside ``ignore``).
-    Thread-safe; :meth:`close` ends it."""
+    """The build's end of :mod:`ketamine_ptsd.engine.kernel_zygote`: a process that imports modules once
+    (:meth:`preload`) and forks kernels on request, recording the files they read under ``watch`` (outside
+    ``ignore``). It starts importing ``libraries`` at once. Thread-safe; :meth:`close` ends it."""
 
-    def __init__(self, modules: list[str], watch: Path, ignore: list[Path]):
+    def __init__(self, libraries: list[str], watch: Path, ignore: list[Path]):
         self.errors = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ketamine_ptsd.engine.kernel_zygote"],
@@ -90,9 +76,10 @@ class Zygote:
             stderr=self.errors,
             text=True,
         )
-        self._send({"modules": modules, "watch": str(watch), "ignore": [str(i) for i in ignore]})
         self.lock = threading.Lock()
-        self.ready = False
+        self.pending = 0  # preloads not yet answered
+        self._send({"watch": str(watch), "ignore": [str(i) for i in ignore]})
+        self.preload(libraries)
 
     def _send(self, message: Any) -> None:
         self.process.stdin.write(json.dumps(message) + "\n")
@@ -106,24 +93,29 @@ class Zygote:
             raise KernelFailed(f"the process that starts kernels exited:\n{self.errors.read()[-3000:]}")
         return json.loads(line)
 
+    def preload(self, modules: list[str]) -> None:
+        """Import ``modules`` before the next kernel is forked, so every kernel starts with them."""
+        with self.lock:
+            self._send({"modules": modules})
+            self.pending += 1
+
     def fork(self, argv: list[str], cwd: str, log: str, env: dict[str, str]) -> int:
         """Fork a kernel ``python -m ipykernel_launcher ARGV`` in ``cwd``, writing to ``log``; its pid."""
         with self.lock:
-            if not self.ready:
-                self.ready = self._receive()["ready"]
+            while self.pending:
+                self._receive()
+                self.pending -= 1
             self._send({"argv": argv, "cwd": cwd, "log": log, "env": env})
             return self._receive()["pid"]
 
     def close(self) -> None:
+        """End the process (again: it does nothing). Its kernels have been shut down, and it holds nothing
+        else: it is not left to finish imports no kernel will use."""
         if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
-        self.errors.close()
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.errors):
+            stream.close()
 
 
 class _ForkedProcess:
