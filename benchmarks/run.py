@@ -66,9 +66,9 @@ def measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, str
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, err = proc.communicate()
+    seconds = time.perf_counter() - started  # before the sampler's last sleep ends
     done.set()
     sampler.join()
-    seconds = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
     return seconds, peak / 1e9, err
