@@ -26,6 +26,17 @@ import os
 import signal
 import sys
 
+#: Modules ipykernel imports to start a kernel: imported here once, not by every kernel (0.08 s of its 0.14 s).
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.debugger",
+    "ipykernel.zmqshell",
+    "IPython.core.completerlib",
+    "sqlite3",
+    "tornado.queues",
+)
+
 
 def _reap(*_) -> None:
     """Collect exited kernels, so they do not linger as zombies the build would take for alive."""
@@ -71,7 +82,9 @@ def main() -> None:
 
     # Before the imports: a module that reads a file when imported makes that file every notebook's input.
     kernel_state.watch(request["watch"], request["ignore"])
-    import ipykernel.kernelapp  # noqa: F401
+    # The kernel application, and what it imports while it starts (its debugger, IPython's shell and history).
+    for name in KERNEL_MODULES:
+        importlib.import_module(name)
 
     signal.signal(signal.SIGCHLD, _reap)
     for line in sys.stdin:

@@ -37,6 +37,15 @@ def _client_class():
         that request's idle status, which also shows IOPub is subscribed (otherwise it asks again).
         """
 
+        def _context_default(self):
+            # A client connecting before the new kernel has bound its sockets retries after zmq's reconnect
+            # interval, 100 ms by default: paid by every kernel's first notebook.
+            import zmq
+
+            context = super()._context_default()
+            context.setsockopt(zmq.RECONNECT_IVL, 5)
+            return context
+
         async def wait_for_ready(self, timeout: float | None = None) -> None:
             deadline = time.monotonic() + (timeout or 60)
             while time.monotonic() < deadline:
