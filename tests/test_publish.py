@@ -1,14 +1,16 @@
 """``ketamine-ptsd publish``: the built book onto a git remote's gh-pages branch, here a local bare repository."""
 
+import fcntl
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
 from ketamine_ptsd import paths
 
-from .helpers import run
+from .helpers import CLI, run
 
 pytestmark = pytest.mark.pipeline
 
@@ -71,3 +73,25 @@ def test_a_build_older_than_its_sources_is_refused(built, remote):
 def test_a_folder_without_a_build_is_refused(tmp_path, remote):
     proc = run("publish", "--out", tmp_path / "nothing", "--remote", remote)
     assert proc.returncode == 1 and "no finished build" in proc.stderr
+
+
+def test_publishing_waits_for_a_build_of_the_folder(built, remote):
+    """A build holds OUT while it swaps the new book in: publish waits for it rather than copy a half-swapped
+    book, and publishes once the build has let go."""
+    fd = os.open(built, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running build does
+    try:
+        proc = subprocess.Popen(
+            [*CLI, "publish", "--out", str(built), "--remote", str(remote)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr.readline().startswith(f"waiting for the build of {built}")
+        time.sleep(1)
+        assert proc.poll() is None and git("branch", "--list", cwd=remote) == ""
+    finally:
+        os.close(fd)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "index.html" in branch_files(remote)

@@ -180,18 +180,21 @@ def _build(args) -> int:
 
 
 def _publish(args) -> int:
+    from ketamine_ptsd.engine.output import reading
     from ketamine_ptsd.engine.pdf import PDF_FILENAME
     from ketamine_ptsd.engine.publish import BUILT_STAMP, PublishRefused, check_publishable, publish, remote_url
 
     out = Path(args.out).absolute()
     state = out / paths.STATE_DIRNAME
     try:
-        check_publishable(out, out / paths.HTML_DIRNAME, state, paths.BOOK_SOURCES)
-        url = remote_url(paths.REPO, args.remote)
-        pdf = out / PDF_FILENAME
-        # A PDF from an earlier build would not match the pages published beside it.
-        fresh_pdf = pdf.is_file() and pdf.stat().st_mtime >= (state / BUILT_STAMP).stat().st_mtime
-        commit = publish(out / paths.HTML_DIRNAME, url, args.message, [pdf] if fresh_pdf else [])
+        # Checked and copied while no build can be replacing the book.
+        with reading(out, _err):
+            check_publishable(out, out / paths.HTML_DIRNAME, state, paths.BOOK_SOURCES)
+            url = remote_url(paths.REPO, args.remote)
+            pdf = out / PDF_FILENAME
+            # A PDF from an earlier build would not match the pages published beside it.
+            fresh_pdf = pdf.is_file() and pdf.stat().st_mtime >= (state / BUILT_STAMP).stat().st_mtime
+            commit = publish(out / paths.HTML_DIRNAME, url, args.message, [pdf] if fresh_pdf else [])
     except PublishRefused as exc:
         _err(f"ketamine-ptsd publish: {exc}")
         return EXIT_FAILED

@@ -2,7 +2,8 @@
 
 A build holds an OS lock (``flock``) on ``OUT`` itself from start to end, so a second build of the same folder
 waits (or, asked not to, gives up at once) instead of sharing ``OUT/.state`` and publishing a mixed book.
-The lock is the kernel's: it goes with the process, however the process ends.
+What only reads the book (``publish``) holds it shared (:func:`reading`): it waits for a running build, and
+a build waits for it. The lock is the kernel's: it goes with the process, however the process ends.
 
 What a build publishes (``html/``, ``results.json`` and the project's other files) it marks: ``html/`` holds
 :data:`MARK`, which names every published file with its SHA-256. Before touching anything, a build checks
@@ -11,12 +12,13 @@ that each of them in ``OUT`` is the one it made; a folder or file it did not mak
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ketamine_ptsd import paths
@@ -55,6 +57,26 @@ def _marked(folder: Path) -> dict | None:
         return json.loads((folder / MARK).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+@contextlib.contextmanager
+def reading(out: Path, echo: Callable[[str], None]) -> Iterator[None]:
+    """Hold ``out`` as it is, for reading its book: waits (saying so) for a build of it to end, and keeps
+    builds from starting until the block ends. A folder that does not exist is not made."""
+    try:
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            echo(f"waiting for the build of {out} to finish ...")
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 class OutputFolder:
