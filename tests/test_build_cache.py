@@ -311,6 +311,7 @@ def test_a_configuration_sphinx_cannot_load_fails_the_render_and_keeps_the_last_
         config.write_text(text)
     assert proc.returncode != 0
     assert "rendering the book failed" in proc.stderr and "no_such_sphinx_extension" in proc.stderr, proc.stderr
+    assert "\x1b[" not in proc.stderr  # Sphinx's words, without terminal colour codes
     assert {k: v for k, v in tree_digest(repo_copy.out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
 
 

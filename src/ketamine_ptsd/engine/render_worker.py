@@ -39,6 +39,11 @@ def main(argv: list[str]) -> None:
     import pybtex.plugin
     import sphinx.application
     from jupyter_book.cli.main import main as jupyter_book
+    from sphinx.util.console import color_terminal, nocolor
+
+    # As sphinx-build does (Jupyter Book does not): no colour codes in what the build quotes when it fails.
+    if not color_terminal():
+        nocolor()
 
     # sphinxcontrib-bibtex looks its pybtex plugins up in the installed entry points for every citation;
     # they cannot change during a build, so each lookup is done once.
