@@ -733,7 +733,7 @@ def build(
                 folder.failed_dir,
                 meanwhile=prepare_then_start_renderer,
             )
-            zygote.close()
+            zygote.close()  # now, not after rendering: its memory and any unfinished imports are of no more use
             if renderer is None:
                 echo("render: unchanged, not rendered")
             else:

@@ -59,6 +59,16 @@ def _marked(folder: Path) -> dict | None:
         return None
 
 
+def _flock(fd: int, mode: int, busy: Callable[[], None]) -> None:
+    """Lock ``fd`` (``fcntl.LOCK_EX`` or ``LOCK_SH``); if another process holds it, call ``busy`` (which
+    says so, or raises not to wait), then wait for it."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        busy()
+        fcntl.flock(fd, mode)
+
+
 @contextlib.contextmanager
 def reading(out: Path, echo: Callable[[str], None]) -> Iterator[None]:
     """Hold ``out`` as it is, for reading its book: waits (saying so) for a build of it to end, and keeps
@@ -69,11 +79,7 @@ def reading(out: Path, echo: Callable[[str], None]) -> Iterator[None]:
         yield
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            echo(f"waiting for the build of {out} to finish ...")
-            fcntl.flock(fd, fcntl.LOCK_SH)
+        _flock(fd, fcntl.LOCK_SH, lambda: echo(f"waiting for the build of {out} to finish ..."))
         yield
     finally:
         os.close(fd)
@@ -114,13 +120,12 @@ class OutputFolder:
         return self
 
     def _lock(self) -> None:
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        def busy() -> None:
             if not self.wait:
                 raise OutputBusy(f"another build of {self.out} is running; not waiting for it (--no-wait)") from None
             self.echo(f"waiting for the other build of {self.out} to finish ...")
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+        _flock(self.fd, fcntl.LOCK_EX, busy)
 
     def __exit__(self, exc_type, *exc) -> None:
         # A build that made OUT and then failed before publishing (invalid data, say) leaves no trace of it,

@@ -238,11 +238,12 @@ def print_build(
     files and executed notebooks), so the PDF is that book (see :func:`build_pdf`)."""
     from ketamine_ptsd import paths
 
-    work = Path(out).absolute() / paths.STATE_DIRNAME / "pdf"
+    out = Path(out).absolute()
+    work = out / paths.STATE_DIRNAME / "pdf"
     chromium = find_chromium()
     if chromium is None:
         raise PdfFailed(f"the PDF needs Chromium, which is not installed; install it with: {INSTALL_CHROMIUM}")
-    report = build_pdf(source, Path(out).absolute() / PDF_FILENAME, work, chromium, echo)
+    report = build_pdf(source, out / PDF_FILENAME, work, chromium, echo)
     shutil.rmtree(work, ignore_errors=True)
     return report
 
