@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,13 +44,93 @@ def test_mixed_model_slope_matches_lme4():
     #   summary(m)$coefficients["months", ]   # 1.574999303, SE 0.436572873
     #   confint(m, method = "Wald", parm = "months")   # 0.7193321955 2.430666411
     cohort, later = tables(LMM)
-    fit = durability.slope(cohort, later, ci_level=0.95)
+    fit = durability.slope(cohort, later, ci_level=0.95, min_patients=6)
     assert fit["converged"] and fit["n_patients"] == 6 and fit["n_observations"] == 21
+    assert fit["durability_slope_random_slope"] is True
     assert fit["durability_slope_per_month"] == pytest.approx(1.574999303, rel=1e-4)
     # statsmodels' Wald interval uses the full Hessian: a little wider than lme4's (PITFALLS).
     half = (fit["durability_slope_ci_high"] - fit["durability_slope_ci_low"]) / 2
     assert half == pytest.approx((2.430666411 - 0.7193321955) / 2, rel=0.05)
     assert half >= (2.430666411 - 0.7193321955) / 2
+
+
+RESULTS = Path(__file__).parent / "results"
+#: lme4's fits of the two fixtures: tests/results/durability_lme4.R, which wrote durability_lme4.csv.
+LME4 = pd.read_csv(RESULTS / "durability_lme4.csv").set_index("fixture")
+
+
+def fixture_tables(name: str):
+    """Cohort and later assessments of a fixture of tests/results: one row per total, day 0 = post."""
+    frame = pd.read_csv(RESULTS / name)
+    cohort = frame.groupby("patient_id", sort=False)["pcl5_pre"].first().reset_index()
+    post = frame[frame["days_after_post"] == 0].set_index("patient_id")["pcl5"]
+    cohort["pcl5_post"] = cohort["patient_id"].map(post).astype("Float64")
+    rows = frame.dropna(subset=["days_after_post"])
+    later = rows.assign(
+        assessment=["post" if d == 0 else "followup" for d in rows["days_after_post"]],
+        days=rows["days_after_post"] + 21,
+    )
+    return cohort, later[list(ASSESSMENT_COLUMNS)]
+
+
+def test_mixed_model_reaches_lme4s_optimum_where_lbfgs_stops_early():
+    cohort, later = fixture_tables("durability_lbfgs_early.csv")
+    r = LME4.loc["durability_lbfgs_early.csv"]
+    # The trap the fixture was chosen for: statsmodels' lbfgs alone claims convergence far below the optimum.
+    import statsmodels.formula.api as smf
+
+    data = durability._post_treatment_totals(cohort, later)
+    model = smf.mixedlm("pcl5 ~ months", data, groups=data["patient_id"], re_formula="~months")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        early = model.fit(reml=True, method="lbfgs")
+    assert early.converged and -2 * early.llf - r["reml_criterion"] > 20
+    fit = durability.slope(cohort, later, ci_level=0.95)
+    # Every completer's post total is in the model, with or without a follow-up (data contract).
+    assert fit["n_observations"] == r["n_observations"] == 524
+    assert fit["durability_slope_random_slope"] is True and fit["converged"]
+    assert fit["durability_slope_method"] != "lbfgs" and fit["gradient"] < durability.GRADIENT_TOLERANCE
+    assert fit["durability_slope_per_month"] == pytest.approx(r["slope"], rel=1e-3)
+    assert fit["durability_slope_reml_criterion"] == pytest.approx(r["reml_criterion"], rel=1e-6)
+    # statsmodels' Wald interval uses the full Hessian: within a few percent of lme4's (PITFALLS).
+    half = (fit["durability_slope_ci_high"] - fit["durability_slope_ci_low"]) / 2
+    assert half == pytest.approx((r["ci_high"] - r["ci_low"]) / 2, rel=0.05)
+
+
+def test_too_few_patients_with_followups_fit_a_random_intercept_only():
+    cohort, later = fixture_tables("durability_few_repeated.csv")
+    r = LME4.loc["durability_few_repeated.csv"]
+    assert r["model"] == "pcl5 ~ months + (1 | patient_id)"
+    fit = durability.slope(cohort, later, ci_level=0.95, min_patients=10)
+    assert fit["n_patients"] == 2 and fit["n_observations"] == r["n_observations"]
+    assert fit["durability_slope_random_slope"] is False
+    assert fit["durability_slope_per_month"] == pytest.approx(r["slope"], rel=1e-3)
+    assert fit["durability_slope_reml_criterion"] == pytest.approx(r["reml_criterion"], rel=1e-6)
+    # At the threshold the random slope comes in.
+    assert durability.slope(cohort, later, 0.95, min_patients=2)["durability_slope_random_slope"] is True
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        # Margin 10 / 12 points a month: sustained needs the upper end strictly below it.
+        (-1.0, 10 / 12 - 1e-9, "sustained"),
+        (-1.0, 10 / 12, "not enough data to tell"),
+        (-1.0, 10 / 12 + 1e-9, "not enough data to tell"),
+        # Worsening needs the lower end strictly above 0 (and not sustained).
+        (0.0, 2.0, "not enough data to tell"),
+        (1e-9, 2.0, "worsening"),
+        (0.1, 0.5, "sustained"),  # worse, but by less than the margin: excluded a worsening that large
+        (-0.1 - 5, -0.1 + 5, "not enough data to tell"),  # the reviewer's example: -0.1 +/- 5
+        (None, None, None),
+    ],
+)
+def test_durability_verdict_at_its_thresholds(low, high, expected):
+    assert durability.verdict(low, high, durability.margin(None, 10)) == expected
+
+
+def test_margin_defaults_to_mcid_over_a_year():
+    assert durability.margin(None, 12) == 1.0 and durability.margin(0.5, 12) == 0.5
 
 
 def test_kaplan_meier_median_worked_by_hand():

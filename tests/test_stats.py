@@ -116,6 +116,29 @@ def test_clinical_significance_counts_by_hand():
     threshold = 1.96 * sd_pre * math.sqrt(0.36)
     assert r["reliable_change_threshold"] == pytest.approx(threshold)
     assert r["n_reliable_improvement"] == sum(c > threshold for c in [5, 25, 28, 50, 0])
+    assert r["reliable_change_sd"] == pytest.approx(sd_pre)
+    # Marx et al. 2022: drops of 15 or more are 25, 28, 50; of those, end scores of 28 or less are 25 and 20.
+    assert r["n_reliable_change_marx"] == 3 and r["pct_reliable_change_marx"] == pytest.approx(60.0)
+    assert r["n_clinically_significant_marx"] == 2 and r["pct_clinically_significant_marx_itt"] == pytest.approx(
+        100 * 2 / 6
+    )
+
+
+def test_marx_definitions_at_their_thresholds():
+    # Changes 15, 15, 14, 16 with end scores 28, 29, 20, 28: reliable change is a drop of at least 15 (15 counts,
+    # 14 does not); the combined criterion also needs an end score of at most 28 (28 counts, 29 does not).
+    cohort = cohort_from([43, 44, 34, 44], [28, 29, 20, 28])
+    r = stats.clinical_significance(cohort, marx_reliable_change=15, marx_end_score=28)
+    assert r["n_reliable_change_marx"] == 3
+    assert r["n_clinically_significant_marx"] == 2
+
+
+def test_reliable_change_from_a_normative_sd():
+    # rci_sd replaces the completers' baseline SD: 1.96 * 10 * sqrt(2 * (1 - 0.82)) = 11.76 points.
+    cohort = cohort_from([40, 50, 60, 70], [28, 38, 49, 58])  # changes 12, 12, 11, 12
+    r = stats.clinical_significance(cohort, reliability=0.82, rci_sd=10.0)
+    assert r["reliable_change_threshold"] == pytest.approx(1.96 * 10 * math.sqrt(0.36))
+    assert r["reliable_change_sd"] == 10.0 and r["n_reliable_improvement"] == 3
 
 
 def test_sensitivity_table_by_hand():
@@ -126,6 +149,15 @@ def test_sensitivity_table_by_hand():
     assert table.loc["change >= 5", "n"] == 4  # changes 9, 18, 27, 8
     assert table.loc["change >= 10", "n"] == 2
     assert table.loc["change >= 15", "pct"] == pytest.approx(50.0)
+    # Reliable change from the completers' baseline SD, sd([40, 50, 60, 70]) = 12.91: 1.96 * 12.91 * sqrt(0.36)
+    # = 15.18 points, which the changes 18 and 27 exceed.
+    assert table.loc["change > 15.2 (completers' baseline SD 12.91)", "n"] == 2
+    # Marx et al. 2022: a drop of 15 or more (18 and 27), and with an end score of 28 or less: neither (33, 62).
+    assert table.loc["change >= 15 (Marx et al. 2022)", "n"] == 2
+    assert table.loc["change >= 15 and pcl5_post <= 28 (Marx et al. 2022)", "n"] == 0
+    with_sd = stats.sensitivity_table(cohort, [], [], rci_sd=5.0).set_index("definition")
+    # A normative SD of 5: 1.96 * 5 * 0.6 = 5.88 points, which all four changes exceed.
+    assert with_sd.loc["change > 5.9 (normative SD 5.00)", "n"] == 4
 
 
 def test_ols_and_moderator_test_agree_with_statsmodels():

@@ -16,6 +16,19 @@ import yaml
 SPEC: dict[str, tuple[Any, str]] = {
     "mcid": (10, "clinically significant change in points (NCPTSD guidance: 10-20 points)"),
     "reliability": (0.82, "PCL-5 test-retest r for the reliable change index (Blevins et al. 2015)"),
+    "rci_sd": (
+        None,
+        "SD of pcl5_pre for the reliable change index: null = the completers' own baseline SD, which the entry "
+        "threshold narrows (a smaller threshold); a number = a normative SD, whose source your parameters file names",
+    ),
+    "marx_reliable_change": (
+        15,
+        "reliable change on the PCL-5: a drop of at least this many points (Marx et al. 2022: 15-18; the lower end)",
+    ),
+    "marx_end_score": (
+        28,
+        "clinically significant with reliable change: pcl5_post at most this (Marx et al. 2022: 28 or less)",
+    ),
     "response_fraction": (0.30, "response: a drop of at least this fraction of pcl5_pre"),
     "remission_cutoff": (33, "remission: pcl5_post below this (probable-PTSD cutoff, Bovin et al. 2016)"),
     "remission_cutoffs_sensitivity": ([31, 33], "remission cutoffs shown in the sensitivity table"),
@@ -93,6 +106,17 @@ SPEC: dict[str, tuple[Any, str]] = {
         [30, 90, 180, 365],
         "follow-up windows, days after post: (0, 30], (30, 90], (90, 180], (180, 365] (data contract)",
     ),
+    "durability_margin": (
+        None,
+        "sustained: the slope's upper confidence limit is below this worsening in points a month; null = mcid "
+        "over 12 months (a clinically significant change could not return within a year)",
+    ),
+    "durability_random_slope_min_patients": (
+        10,
+        "a random slope of months only when at least this many patients have a follow-up (two or more totals "
+        "after treatment); with fewer, a slope variance is poorly determined and the model has a random "
+        "intercept only (this book's convention; few groups bias variance components: Maas & Hox 2005)",
+    ),
 }
 
 DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in SPEC.items()}
@@ -120,7 +144,14 @@ RULES: dict[str, tuple[float, float | None, bool]] = {
     "bias_population_sd_high": (0, None, False),
     "bias_dropout_delta_low": (0, 1, False),
     "bias_dropout_delta_high": (0, 1, False),
+    "rci_sd": (0, None, False),
+    "marx_reliable_change": (0, 80, False),
+    "marx_end_score": (0, 80, False),
+    "durability_margin": (0, None, False),
+    "durability_random_slope_min_patients": (2, None, True),
 }
+#: Parameters that may be null: their reason says what null stands for.
+NULLABLE = {name for name, (default, _) in SPEC.items() if default is None}
 #: (low, high) parameters of one range: low must not exceed high.
 RANGES = [
     (f"bias_{name}_low", f"bias_{name}_high")
@@ -135,6 +166,8 @@ OPEN = {
     "rtm_population_sd",
     "bias_population_sd_low",
     "bias_population_sd_high",
+    "rci_sd",
+    "durability_margin",
 }
 
 
@@ -146,6 +179,8 @@ def _check(name: str, value: Any) -> Any:
     if name not in SPEC:
         raise ParameterError(f"unknown parameter {name!r}; known: {', '.join(SPEC)}")
     default = SPEC[name][0]
+    if value is None and name in NULLABLE:
+        return None
     if isinstance(default, list):
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
             raise ParameterError(f"parameter {name}: expected a list of numbers, got {value!r}")

@@ -11,12 +11,14 @@ sources disagree.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import pandas as pd
 
 from ketamine_ptsd.analysis import adverse_events, consistency, describe, durability, stats
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
 from ketamine_ptsd.analysis.values import plain
+from ketamine_ptsd.parameters import DEFAULTS
 
 __all__ = [
     "MEANS_AND_SDS",
@@ -68,6 +70,8 @@ def _display(value: float, claim: dict) -> str:
         return f"{value:.0f}"
     if key == "durability_slope_per_month":
         return f"{value:+.2f} points per month"
+    if isinstance(value, str):
+        return value
     return f"{value:.2f}"
 
 
@@ -87,7 +91,17 @@ def _holds(value: float, claim: dict) -> tuple[bool, str]:
         return value < high, f"less than {high:g}"
     if kind == "range":
         return low <= value < high, f"from {low:g} up to (not including) {high:g}"
+    if kind == "verdict":
+        return value == claim["expected"], f"the verdict {claim['expected']!r}"
     raise ValueError(f"{claim['id']}: kind {kind!r} has no condition")
+
+
+def adjusted_key(key: str | None) -> str | None:
+    """The ``results.json`` key of a p-value after the book's multiplicity adjustment, or ``None`` when the
+    p-value belongs to no adjusted family: moderators are Holm-adjusted over the moderators tested."""
+    if key and key.startswith("moderator_p_") and not key.startswith("moderator_p_holm_"):
+        return "moderator_p_holm_" + key.removeprefix("moderator_p_")
+    return None
 
 
 def _accepted(claim: dict) -> tuple[float, bool, float, bool]:
@@ -151,6 +165,8 @@ def recomputed_results(
     ci_level: float,
     min_cell: int,
     assessments: pd.DataFrame | None = None,
+    durability_margin: float | None = None,
+    durability_random_slope_min_patients: int = DEFAULTS["durability_random_slope_min_patients"],
 ) -> dict:
     """Every result a claim can be compared with, computed and suppressed as the results chapters do.
 
@@ -174,6 +190,8 @@ def recomputed_results(
         The later assessments (:func:`ketamine_ptsd.data.long.later_assessments`), for the durability values;
         without them those values are absent, as without follow-up data. The adverse-event values come
         from the cohort (:func:`ketamine_ptsd.analysis.adverse_events.adverse_event_rates`).
+    durability_margin, durability_random_slope_min_patients
+        The build's parameters of the durability verdict and model (:func:`ketamine_ptsd.analysis.durability.margin`).
 
     Returns
     -------
@@ -201,12 +219,19 @@ def recomputed_results(
     add(stats.suppressed_contrast(cohort, ci_level, min_cell))
     add(adverse_events.adverse_event_rates(cohort, ci_level, min_cell))
     if assessments is not None:
-        add(durability.durability_values(cohort, assessments, response_fraction, ci_level, min_cell))
+        margin = durability.margin(durability_margin, mcid)
+        add(
+            durability.durability_values(
+                cohort, assessments, response_fraction, ci_level, min_cell, margin, durability_random_slope_min_patients
+            )
+        )
     results[SUPPRESSED_KEY] = hidden
     return results
 
 
-def compare_claims(claims: list[dict], results: dict, min_cell: int | None = None) -> list[dict]:
+def compare_claims(
+    claims: list[dict], results: dict, min_cell: int | None = None, by_construction: Collection[str] = ()
+) -> list[dict]:
     """Compare each published claim with a recomputed value.
 
     Parameters
@@ -218,6 +243,9 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
         :func:`recomputed_results` lists them) were hidden by the small-cell rule.
     min_cell : int, optional
         The rule's threshold, for the note of a suppressed claim.
+    by_construction : collection of str
+        Ids of the claims the cohort was generated to reproduce (:func:`generated_to_match`): a match there
+        is arithmetic, not evidence.
 
     Returns
     -------
@@ -226,8 +254,11 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
         (as stated), ``recomputed`` (unrounded, or None), ``recomputed_display``
         (rounded to the claim's precision, or None), ``status`` (``"matches"``,
         ``"differs"`` or ``"not computable"``), ``rivals`` (ids of claims from
-        other versions that no single value can satisfy together with this one)
-        and ``note``.
+        other versions that no single value can satisfy together with this one),
+        ``note``, ``by_construction`` (the cohort was generated to reproduce the
+        claim), and for a claim about a p-value of an adjusted family
+        (:func:`adjusted_key`) ``p_adjusted`` and ``holds_after_adjustment``
+        (``None`` for other claims or without an adjusted value).
 
     Notes
     -----
@@ -267,6 +298,16 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
             else:
                 notes.append(f"Recomputed {display}, {verb} is {condition}.")
         notes += _rival_notes(claim, claims)
+        p_adjusted = plain(results.get(adjusted_key(key))) if status != "not computable" else None
+        holds_adjusted = None if p_adjusted is None else bool(_holds(p_adjusted, claim)[0])
+        if holds_adjusted is not None:
+            verdict = "holds" if holds_adjusted else "does not hold"
+            notes.append(
+                f"After Holm adjustment over the moderators tested, {_display(p_adjusted, claim)}: the claim {verdict}."
+            )
+        built = status == "matches" and claim["id"] in by_construction
+        if built:
+            notes.append("The cohort was generated to reproduce this claim, so the match is by construction.")
         if claim.get("note"):
             notes.append(claim["note"])
         rows.append(
@@ -280,9 +321,42 @@ def compare_claims(claims: list[dict], results: dict, min_cell: int | None = Non
                 "status": status,
                 "rivals": [other["id"] for other in _rivals(claim, claims)],
                 "note": " ".join(notes),
+                "by_construction": built,
+                "p_adjusted": p_adjusted,
+                "holds_after_adjustment": holds_adjusted,
             }
         )
     return rows
+
+
+def generated_to_match(data_origin: str) -> frozenset[str]:
+    """Ids of the claims the cohort was generated to reproduce: the bundled reconstruction's targets
+    (:data:`ketamine_ptsd.data.reconstruct.TARGETED_CLAIMS`), none for anyone else's data."""
+    from ketamine_ptsd.data.reconstruct import TARGETED_CLAIMS
+
+    return frozenset(TARGETED_CLAIMS) if data_origin == "synthetic" else frozenset()
+
+
+def claim_counts(rows: list[dict]) -> dict:
+    """The claims summary by its ``results.json`` names.
+
+    ``n_claims_matching`` counts every match; of them, ``n_claims_by_construction`` were generated to match
+    and ``n_claims_matching_only_unadjusted`` hold only before the multiplicity adjustment.
+    ``n_claims_supported`` are the matches the data could have contradicted and that hold after adjustment.
+    """
+    matching = [row for row in rows if row["status"] == "matches"]
+    only_unadjusted = [row for row in matching if row["holds_after_adjustment"] is False]
+    return {
+        "n_claims": len(rows),
+        "n_claims_matching": len(matching),
+        "n_claims_differing": sum(row["status"] == "differs" for row in rows),
+        "n_claims_not_computable": sum(row["status"] == "not computable" for row in rows),
+        "n_claims_by_construction": sum(row["by_construction"] for row in matching),
+        "n_claims_matching_only_unadjusted": len(only_unadjusted),
+        "n_claims_supported": sum(
+            not row["by_construction"] and row["holds_after_adjustment"] is not False for row in matching
+        ),
+    }
 
 
 def suppressed_paths(claims: list[dict], results: dict, name: str = "claims") -> list[str]:

@@ -55,6 +55,23 @@ __all__ = [
 # Default grid of pre-post correlations for r_range_for: from slightly negative
 # (scores unrelated or reversed) to almost perfectly stable rank order.
 _DEFAULT_R_GRID = tuple(round(-0.20 + 0.05 * i, 2) for i in range(24))
+_R_STEP = 0.05
+
+
+def r_grid(cover=()) -> tuple[float, ...]:
+    """The default grid of pre-post correlations (-0.20 to 0.95 by 0.05), extended by the same steps to take in
+    every value of ``cover``, whose lowest and highest are added themselves: statistics monotone in r then
+    lie between the grid's ends for every r of ``cover``.
+
+    >>> r_grid([-0.317, 0.5])[:4], r_grid()[-1]
+    ((-0.317, -0.3, -0.25, -0.2), 0.95)
+    """
+    cover = [float(r) for r in cover]
+    low, high = min([_DEFAULT_R_GRID[0], *cover]), max([_DEFAULT_R_GRID[-1], *cover])
+    first = math.floor(round(low / _R_STEP, 9))
+    last = math.ceil(round(high / _R_STEP, 9))
+    steps = [round(_R_STEP * i, 2) for i in range(first, last + 1)]
+    return tuple(sorted({r for r in steps if low <= r <= high} | {low, high}))
 
 
 # --------------------------------------------------------------------------

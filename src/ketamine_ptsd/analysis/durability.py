@@ -16,12 +16,17 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ketamine_ptsd.parameters import DEFAULTS
+
 #: Days in a month on average (365.25 / 12): months since ``post`` = days / this.
 DAYS_PER_MONTH = 30.4375
 
-#: Optimisers tried in turn for the mixed model: statsmodels' default can stop unconverged with a slope
-#: several percent off (PITFALLS); Nelder-Mead and Powell then usually converge.
-_METHODS = ("lbfgs", "nm", "powell")
+#: statsmodels' optimisers for the mixed model, each tried: the default ``lbfgs`` can report convergence at a REML
+#: log-likelihood well below the optimum that the others reach (PITFALLS), so the highest likelihood is kept.
+_METHODS = ("lbfgs", "bfgs", "cg", "powell", "nm")
+#: Largest absolute gradient of the REML log-likelihood accepted at the kept fit: at the optimum the gradient of
+#: a good fit is about 1e-3 (bfgs, cg); fits that stopped early were 10 and above on the test fixtures.
+GRADIENT_TOLERANCE = 0.05
 
 
 def followups(cohort: pd.DataFrame, assessments: pd.DataFrame) -> pd.DataFrame:
@@ -117,64 +122,102 @@ def median_days_to_loss(times: pd.DataFrame) -> float | None:
     return None if np.isnan(median) else float(median)
 
 
-def slope(cohort, assessments, ci_level: float) -> dict:
-    """PCL-5 points per month after treatment: linear mixed model with a random intercept and slope.
+def _post_treatment_totals(cohort, assessments) -> pd.DataFrame:
+    """Every completer's ``post`` total (month 0) and their ``followup`` totals: the model's data (contract)."""
+    done = cohort[cohort["pcl5_post"].notna()]
+    f = followups(cohort, assessments)
+    data = pd.concat(
+        [
+            pd.DataFrame({"patient_id": done["patient_id"], "days": 0.0, "pcl5": done["pcl5_post"]}),
+            pd.DataFrame({"patient_id": f["patient_id"], "days": f["days_after_post"], "pcl5": f["pcl5"]}),
+        ],
+        ignore_index=True,
+    ).astype({"patient_id": str, "days": float, "pcl5": float})
+    return data.assign(months=data["days"] / DAYS_PER_MONTH)
 
-    ``pcl5 ~ months`` over completers' ``post`` (month 0) and ``followup`` totals, random intercept and
-    random slope of months per patient, REML (statsmodels ``MixedLM``). An optimiser that stops unconverged
-    is replaced by the next of :data:`_METHODS`.
+
+def _gradient(model, result) -> float:
+    """Largest absolute derivative of the REML log-likelihood at ``result`` (statsmodels' square-root
+    parametrisation of the random-effects covariance, whose derivative vanishes at an optimum on the boundary too)."""
+    parts = model.score_sqrt(result.params_object)
+    return float(max(np.abs(np.asarray(p, float)).max(initial=0.0) for p in parts if p is not None))
+
+
+def _best_fit(model):
+    """The fit with the highest REML log-likelihood over :data:`_METHODS`, and how far each other fit fell short.
+
+    A method's own convergence flag is not trusted: ``lbfgs`` can report convergence well below the optimum.
+    """
+    fits = {}
+    for method in _METHODS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence warnings: judged by the likelihood and the gradient
+            try:
+                result = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if np.isfinite(result.llf):
+            fits[method] = result
+    if not fits:
+        return None, None
+    method = max(fits, key=lambda m: fits[m].llf)  # the first of _METHODS among equals
+    return method, fits[method]
+
+
+def slope(
+    cohort, assessments, ci_level: float, min_patients: int = DEFAULTS["durability_random_slope_min_patients"]
+) -> dict:
+    """PCL-5 points per month after treatment: a linear mixed model fitted by REML at its optimum.
+
+    ``pcl5 ~ months`` over every completer's ``post`` total (month 0; those without a follow-up inform the
+    intercept) and their ``followup`` totals, with a random intercept per patient, and a random slope of months
+    when at least ``min_patients`` patients have two or more of these totals (a follow-up) (below that a slope variance is
+    not estimable with any stability). Every optimiser of :data:`_METHODS` is tried and the fit with the highest
+    REML log-likelihood kept; it is accepted when the gradient there is below :data:`GRADIENT_TOLERANCE`.
 
     Returns
     -------
     dict
         ``durability_slope_per_month``, ``durability_slope_ci_low``, ``durability_slope_ci_high`` (Wald
-        interval at ``ci_level``), ``n_patients`` (patients with a follow-up), ``n_observations``,
-        ``converged``, ``method``; the estimates are ``None`` with fewer than two patients with follow-ups
-        or when no optimiser converges.
+        interval at ``ci_level``), ``durability_slope_method`` (the optimiser kept),
+        ``durability_slope_reml_criterion`` (-2 x the REML log-likelihood, as lme4's ``REMLcrit``),
+        ``durability_slope_random_slope`` (whether the model has a random slope), ``n_patients`` (patients with
+        a follow-up, so two or more totals),
+        ``n_observations``, ``converged`` and ``gradient``. The estimates are ``None`` with fewer than two
+        patients with follow-ups, or when no optimiser reaches an optimum.
     """
-    f = followups(cohort, assessments)
-    followed = f["patient_id"].unique()
-    posts = cohort[cohort["patient_id"].isin(followed)]
-    data = pd.concat(
-        [
-            pd.DataFrame({"patient_id": posts["patient_id"], "days": 0.0, "pcl5": posts["pcl5_post"]}),
-            pd.DataFrame({"patient_id": f["patient_id"], "days": f["days_after_post"], "pcl5": f["pcl5"]}),
-        ],
-        ignore_index=True,
-    ).astype({"patient_id": str, "days": float, "pcl5": float})
-    data["months"] = data["days"] / DAYS_PER_MONTH
+    data = _post_treatment_totals(cohort, assessments)
+    totals = data.groupby("patient_id").size()
+    followed = int((totals >= 2).sum())
     out = {
-        "durability_slope_per_month": None,
-        "durability_slope_ci_low": None,
-        "durability_slope_ci_high": None,
-        "n_patients": len(followed),
-        "n_observations": len(data) if len(followed) else 0,
+        **dict.fromkeys(SLOPE_KEYS),
+        "n_patients": followed,
+        "n_observations": len(data) if followed else 0,
         "converged": None,
-        "method": None,
+        "gradient": None,
     }
-    if len(followed) < 2:
+    if followed < 2:
         return out
     import statsmodels.formula.api as smf
 
-    model = smf.mixedlm("pcl5 ~ months", data, groups=data["patient_id"], re_formula="~months")
-    for method in _METHODS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence warnings: checked through result.converged
-            try:
-                result = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        if result.converged:
-            low, high = result.conf_int(alpha=1 - ci_level).loc["months"]
-            out.update(
-                durability_slope_per_month=float(result.fe_params["months"]),
-                durability_slope_ci_low=float(low),
-                durability_slope_ci_high=float(high),
-                converged=True,
-                method=method,
-            )
-            return out
-    out["converged"] = False
+    random_slope = followed >= min_patients
+    model = smf.mixedlm(
+        "pcl5 ~ months", data, groups=data["patient_id"], re_formula="~months" if random_slope else None
+    )
+    method, result = _best_fit(model)
+    gradient = None if result is None else _gradient(model, result)
+    out.update(converged=gradient is not None and gradient < GRADIENT_TOLERANCE, gradient=gradient)
+    if not out["converged"]:
+        return out
+    low, high = result.conf_int(alpha=1 - ci_level).loc["months"]
+    out.update(
+        durability_slope_per_month=float(result.fe_params["months"]),
+        durability_slope_ci_low=float(low),
+        durability_slope_ci_high=float(high),
+        durability_slope_method=method,
+        durability_slope_reml_criterion=float(-2 * result.llf),
+        durability_slope_random_slope=random_slope,
+    )
     return out
 
 
@@ -212,6 +255,16 @@ def trajectory(cohort, assessments, edges, ci_level: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The mixed model's keys of ``results.json``.
+SLOPE_KEYS = (
+    "durability_slope_per_month",
+    "durability_slope_ci_low",
+    "durability_slope_ci_high",
+    "durability_slope_method",
+    "durability_slope_reml_criterion",
+    "durability_slope_random_slope",
+)
+
 #: The durability keys of ``results.json`` other than the window table, in the order the chapter lists them.
 KEYS = (
     "n_with_followup",
@@ -219,13 +272,48 @@ KEYS = (
     "durability_n_responders_followed",
     "durability_n_lost_response",
     "durability_median_days_to_loss",
-    "durability_slope_per_month",
-    "durability_slope_ci_low",
-    "durability_slope_ci_high",
+    *SLOPE_KEYS,
+    "durability_verdict",
 )
 
+#: The three verdicts on "sustained", by the slope's interval against the margin (:func:`verdict`).
+VERDICTS = ("sustained", "worsening", "not enough data to tell")
 
-def durability_values(cohort, assessments, response_fraction: float, ci_level: float, min_cell: int) -> dict:
+
+def margin(durability_margin: float | None, mcid: float) -> float:
+    """Worsening per month that still counts as sustained: the parameter, or by default ``mcid`` over a year
+    (a clinically significant change would take more than twelve months to come back)."""
+    return mcid / 12 if durability_margin is None else float(durability_margin)
+
+
+def verdict(ci_low: float | None, ci_high: float | None, margin_per_month: float) -> str | None:
+    """Sustained, worsening, or not enough data to tell, from the slope's interval (positive = worse).
+
+    Sustained when the interval excludes a worsening of ``margin_per_month`` or more (its upper end is
+    below the margin); worsening when it excludes no worsening at all (its lower end is above 0) and is not
+    sustained; otherwise the data cannot tell. ``None`` without an interval.
+
+    Examples
+    --------
+    >>> verdict(-5.1, 4.9, 0.83), verdict(-0.4, 0.5, 0.83), verdict(0.2, 1.9, 0.83)
+    ('not enough data to tell', 'sustained', 'worsening')
+    """
+    if ci_low is None or ci_high is None:
+        return None
+    if ci_high < margin_per_month:
+        return VERDICTS[0]
+    return VERDICTS[1] if ci_low > 0 else VERDICTS[2]
+
+
+def durability_values(
+    cohort,
+    assessments,
+    response_fraction: float,
+    ci_level: float,
+    min_cell: int,
+    margin_per_month: float = DEFAULTS["mcid"] / 12,
+    min_patients: int = DEFAULTS["durability_random_slope_min_patients"],
+) -> dict:
     """Every durability value of ``results.json`` but the window table (:data:`KEYS`), with the small-cell
     rule applied: all ``None`` without follow-up data; under ``"suppressed"`` the names the rule hid."""
     from .privacy import suppress
@@ -235,7 +323,7 @@ def durability_values(cohort, assessments, response_fraction: float, ci_level: f
         return {**dict.fromkeys(KEYS), "suppressed": []}
     times = loss_of_response(cohort, assessments, response_fraction)
     followed, lost = len(times), int(times["lost"].sum())
-    fit = slope(cohort, assessments, ci_level)
+    fit = slope(cohort, assessments, ci_level, min_patients)
     n_with = int(f["patient_id"].nunique())
     values = {
         "n_with_followup": n_with,
@@ -243,7 +331,10 @@ def durability_values(cohort, assessments, response_fraction: float, ci_level: f
         "durability_n_responders_followed": followed,
         "durability_n_lost_response": lost,
         "durability_median_days_to_loss": median_days_to_loss(times),
-        **{k: fit[k] for k in KEYS[5:]},
+        **{k: fit[k] for k in SLOPE_KEYS},
+        "durability_verdict": verdict(
+            fit["durability_slope_ci_low"], fit["durability_slope_ci_high"], margin_per_month
+        ),
     }
     # A count of lost responses also tells how many kept theirs; the median is one of the lost patients' days.
     sizes = {
@@ -252,7 +343,7 @@ def durability_values(cohort, assessments, response_fraction: float, ci_level: f
         "durability_n_responders_followed": followed,
         "durability_n_lost_response": (lost, followed - lost),
         "durability_median_days_to_loss": (followed, lost),
-        **{k: fit["n_patients"] for k in KEYS[5:]},
+        **{k: fit["n_patients"] for k in (*SLOPE_KEYS, "durability_verdict")},
     }
     return suppress(values, sizes, min_cell)
 

@@ -171,33 +171,48 @@ def _pct(k: int, n: int) -> float | None:
     return 100.0 * k / n if n else None
 
 
+def baseline_sd(cohort: pd.DataFrame) -> float:
+    """SD of ``pcl5_pre`` over completers (NaN for fewer than two): the reliable change index's default SD."""
+    done = completers(cohort)
+    return float(done["pcl5_pre"].astype("float64").std(ddof=1)) if len(done) > 1 else float("nan")
+
+
 def clinical_significance(
     cohort: pd.DataFrame,
     mcid: float = DEFAULTS["mcid"],
     reliability: float = DEFAULTS["reliability"],
     response_fraction: float = DEFAULTS["response_fraction"],
     remission_cutoff: float = DEFAULTS["remission_cutoff"],
+    rci_sd: float | None = DEFAULTS["rci_sd"],
+    marx_reliable_change: float = DEFAULTS["marx_reliable_change"],
+    marx_end_score: float = DEFAULTS["marx_end_score"],
 ) -> dict:
     """Share of completers (and of all patients, ``_itt``) meeting each definition of improvement.
 
     ``clinically_significant``: change >= ``mcid``; ``reliable_improvement``: change above the reliable
-    change threshold; ``response``: change >= ``response_fraction`` of ``pcl5_pre``; ``remission``:
-    ``pcl5_post`` < ``remission_cutoff``. Dropouts count as not improved in the ``_itt`` shares.
+    change threshold, from ``rci_sd`` (``None``: the completers' baseline SD, :func:`baseline_sd`);
+    ``response``: change >= ``response_fraction`` of ``pcl5_pre``; ``remission``: ``pcl5_post`` <
+    ``remission_cutoff``; Marx et al. (2022): ``reliable_change_marx``, change >= ``marx_reliable_change``,
+    and ``clinically_significant_marx``, that change and ``pcl5_post`` <= ``marx_end_score``. Dropouts count as
+    not improved in the ``_itt`` shares. ``reliable_change_sd`` is the SD the threshold used.
     """
     done = completers(cohort)
     n, n_all = len(done), len(cohort)
-    pre_sd = done["pcl5_pre"].astype("float64").std(ddof=1) if n > 1 else float("nan")
-    rci = reliable_change_threshold(pre_sd, reliability) if math.isfinite(pre_sd) else None
+    sd = baseline_sd(cohort) if rci_sd is None else float(rci_sd)
+    rci = reliable_change_threshold(sd, reliability) if math.isfinite(sd) else None
     change = done["change"].to_numpy()
     pre = done["pcl5_pre"].to_numpy(dtype="float64")
     post = done["pcl5_post"].to_numpy(dtype="float64")
+    marx = change >= marx_reliable_change
     met = {  # in the order of DEFINITIONS
         "clinically_significant": change >= mcid,
         "reliable_improvement": change > rci if rci is not None else None,
         "response": change >= response_fraction * pre,
         "remission": post < remission_cutoff,
+        "reliable_change_marx": marx,
+        "clinically_significant_marx": marx & (post <= marx_end_score),
     }
-    out: dict = {"reliable_change_threshold": _float(rci)}
+    out: dict = {"reliable_change_threshold": _float(rci), "reliable_change_sd": _float(sd)}
     for name, mask in met.items():
         k = int(mask.sum()) if mask is not None else None
         out[f"n_{name}"] = k
@@ -207,14 +222,21 @@ def clinical_significance(
 
 
 #: The definitions of improvement :func:`clinical_significance` counts.
-DEFINITIONS = ("clinically_significant", "reliable_improvement", "response", "remission")
+DEFINITIONS = (
+    "clinically_significant",
+    "reliable_improvement",
+    "response",
+    "remission",
+    "reliable_change_marx",
+    "clinically_significant_marx",
+)
 
 
 def clinical_significance_sizes(rates: dict, n_completers: int) -> dict:
     """How many patients each value of :func:`clinical_significance` rests on: a count and its shares on
     the patients meeting the definition and on the completers; the reliable change threshold on the
     completers."""
-    sizes: dict = {"reliable_change_threshold": n_completers}
+    sizes: dict = {"reliable_change_threshold": n_completers, "reliable_change_sd": n_completers}
     for name in DEFINITIONS:
         for key in (f"n_{name}", f"pct_{name}", f"pct_{name}_itt"):
             sizes[key] = (rates[f"n_{name}"], n_completers)
@@ -245,8 +267,9 @@ def suppressed_rates(
     response_fraction: float,
     remission_cutoff: float,
     min_cell: int,
+    **definitions,
 ) -> dict:
-    """:func:`clinical_significance` as the book publishes it: a count of 1 to ``min_cell - 1`` patients,
+    """:func:`clinical_significance` (``definitions``: its further keyword arguments) as the book publishes it: a count of 1 to ``min_cell - 1`` patients,
     its shares, and whatever rests on so few completers suppressed (:func:`clinical_significance_sizes`).
 
     >>> cohort = pd.DataFrame({"pcl5_pre": [50] * 8, "pcl5_post": [20] * 6 + [45, 48]})
@@ -257,23 +280,45 @@ def suppressed_rates(
     >>> out["n_clinically_significant"], out["pct_clinically_significant"]
     (7, 87.5)
     """
-    rates = clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff)
+    rates = clinical_significance(cohort, mcid, reliability, response_fraction, remission_cutoff, **definitions)
     return suppress(rates, clinical_significance_sizes(rates, len(completers(cohort))), min_cell)
 
 
 def sensitivity_table(
-    cohort: pd.DataFrame, remission_cutoffs: Sequence[float], change_thresholds: Sequence[float]
+    cohort: pd.DataFrame,
+    remission_cutoffs: Sequence[float],
+    change_thresholds: Sequence[float],
+    reliability: float = DEFAULTS["reliability"],
+    rci_sd: float | None = DEFAULTS["rci_sd"],
+    marx_reliable_change: float = DEFAULTS["marx_reliable_change"],
+    marx_end_score: float = DEFAULTS["marx_end_score"],
 ) -> pd.DataFrame:
-    """Shares of completers and of all patients under each alternative threshold."""
+    """Shares of completers and of all patients under each alternative threshold.
+
+    Rows: remission below each of ``remission_cutoffs``, a drop of each of ``change_thresholds``, reliable
+    improvement with the completers' baseline SD (and with ``rci_sd`` when given), and Marx et al.'s (2022)
+    reliable change and its combination with an end score (as :func:`clinical_significance`).
+    """
     done = completers(cohort)
     n, n_all = len(done), len(cohort)
-    rows = []
-    for cutoff in remission_cutoffs:
-        k = int((done["pcl5_post"] < cutoff).sum())
-        rows.append(("remission", f"pcl5_post < {cutoff:g}", k, _pct(k, n), _pct(k, n_all)))
-    for threshold in change_thresholds:
-        k = int((done["change"] >= threshold).sum())
-        rows.append(("clinically_significant", f"change >= {threshold:g}", k, _pct(k, n), _pct(k, n_all)))
+    change, post = done["change"], done["pcl5_post"]
+    masks = [("remission", f"pcl5_post < {cutoff:g}", post < cutoff) for cutoff in remission_cutoffs]
+    masks += [("clinically_significant", f"change >= {t:g}", change >= t) for t in change_thresholds]
+    for sd, whose in ((baseline_sd(cohort), "completers' baseline SD"), (rci_sd, "normative SD")):
+        if sd is not None and math.isfinite(sd):
+            rci = reliable_change_threshold(sd, reliability)
+            masks.append(("reliable_improvement", f"change > {rci:.1f} ({whose} {sd:.2f})", change > rci))
+    marx = change >= marx_reliable_change
+    masks.append(("reliable_change_marx", f"change >= {marx_reliable_change:g} (Marx et al. 2022)", marx))
+    masks.append(
+        (
+            "clinically_significant_marx",
+            f"change >= {marx_reliable_change:g} and pcl5_post <= {marx_end_score:g} (Marx et al. 2022)",
+            marx & (post <= marx_end_score),
+        )
+    )
+    rows = [(outcome, text, int(mask.sum())) for outcome, text, mask in masks]
+    rows = [(outcome, text, k, _pct(k, n), _pct(k, n_all)) for outcome, text, k in rows]
     return pd.DataFrame(rows, columns=["outcome", "definition", "n", "pct", "pct_itt"])
 
 

@@ -66,6 +66,30 @@ class Targets:
         return int(np.ceil(lo)), int(np.floor(hi - 1e-9))
 
 
+#: The published claims (ids in ``data/published_claims.yml``) the generator makes the bundled cohort reproduce,
+#: each with the target that does it: on that cohort a match is by construction, not evidence.
+TARGETED_CLAIMS: dict[str, str] = {
+    "n_patients": "Targets.n",
+    "women_majority": "_meets_covariate_targets: women > 0.5",
+    "race_unreported_nearly_half": "Targets.pct_race_unreported_range",
+    "mean_infusions_published": "Targets.mean_infusions_range",
+    "pre_mean_published": "Targets.pre_mean",
+    "pre_sd_preprint": "Targets.pre_sd",
+    "post_mean_published": "Targets.post_mean",
+    "post_sd_preprint": "Targets.post_sd",
+    "effect_large_published": "d_av follows from Targets.pre_mean, post_mean, pre_sd and post_sd",
+    "pct_clinically_significant_published": "Targets.n_clinically_significant",
+    "pct_remission_published": "Targets.n_remission",
+    **{
+        f"moderator_{name}_not_significant_preprint": "Targets.moderators_null"
+        for name in ("age", "gender", "days_between", "n_psych_meds", "suicidal_ideation")
+    },
+    "psychotherapy_moderator_significant_preprint": "_meets_covariate_targets: moderator p < Targets.alpha",
+    "psychotherapy_d_preprint": "Targets.psychotherapy_d",
+    "psychotherapy_greater_reduction_published": "Targets.psychotherapy_d (positive)",
+}
+
+
 class ReconstructionError(RuntimeError):
     """The search did not reach every constraint within its step budget."""
 

@@ -19,7 +19,7 @@ CLAIMS_PATH = DATA / "published_claims.yml"
 BENCHMARKS_PATH = DATA / "benchmarks.yml"
 
 # How a recomputed value is compared with each kind of claim.
-KINDS = ("number", "percent", "at_least", "more_than", "at_most", "less_than", "range", "qualitative")
+KINDS = ("number", "percent", "at_least", "more_than", "at_most", "less_than", "range", "verdict", "qualitative")
 
 _REQUIRED = ("id", "version", "source", "source_detail", "value", "decimals", "kind", "result_key", "meaning")
 _BOUNDS = {
@@ -54,6 +54,8 @@ def _problems(claim: dict, index: int) -> list[str]:
     for bound in _BOUNDS.get(kind, ()):
         if not isinstance(claim.get(bound), (int, float)):
             out.append(f"{name}: a {kind} claim needs a numeric '{bound}'")
+    if kind == "verdict" and not isinstance(claim.get("expected"), str):
+        out.append(f"{name}: a verdict claim needs the verdict it expects ('expected')")
     if kind == "qualitative" and claim.get("result_key") is not None:
         out.append(f"{name}: a qualitative claim cannot have a result_key")
     if claim.get("result_key") is None and not claim.get("why_not"):

@@ -14,6 +14,34 @@ import pandas as pd
 from ketamine_ptsd.analysis.claims import stated
 from ketamine_ptsd.presentation.prose import format_p
 
+#: The verdict a reader sees for a matching claim that the data were generated to match, or that holds only
+#: before the multiplicity adjustment (``results.json`` keeps the three statuses and flags these apart).
+BY_CONSTRUCTION = "reproduced by construction"
+UNADJUSTED_ONLY = "matches only unadjusted"
+
+
+def shown_status(row: Mapping) -> str:
+    """A claim's verdict for the reader: its status, with a match by construction or only before adjustment
+    named as such."""
+    if row["status"] == "matches" and row.get("by_construction"):
+        return BY_CONSTRUCTION
+    if row["status"] == "matches" and row.get("holds_after_adjustment") is False:
+        return UNADJUSTED_ONLY
+    return row["status"]
+
+
+def shown_value(row: Mapping) -> str | None:
+    """The recomputed value as shown; a p-value with an adjusted one beside it, each with whether the claim
+    holds (e.g. "✓ p = .034 unadjusted; ✗ p = .206 after Holm adjustment over the moderators tested")."""
+    if row.get("p_adjusted") is None:
+        return row["recomputed_display"]
+    mark = {True: "✓", False: "✗"}
+    return (
+        f"{mark[row['status'] == 'matches']} p {format_p(row['recomputed'])} unadjusted; "
+        f"{mark[row['holds_after_adjustment']]} p {format_p(row['p_adjusted'])} after Holm adjustment over the "
+        "moderators tested"
+    )
+
 
 def comparison_table(rows: list[dict]) -> pd.DataFrame:
     """The claims compared with recomputed values, as a table for the report.
@@ -26,11 +54,13 @@ def comparison_table(rows: list[dict]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``claim``, ``source``, ``published``, ``recomputed`` (rounded to the claim's precision),
-        ``status`` and ``why`` (the row's note).
+        Columns ``claim``, ``source``, ``published``, ``recomputed`` (rounded to the claim's precision,
+        :func:`shown_value`), ``status`` (:func:`shown_status`) and ``why`` (the row's note).
     """
-    table = pd.DataFrame(rows, columns=["claim", "source", "published", "recomputed_display", "status", "note"])
-    return table.rename(columns={"recomputed_display": "recomputed", "note": "why"})
+    table = pd.DataFrame(rows, columns=["claim", "source", "published", "note"])
+    table.insert(3, "recomputed", [shown_value(row) for row in rows])
+    table.insert(4, "status", [shown_status(row) for row in rows])
+    return table.rename(columns={"note": "why"})
 
 
 def conflicts_table(rows: list[dict]) -> pd.DataFrame:

@@ -60,22 +60,48 @@ def median_sentence(values: dict, benchmark: dict):
     )
 
 
-def slope_sentence(values: dict, ci_level: float):
-    """The mixed model's monthly slope in words: about X points worse (or better) per month."""
+def slope_sentence(values: dict, ci_level: float, min_patients: int):
+    """The mixed model's monthly slope in words: about X points worse (or better) per month, the model fitted
+    and the optimiser kept."""
     slope = values["durability_slope_per_month"]
     if "durability_slope_per_month" in set(values.get(SUPPRESSED_KEY, ())):
         return _markdown(f"The monthly slope is {SUPPRESSED_TEXT}: too few patients have follow-up assessments.")
     if slope is None:
         return _markdown(
             "The mixed model could not be fitted: it needs at least two completers with follow-up assessments "
-            "and an optimiser that converges."
+            "and an optimiser that reaches the optimum of the REML likelihood."
         )
     direction = "worse" if slope > 0 else "better"
     low, high = values["durability_slope_ci_low"], values["durability_slope_ci_high"]
+    model = (
+        "random intercept and random slope"
+        if values["durability_slope_random_slope"]
+        else f"random intercept only (fewer than {min_patients} patients have a follow-up, too few for a random slope)"
+    )
     return _markdown(
         f"After the end of treatment, PCL-5 totals ran about {abs(slope):.1f} points {direction} per month "
-        f"({ci_level:.0%} CI {low:+.2f} to {high:+.2f} points per month; positive = worse)."
+        f"({ci_level:.0%} CI {low:+.2f} to {high:+.2f} points per month; positive = worse). Model: {model}; "
+        f"optimiser kept: {values['durability_slope_method']}, REML criterion "
+        f"{values['durability_slope_reml_criterion']:.2f}."
     )
+
+
+def verdict_sentence(values: dict, margin: float):
+    """The durability verdict (:func:`ketamine_ptsd.analysis.durability.verdict`) and what it rests on."""
+    found = values["durability_verdict"]
+    if "durability_verdict" in set(values.get(SUPPRESSED_KEY, ())):
+        return _markdown(f"The verdict is {SUPPRESSED_TEXT}: too few patients have follow-up assessments.")
+    if found is None:
+        return _markdown("No verdict: without a fitted slope and its interval, these data cannot tell.")
+    low, high = values["durability_slope_ci_low"], values["durability_slope_ci_high"]
+    because = {
+        "sustained": f"the interval's upper end, {high:+.2f}, lies below the margin of {margin:.2f}",
+        "worsening": f"the interval's lower end, {low:+.2f}, lies above zero and its upper end, {high:+.2f}, "
+        f"reaches the margin of {margin:.2f}",
+        "not enough data to tell": f"the interval, {low:+.2f} to {high:+.2f}, takes in both no change and a "
+        f"worsening of the margin, {margin:.2f}, or more",
+    }[found]
+    return _markdown(f"Verdict: **{found}**, because {because} points a month.")
 
 
 def serious_events_sentence(check: dict, values: dict, min_cell: int):

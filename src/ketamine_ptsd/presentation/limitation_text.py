@@ -148,7 +148,7 @@ def summary_table(
         of = (
             "the suppressed mean drop"
             if observed_suppressed
-            else f"the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct, 0)}%)"
+            else f"the {_fmt(observed_mean_change)}-point mean drop ({_fmt(pct)}%)"
         )
         text = (
             f"{q:.1f} points of {of} if patients "

@@ -21,6 +21,8 @@ import pandas as pd
 #: the exceptions by shape; the word keeps it readable in print and by screen readers).
 STATUS_SYMBOLS = {
     "matches": "✓",
+    "reproduced by construction": "◇",
+    "matches only unadjusted": "◐",
     "yes": "✓",
     "differs": "✗",
     "no": "✗",

@@ -50,9 +50,10 @@ def benchmarks_table(benchmarks: Sequence[Mapping], measures: Sequence[str]) -> 
     Returns
     -------
     pandas.DataFrame
-        ``id, label, instrument, design, arm_kind, measure, value, n, source, note``.
+        ``id, label, instrument, design, arm_kind, measure, value, n_arm, n, source, note``: ``n_arm`` the
+        patients of the arm the value describes, ``n`` the study's, each ``None`` where the source lacks it.
     """
-    cols = ["id", "label", "instrument", "design", "arm_kind", "measure", "value", "n", "source", "note"]
+    cols = ["id", "label", "instrument", "design", "arm_kind", "measure", "value", "n_arm", "n", "source", "note"]
     rows = [{c: b[c] for c in cols} for b in benchmarks if b["measure"] in measures]
     return _plain(pd.DataFrame(rows, columns=cols))
 
