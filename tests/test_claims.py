@@ -5,6 +5,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -590,3 +591,88 @@ def test_r_range_table_rules_out_the_correlations_above_the_floor(claims):
     assert (free[f"allowed by the {bound['percent']}"] == "yes").all()
     assert "rules out no correlation" in claims_text.change_sd_floor({"change_sd_floor": 0.0}, 30).data
     assert "SD of the change cannot be smaller than 8.51" in claims_text.change_sd_floor(bound, 10).data
+
+
+@pytest.mark.parametrize(
+    ("lows", "highs", "verdict"),
+    [
+        ([0.02, 0.10], [0.80, 0.90], "lies above zero (excludes no difference) in every reconstructed cohort"),
+        ([-0.90, -0.80], [-0.10, -0.02], "lies below zero (excludes no difference) in every reconstructed cohort"),
+        # Every lower end below zero and every upper end above it: zero is inside every interval.
+        ([-0.30, -0.01], [0.40, 0.90], "includes zero (no difference) in every reconstructed cohort"),
+        ([-0.05, 0.03], [0.80, 0.90], "includes zero (no difference) in some reconstructed cohorts and not in others"),
+    ],
+)
+def test_psychotherapy_spread_says_what_the_intervals_show(lows, highs, verdict):
+    from ketamine_ptsd.presentation.claims_text import psychotherapy_spread
+
+    spread = pd.DataFrame(
+        {"psychotherapy_d_ci_low": lows, "psychotherapy_d_ci_high": highs, "psychotherapy_p": [0.01, 0.2]}
+    )
+    text = psychotherapy_spread(spread, 0.95, 0.05).data
+    assert f"The interval {verdict}," in text
+    assert f"its lower end runs from {min(lows):.2f} to {max(lows):.2f}" in text
+    assert "p below 0.05 in 50% of the cohorts" in text
+
+
+# --------------------------------------------------------------------------- by construction and adjustment
+def test_the_generators_targets_are_claims_and_only_the_bundled_cohort_has_them(claims):
+    from ketamine_ptsd.analysis.claims import generated_to_match
+    from ketamine_ptsd.data.reconstruct import TARGETED_CLAIMS
+
+    assert set(TARGETED_CLAIMS) <= {claim["id"] for claim in claims}
+    assert generated_to_match("synthetic") == frozenset(TARGETED_CLAIMS)
+    assert generated_to_match("user") == frozenset()
+
+
+def test_on_the_bundled_cohort_every_match_is_by_construction(claims):
+    from ketamine_ptsd import paths
+    from ketamine_ptsd.analysis.claims import claim_counts, generated_to_match
+    from ketamine_ptsd.data.validate import validate_file
+
+    cohort = validate_file(paths.BUNDLED_COHORT).cohort
+    results = recomputed_results(cohort, **_PARAMS, min_cell=5)
+    rows = compare_claims(claims, results, 5, generated_to_match("synthetic"))
+    matching = [row for row in rows if row["status"] == "matches"]
+    # The reading: every match on the generated cohort is one of the generator's targets.
+    assert matching and all(row["by_construction"] for row in matching)
+    assert not any(row["by_construction"] for row in rows if row["status"] != "matches")
+    counts = claim_counts(rows)
+    assert counts["n_claims_by_construction"] == counts["n_claims_matching"] == len(matching)
+    assert counts["n_claims_supported"] == 0
+    # The same data called a user's file: nothing is by construction, and the matches could be evidence.
+    user = claim_counts(compare_claims(claims, results, 5, generated_to_match("user")))
+    assert user["n_claims_by_construction"] == 0 and user["n_claims_matching"] == counts["n_claims_matching"]
+
+
+def test_a_significance_claim_is_checked_after_holm_adjustment(claims):
+    from ketamine_ptsd.analysis.claims import claim_counts
+
+    # p = .034 unadjusted, .206 after Holm over the moderators: the claim "p < .05" holds only unadjusted.
+    results = {"moderator_p_psychotherapy": 0.034, "moderator_p_holm_psychotherapy": 0.206}
+    row = _only(claims, "psychotherapy_moderator_significant_preprint", results)
+    assert row["status"] == "matches" and row["p_adjusted"] == 0.206 and row["holds_after_adjustment"] is False
+    assert claims_text.shown_status(row) == "matches only unadjusted"
+    assert claims_text.shown_value(row) == (
+        "✓ p = .034 unadjusted; ✗ p = .206 after Holm adjustment over the moderators tested"
+    )
+    counts = claim_counts([row])
+    assert counts["n_claims_matching"] == 1 and counts["n_claims_matching_only_unadjusted"] == 1
+    assert counts["n_claims_supported"] == 0
+    # Exactly at alpha after adjustment the claim "p < .05" fails; just below, it holds.
+    at = _only(
+        claims, "psychotherapy_moderator_significant_preprint", {**results, "moderator_p_holm_psychotherapy": 0.05}
+    )
+    assert at["holds_after_adjustment"] is False
+    below = {**results, "moderator_p_holm_psychotherapy": 0.0499}
+    assert _only(claims, "psychotherapy_moderator_significant_preprint", below)["holds_after_adjustment"] is True
+    # A claim about a value that is not a moderator's p has no adjusted p.
+    other = _only(claims, "pre_mean_published", {"pre_mean": 52.54})
+    assert other["p_adjusted"] is None and other["holds_after_adjustment"] is None
+
+
+def test_the_title_claim_is_the_durability_verdict(claims):
+    assert _only(claims, "rapid_and_sustained_title", {"durability_verdict": "sustained"})["status"] == "matches"
+    for verdict in ("worsening", "not enough data to tell"):
+        assert _only(claims, "rapid_and_sustained_title", {"durability_verdict": verdict})["status"] == "differs"
+    assert _only(claims, "rapid_and_sustained_title", {"durability_verdict": None})["status"] == "not computable"

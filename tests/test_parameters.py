@@ -29,6 +29,11 @@ def test_overrides_and_file(tmp_path):
         ("mi_imputations", 1),
         ("min_cell", 3.5),
         ("ci_level", 1),
+        ("rci_sd", 0),
+        ("durability_margin", 0),
+        ("durability_margin", "a year"),
+        ("durability_random_slope_min_patients", 1),
+        ("mcid", None),  # only a parameter whose reason says what null means may be null
     ],
 )
 def test_bad_parameters_are_named(name, value):
@@ -49,3 +54,11 @@ def test_parse_assignment():
 def test_edges_that_are_legal():
     p = parameters.resolve({"min_cell": 0, "mi_imputations": 2, "reliability": 0.5, "rtm_entry_threshold": 80})
     assert p["min_cell"] == 0 and p["mi_imputations"] == 2
+
+
+def test_nullable_parameters_take_null_or_a_number():
+    assert parameters.NULLABLE == {"rci_sd", "durability_margin"}
+    p = parameters.resolve({"rci_sd": None, "durability_margin": None})
+    assert p["rci_sd"] is None and p["durability_margin"] is None
+    assert parameters.resolve({"rci_sd": 14.5, "durability_margin": 0.5})["rci_sd"] == 14.5
+    assert parameters.parse_assignment("rci_sd=null") == ("rci_sd", None)

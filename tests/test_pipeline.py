@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from ketamine_ptsd import paths, project
+from ketamine_ptsd.engine.build import declared_parameters
 from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run, toc_chapters, tree_digest
@@ -142,16 +143,18 @@ def test_changing_one_parameter_reexecutes_only_its_readers(user_cohort, user_bu
     pages = out / "html" / "notebooks"
     written = {page.stem: page.stat().st_mtime_ns for page in pages.glob("*.html")}
     report = project.build(path, out, {"mcid": 15}, echo=lambda line: None)
-    # The notebooks that declare mcid (and provenance, which records every parameter), no others.
-    assert set(report.executed) == {
-        "introduction",
-        "primary_outcome",
-        "clinical_significance",
-        "limitations",
-        "robustness",
-        "reproducing_paper",
-        "provenance",
+    # The notebooks that declare mcid in their parameters cell, or all parameters (provenance), no others.
+    readers = {
+        nb.stem
+        for nb in paths.NOTEBOOKS.glob("*.md")
+        if {"mcid", "parameters"} & set(declared_parameters(nb.read_text()))
     }
+    assert (
+        {"clinical_significance", "durability", "provenance"}
+        <= readers
+        < {nb.stem for nb in paths.NOTEBOOKS.glob("*.md")}
+    )
+    assert set(report.executed) == readers
     r = json.loads((out / "results.json").read_text())
     done = frame.dropna(subset=["pcl5_post"])
     change = done.pcl5_pre - done.pcl5_post.astype(float)

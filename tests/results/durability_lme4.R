@@ -18,6 +18,7 @@ fit <- function(file, formula) {
 }
 out <- rbind(
   fit("durability_lbfgs_early.csv", pcl5 ~ months + (months | patient_id)),
-  fit("durability_few_repeated.csv", pcl5 ~ months + (1 | patient_id))
+  fit("durability_few_repeated.csv", pcl5 ~ months + (1 | patient_id)),
+  fit("durability_clinic_export.csv", pcl5 ~ months + (months | patient_id))
 )
 write.csv(out, stdout(), row.names = FALSE, quote = TRUE)

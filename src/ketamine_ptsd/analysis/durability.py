@@ -143,25 +143,33 @@ def _gradient(model, result) -> float:
     return float(max(np.abs(np.asarray(p, float)).max(initial=0.0) for p in parts if p is not None))
 
 
+def _fit(model, method: str, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence warnings: judged by the likelihood and the gradient
+        try:
+            result = model.fit(reml=True, method=method, **kw)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+    return result if np.isfinite(result.llf) else None
+
+
 def _best_fit(model):
-    """The fit with the highest REML log-likelihood over :data:`_METHODS`, and how far each other fit fell short.
+    """(optimiser, fit, gradient): the fit with the highest REML log-likelihood over :data:`_METHODS`.
 
     A method's own convergence flag is not trusted: ``lbfgs`` can report convergence well below the optimum.
+    A derivative-free method (Powell, Nelder-Mead) can stop near the optimum without reaching it: when the
+    kept fit's gradient is not below :data:`GRADIENT_TOLERANCE`, BFGS goes on from it (``"powell, then bfgs"``).
     """
-    fits = {}
-    for method in _METHODS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence warnings: judged by the likelihood and the gradient
-            try:
-                result = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        if np.isfinite(result.llf):
-            fits[method] = result
+    fits = {method: fit for method in _METHODS if (fit := _fit(model, method)) is not None}
     if not fits:
-        return None, None
+        return None, None, None
     method = max(fits, key=lambda m: fits[m].llf)  # the first of _METHODS among equals
-    return method, fits[method]
+    best, gradient = fits[method], _gradient(model, fits[method])
+    if gradient >= GRADIENT_TOLERANCE:
+        refined = _fit(model, "bfgs", start_params=best.params_object)
+        if refined is not None and refined.llf >= best.llf:
+            return f"{method}, then bfgs", refined, _gradient(model, refined)
+    return method, best, gradient
 
 
 def slope(
@@ -173,7 +181,8 @@ def slope(
     intercept) and their ``followup`` totals, with a random intercept per patient, and a random slope of months
     when at least ``min_patients`` patients have two or more of these totals (a follow-up) (below that a slope variance is
     not estimable with any stability). Every optimiser of :data:`_METHODS` is tried and the fit with the highest
-    REML log-likelihood kept; it is accepted when the gradient there is below :data:`GRADIENT_TOLERANCE`.
+    REML log-likelihood kept (:func:`_best_fit`); it is accepted when the gradient there is below
+    :data:`GRADIENT_TOLERANCE`.
 
     Returns
     -------
@@ -204,8 +213,7 @@ def slope(
     model = smf.mixedlm(
         "pcl5 ~ months", data, groups=data["patient_id"], re_formula="~months" if random_slope else None
     )
-    method, result = _best_fit(model)
-    gradient = None if result is None else _gradient(model, result)
+    method, result, gradient = _best_fit(model)
     out.update(converged=gradient is not None and gradient < GRADIENT_TOLERANCE, gradient=gradient)
     if not out["converged"]:
         return out

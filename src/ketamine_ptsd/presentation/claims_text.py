@@ -252,17 +252,19 @@ def psychotherapy_spread(spread: pd.DataFrame, ci_level: float, alpha: float):
     (:func:`ketamine_ptsd.data.reconstruct.reconstruction_statistics`)."""
     low_max = float(spread["psychotherapy_d_ci_low"].max())
     low_min = float(spread["psychotherapy_d_ci_low"].min())
-    if low_min > 0:
-        verdict = "excludes zero (no difference) in every reconstructed cohort"
-    elif low_max < 0:
-        verdict = "lies below zero in every reconstructed cohort"
+    high_min = float(spread["psychotherapy_d_ci_high"].min())
+    high_max = float(spread["psychotherapy_d_ci_high"].max())
+    if low_min > 0 or high_max < 0:
+        side = "above" if low_min > 0 else "below"
+        verdict = f"lies {side} zero (excludes no difference) in every reconstructed cohort"
+    elif low_max <= 0 <= high_min:
+        verdict = "includes zero (no difference) in every reconstructed cohort"
     else:
         verdict = "includes zero (no difference) in some reconstructed cohorts and not in others"
     share = 100 * float((spread["psychotherapy_p"] < alpha).mean())
     return _markdown(
         f"For psychotherapy, d is fixed by construction, but its {ci_level:.0%} confidence interval depends on how "
         f"many patients had psychotherapy, which is not published: its lower end runs from {low_min:.2f} to "
-        f"{low_max:.2f} and its upper end from {spread['psychotherapy_d_ci_high'].min():.2f} to "
-        f"{spread['psychotherapy_d_ci_high'].max():.2f}. The interval {verdict}, and the two-sample t test gives "
+        f"{low_max:.2f} and its upper end from {high_min:.2f} to {high_max:.2f}. The interval {verdict}, and the two-sample t test gives "
         f"p below {alpha:g} in {share:.0f}% of the cohorts."
     )
