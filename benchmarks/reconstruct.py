@@ -2,7 +2,7 @@
 
 Target: 1,000 cohorts of 117 patients, each meeting every published constraint, in under 60 s on a
 2-core machine. Run with ``.venv/bin/python benchmarks/reconstruct.py [--n-cohorts K] [--jobs J]``.
-The timed part is :func:`ketamine_ptsd.data.reconstruct.reconstruct_many`; the per-cohort statistics are
+The timed part is :func:`ketamine_ptsd.analysis.reconstruction.reconstruct_many`; the per-cohort statistics are
 timed separately, and every cohort is checked against the constraints (untimed) so that a fast but wrong
 search cannot pass.
 """
@@ -13,17 +13,18 @@ import argparse
 import sys
 import time
 
-from ketamine_ptsd.data import reconstruct, references
+from ketamine_ptsd.analysis import reconstruction
+from ketamine_ptsd.data import references
 
 TARGET_SECONDS = 60.0
 TARGET_COHORTS = 1000
 
 
-def constraint_failures(rec: reconstruct.Reconstructions, t: reconstruct.Targets) -> int:
+def constraint_failures(rec: reconstruction.Reconstructions, t: reconstruction.Targets) -> int:
     """Cohorts breaking any published constraint, by the same check the chapter applies."""
     published = references.load_claims()
     return sum(
-        not reconstruct.meets_constraints(pre, post, therapy, t, published)
+        not reconstruction.meets_constraints(pre, post, therapy, t, published)
         for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy)
     )
 
@@ -31,17 +32,17 @@ def constraint_failures(rec: reconstruct.Reconstructions, t: reconstruct.Targets
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-cohorts", type=int, default=TARGET_COHORTS)
-    parser.add_argument("--seed", type=int, default=reconstruct.DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, default=reconstruction.DEFAULT_SEED)
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    rec = reconstruct.reconstruct_many(args.n_cohorts, args.seed, jobs=args.jobs)
+    rec = reconstruction.reconstruct_many(args.n_cohorts, args.seed, jobs=args.jobs)
     seconds = time.perf_counter() - start
     start = time.perf_counter()
-    reconstruct.reconstruction_statistics(rec)
+    reconstruction.reconstruction_statistics(rec)
     stats_seconds = time.perf_counter() - start
-    failures = constraint_failures(rec, reconstruct.Targets())
+    failures = constraint_failures(rec, reconstruction.Targets())
 
     print(f"cohorts: {args.n_cohorts} of {rec.pcl5_pre.shape[1]} patients, seed {args.seed}, jobs {args.jobs}")
     print(

@@ -618,7 +618,7 @@ def test_psychotherapy_spread_says_what_the_intervals_show(lows, highs, verdict)
 # --------------------------------------------------------------------------- by construction and adjustment
 def test_the_generators_targets_are_claims_and_only_the_bundled_cohort_has_them(claims):
     from ketamine_ptsd.analysis.claims import generated_to_match
-    from ketamine_ptsd.data.reconstruct import TARGETED_CLAIMS
+    from ketamine_ptsd.analysis.reconstruction import TARGETED_CLAIMS
 
     assert set(TARGETED_CLAIMS) <= {claim["id"] for claim in claims}
     assert generated_to_match("synthetic") == frozenset(TARGETED_CLAIMS)

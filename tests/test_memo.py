@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.analysis import reconstruction
 from ketamine_ptsd.engine import memo
 
 
@@ -17,36 +17,36 @@ from ketamine_ptsd.engine import memo
 def searches(monkeypatch):
     """Counts the cohorts ``reconstruct_many`` searches for."""
     calls = []
-    search = reconstruct.reconstruct_cohort
+    search = reconstruction.reconstruct_cohort
 
     def counted(*args, **kwargs):
         calls.append(args)
         return search(*args, **kwargs)
 
-    monkeypatch.setattr(reconstruct, "reconstruct_cohort", counted)
+    monkeypatch.setattr(reconstruction.many, "reconstruct_cohort", counted)
     return calls
 
 
 def test_a_result_is_computed_once_per_arguments(tmp_path, searches):
-    targets = reconstruct.Targets()
-    first = memo.cached(reconstruct.reconstruct_many, 3, 7, targets, folder=tmp_path)
+    targets = reconstruction.Targets()
+    first = memo.cached(reconstruction.reconstruct_many, 3, 7, targets, folder=tmp_path)
     assert len(searches) == 3
-    again = memo.cached(reconstruct.reconstruct_many, 3, 7, targets, folder=tmp_path)
+    again = memo.cached(reconstruction.reconstruct_many, 3, 7, targets, folder=tmp_path)
     assert len(searches) == 3  # kept: not searched again
     assert (again.pcl5_pre == first.pcl5_pre).all() and (again.psychotherapy == first.psychotherapy).all()
-    direct = reconstruct.reconstruct_many(3, 7, targets)
+    direct = reconstruction.reconstruct_many(3, 7, targets)
     assert (direct.pcl5_post == first.pcl5_post).all()
     searches.clear()
     # Any argument, a dataclass field included, is part of the key.
-    memo.cached(reconstruct.reconstruct_many, 3, 7, replace(targets, mcid=15), folder=tmp_path)
-    memo.cached(reconstruct.reconstruct_many, 3, 8, targets, folder=tmp_path)
+    memo.cached(reconstruction.reconstruct_many, 3, 7, replace(targets, mcid=15), folder=tmp_path)
+    memo.cached(reconstruction.reconstruct_many, 3, 8, targets, folder=tmp_path)
     assert len(searches) == 6
 
 
 def test_changed_code_is_computed_again(tmp_path, searches, monkeypatch):
-    memo.cached(reconstruct.reconstruct_many, 2, 7, folder=tmp_path)
+    memo.cached(reconstruction.reconstruct_many, 2, 7, folder=tmp_path)
     monkeypatch.setattr(memo, "code_key", lambda module: "other code")
-    memo.cached(reconstruct.reconstruct_many, 2, 7, folder=tmp_path)
+    memo.cached(reconstruction.reconstruct_many, 2, 7, folder=tmp_path)
     assert len(searches) == 4
 
 
@@ -55,7 +55,7 @@ def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
     package = tmp_path / paths.PACKAGE.name
     shutil.copytree(paths.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
 
-    def code_key(module: str = "ketamine_ptsd.data.reconstruct") -> str:
+    def code_key(module: str = "ketamine_ptsd.analysis.reconstruction") -> str:
         code = f"from ketamine_ptsd.engine import memo\nprint(memo.code_key({module!r}))"
         proc = subprocess.run(
             [sys.executable, "-c", code],
@@ -68,11 +68,11 @@ def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
 
     key = code_key()
     assert key == code_key()
-    # A module reconstruct.py does not import: the same key.
+    # A module the reconstruction does not import: the same key.
     with open(package / "presentation" / "figures.py", "a") as fh:
         fh.write("\n# edited\n")
     assert code_key() == key
-    # One it imports through another (reconstruct -> analysis.stats): a new key.
+    # One it imports through another (reconstruction.bundled -> analysis.stats): a new key.
     with open(package / "analysis" / "stats.py", "a") as fh:
         fh.write("\n# edited\n")
     assert code_key() != key
@@ -84,5 +84,5 @@ def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
 def test_only_the_most_recent_results_are_kept(tmp_path, monkeypatch):
     monkeypatch.setattr(memo, "KEEP", 2)
     for seed in (1, 2, 3):
-        memo.cached(reconstruct.reconstruct_many, 1, seed, folder=tmp_path)
+        memo.cached(reconstruction.reconstruct_many, 1, seed, folder=tmp_path)
     assert len(list(tmp_path.rglob("output.pkl"))) == 2

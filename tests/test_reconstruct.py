@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.data import reconstruct
+from ketamine_ptsd.analysis import reconstruction
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def cohort():
 
 def test_bundled_file_is_what_the_seeded_generator_writes(tmp_path):
     out = tmp_path / "cohort.csv"
-    reconstruct.write_cohort(reconstruct.bundled_cohort(reconstruct.DEFAULT_SEED), out)
+    reconstruction.write_cohort(reconstruction.bundled_cohort(reconstruction.DEFAULT_SEED), out)
     assert out.read_bytes() == paths.BUNDLED_COHORT.read_bytes()
 
 
@@ -50,10 +50,10 @@ def test_psychotherapy_effect_by_hand(cohort):
 
 
 def test_search_is_exact_for_other_targets():
-    targets = reconstruct.Targets(
+    targets = reconstruction.Targets(
         n=40, pre_mean=60.1, post_mean=35.45, pre_sd=9.5, post_sd=14.2, n_clinically_significant=30, n_remission=18
     )
-    pre, post = reconstruct.search_scores(targets, np.random.default_rng(5))
+    pre, post = reconstruction.search_scores(targets, np.random.default_rng(5))
     assert f"{pre.mean():.2f}" == "60.10" and f"{post.mean():.2f}" == "35.45"
     assert f"{pre.std(ddof=1):.2f}" == "9.50" and f"{post.std(ddof=1):.2f}" == "14.20"
     assert ((pre - post) >= 10).sum() == 30 and (post < 33).sum() == 18
@@ -61,8 +61,8 @@ def test_search_is_exact_for_other_targets():
 
 def test_impossible_targets_fail_loudly():
     # 10 integer scores cannot have a mean of 50.05.
-    targets = reconstruct.Targets(
+    targets = reconstruction.Targets(
         n=10, pre_mean=50.0, post_mean=30.0, pre_sd=0.01, post_sd=5, n_clinically_significant=5, n_remission=5
     )
-    with pytest.raises(reconstruct.ReconstructionError):
-        reconstruct.search_scores(targets, np.random.default_rng(0), max_steps=2000)
+    with pytest.raises(reconstruction.ReconstructionError):
+        reconstruction.search_scores(targets, np.random.default_rng(0), max_steps=2000)

@@ -14,8 +14,8 @@ import pytest
 from scipy import stats as sps
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.analysis import claims, consistency, describe, stats
-from ketamine_ptsd.data import reconstruct, references
+from ketamine_ptsd.analysis import claims, consistency, describe, reconstruction, stats
+from ketamine_ptsd.data import references
 from ketamine_ptsd.data.validate import validate_file
 
 N_COHORTS = 20
@@ -24,7 +24,7 @@ SEED = 4242
 
 @pytest.fixture(scope="module")
 def rec():
-    return reconstruct.reconstruct_many(N_COHORTS, SEED)
+    return reconstruction.reconstruct_many(N_COHORTS, SEED)
 
 
 def _psychotherapy_d(change, therapy):
@@ -52,7 +52,7 @@ def test_every_cohort_meets_every_published_constraint(rec):
 def test_meets_constraints_accepts_every_reconstructed_cohort(rec):
     published = references.load_claims()
     for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy):
-        assert reconstruct.meets_constraints(pre, post, therapy, reconstruct.Targets(), published)
+        assert reconstruction.meets_constraints(pre, post, therapy, reconstruction.Targets(), published)
 
 
 # A hand-built cohort of 12 with its own targets at one decimal. By hand: pre total 690 (mean 57.5), post
@@ -62,7 +62,7 @@ def test_meets_constraints_accepts_every_reconstructed_cohort(rec):
 HAND_PRE = np.array([33, 41, 45, 49, 53, 58, 56, 59, 71, 70, 75, 80])
 HAND_POST = np.array([20, 9, 28, 29, 45, 30, 19, 35, 79, 80, 0, 34])
 HAND_THERAPY = np.isin(np.arange(12), [0, 1, 2, 3, 6, 10])
-HAND_TARGETS = reconstruct.Targets(
+HAND_TARGETS = reconstruction.Targets(
     n=12,
     pre_mean=57.5,
     post_mean=34.0,
@@ -116,7 +116,7 @@ def _broken(pre, post, therapy):
 
 def test_meets_constraints_accepts_a_hand_built_cohort():
     assert _broken(HAND_PRE, HAND_POST, HAND_THERAPY) == set()
-    assert reconstruct.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, HAND_CLAIMS) is True
+    assert reconstruction.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, HAND_CLAIMS) is True
 
 
 @pytest.mark.parametrize("constraint", list(BREAK_ONE))
@@ -130,7 +130,7 @@ def test_meets_constraints_rejects_a_cohort_that_breaks_one_constraint(constrain
                 cohort[column][i] += value
     assert _broken(cohort["pre"], cohort["post"], cohort["therapy"]) == {constraint}
     assert (
-        reconstruct.meets_constraints(cohort["pre"], cohort["post"], cohort["therapy"], HAND_TARGETS, HAND_CLAIMS)
+        reconstruction.meets_constraints(cohort["pre"], cohort["post"], cohort["therapy"], HAND_TARGETS, HAND_CLAIMS)
         is False
     )
 
@@ -138,13 +138,13 @@ def test_meets_constraints_rejects_a_cohort_that_breaks_one_constraint(constrain
 def test_meets_constraints_takes_the_percentages_from_the_claims():
     # Same cohort, a claim of 67% remission (8 of 12): rejected although the targets' counts are unchanged.
     other = [HAND_CLAIMS[0], dict(HAND_CLAIMS[1], value=67)]
-    assert not reconstruct.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, other)
+    assert not reconstruction.meets_constraints(HAND_PRE, HAND_POST, HAND_THERAPY, HAND_TARGETS, other)
 
 
 def test_both_remission_counts_that_round_to_62_percent_are_used(rec):
     assert [k for k in range(118) if round(100 * k / 117) == 62] == [72, 73]
     assert set((rec.pcl5_post < 33).sum(axis=1)) == {72, 73}
-    assert reconstruct.count_options(88, 117) == [88]
+    assert reconstruction.count_options(88, 117) == [88]
 
 
 def test_cohorts_differ_and_span_a_range_of_correlations(rec):
@@ -155,44 +155,44 @@ def test_cohorts_differ_and_span_a_range_of_correlations(rec):
 
 # --------------------------------------------------------------------------- seeds
 def test_same_seed_same_cohorts_other_seed_other_cohorts(rec):
-    again = reconstruct.reconstruct_many(N_COHORTS, SEED)
+    again = reconstruction.reconstruct_many(N_COHORTS, SEED)
     for name in ("pcl5_pre", "pcl5_post", "psychotherapy", "attempts"):
         assert np.array_equal(getattr(again, name), getattr(rec, name)), name
-    other = reconstruct.reconstruct_many(3, SEED + 1)
+    other = reconstruction.reconstruct_many(3, SEED + 1)
     assert not np.array_equal(other.pcl5_post, rec.pcl5_post[:3])
 
 
 def test_cohort_k_depends_on_its_own_seed_only(rec):
-    fewer = reconstruct.reconstruct_many(5, SEED)
+    fewer = reconstruction.reconstruct_many(5, SEED)
     assert np.array_equal(fewer.pcl5_post, rec.pcl5_post[:5])
     child = np.random.SeedSequence(SEED).spawn(N_COHORTS)[7]
-    pre, post, therapy, _ = reconstruct.reconstruct_cohort(child)
+    pre, post, therapy, _ = reconstruction.reconstruct_cohort(child)
     assert np.array_equal(pre, rec.pcl5_pre[7]) and np.array_equal(post, rec.pcl5_post[7])
     assert np.array_equal(therapy, rec.psychotherapy[7])
 
 
 def test_parallel_gives_the_same_cohorts(rec):
-    parallel = reconstruct.reconstruct_many(8, SEED, jobs=2)
+    parallel = reconstruction.reconstruct_many(8, SEED, jobs=2)
     assert np.array_equal(parallel.pcl5_pre, rec.pcl5_pre[:8])
     assert np.array_equal(parallel.pcl5_post, rec.pcl5_post[:8])
 
 
 def test_impossible_targets_fail_loudly():
     # 28 whole numbers cannot average 5.19 (Brown & Heathers 2017): refused before any search.
-    with pytest.raises(reconstruct.ReconstructionError, match="5.19"):
-        reconstruct.reconstruct_cohort(np.random.SeedSequence(0), reconstruct.Targets(n=28, pre_mean=5.19))
+    with pytest.raises(reconstruction.ReconstructionError, match="5.19"):
+        reconstruction.reconstruct_cohort(np.random.SeedSequence(0), reconstruction.Targets(n=28, pre_mean=5.19))
     # Scores of 33-80 cannot have an SD of 30: every starting draw stalls, then the search gives up.
-    with pytest.raises(reconstruct.ReconstructionError, match="starting draws"):
-        reconstruct.reconstruct_cohort(np.random.SeedSequence(0), reconstruct.Targets(pre_sd=30.0), max_steps=50)
+    with pytest.raises(reconstruction.ReconstructionError, match="starting draws"):
+        reconstruction.reconstruct_cohort(np.random.SeedSequence(0), reconstruction.Targets(pre_sd=30.0), max_steps=50)
 
 
 # --------------------------------------------------------------------------- statistics per cohort
 @pytest.mark.parametrize("k", [0, 11])
 def test_statistics_equal_the_library_functions(rec, k):
-    table = reconstruct.reconstruction_statistics(
+    table = reconstruction.reconstruction_statistics(
         rec, mcid=10, reliability=0.82, response_fraction=0.3, remission_cutoff=33, ci_level=0.95
     )
-    assert list(table.columns) == list(reconstruct.STATISTICS_COLUMNS) and len(table) == N_COHORTS
+    assert list(table.columns) == list(reconstruction.STATISTICS_COLUMNS) and len(table) == N_COHORTS
     row = table.iloc[k]
     cohort = pd.DataFrame(
         {
@@ -205,7 +205,7 @@ def test_statistics_equal_the_library_functions(rec, k):
     expected.update(stats.paired_outcome(rec.pcl5_pre[k], rec.pcl5_post[k], 0.95))
     expected.update(stats.clinical_significance(cohort, 10, 0.82, 0.3, 33))
     expected.update(stats.psychotherapy_contrast(cohort, 0.95))
-    for key in reconstruct.STATISTICS_COLUMNS:
+    for key in reconstruction.STATISTICS_COLUMNS:
         if key in ("cohort", "seed", "attempts"):
             continue
         assert row[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-12), key
@@ -213,7 +213,7 @@ def test_statistics_equal_the_library_functions(rec, k):
 
 
 def test_long_format_holds_every_score(rec):
-    long = reconstruct.long_format(rec)
+    long = reconstruction.long_format(rec)
     assert len(long) == N_COHORTS * 117
     third = long[long["cohort"] == 3].sort_values("patient")
     assert np.array_equal(third["pcl5_post"], rec.pcl5_post[3])
@@ -221,14 +221,14 @@ def test_long_format_holds_every_score(rec):
 
 
 def test_spread_table_by_hand():
-    spread = pd.DataFrame({key: [3.0, 1.0, 2.0, 10.0] for key in reconstruct.UNREPORTED})
-    table = reconstruct.spread_table(spread, {"d_z": 2.5, "t": None})
+    spread = pd.DataFrame({key: [3.0, 1.0, 2.0, 10.0] for key in reconstruction.UNREPORTED})
+    table = reconstruction.spread_table(spread, {"d_z": 2.5, "t": None})
     assert list(table.columns) == ["quantity", "lowest", "median", "highest", "this book's cohort"]
-    assert list(table["quantity"]) == list(reconstruct.UNREPORTED.values())
+    assert list(table["quantity"]) == list(reconstruction.UNREPORTED.values())
     assert (table["lowest"] == 1.0).all() and (table["median"] == 2.5).all() and (table["highest"] == 10.0).all()
-    own = dict(zip(reconstruct.UNREPORTED, table["this book's cohort"]))
+    own = dict(zip(reconstruction.UNREPORTED, table["this book's cohort"]))
     assert own["d_z"] == 2.5 and np.isnan(own["t"]) and np.isnan(own["r_pre_post"])
-    assert set(reconstruct.UNREPORTED) <= set(reconstruct.STATISTICS_COLUMNS)
+    assert set(reconstruction.UNREPORTED) <= set(reconstruction.STATISTICS_COLUMNS)
 
 
 # --------------------------------------------------------------------------- the floor on the SD of change
@@ -307,7 +307,7 @@ def test_reconstruct_command_is_seeded_and_documented(tmp_path):
         assert proc.returncode == 0, proc.stderr
     assert first.read_bytes() == second.read_bytes()
     table = pd.read_csv(first)
-    assert list(table.columns) == list(reconstruct.STATISTICS_COLUMNS) and len(table) == 3
+    assert list(table.columns) == list(reconstruction.STATISTICS_COLUMNS) and len(table) == 3
     proc = subprocess.run([*cli, "--long"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--n-cohorts" in proc.stderr
     help_text = subprocess.run([*cli, "--help"], capture_output=True, text=True).stdout

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate
 from scipy import stats as sps
 
-from ketamine_ptsd.analysis import stats
+from ketamine_ptsd.analysis import effects, outcomes, stats
 
 PRE = np.array([52, 61, 45, 70, 38, 55, 49, 66, 58, 41], dtype=float)
 POST = np.array([30, 44, 40, 35, 36, 20, 45, 50, 22, 40], dtype=float)
@@ -79,11 +79,11 @@ def test_bayes_factor_equals_the_jzs_integral():
 
 
 def test_noncentral_interval_inverts_the_noncentral_t():
-    lo, hi = stats.noncentral_t_ci(3.0, 20, 0.95)
+    lo, hi = effects.noncentral_t_ci(3.0, 20, 0.95)
     assert sps.nct.cdf(3.0, 20, lo) == pytest.approx(0.975, abs=1e-8)
     assert sps.nct.cdf(3.0, 20, hi) == pytest.approx(0.025, abs=1e-8)
     # Large samples fall back to the normal approximation t +- 1.96 sqrt(1 + t^2 / 2df).
-    lo, hi = stats.noncentral_t_ci(500.0, 1_000_000, 0.95)
+    lo, hi = effects.noncentral_t_ci(500.0, 1_000_000, 0.95)
     assert hi - 500 == pytest.approx(1.959964 * math.sqrt(1 + 500**2 / 2e6), rel=1e-6)
 
 
@@ -96,7 +96,7 @@ def test_degenerate_inputs_give_none_not_errors():
 
 def test_reliable_change_threshold_by_hand():
     # 1.96 * 11.90 * sqrt(2 * (1 - .82)) = 1.96 * 11.90 * 0.6 = 13.9944
-    assert stats.reliable_change_threshold(11.90, 0.82) == pytest.approx(13.9944)
+    assert outcomes.reliable_change_threshold(11.90, 0.82) == pytest.approx(13.9944)
 
 
 def test_clinical_significance_counts_by_hand():
@@ -217,5 +217,5 @@ def test_psychotherapy_contrast_matches_scipy():
 def test_noncentral_interval_survives_scipy_nan_region():
     # scipy's nct.cdf(-2, 5, ncp) is NaN for ncp >= 10, inside the search bracket of t = -2 with df = 5.
     assert math.isnan(sps.nct.cdf(-2.0, 5, 10.0))
-    lo, hi = stats.noncentral_t_ci(-2.0, 5, 0.95)
+    lo, hi = effects.noncentral_t_ci(-2.0, 5, 0.95)
     assert math.isfinite(lo) and math.isfinite(hi) and lo < -2.0 < hi

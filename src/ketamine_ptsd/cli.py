@@ -237,7 +237,7 @@ def _columns(args) -> int:
 
 
 def _reconstruct(args) -> int:
-    from ketamine_ptsd.data.reconstruct import DEFAULT_SEED, bundled_cohort, write_cohort
+    from ketamine_ptsd.analysis.reconstruction import DEFAULT_SEED, bundled_cohort, write_cohort
 
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if args.n_cohorts is None:
@@ -252,7 +252,7 @@ def _reconstruct(args) -> int:
     if args.n_cohorts < 1 or args.jobs < 1:
         _err("ketamine-ptsd reconstruct: --n-cohorts and --jobs must be at least 1")
         return EXIT_INVALID
-    from ketamine_ptsd.data.reconstruct import long_format, reconstruct_many, reconstruction_statistics
+    from ketamine_ptsd.analysis.reconstruction import long_format, reconstruct_many, reconstruction_statistics
     from ketamine_ptsd.parameters import DEFAULTS
 
     rec = reconstruct_many(args.n_cohorts, seed, jobs=args.jobs)

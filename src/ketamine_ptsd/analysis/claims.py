@@ -331,8 +331,8 @@ def compare_claims(
 
 def generated_to_match(data_origin: str) -> frozenset[str]:
     """Ids of the claims the cohort was generated to reproduce: the bundled reconstruction's targets
-    (:data:`ketamine_ptsd.data.reconstruct.TARGETED_CLAIMS`), none for anyone else's data."""
-    from ketamine_ptsd.data.reconstruct import TARGETED_CLAIMS
+    (:data:`ketamine_ptsd.analysis.reconstruction.TARGETED_CLAIMS`), none for anyone else's data."""
+    from ketamine_ptsd.analysis.reconstruction import TARGETED_CLAIMS
 
     return frozenset(TARGETED_CLAIMS) if data_origin == "synthetic" else frozenset()
 

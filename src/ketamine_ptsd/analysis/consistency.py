@@ -33,6 +33,7 @@ from fractions import Fraction
 
 from scipy import stats
 
+from ketamine_ptsd.analysis.effects import t_half_width
 from ketamine_ptsd.parameters import DEFAULTS
 
 __all__ = [
@@ -506,7 +507,7 @@ def _paired_row(change: float, sd_change: float, n: int, confidence: float) -> d
         }
     se = sd_change / math.sqrt(n)
     t = change / se
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    half = float(t_half_width(se, df, confidence))
     return {
         "sd_change": float(sd_change),
         "d_z": float(change / sd_change),

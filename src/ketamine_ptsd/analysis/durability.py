@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ketamine_ptsd.analysis import outcomes
+from ketamine_ptsd.analysis.effects import t_interval
 from ketamine_ptsd.parameters import DEFAULTS
 
 #: Days in a month on average (365.25 / 12): months since ``post`` = days / this.
@@ -40,7 +42,8 @@ def followups(cohort: pd.DataFrame, assessments: pd.DataFrame) -> pd.DataFrame:
 
 
 def _responding(pcl5, pcl5_pre, response_fraction: float):
-    return (pcl5_pre - pcl5) >= response_fraction * pcl5_pre
+    """Whether a total ``pcl5`` still meets the contract's response against the patient's baseline."""
+    return outcomes.response(pcl5_pre - pcl5, pcl5_pre, response_fraction)
 
 
 def windows(edges) -> list[tuple[int, int]]:
@@ -243,8 +246,7 @@ def trajectory(cohort, assessments, edges, ci_level: float) -> pd.DataFrame:
         n = len(values)
         low = high = None
         if n >= 2:
-            low, high = stats.t.interval(ci_level, n - 1, loc=values.mean(), scale=stats.sem(values))
-            low, high = float(low), float(high)
+            low, high = t_interval(float(values.mean()), float(stats.sem(values)), n - 1, ci_level)
         return {
             "time": time,
             "n": n,

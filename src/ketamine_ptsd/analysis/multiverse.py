@@ -29,9 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ketamine_ptsd.analysis import outcomes
+from ketamine_ptsd.analysis.effects import noncentral_t_ci
 from ketamine_ptsd.analysis.limitations import imputed_post_scores, rubin_combine
+from ketamine_ptsd.analysis.outcomes import reliable_change_threshold
 from ketamine_ptsd.analysis.privacy import hidden_rows, suppress_cells, too_few
-from ketamine_ptsd.analysis.stats import noncentral_t_ci, reliable_change_threshold
 
 #: Outcome families in the order the chapter shows them, with the unit of their estimate.
 FAMILIES = {
@@ -188,34 +190,21 @@ def _share_rows(met: np.ndarray, n: int, ci_level: float) -> dict[str, np.ndarra
 
 
 def _counts(pre: np.ndarray, post: np.ndarray, grids: dict, rci: dict) -> dict[str, np.ndarray]:
-    """Patients meeting each definition of each family, for scores whose rows may be several data sets.
+    """Patients meeting each definition of each family (:mod:`.outcomes`), for scores whose rows may be
+    several data sets: ``pre`` and ``post`` have the patients in their last axis; the result has the grid in
+    its last axis."""
+    change, pre, post = (x[..., :, None] for x in (pre - post, pre, post))
 
-    ``pre`` and ``post`` have the patients in their last axis; the result has the grid in its last axis.
-    Thresholds on one sorted quantity are counted with ``searchsorted``; response, a threshold relative to
-    each patient's own baseline, by broadcasting.
-    """
-    change = pre - post
-    post_sorted, change_sorted = np.sort(post, axis=-1), np.sort(change, axis=-1)
-    n = post.shape[-1]
+    def grid(name):
+        return np.asarray(grids[name], dtype=float)
 
-    def below(values, thresholds):  # values < threshold
-        return np.stack([np.searchsorted(v, thresholds, side="left") for v in values.reshape(-1, n)]).reshape(
-            values.shape[:-1] + (len(thresholds),)
-        )
-
-    def at_least(values, thresholds):  # values >= threshold
-        return n - below(values, thresholds)
-
-    def above(values, thresholds):  # values > threshold
-        counts = [np.searchsorted(v, thresholds, side="right") for v in values.reshape(-1, n)]
-        return n - np.stack(counts).reshape(values.shape[:-1] + (len(thresholds),))
-
-    fractions = np.asarray(grids["response_fraction"], dtype=float)
     return {
-        "remission": below(post_sorted, np.asarray(grids["remission_cutoff"], dtype=float)),
-        "clinically_significant": at_least(change_sorted, np.asarray(grids["mcid"], dtype=float)),
-        "response": (change[..., :, None] >= fractions * pre[..., :, None]).sum(axis=-2),
-        "reliable_improvement": above(change_sorted, np.array([rci[r] for r in grids["reliability"]])),
+        "remission": outcomes.remission(post, grid("remission_cutoff")).sum(axis=-2),
+        "clinically_significant": outcomes.clinically_significant(change, grid("mcid")).sum(axis=-2),
+        "response": outcomes.response(change, pre, grid("response_fraction")).sum(axis=-2),
+        "reliable_improvement": outcomes.reliable_improvement(
+            change, np.array([rci[r] for r in grids["reliability"]])
+        ).sum(axis=-2),
     }
 
 
@@ -280,7 +269,7 @@ def multiverse(
         "reliability": list(reliabilities),
     }
     sd_pre = pre.std(ddof=1) if n_c > 1 else math.nan
-    rci = {r: reliable_change_threshold(sd_pre, r) if math.isfinite(sd_pre) else math.nan for r in reliabilities}
+    rci = {r: float(reliable_change_threshold(sd_pre, r)) if math.isfinite(sd_pre) else math.nan for r in reliabilities}
     rows: list[dict] = []
 
     def add(family, population, n, values, sizes, observed_counts=None):

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import stats
 
+from ketamine_ptsd.analysis import outcomes
+from ketamine_ptsd.analysis.effects import d_av, d_s, d_z, noncentral_t_ci, pooled_sd, t_interval
 from ketamine_ptsd.analysis.privacy import suppress, too_few
 from ketamine_ptsd.analysis.values import as_float as _float
 from ketamine_ptsd.parameters import DEFAULTS
@@ -55,34 +57,8 @@ def _pingouin_paired(pre: np.ndarray, post: np.ndarray) -> dict:
         "t": t,
         "df": _float(col("dof")),
         "p": _float(col("p_val", "p-val")),
-        "d_av": _float(col("cohen_d", "cohen-d")),
         "bf10": bf10,
     }
-
-
-def noncentral_t_ci(t: float, df: float, ci_level: float = DEFAULTS["ci_level"]) -> tuple[float | None, float | None]:
-    """Confidence interval of the noncentrality parameter of an observed t (Steiger & Fouladi 1997).
-
-    Solves ``nct.cdf(t, df, ncp) = 1 - a/2`` and ``= a/2``; for very large df the normal approximation
-    ``t +- z * sqrt(1 + t^2 / (2 df))`` is used, where the two agree to many digits and root finding is unstable.
-    """
-    if t is None or df is None or df < 1 or not math.isfinite(t):
-        return None, None
-    a = 1 - ci_level
-    half = stats.norm.ppf(1 - a / 2) * math.sqrt(1 + t * t / (2 * df))
-    if df > 10_000 or abs(t) > 200:
-        return t - half, t + half
-    span = 10 + 2 * abs(t)
-
-    def solve(target):
-        # special.nctdtr is what stats.nct.cdf computes, without the distribution object's per-call overhead.
-        return optimize.brentq(lambda ncp: special.nctdtr(df, ncp, t) - target, t - span, t + span, xtol=1e-10)
-
-    try:
-        return solve(1 - a / 2), solve(a / 2)
-    except ValueError:
-        # scipy's noncentral t returns NaN in parts of the (t, df, ncp) space with few degrees of freedom.
-        return t - half, t + half
 
 
 def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float = DEFAULTS["ci_level"]) -> dict:
@@ -133,16 +109,12 @@ def paired_outcome(pre: Sequence[float], post: Sequence[float], ci_level: float 
     out.update(dict.fromkeys(keys))
     if n < 2 or not out["change_sd"]:
         return out
-    se = out["change_sd"] / math.sqrt(n)
-    half = stats.t.ppf(0.5 + ci_level / 2, n - 1) * se
-    out["change_ci_low"] = _float(out["mean_change"] - half)
-    out["change_ci_high"] = _float(out["mean_change"] + half)
+    low, high = t_interval(out["mean_change"], out["change_sd"] / math.sqrt(n), n - 1, ci_level)
+    out["change_ci_low"], out["change_ci_high"] = _float(low), _float(high)
     out.update(_pingouin_paired(pre, post))
     out["df"] = int(round(out["df"]))
-    # pingouin reports |d|; the contract's d_av carries the sign of the mean change (negative = worse).
-    if out["d_av"] is not None:
-        out["d_av"] = math.copysign(out["d_av"], out["mean_change"])
-    out["d_z"] = out["mean_change"] / out["change_sd"]
+    out["d_av"] = _float(d_av(out["mean_change"], out["pre_sd"], out["post_sd"]))
+    out["d_z"] = float(d_z(out["mean_change"], out["change_sd"]))
     lo, hi = noncentral_t_ci(out["t"], out["df"], ci_level)
     if lo is not None:
         out["d_z_ci_low"], out["d_z_ci_high"] = _float(lo / math.sqrt(n)), _float(hi / math.sqrt(n))
@@ -160,11 +132,6 @@ def outcome_sizes(outcome: dict) -> dict:
     """How many patients each value of :func:`paired_outcome` rests on: all completers, for every
     statistic (the count itself is the analysed sample's size, which is always given)."""
     return {key: outcome["n_completers"] for key in outcome if key != "n_completers"}
-
-
-def reliable_change_threshold(pre_sd: float, reliability: float) -> float:
-    """Smallest drop counted as reliable: 1.96 * SD_pre * sqrt(2 (1 - r)) (Jacobson & Truax 1991)."""
-    return 1.96 * pre_sd * math.sqrt(2 * (1 - reliability))
 
 
 def _pct(k: int, n: int) -> float | None:
@@ -199,18 +166,19 @@ def clinical_significance(
     done = completers(cohort)
     n, n_all = len(done), len(cohort)
     sd = baseline_sd(cohort) if rci_sd is None else float(rci_sd)
-    rci = reliable_change_threshold(sd, reliability) if math.isfinite(sd) else None
+    rci = float(outcomes.reliable_change_threshold(sd, reliability)) if math.isfinite(sd) else None
     change = done["change"].to_numpy()
     pre = done["pcl5_pre"].to_numpy(dtype="float64")
     post = done["pcl5_post"].to_numpy(dtype="float64")
-    marx = change >= marx_reliable_change
     met = {  # in the order of DEFINITIONS
-        "clinically_significant": change >= mcid,
-        "reliable_improvement": change > rci if rci is not None else None,
-        "response": change >= response_fraction * pre,
-        "remission": post < remission_cutoff,
-        "reliable_change_marx": marx,
-        "clinically_significant_marx": marx & (post <= marx_end_score),
+        "clinically_significant": outcomes.clinically_significant(change, mcid),
+        "reliable_improvement": outcomes.reliable_improvement(change, rci) if rci is not None else None,
+        "response": outcomes.response(change, pre, response_fraction),
+        "remission": outcomes.remission(post, remission_cutoff),
+        "reliable_change_marx": outcomes.reliable_change_marx(change, marx_reliable_change),
+        "clinically_significant_marx": outcomes.clinically_significant_marx(
+            change, post, marx_reliable_change, marx_end_score
+        ),
     }
     out: dict = {"reliable_change_threshold": _float(rci), "reliable_change_sd": _float(sd)}
     for name, mask in met.items():
@@ -302,19 +270,34 @@ def sensitivity_table(
     done = completers(cohort)
     n, n_all = len(done), len(cohort)
     change, post = done["change"], done["pcl5_post"]
-    masks = [("remission", f"pcl5_post < {cutoff:g}", post < cutoff) for cutoff in remission_cutoffs]
-    masks += [("clinically_significant", f"change >= {t:g}", change >= t) for t in change_thresholds]
+    masks = [("remission", f"pcl5_post < {c:g}", outcomes.remission(post, c)) for c in remission_cutoffs]
+    masks += [
+        ("clinically_significant", f"change >= {t:g}", outcomes.clinically_significant(change, t))
+        for t in change_thresholds
+    ]
     for sd, whose in ((baseline_sd(cohort), "completers' baseline SD"), (rci_sd, "normative SD")):
         if sd is not None and math.isfinite(sd):
-            rci = reliable_change_threshold(sd, reliability)
-            masks.append(("reliable_improvement", f"change > {rci:.1f} ({whose} {sd:.2f})", change > rci))
-    marx = change >= marx_reliable_change
-    masks.append(("reliable_change_marx", f"change >= {marx_reliable_change:g} (Marx et al. 2022)", marx))
+            rci = float(outcomes.reliable_change_threshold(sd, reliability))
+            masks.append(
+                (
+                    "reliable_improvement",
+                    f"change > {rci:.1f} ({whose} {sd:.2f})",
+                    outcomes.reliable_improvement(change, rci),
+                )
+            )
+    marx = f"change >= {marx_reliable_change:g}"
+    masks.append(
+        (
+            "reliable_change_marx",
+            f"{marx} (Marx et al. 2022)",
+            outcomes.reliable_change_marx(change, marx_reliable_change),
+        )
+    )
     masks.append(
         (
             "clinically_significant_marx",
-            f"change >= {marx_reliable_change:g} and pcl5_post <= {marx_end_score:g} (Marx et al. 2022)",
-            marx & (post <= marx_end_score),
+            f"{marx} and pcl5_post <= {marx_end_score:g} (Marx et al. 2022)",
+            outcomes.clinically_significant_marx(change, post, marx_reliable_change, marx_end_score),
         )
     )
     rows = [(outcome, text, int(mask.sum())) for outcome, text, mask in masks]
@@ -437,9 +420,9 @@ def _fit_moderator(sub: pd.DataFrame, moderator: str, ci_level: float, out: dict
     out["statistic"] = _float(f)
     out["p"] = _float(stats.f.sf(f, q, full["df_resid"]))
     if q == 1:
-        half = stats.t.ppf(0.5 + ci_level / 2, full["df_resid"]) * full["se"][2]
         out["estimate"] = _float(full["coef"][2])
-        out["ci_low"], out["ci_high"] = _float(full["coef"][2] - half), _float(full["coef"][2] + half)
+        low, high = t_interval(full["coef"][2], full["se"][2], full["df_resid"], ci_level)
+        out["ci_low"], out["ci_high"] = _float(low), _float(high)
     else:
         contrasts = f"{q} contrasts against {sorted(sub[moderator].dropna().unique())[0]}; F test"
         out["note"] = "; ".join(filter(None, [out["note"], contrasts]))
@@ -500,11 +483,6 @@ def suppressed_contrast(cohort: pd.DataFrame, ci_level: float, min_cell: int) ->
     return suppress(contrast, psychotherapy_contrast_sizes(contrast), min_cell)
 
 
-def pooled_sd(a: np.ndarray, b: np.ndarray) -> float:
-    """The SD of two groups pooled over ``len(a) + len(b) - 2`` degrees of freedom (the denominator of d_s)."""
-    return float(np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)))
-
-
 def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_level"]) -> dict:
     """Mean change with versus without concomitant psychotherapy.
 
@@ -535,7 +513,7 @@ def psychotherapy_contrast(cohort: pd.DataFrame, ci_level: float = DEFAULTS["ci_
     pooled = pooled_sd(with_, without)
     if pooled == 0:
         return out
-    d = (with_.mean() - without.mean()) / pooled
+    d = d_s(with_.mean(), without.mean(), pooled)
     t = d / math.sqrt(1 / n1 + 1 / n2)
     out["psychotherapy_d"] = _float(d)
     out["psychotherapy_p"] = _float(2 * stats.t.sf(abs(t), df))

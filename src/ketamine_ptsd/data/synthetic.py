@@ -1,6 +1,6 @@
 """Large synthetic cohorts under the data contract, for scale tests and benchmarks.
 
-Unlike :mod:`ketamine_ptsd.data.reconstruct`, nothing here aims at the published aggregates: the cohorts only
+Unlike :mod:`ketamine_ptsd.analysis.reconstruction`, nothing here aims at the published aggregates: the cohorts only
 look like clinical exports (every column of the contract, some dropouts and unreported values) and are
 drawn in vectorised numpy, so a million patients take about a second.
 """

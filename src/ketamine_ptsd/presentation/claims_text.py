@@ -1,6 +1,6 @@
 """The "Reproducing the paper" chapter in words and tables: written from the claims compared, the
 consistency checks and the reconstructions, which :mod:`ketamine_ptsd.analysis.claims`,
-:mod:`ketamine_ptsd.analysis.consistency` and :mod:`ketamine_ptsd.data.reconstruct` compute."""
+:mod:`ketamine_ptsd.analysis.consistency` and :mod:`ketamine_ptsd.analysis.reconstruction` compute."""
 
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ def r_range_table(r_rows: Sequence[Mapping], bound: Mapping) -> pd.DataFrame:
 
 def psychotherapy_spread(spread: pd.DataFrame, ci_level: float, alpha: float):
     """How the psychotherapy d's interval and test vary over the reconstructed cohorts
-    (:func:`ketamine_ptsd.data.reconstruct.reconstruction_statistics`)."""
+    (:func:`ketamine_ptsd.analysis.reconstruction.reconstruction_statistics`)."""
     low_max = float(spread["psychotherapy_d_ci_low"].max())
     low_min = float(spread["psychotherapy_d_ci_low"].min())
     high_min = float(spread["psychotherapy_d_ci_high"].min())

@@ -310,7 +310,7 @@ def reconstruction_figure(spread: pd.DataFrame):
     Parameters
     ----------
     spread : pandas.DataFrame
-        From :func:`ketamine_ptsd.data.reconstruct.reconstruction_statistics`, one row per cohort.
+        From :func:`ketamine_ptsd.analysis.reconstruction.reconstruction_statistics`, one row per cohort.
 
     Returns
     -------

@@ -1,12 +1,9 @@
-"""What the limitation analyses share: reading the cohort's columns as arrays, and a t interval."""
+"""What the limitation analyses share: reading the cohort's columns as arrays."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 
 def _num(cohort: pd.DataFrame, column: str) -> np.ndarray:
@@ -21,13 +18,6 @@ def _pairs(cohort: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     pre, post = _num(cohort, "pcl5_pre"), _num(cohort, "pcl5_post")
     keep = ~np.isnan(pre)
     return pre[keep], post[keep]
-
-
-def _t_interval(mean: float, se: float, df: float, ci_level: float) -> tuple[float | None, float | None]:
-    if not (math.isfinite(se) and df > 0):
-        return None, None
-    half = float(stats.t.ppf(0.5 + ci_level / 2, df)) * se
-    return mean - half, mean + half
 
 
 def _quantile_sizes(values: np.ndarray, quantile: float) -> tuple[int, int]:

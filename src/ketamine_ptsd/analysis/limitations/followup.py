@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ketamine_ptsd.analysis.limitations._common import _num, _quantile_sizes, _t_interval
+from ketamine_ptsd.analysis.effects import t_interval as _t_interval
+from ketamine_ptsd.analysis.limitations._common import _num, _quantile_sizes
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, suppress
 from ketamine_ptsd.parameters import DEFAULTS
 

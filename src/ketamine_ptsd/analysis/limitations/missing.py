@@ -10,7 +10,8 @@ import pandas as pd
 from scipy import stats
 
 from ketamine_ptsd.analysis import stats as book_stats
-from ketamine_ptsd.analysis.limitations._common import _pairs, _t_interval
+from ketamine_ptsd.analysis.effects import t_interval as _t_interval
+from ketamine_ptsd.analysis.limitations._common import _pairs
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, suppress, suppress_cells
 from ketamine_ptsd.analysis.values import plain_frame as _plain
 from ketamine_ptsd.parameters import DEFAULTS
