@@ -175,10 +175,14 @@ def _robustness_figure(name: str):
         return RF.bias_steps(bias.bias_analysis(cohort, load_benchmarks(), params, 5)["stacked"], 10, 0.95)
     table = multiverse.multiverse(
         cohort,
-        remission_cutoffs=[29, 31, 33],
-        mcids=[5, 10, 15],
+        remission_cutoffs=[31, 32, 33],
+        mcids=[10, 15, 20],
         response_fractions=[0.3, 0.5],
         reliabilities=[0.82, 0.84],
+        entry_thresholds=[0, 33],
+        rci_sd=None,
+        marx_reliable_change=15,
+        marx_end_score=28,
         mi_imputations=3,
         mi_seed=1,
         ci_level=0.95,

@@ -1,25 +1,37 @@
-"""Tests of the multiverse of definitions. Expected counts are made by hand on a small cohort (written out
-beside each), intervals come from statsmodels, effect sizes from the primary outcome's function
-(pingouin) and a published table; never from the code under test."""
+"""Tests of the crossed multiverse. Expected counts are made by hand on a small cohort (written out beside
+each) or by a recomputation of this file's own, loops over patients and decisions; intervals come from
+statsmodels, effect sizes from the primary outcome's function (pingouin as reference), the sign-flip test
+from an exhaustive enumeration; never from the code under test."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from statsmodels.stats.proportion import proportion_confint
 
+from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import limitations as L
 from ketamine_ptsd.analysis import multiverse as M
 from ketamine_ptsd.analysis import stats
+from ketamine_ptsd.data.validate import validate_file
 
 PRE = [50, 60, 40, 55, 45, 70, 52, 48]
 POST = [30, 45, 35, 20, 44, 25, None, None]  # the last two dropped out
 # changes of the six completers: 20, 15, 5, 35, 1, 45
-GRID = dict(remission_cutoffs=[29, 31, 32, 33], mcids=[5, 10, 15, 20], response_fractions=[0.3, 0.5])
+GRID = dict(
+    remission_cutoffs=[29, 31, 32, 33],
+    mcids=[5, 10, 15, 20],
+    response_fractions=[0.3, 0.5],
+    rci_sd=None,
+    marx_reliable_change=15,
+    marx_end_score=28,
+)
 
 
 def cohort(pre=PRE, post=POST) -> pd.DataFrame:
@@ -32,22 +44,31 @@ def cohort(pre=PRE, post=POST) -> pd.DataFrame:
     )
 
 
-def run(c, min_cell=0, reliabilities=(0.82, 0.84), m=5):
+def run(c, min_cell=0, reliabilities=(0.82, 0.84), m=5, entry=(0,), **grid):
     return M.multiverse(
-        c, **GRID, reliabilities=list(reliabilities), mi_imputations=m, mi_seed=7, ci_level=0.95, min_cell=min_cell
+        c,
+        **(GRID | grid),
+        reliabilities=list(reliabilities),
+        entry_thresholds=list(entry),
+        mi_imputations=m,
+        mi_seed=7,
+        ci_level=0.95,
+        min_cell=min_cell,
     )
 
 
-def rows(table, family, population):
-    return table[(table["family"] == family) & (table["population"] == population)].reset_index(drop=True)
+def rows(table, family, population, entry=0):
+    sel = (table["family"] == family) & (table["population"] == population) & (table["entry_threshold"] == entry)
+    return table[sel].reset_index(drop=True)
 
 
 # Hand counts over the six completers (post 30, 45, 35, 20, 44, 25; change 20, 15, 5, 35, 1, 45).
 HAND = {
     # post < 29: 20, 25; < 31, < 32, < 33: 30, 20, 25
     "remission": [2, 3, 3, 3],
-    # change >= 5: 20, 15, 5, 35, 45; >= 10 and >= 15: 20, 15, 35, 45; >= 20: 20, 35, 45
-    "clinically_significant": [5, 4, 4, 3],
+    # change >= 5: 20, 15, 5, 35, 45; >= 10 and >= 15: 20, 15, 35, 45; >= 20: 20, 35, 45;
+    # Marx: change >= 15 and post <= 28: 35 (post 20), 45 (post 25)
+    "clinically_significant": [5, 4, 4, 3, 2],
     # >= 30% of pre: 20 >= 15, 35 >= 16.5, 45 >= 21 (15 < 18, 5 < 12, 1 < 13.5); >= 50%: 35 >= 27.5, 45 >= 35
     "response": [3, 2],
 }
@@ -56,8 +77,7 @@ HAND = {
 @pytest.mark.parametrize("family", list(HAND))
 @pytest.mark.parametrize("population,n", [("completers", 6), ("itt", 8)])
 def test_counts_shares_and_exact_intervals_by_hand(family, population, n):
-    table = run(cohort())
-    got = rows(table, family, population)
+    got = rows(run(cohort()), family, population)
     assert got["k"].tolist() == HAND[family]
     assert got["n"].tolist() == [n] * len(HAND[family])
     np.testing.assert_allclose(got["estimate"].astype(float), [100 * k / n for k in HAND[family]])
@@ -74,17 +94,25 @@ def test_reliable_improvement_by_hand():
         threshold = 1.96 * sd * math.sqrt(2 * (1 - r))
         expected = sum(c > threshold for c in changes)
         got = rows(run(cohort(), reliabilities=[r]), "reliable_improvement", "completers")
-        assert got["k"].tolist() == [expected], r
+        # then Marx et al.'s reliable change: a drop of 15 or more (20, 15, 35, 45)
+        assert got["k"].tolist() == [expected, 4], r
     # r = 0.5: threshold 20.9 -> 35, 45; r = 0.95: threshold 6.6 -> 20, 15, 35, 45
-    assert rows(run(cohort(), reliabilities=[0.5, 0.95]), "reliable_improvement", "itt")["k"].tolist() == [2, 4]
+    assert rows(run(cohort(), reliabilities=[0.5, 0.95]), "reliable_improvement", "itt")["k"].tolist() == [2, 4, 4]
+    # A normative SD of 25 given as rci_sd adds its own row: 1.96 * 25 * sqrt(0.36) = 29.4 -> 35, 45; beside it
+    # the completers' SD (10.65: threshold 12.5 -> 20, 15, 35, 45) and Marx's 15 points.
+    got = rows(run(cohort(), reliabilities=[0.82], rci_sd=25.0), "reliable_improvement", "completers")
+    assert got["rci_sd"].tolist()[:2] == [None, 25.0] and got["k"].tolist() == [4, 2, 4]
 
 
 def test_ties_at_a_threshold_follow_the_contract():
     # post exactly at the cutoff is not remission; change exactly at mcid is clinically significant
-    # (changes 7, 7, 10, 10)
+    # (changes 7, 7, 10, 10; Marx: a change of 15 or more, none)
     table = run(cohort([40, 40, 40, 40], [33, 33, 30, 30]), reliabilities=[0.82])
     assert rows(table, "remission", "completers")["k"].tolist() == [0, 2, 2, 2]
-    assert rows(table, "clinically_significant", "completers")["k"].tolist() == [4, 2, 0, 0]
+    assert rows(table, "clinically_significant", "completers")["k"].tolist() == [4, 2, 0, 0, 0]
+    # Marx's end score is "at most": change 15 with post 28 counts, with post 29 not.
+    table = run(cohort([43, 44], [28, 29]), reliabilities=[0.82])
+    assert rows(table, "clinically_significant", "completers")["k"].tolist()[-1] == 1
 
 
 def test_effect_sizes_match_the_primary_outcome():
@@ -107,6 +135,26 @@ def test_effect_sizes_match_the_primary_outcome():
     assert got.loc["d_z", "ci_high"] == pytest.approx(itt["d_z_ci_high"])
 
 
+def test_mean_change_as_observed_and_at_the_files_mean_baseline():
+    table = run(cohort(), entry=(0, 50))
+    change = np.array([20, 15, 5, 35, 1, 45], float)
+    got = rows(table, "mean_change", "completers")
+    assert got.loc[0, "estimate"] == pytest.approx(change.mean())
+    # t interval: 20.1667 +- t(.975, 5) * s / sqrt(6)
+    half = 2.570581835636314 * change.std(ddof=1) / math.sqrt(6)
+    assert got.loc[0, "ci_low"] == pytest.approx(change.mean() - half)
+    # Restricted to pcl5_pre >= 50 (completers 50, 60, 55, 70; changes 20, 15, 35, 45), adjusted to the mean
+    # baseline of all eight patients: statsmodels' OLS intercept of change on pcl5_pre centred there.
+    centre = np.mean(PRE)
+    pre = np.array([50, 60, 55, 70], float)
+    fit = sm.OLS(np.array([20, 15, 35, 45], float), sm.add_constant(pre - centre)).fit()
+    restricted = rows(table, "mean_change", "completers", entry=50)
+    adjusted = restricted[restricted["baseline_adjusted"] == True].iloc[0]  # noqa: E712 (object column)
+    assert adjusted["estimate"] == pytest.approx(fit.params[0])
+    assert adjusted["ci_low"] == pytest.approx(fit.conf_int(0.05)[0][0])
+    assert adjusted["ci_high"] == pytest.approx(fit.conf_int(0.05)[0][1])
+
+
 def test_hedges_j_closed_forms():
     # J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)); Gamma(1/2) = sqrt(pi), Gamma(3/2) = sqrt(pi)/2
     assert M.hedges_j(2) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-12)
@@ -115,65 +163,218 @@ def test_hedges_j_closed_forms():
     assert M.hedges_j(50) == pytest.approx(1 - 3 / 199, abs=5e-5)
 
 
-def test_imputation_rows_pool_each_data_set():
-    c = cohort()
-    table = run(c, m=4)
+def test_imputation_rows_pool_each_data_set_by_hand():
+    table = run(cohort(), m=4)
     imputed = L.imputed_post_scores(np.array(PRE, float), np.array(POST[:6] + [np.nan] * 2, float), 4, 7)
     mi = rows(table, "remission", "mi")
     for j, cutoff in enumerate(GRID["remission_cutoffs"]):
         # per data set: the completers below the cutoff plus the imputed scores below it, out of eight
         shares = [(HAND["remission"][j] + sum(x < cutoff for x in row)) / 8 for row in imputed]
         assert mi.loc[j, "estimate"] == pytest.approx(100 * statistics.mean(shares))
-        assert mi.loc[j, "k"] is None
-    pooled = L.rubin_combine([s for s in shares], [s * (1 - s) / 8 for s in shares], df_complete=7)
-    assert mi.loc[3, "ci_high"] == pytest.approx(100 * pooled["ci_high"])
-    # L.multiple_imputation draws the same data sets: its pooled mean change is theirs
-    changes = [statistics.mean([20, 15, 5, 35, 1, 45, 52 - row[0], 48 - row[1]]) for row in imputed]
-    assert L.multiple_imputation(c, m=4, seed=7, min_cell=0)["mi_mean_change"] == pytest.approx(
-        statistics.mean(changes)
-    )
+        assert pd.isna(mi.loc[j, "k"])
+    # Rubin by hand for the last cutoff: Qbar, Ubar, B, T = Ubar + (1 + 1/m) B, Barnard-Rubin df (df_com 7).
+    q = np.array(shares)
+    u = q * (1 - q) / 8
+    b, ubar = q.var(ddof=1), u.mean()
+    total = ubar + 1.25 * b
+    lam = 1.25 * b / total
+    df_old = 3 / lam**2
+    df_obs = (8 / 10) * 7 * (1 - lam)
+    df = 1 / (1 / df_old + 1 / df_obs)
+    from scipy.stats import t as t_dist
+
+    assert mi.loc[3, "ci_high"] == pytest.approx(100 * (q.mean() + t_dist.ppf(0.975, df) * math.sqrt(total)))
 
 
-def test_without_dropouts_only_completers():
-    table = run(cohort(PRE[:6], POST[:6]))
+def test_imputed_effect_sizes_pool_each_completed_data_set():
+    table = run(cohort(), m=4)
+    pre = np.array(PRE, float)
+    imputed = L.imputed_post_scores(pre, np.array(POST[:6] + [np.nan] * 2, float), 4, 7)
+    per_set = [stats.paired_outcome(pre, np.array(POST[:6] + list(row), float)) for row in imputed]
+    got = rows(table, "effect_size", "mi").set_index("effect_size")
+    for name in ("d_av", "d_z"):
+        assert got.loc[name, "estimate"] == pytest.approx(statistics.mean(r[name] for r in per_set))
+    mean_change = rows(table, "mean_change", "mi")
+    assert len(mean_change) == 1  # no baseline adjustment of imputed scores
+    assert mean_change.loc[0, "estimate"] == pytest.approx(statistics.mean(r["mean_change"] for r in per_set))
+
+
+def test_repeats_are_marked_and_counted_once():
+    # No dropouts and every baseline at or above 40: intention to treat and imputation are not made, and the
+    # restriction to pcl5_pre >= 40 repeats every row of "every patient".
+    c = cohort(PRE[:6], POST[:6])
+    table = run(c, entry=(0, 40))
     assert set(table["population"]) == {"completers"}
-    assert len(table) == 4 + 4 + 2 + 2 + 3 == M.summary(table)["multiverse_n_specifications"]
+    repeats = table[table["duplicate_of"].notna()]
+    originals = table.loc[repeats["duplicate_of"].astype(int)]
+    for column in ("family", "estimate", "ci_low", "ci_high"):
+        assert originals[column].tolist() == repeats[column].tolist()
+    assert (table.loc[table["entry_threshold"] == 40, "duplicate_of"].notna()).all()
+    s = M.summary(table)
+    # Per entry threshold: remission 4 + clinically significant 5 + response 2 + reliable 2 RCI and 1 Marx + mean
+    # change 2 + effect sizes 3 = 19 rows. Results of their own (hand counts above): remission 2, 3 (< 31, < 32
+    # and < 33 all give 3); clinically significant 5, 4 (>= 10 and >= 15), 3, 2; response 3, 2; reliable change
+    # one (r = 0.82 and 0.84 give 12.5 and 11.8 points, and Marx's 15: all four of 20, 15, 35, 45); the mean
+    # change two (the intervals differ); three effect sizes: 2 + 4 + 2 + 1 + 2 + 3 = 14.
+    assert s["multiverse_n_specifications"] == 38 and s["multiverse_n_distinct"] == 14
+    decisions = {row["decision"] for row in M.collapsed(table)}
+    assert decisions == {
+        "entry_threshold",
+        "remission_cutoff",
+        "clinically_significant_definition",
+        "reliable_change_definition",
+        "several at once",
+    }
 
 
 def test_small_cells_are_flagged_and_left_out_of_the_summary():
     table = run(cohort(), min_cell=3)
-    # counts of 1-2 (remission at 29: 2) and every imputed row (2 dropouts) are small
     flagged = table[table["suppressed"]]
-    assert set(flagged["population"]) >= {"mi"}
-    # with eight dropouts the imputed rows rest on enough patients, but an imputed share still rests on the
+    assert set(flagged["population"]) >= {"mi"}  # two dropouts
+    # with eight more dropouts the imputed rows rest on enough patients, but an imputed share still rests on the
     # completers meeting the definition: remission at 29 (2 completers) stays hidden, at 31 (3) is shown
     more = cohort(PRE + [50] * 8, POST + [None] * 8)
     mi = rows(run(more, min_cell=3), "remission", "mi")
     assert mi["suppressed"].tolist() == [True, False, False, False] and mi.loc[0, "estimate"] is None
     assert rows(table, "remission", "completers")["suppressed"].tolist() == [True, False, False, False]
     s = M.summary(table)
-    # shown remission rows over completers and ITT: 3/6, 3/6, 3/6, 3/8, 3/8, 3/8 (2/6 and 2/8 are hidden)
+    # shown remission rows over completers and ITT: 3/6 (three cutoffs, one result) and 3/8 (likewise)
     assert s["multiverse_remission_pct_min"] == pytest.approx(37.5)
     assert s["multiverse_remission_pct_max"] == pytest.approx(50)
-    # no shown remission share is over 60
     assert s["multiverse_share_remission_over_60"] == 0
-    # a cohort of fewer completers than min_cell hides everything, and the summaries say so
     table = run(cohort(), min_cell=7)
     assert table["suppressed"].all()
     s = M.summary(table)
     assert s["multiverse_remission_pct_min"] is None and "multiverse_remission_pct_min" in s["suppressed"]
 
 
-def test_summary_shares_of_the_statements():
+def test_statements_count_specifications_and_those_within_their_interval():
+    s = M.summary(run(cohort()))
+    # Clinically significant, completers: 5/6 (83%, holds), 4/6 (67%; exact interval up to 95.7%), 3/6 (50%,
+    # up to 88.2%), 2/6 (33%, up to 77.7%); ITT 5/8, 4/8, 3/8, 2/8 (up to 91.5, 84.3, 75.5, 65.1);
+    # imputation rows from the table. Distinct rows: >= 10 and >= 15 give one result per population.
     table = run(cohort())
+    distinct = M.distinct(table)
+    cs = distinct[distinct["family"] == "clinically_significant"]
+    held = cs["estimate"].astype(float) >= 75
+    assert s["multiverse_share_clinically_significant_75"] == pytest.approx(100 * held.mean())
+    assert s["multiverse_share_clinically_significant_75_n_within_interval"] == int(
+        (cs.loc[~held, "ci_high"].astype(float) >= 75).sum()
+    )
+    low, high = proportion_confint([4, 3, 2], 6, method="beta")
+    assert 100 * high[2] > 75 and 100 * proportion_confint(2, 8, method="beta")[1] < 75  # the hand values above
+
+
+def test_influence_is_the_range_across_a_decisions_options():
+    table = run(cohort())
+    inf = M.influence(table).set_index(["family", "decision"])
+    # Remission among completers: 2/6, 3/6, 3/6, 3/6 -> range 16.7 points; ITT 2/8 .. 3/8 -> 12.5; imputed rows
+    # their own. The median over the three populations of these ranges:
+    mi = rows(table, "remission", "mi")["estimate"].astype(float)
+    expected = statistics.median([100 / 6, 100 / 8, mi.max() - mi.min()])
+    assert inf.loc[("remission", "remission_cutoff"), "median_range"] == pytest.approx(expected)
+    assert M.summary(table)["multiverse_most_influential_decision"]["response"] in {"response_fraction", "population"}
+
+
+def _independent(c: pd.DataFrame, grid: dict, reliabilities, entries) -> pd.DataFrame:
+    """Every completers' and intention-to-treat share, recomputed patient by patient."""
+    out = []
+    records = list(zip(c["pcl5_pre"].astype(float), c["pcl5_post"].astype("Float64").to_numpy(na_value=np.nan)))
+    for entry in entries:
+        kept = [(pre, post) for pre, post in records if pre >= entry]
+        done = [(pre, post) for pre, post in kept if not math.isnan(post)]
+        sd = statistics.stdev(pre for pre, _ in done)
+        definitions = [
+            ("remission", f"pcl5_post < {x:g}", lambda pre, post, x=x: post < x) for x in grid["remission_cutoffs"]
+        ]
+        definitions += [
+            ("clinically_significant", f"change >= {x:g}", lambda pre, post, x=x: pre - post >= x)
+            for x in grid["mcids"]
+        ]
+        definitions += [("clinically_significant", "marx", lambda pre, post: pre - post >= 15 and post <= 28)]
+        definitions += [
+            ("response", f"{x}", lambda pre, post, x=x: pre - post >= x * pre) for x in grid["response_fractions"]
+        ]
+        definitions += [
+            (
+                "reliable_improvement",
+                f"{r}",
+                lambda pre, post, r=r, sd=sd: pre - post > 1.96 * sd * math.sqrt(2 * (1 - r)),
+            )
+            for r in reliabilities
+        ]
+        definitions += [("reliable_improvement", "marx", lambda pre, post: pre - post >= 15)]  # fmt: skip
+        for family, name, met in definitions:
+            k = sum(met(pre, post) for pre, post in done)
+            out.append((entry, family, name, "completers", len(done), k))
+            if len(kept) > len(done):
+                out.append((entry, family, name, "itt", len(kept), k))
+    return pd.DataFrame(out, columns=["entry_threshold", "family", "name", "population", "n", "k"])
+
+
+@pytest.mark.parametrize("which", ["bundled", "dropouts"])
+def test_counts_and_ranges_equal_an_independent_recomputation(which):
+    if which == "bundled":
+        c = validate_file(paths.BUNDLED_COHORT).cohort
+    else:
+        rng = np.random.default_rng(11)
+        pre = rng.integers(25, 81, 90)
+        post = np.clip(pre - rng.integers(-8, 40, 90), 0, 80)
+        c = cohort(pre.tolist(), [None if rng.random() < 0.2 else int(x) for x in post])
+    grid = dict(remission_cutoffs=[31, 32, 33], mcids=[10, 15, 20], response_fractions=[0.3, 0.5])
+    table = run(c, **grid, entry=(0, 33), m=5)
+    ours = _independent(c, grid, (0.82, 0.84), (0, 33))
+    shares = table[table["family"].isin(["remission", "clinically_significant", "response", "reliable_improvement"])]
+    shares = shares[shares["population"] != "mi"]
+    assert len(shares) == len(ours)
+    for got, want in zip(
+        shares.itertuples(),
+        ours.sort_values(["family"], key=lambda f: f.map(list(M.FAMILIES).index), kind="stable").itertuples(),
+    ):
+        assert (got.family, got.population, got.n, got.k) == (want.family, want.population, want.n, want.k)
+        assert float(got.estimate) == pytest.approx(100 * want.k / want.n)
+    # The summary's ranges over completers and ITT, from the recomputed counts.
     s = M.summary(table)
-    # clinically significant >= 75%: completers 5/6 (83%) only; 4/6 = 67%, 3/6; ITT 5/8 = 62.5% ... and the
-    # imputed rows: count them from the table's own estimates
-    cs = table[table["family"] == "clinically_significant"]["estimate"].astype(float)
-    assert s["multiverse_share_clinically_significant_75"] == pytest.approx(100 * np.mean(cs >= 75))
-    assert s["multiverse_clinically_significant_pct_max"] == pytest.approx(100 * 5 / 6)
-    assert s["multiverse_clinically_significant_pct_min"] == pytest.approx(100 * 3 / 8)
-    assert s["multiverse_n_specifications"] == 45
+    remission = ours[ours["family"] == "remission"]
+    assert s["multiverse_remission_pct_min"] == pytest.approx(100 * (remission["k"] / remission["n"]).min())
+    assert s["multiverse_remission_pct_max"] == pytest.approx(100 * (remission["k"] / remission["n"]).max())
+    expected_rows = len(ours) + (len(ours) // 2 if which == "dropouts" else 0)  # imputed share rows
+    assert s["multiverse_n_specifications"] == expected_rows + int(s["multiverse_mean_change_n_specifications"]) + int(
+        s["multiverse_effect_size_n_specifications"]
+    )
+
+
+def test_joint_test_equals_the_exhaustive_sign_flip_distribution():
+    # Six completers: every one of the 2^6 sign patterns is equally likely under the null. The module draws
+    # them at random; with many draws its p lies within Monte Carlo error of the exact one.
+    c = cohort([50, 60, 40, 55, 45, 70], [30, 45, 35, 20, 44, 25])
+    table = run(c)
+    joint = M.joint_test(c, table, draws=20_000, seed=3, alpha=0.05)
+    change = np.array([20, 15, 5, 35, 1, 45], float)
+    pre = np.array([50, 60, 40, 55, 45, 70], float)
+    medians, counts = [], []
+    for signs in itertools.product([-1, 1], repeat=6):
+        x = change * np.array(signs)
+        post = pre - x
+        t = x.mean() / (x.std(ddof=1) / math.sqrt(6))
+        significant = t > 0 and 2 * stats_t_sf(abs(t), 5) < 0.05
+        d_av = x.mean() / math.sqrt((pre.var(ddof=1) + post.var(ddof=1)) / 2)
+        d_z = x.mean() / x.std(ddof=1)
+        medians.append(statistics.median([d_av, d_z, M.hedges_j(5) * d_av]))
+        # mean change (as observed) and the three effect sizes rest on this t; the adjusted mean change is
+        # its own test, and on the whole file it is a separate row
+        counts.append(significant)
+    observed_median = statistics.median(rows(table, "effect_size", "completers")["estimate"].astype(float).tolist())
+    assert joint["multiverse_joint_median_d"] == pytest.approx(observed_median)
+    exact_p_median = np.mean(np.array(medians) >= observed_median - 1e-12)
+    assert joint["multiverse_joint_p_median"] == pytest.approx(exact_p_median, abs=0.01)
+    assert joint["multiverse_null_draws"] == 20_000
+
+
+def stats_t_sf(t: float, df: int) -> float:
+    from scipy.stats import t as t_dist
+
+    return float(t_dist.sf(t, df))
 
 
 def test_a_large_cohort_is_counted_without_a_loop_over_patients():
@@ -187,17 +388,3 @@ def test_a_large_cohort_is_counted_without_a_loop_over_patients():
     done = ~np.isnan(post)
     expected = [(post[done] < cut).sum() for cut in GRID["remission_cutoffs"]]
     assert rows(table, "remission", "itt")["k"].tolist() == expected
-
-
-def test_imputed_effect_sizes_pool_each_completed_data_set():
-    table = run(cohort(), m=4)
-    pre = np.array(PRE, float)
-    imputed = L.imputed_post_scores(pre, np.array(POST[:6] + [np.nan] * 2, float), 4, 7)
-    per_set = [stats.paired_outcome(pre, np.array(POST[:6] + list(row), float)) for row in imputed]
-    got = rows(table, "effect_size", "mi").set_index("effect_size")
-    for name in ("d_av", "d_z"):
-        assert got.loc[name, "estimate"] == pytest.approx(statistics.mean(r[name] for r in per_set))
-    # Rubin's rules over the large-sample variance of d_z, 1/n + d_z^2 / (2n), n = 8
-    d_z = [r["d_z"] for r in per_set]
-    pooled = L.rubin_combine(d_z, [1 / 8 + d * d / 16 for d in d_z], df_complete=7)
-    assert got.loc["d_z", "ci_low"] == pytest.approx(pooled["ci_low"])

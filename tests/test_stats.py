@@ -41,6 +41,10 @@ def test_paired_outcome_matches_scipy_and_hand_formulas():
     assert r["change_ci_high"] == pytest.approx(change.mean() + half, rel=1e-9)
     s_av = math.sqrt((PRE.var(ddof=1) + POST.var(ddof=1)) / 2)
     assert r["d_av"] == pytest.approx(change.mean() / s_av, rel=1e-9)
+    # pingouin's paired Cohen's d is d_av too (PITFALLS); it reports |d|.
+    import pingouin as pg
+
+    assert abs(r["d_av"]) == pytest.approx(pg.compute_effsize(PRE, POST, paired=True, eftype="cohen"), rel=1e-12)
     assert r["d_z"] == pytest.approx(change.mean() / change.std(ddof=1), rel=1e-12)
     assert r["wilcoxon_p"] == pytest.approx(sps.wilcoxon(PRE, POST).pvalue)
     assert r["r_pre_post"] == pytest.approx(sps.pearsonr(PRE, POST)[0])

@@ -58,14 +58,14 @@ SPEC: dict[str, tuple[Any, str]] = {
     ),
     "mi_seed": (20240917, "multiple imputation: seed of the random draws, so a rebuild gives the same numbers"),
     "multiverse_remission_cutoffs": (
-        [29, 31, 32, 33],
-        "multiverse: remission is pcl5_post below each; 29 is Marx et al. 2022's end score of 28 or less, "
-        "31-33 the probable-PTSD cutoffs (Bovin et al. 2016; NCPTSD)",
+        [31, 32, 33],
+        "multiverse: remission is pcl5_post below each; the probable-PTSD cutoffs (Bovin et al. 2016; NCPTSD). "
+        "Marx et al. 2022's end score is part of their combined criterion, a different construct",
     ),
     "multiverse_mcids": (
-        [5, 10, 15, 20],
-        "multiverse: clinically significant change in points; NCPTSD guidance gives 5-10 for reliable and "
-        "10-20 for clinically significant change",
+        [10, 15, 20],
+        "multiverse: clinically significant change in points (NCPTSD guidance: 10-20; a drop of 5-10 is only "
+        "reliable change); Marx et al. 2022's combined criterion is added beside them",
     ),
     "multiverse_response_fractions": (
         [0.3, 0.5],
@@ -76,6 +76,17 @@ SPEC: dict[str, tuple[Any, str]] = {
         [0.82, 0.84],
         "multiverse: PCL-5 test-retest r for the reliable change index (Blevins et al. 2015; Bovin et al. 2016)",
     ),
+    "multiverse_entry_thresholds": (
+        [0, 33],
+        "multiverse: analyse every patient (0) or only those with pcl5_pre at or above each threshold (33: "
+        "probable PTSD at entry, Bovin et al. 2016); the study's own entry rule is not published",
+    ),
+    "multiverse_null_draws": (
+        2000,
+        "multiverse: sign-flipped data sets of the specification-curve test (Simonsohn et al. 2020); 2,000 put "
+        "the Monte Carlo error of a p near .05 at about .005",
+    ),
+    "multiverse_null_seed": (20261204, "multiverse: seed of the sign flips, so a rebuild gives the same p"),
     "bias_draws": (10_000, "bias analysis: Monte Carlo draws; 10,000 keep the error of a 95% limit near 0.1 SE"),
     "bias_seed": (20251201, "bias analysis: seed of the draws, so a rebuild gives the same numbers"),
     "bias_placebo_pcl5_only": (
@@ -134,6 +145,8 @@ RULES: dict[str, tuple[float, float | None, bool]] = {
     "mi_imputations": (2, None, True),
     "mi_seed": (0, None, True),
     "bias_draws": (100, None, True),
+    "multiverse_null_draws": (100, None, True),
+    "multiverse_null_seed": (0, None, True),
     "bias_seed": (0, None, True),
     "bias_placebo_pcl5_only": (0, 1, True),
     "bias_reliability_low": (0, 1, False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ketamine_ptsd.analysis.multiverse import CHOICE, EFFECT_SIZES, FAMILIES, POPULATIONS
+from ketamine_ptsd.analysis.multiverse import FAMILIES, POPULATIONS
 from ketamine_ptsd.presentation import figures
 
 _MARKERS = {"completers": "o", "itt": "s", "mi": "D"}
@@ -17,34 +17,33 @@ _MARKERS = {"completers": "o", "itt": "s", "mi": "D"}
 
 @figures.kept
 def specification_curve(table: pd.DataFrame, family: str, reference: float | None = None, statement: str = ""):
-    """One family's specifications, estimates sorted with their intervals, and beneath them the choices.
+    """One family's distinct specifications, estimates sorted with their intervals, and beneath them the options.
 
-    ``table`` holds the multiverse rows as published (suppressed estimates are None and not drawn);
-    ``reference`` draws the paper's statement as a dashed line. The lower panel has one line per choice
-    (the family's definitions, then the populations) and a dot where a specification makes it. None when
-    no specification of the family has an estimate to draw.
+    ``table`` holds the multiverse rows as published (suppressed estimates are None and not drawn; a row that
+    repeats an earlier one's result, ``duplicate_of``, is drawn once); ``reference`` draws the paper's
+    statement as a dashed line. The lower panel has one line per option (the family's definitions, the entry
+    restrictions, then the populations) and a mark where a specification takes it. None when no
+    specification of the family has an estimate to draw.
     """
-    rows = table[(table["family"] == family) & table["estimate"].notna()].copy()
+    rows = table[(table["family"] == family) & table["estimate"].notna() & table["duplicate_of"].isna()].copy()
     if rows.empty:
         return None
     plt, sns = figures.pyplot_with_theme()
     colors = dict(zip(POPULATIONS, sns.color_palette(figures.PALETTE)))
     rows["estimate"] = rows["estimate"].astype(float)
     rows = rows.sort_values("estimate", kind="stable").reset_index(drop=True)
-    choice = CHOICE.get(family, "effect_size")
-    values = (
-        [v for v in EFFECT_SIZES if v in set(rows[choice])]
-        if family == "effect_size"
-        else sorted(set(rows[choice].astype(float)))
-    )
-    labels = [rows.loc[rows[choice] == v, "definition"].iloc[0] for v in values]
+    rows["entry"] = ["every patient" if t == 0 else f"pcl5_pre >= {t:g}" for t in rows["entry_threshold"]]
+    definitions = list(dict.fromkeys(table.loc[table["family"] == family, "definition"]))
+    definitions = [d for d in definitions if d in set(rows["definition"])]
+    entries = list(dict.fromkeys(rows.sort_values("entry_threshold")["entry"]))
     populations = [p for p in POPULATIONS if p in set(rows["population"])]
+    lines = [*definitions, *entries, *(POPULATIONS[p] for p in populations)]
     fig, (top, bottom) = plt.subplots(
         2,
         1,
-        figsize=(10, 3.2 + 0.28 * (len(values) + len(populations))),
+        figsize=(10, 3.2 + 0.28 * len(lines)),
         sharex=True,
-        gridspec_kw={"height_ratios": [3, 0.35 * (len(values) + len(populations)) + 0.4]},
+        gridspec_kw={"height_ratios": [3, 0.35 * len(lines) + 0.4]},
     )
     x = np.arange(len(rows))
     for population in populations:
@@ -65,16 +64,13 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
         top.axhline(reference, color="black", linestyle="--", linewidth=1, label=statement or f"{reference:g}")
     top.set_ylabel(FAMILIES[family])
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    top.set_title(family.replace("_", " ").capitalize() + ": every specification, sorted")
-    lines = [*labels, *(POPULATIONS[p] for p in populations)]
-    for i, value in enumerate(values):
-        hit = np.asarray(
-            rows[choice] == value if family == "effect_size" else np.isclose(rows[choice].astype(float), value)
-        )
+    top.set_title(family.replace("_", " ").capitalize() + ": every distinct specification, sorted")
+    for i, (column, value) in enumerate([("definition", d) for d in definitions] + [("entry", e) for e in entries]):
+        hit = (rows[column] == value).to_numpy()
         bottom.plot(x[hit], np.full(int(hit.sum()), i), "s", color="black", markersize=5)
     for j, population in enumerate(populations):
         hit = (rows["population"] == population).to_numpy()
-        y = len(values) + j
+        y = len(definitions) + len(entries) + j
         bottom.plot(x[hit], np.full(int(hit.sum()), y), _MARKERS[population], color=colors[population], markersize=5)
     bottom.set_yticks(range(len(lines)), lines)
     bottom.set_ylim(len(lines) - 0.5, -0.5)
