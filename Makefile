@@ -13,7 +13,7 @@ LINTED := src tests benchmarks tools
 # `make publish REMOTE=name-or-url` puts OUT's book on that git remote's gh-pages branch.
 REMOTE ?= origin
 
-.PHONY: report pdf publish test install lock benchmark clean
+.PHONY: report pdf publish test test-fast install lock benchmark clean
 
 report: $(VENV)/.installed
 	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
@@ -31,6 +31,11 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest
+
+# The unit tier, for the edit-test loop: no builds, no processes, no browser, no scale tests (a test of this
+# tier that starts a process fails and asks to be marked). `make test` runs both tiers.
+test-fast: $(VENV)/.installed
+	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q -m "not (pipeline or browser or spawns or scale)"
 
 install: $(VENV)/.installed
 

@@ -151,6 +151,7 @@ def test_an_import_of_the_package_that_cannot_be_resolved_is_an_error(package):
         build.module_closure(NOTEBOOK.replace("PKG", name), name)
 
 
+@pytest.mark.spawns
 def test_a_notebook_importing_a_missing_module_fails_the_build_naming_both(tmp_path, monkeypatch):
     source = paths.NOTEBOOKS / "cohort.md"
     monkeypatch.setattr(

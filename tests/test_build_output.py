@@ -33,6 +33,7 @@ def one_line_without_traceback(err: str) -> str:
     ],
     ids=["html", "results.json", "failed", "book.pdf"],
 )
+@pytest.mark.spawns
 def test_a_folder_or_file_the_build_did_not_make_is_refused_and_left_alone(make, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -44,6 +45,7 @@ def test_a_folder_or_file_the_build_did_not_make_is_refused_and_left_alone(make,
     assert tree_digest(out) == before and sorted(os.listdir(out)) == names
 
 
+@pytest.mark.spawns
 def test_invalid_data_into_a_new_folder_leaves_no_folder(tmp_path):
     data = tmp_path / "cohort.csv"
     data.write_text("patient_id,pcl5_pre,pcl5_post\nA,90,10\n")
@@ -66,6 +68,7 @@ def test_a_published_file_changed_since_the_build_is_refused(bundled, tmp_path):
     assert tree_digest(out) == before
 
 
+@pytest.mark.spawns
 def test_a_build_of_a_locked_folder_waits_or_with_no_wait_gives_up_at_once(tmp_path):
     """The folder held as a build holds it: ``--no-wait`` exits with the busy status and one line; without
     it, the build says it is waiting, and nothing happens until the folder is free."""

@@ -220,6 +220,7 @@ def test_suggest_maps_synonyms_and_lists_codes(tmp_path):
     assert '"Visit": assessment' in text and '"Baseline": ""' in text
 
 
+@pytest.mark.spawns
 @pytest.mark.parametrize("case", ["mapping", "long file"])
 def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):
     if case == "mapping":
@@ -247,6 +248,7 @@ def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):
     assert not out.exists()
 
 
+@pytest.mark.spawns
 def test_command_line_validates_the_bundled_example_with_its_mapping(tmp_path):
     proc = run(
         "validate", "--data", paths.DATA / "example_clinic_export.csv", "--columns", paths.DATA / "example_columns.yml"

@@ -50,6 +50,7 @@ def test_changed_code_is_computed_again(tmp_path, searches, monkeypatch):
     assert len(searches) == 4
 
 
+@pytest.mark.spawns
 def test_the_code_key_covers_every_module_the_function_can_run(tmp_path):
     """In a copy of the package, imported in a process of its own (modules are found as ``import`` finds them)."""
     package = tmp_path / paths.PACKAGE.name

@@ -171,6 +171,7 @@ def test_cohort_k_depends_on_its_own_seed_only(rec):
     assert np.array_equal(therapy, rec.psychotherapy[7])
 
 
+@pytest.mark.spawns
 def test_parallel_gives_the_same_cohorts(rec):
     parallel = reconstruction.reconstruct_many(8, SEED, jobs=2)
     assert np.array_equal(parallel.pcl5_pre, rec.pcl5_pre[:8])
@@ -299,6 +300,7 @@ def test_preprint_d_cannot_go_with_the_published_means_and_preprint_sds():
 
 
 # --------------------------------------------------------------------------- the command
+@pytest.mark.spawns
 def test_reconstruct_command_is_seeded_and_documented(tmp_path):
     cli = [sys.executable, "-m", "ketamine_ptsd.cli", "reconstruct"]
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
