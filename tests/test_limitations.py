@@ -18,7 +18,7 @@ from ketamine_ptsd.analysis import privacy
 from ketamine_ptsd.analysis import stats as stats_module
 from ketamine_ptsd.data import references
 from ketamine_ptsd.parameters import DEFAULTS, SPEC
-from ketamine_ptsd.presentation import limitation_text as LT
+from ketamine_ptsd.presentation import limitations as LT
 
 
 def make_cohort(pre, post, days=None, age=None, gender=None, race=None) -> pd.DataFrame:
@@ -714,19 +714,24 @@ def test_chapter_sentences_say_why_a_number_is_missing(benchmarks):
     outcome = stats_module.suppressed_outcome(few, 0.95, min_cell=5)
     assert "is suppressed: it would rest on fewer than 5 completers" in LT.headline(outcome, 0.95, 5).data
     placebo = L.placebo_sensitivity(outcome["d_av"], benchmarks=benchmarks)
-    assert "suppressed with the cohort's d_av" in LT.placebo(L.placebo_at_largest_control(placebo), outcome).data
+    assert (
+        "suppressed with the cohort's d_av"
+        in LT.benchmarks.paragraph(L.placebo_at_largest_control(placebo), outcome).data
+    )
     follow = L.followup_summary(few, min_cell=5)
-    assert LT.followup(follow, 5).data.startswith("Fewer than 5 completers have a known interval")
-    assert "suppressed" in LT.natural_course(40, follow).data
+    assert LT.followup.paragraph(follow, 5).data.startswith("Fewer than 5 completers have a known interval")
+    assert "suppressed" in LT.followup.natural_course_paragraph(40, follow).data
     # Without the column the section says the file lacks it; the comparison adds nothing to that.
     none = make_cohort([50] * 6, [30] * 6)
-    assert LT.followup(L.followup_summary(none, min_cell=0), 5).data.startswith("**The data file gives no time")
+    assert LT.followup.paragraph(L.followup_summary(none, min_cell=0), 5).data.startswith(
+        "**The data file gives no time"
+    )
     assert (
-        LT.change_by_followup(L.change_by_followup(none, min_cell=0), L.followup_summary(none, min_cell=0), 0.95)
+        LT.followup.change_paragraph(L.change_by_followup(none, min_cell=0), L.followup_summary(none, min_cell=0), 0.95)
         is None
     )
     no_tests = L.multiplicity({"age": None})
-    text = LT.multiplicity(no_tests, 2, {"psychotherapy_p": None, "suppressed": []}, 0.05, 5).data
+    text = LT.multiplicity.paragraph(no_tests, 2, {"psychotherapy_p": None, "suppressed": []}, 0.05, 5).data
     assert text.startswith("The data allow no moderator test") and "fewer than 5 completers" in text
 
 
@@ -734,11 +739,11 @@ def test_chapter_sentences_carry_the_numbers(benchmarks):
     outcome = {"n_completers": 117, "mean_change": 23.76, "d_av": 1.65, "d_av_ci_low": 1.37, "d_av_ci_high": 1.93}
     assert "fell by 23.76 points" in LT.headline(outcome | {"suppressed": []}, 0.95, 5).data
     tests = L.multiplicity({"a": 0.01, "b": 0.03, "c": 0.5})
-    text = LT.multiplicity(tests, 0, {"psychotherapy_p": 0.02, "suppressed": []}, 0.05, 5).data
+    text = LT.multiplicity.paragraph(tests, 0, {"psychotherapy_p": 0.02, "suppressed": []}, 0.05, 5).data
     # 1 - 0.95^3 = 14.3%; Holm: 0.03, 0.06, 0.5; Bonferroni: 0.03, 0.09, 1.
     assert "would be 14%" in text and "2 of 3 before adjustment, 1 after Holm's" in text
     assert "1 after Bonferroni's (which needs p below 0.0167)" in text and "p = .020" in text
-    safety = LT.safety(L.zero_event_upper_bound(100), None, 0.95).data
+    safety = LT.safety.paragraph(L.zero_event_upper_bound(100), None, 0.95).data
     assert "reaches 3.6% of patients" in safety and "one patient in 28" in safety
 
 

@@ -12,7 +12,8 @@ published benchmarks (``data/benchmarks.yml``, read by :mod:`ketamine_ptsd.data.
 - :mod:`.multiplicity`: many tests;
 - :mod:`.safety`: what a record without adverse events cannot exclude.
 
-The chapter's sentences and its summary table are presentation (:mod:`ketamine_ptsd.presentation.limitation_text`).
+The chapter's sentences and its summary table are presentation: :mod:`ketamine_ptsd.presentation.limitations`
+has a module of the same name for each of these, writing that limitation's summary row and paragraphs.
 
 Inputs are the validated cohort frame (the data contract's columns). An optional column that is entirely
 missing turns the analysis that needs it into ``None`` (or an empty frame) with a ``reason``. Scalars are
