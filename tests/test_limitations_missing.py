@@ -1,4 +1,5 @@
-"""Dropout: :mod:`ketamine_ptsd.analysis.limitations.missing` (intention to treat, multiple imputation).
+"""Dropout: :mod:`ketamine_ptsd.analysis.limitations.missing` (intention to treat, multiple imputation) and its
+words, :mod:`ketamine_ptsd.presentation.limitations.missing`.
 
 Expected values come from formulas written out here, from scipy or statsmodels, or from the published
 sources named beside them; never from the code under test."""
@@ -14,7 +15,9 @@ from scipy import stats
 
 from ketamine_ptsd.analysis import limitations as L
 from ketamine_ptsd.analysis import privacy
+from ketamine_ptsd.analysis import stats as stats_module
 from ketamine_ptsd.parameters import DEFAULTS, SPEC
+from ketamine_ptsd.presentation import limitations as LT
 
 from .cohorts import make_cohort
 
@@ -208,3 +211,19 @@ def test_small_cell_rule_in_the_missing_data_analyses():
     # Fewer than min_cell completers: the ITT figures are suppressed too.
     few = L.itt_summary(make_cohort([50, 60, 40], [30, 40, None]), min_cell=5)
     assert few["itt_mean_change"] is None and few["completer_mean_change"] is None and few["n_completers"] == 2
+
+
+def test_missing_paragraph_carries_the_itt_change_or_says_nothing_was_imputed():
+    c = make_cohort([50, 60, 40, 70, 55], [30, 40, None, None, 20])
+    itt, mi = L.itt_summary(c, min_cell=0), L.multiple_imputation(c, min_cell=0)
+    missing = L.missing_data_comparison(c, itt, mi, min_cell=0)
+    outcome = stats_module.suppressed_outcome(c, 0.95, min_cell=0)
+    text = LT.missing.paragraph(itt, mi, missing, outcome, 0.95, 0).data
+    # Completers (20 + 20 + 35) / 3 = 25; everyone, dropouts unchanged, 75 / 5 = 15: 60% of it.
+    assert "moves the mean change from 25.00 to 15.00 points (60% of the completers' figure" in text
+    assert f"multiple imputation gives {mi['mi_mean_change']:.2f} points" in text
+    complete = make_cohort([50, 60], [30, 40])
+    itt, mi = L.itt_summary(complete, min_cell=0), L.multiple_imputation(complete, min_cell=0)
+    missing = L.missing_data_comparison(complete, itt, mi, min_cell=0)
+    outcome = stats_module.suppressed_outcome(complete, 0.95, min_cell=0)
+    assert LT.missing.paragraph(itt, mi, missing, outcome, 0.95, 0).data.startswith("Every patient in this file")

@@ -1,4 +1,5 @@
-"""Who the patients were: :mod:`ketamine_ptsd.analysis.limitations.representativeness`.
+"""Who the patients were: :mod:`ketamine_ptsd.analysis.limitations.representativeness` and its words,
+:mod:`ketamine_ptsd.presentation.limitations.representativeness`.
 
 Expected values are counted by hand from the cohorts written out here; never from the code under test."""
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from ketamine_ptsd.analysis import limitations as L
+from ketamine_ptsd.presentation import limitations as LT
 
 from .cohorts import make_cohort
 
@@ -94,3 +96,22 @@ def test_representativeness_suppresses_small_counts(benchmarks):
         (2, "cohort_pct_unreported"),
     ]
     assert L.representativeness(c, benchmarks, min_cell=0).attrs["suppressed"] == []
+
+
+def test_representativeness_paragraph_gives_the_bounds_non_reporting_leaves(benchmarks):
+    c = make_cohort(
+        [50] * 10,
+        [30] * 10,
+        gender=["woman"] * 5 + ["man"] * 2 + ["nonbinary"] + [None] * 2,
+        race=["White", "white ", "Black", "Caucasian", "Asian"] + [None] * 5,
+    )
+    text = LT.representativeness.paragraph(L.representativeness(c, benchmarks, min_cell=0)).data
+    # White: 3 of 5 reporting, 5 not reporting -> 3/10 to 8/10 of all patients. Women: 5 of 8 reporting.
+    assert "not reported for 50.0% of patients" in text and "60.0% were white" in text
+    assert "from 30.0% to 80.0%, a span of 50.0 percentage points" in text
+    assert "Women were 62.5% of patients reporting gender (Osmind records: 66% female)." in text
+    bare = LT.representativeness.paragraph(
+        L.representativeness(make_cohort([50, 60], [30, 20]), benchmarks, min_cell=0)
+    )
+    assert bare.data.startswith("The data file reports no race or ethnicity")
+    assert "The share of women cannot be given from these data." in bare.data
