@@ -5,6 +5,8 @@ import subprocess
 
 import pytest
 
+from ketamine_ptsd.data import references
+
 from .helpers import run
 
 #: Markers of the slow tier: `make test-fast` runs every test without one of them, `make test` everything.
@@ -41,3 +43,21 @@ def bundled(tmp_path_factory):
     proc = run("build", "--out", out)
     assert proc.returncode == 0, proc.stderr
     return out, json.loads((out / "results.json").read_text()), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def benchmarks():
+    """The bundled ``data/benchmarks.yml``, as the chapters load it."""
+    return references.load_benchmarks()
+
+
+@pytest.fixture()
+def plt():
+    """pyplot drawing off screen; every figure is closed after the test."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")

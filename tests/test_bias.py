@@ -153,7 +153,7 @@ def test_bias_ranges_must_run_low_to_high():
 
 
 def test_the_limitations_summary_gains_a_row_for_all_biases_at_once():
-    from ketamine_ptsd.presentation import limitation_text as LT
+    from ketamine_ptsd.presentation import limitations as LT
 
     rng = np.random.default_rng(2)
     pre = rng.integers(40, 70, 60).tolist()

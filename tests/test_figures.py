@@ -15,17 +15,6 @@ from ketamine_ptsd.analysis import consistency
 from ketamine_ptsd.presentation import figures
 
 
-@pytest.fixture()
-def plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield plt
-    plt.close("all")
-
-
 def test_pyplot_with_theme_sets_the_colour_blind_palette(plt):
     import matplotlib.colors as mcolors
     import seaborn as sns

@@ -421,6 +421,19 @@ def test_suppress_hides_what_rests_on_a_small_group_and_lists_it():
     assert privacy.suppress({"pct": 0.0}, {"pct": (0, 4)}, 5)["pct"] is None
 
 
+def test_renamed_and_suppressed_with_carry_the_suppressed_names():
+    values = {"n": None, "median": 30.0, "suppressed": ["n"]}
+    assert privacy.renamed(values, {"n": "followup_n", "median": "followup_median_days"}) == {
+        "followup_n": None,
+        "followup_median_days": 30.0,
+        "suppressed": ["followup_n"],
+    }
+    assert privacy.renamed({"a": 1}, {"a": "b"}) == {"b": 1, "suppressed": []}
+    source = {"d_av": None, "pre_mean": 50.0, "suppressed": ["d_av"]}
+    out = privacy.suppressed_with({"left": 0.4, "from_pre": 1.0}, source, {"left": ["d_av"], "from_pre": ["pre_mean"]})
+    assert out == {"left": None, "from_pre": 1.0, "suppressed": ["left"]}
+
+
 def test_suppress_cells_marks_the_table_and_nulls_the_records():
     frame = pd.DataFrame({"label": ["a", "b", "c"], "n": [2, 9, 0], "pct": [10.0, 45.0, 0.0]})
     hidden = privacy.suppress_cells(frame, privacy.row_sizes(frame, "n", ["n", "pct"]), 5)

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ketamine_ptsd.analysis.limitations.regression import _mills
+from ketamine_ptsd.analysis.limitations.regression import inverse_mills_ratio
 from ketamine_ptsd.analysis.privacy import suppress
 
 #: Biases in the order they are removed, with how the chapter names them.
@@ -114,7 +114,7 @@ def draw_biases(
     rho = rng.uniform(*reliability, draws)
     mu = rng.uniform(*population_mean, draws)
     sigma = rng.uniform(*population_sd, draws)
-    rtm = sigma * (1 - rho) * _mills((entry_threshold - mu) / sigma)
+    rtm = sigma * (1 - rho) * inverse_mills_ratio((entry_threshold - mu) / sigma)
     if len(placebo_ds):
         placebo = sd_av * streams[3].uniform(min(placebo_ds), max(placebo_ds), draws)
     else:

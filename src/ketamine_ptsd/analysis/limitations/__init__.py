@@ -12,7 +12,8 @@ published benchmarks (``data/benchmarks.yml``, read by :mod:`ketamine_ptsd.data.
 - :mod:`.multiplicity`: many tests;
 - :mod:`.safety`: what a record without adverse events cannot exclude.
 
-The chapter's sentences and its summary table are presentation (:mod:`ketamine_ptsd.presentation.limitation_text`).
+The chapter's sentences and its summary table are presentation: :mod:`ketamine_ptsd.presentation.limitations`
+has a module of the same name for each of these, writing that limitation's summary row and paragraphs.
 
 Inputs are the validated cohort frame (the data contract's columns). An optional column that is entirely
 missing turns the analysis that needs it into ``None`` (or an empty frame) with a ``reason``. Scalars are
@@ -56,6 +57,7 @@ from ketamine_ptsd.analysis.limitations.regression import (
     GRID_POPULATION_SDS,
     GRID_RELIABILITIES,
     baseline_below_threshold,
+    inverse_mills_ratio,
     pct_change_explained_by_rtm,
     rtm_expected_change,
     rtm_grid,
@@ -77,6 +79,7 @@ __all__ = [
     "followup_summary",
     "forest_rows",
     "imputed_post_scores",
+    "inverse_mills_ratio",
     "itt_summary",
     "lowess_curve",
     "missing_data_comparison",

@@ -21,8 +21,28 @@ GRID_POPULATION_SDS = (10, 15, 20)
 GRID_RELIABILITIES = (0.70, 0.75, 0.82, 0.84, 0.90)
 
 
-def _mills(z: np.ndarray | float) -> np.ndarray:
-    """phi(z) / (1 - Phi(z)) (inverse Mills ratio), in logs so it stays finite for large z."""
+def inverse_mills_ratio(z: np.ndarray | float) -> np.ndarray:
+    """The inverse Mills ratio C(z) = phi(z) / (1 - Phi(z)) of the standard normal, elementwise.
+
+    C(z) is how far above the cut, in SDs, the mean of a normal truncated below at z lies; regression to the
+    mean is proportional to it. It is computed in logs so it stays finite where phi and 1 - Phi both
+    underflow (C(z) tends to z for large z).
+
+    Parameters
+    ----------
+    z : float or numpy.ndarray
+        Standardised cut-off(s), ``(threshold - mean) / sd``.
+
+    Returns
+    -------
+    numpy.ndarray
+        C(z), of the shape of ``z`` (a 0-d array for a scalar).
+
+    >>> float(inverse_mills_ratio(0.0))  # phi(0) / 0.5 = 2 / sqrt(2 pi)
+    0.7978845608028654
+    >>> inverse_mills_ratio(np.array([-1.0, 1.0, 40.0])).round(4)
+    array([ 0.2876,  1.5251, 40.025 ])
+    """
     return np.exp(stats.norm.logpdf(z) - stats.norm.logsf(z))
 
 
@@ -69,7 +89,7 @@ def rtm_expected_change(
     if not 0 <= reliability <= 1:
         raise ValueError("reliability must lie in [0, 1]")
     z = (entry_threshold - population_mean) / population_sd
-    mills = float(_mills(z))
+    mills = float(inverse_mills_ratio(z))
     from_observed = None
     if observed_pre_mean is not None:
         from_observed = _float((1 - reliability) * (observed_pre_mean - population_mean))
@@ -144,7 +164,7 @@ def rtm_grid(
         )
     )
     z = (entry_threshold - mu) / sd
-    mills = _mills(z)
+    mills = inverse_mills_ratio(z)
     out = pd.DataFrame(
         {
             "population_mean": mu,
