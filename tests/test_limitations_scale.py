@@ -10,6 +10,8 @@ from scipy import stats
 
 from ketamine_ptsd.analysis import limitations as L
 
+pytestmark = pytest.mark.scale
+
 
 def test_a_million_patients_give_the_same_answers_as_numpy_and_scipy():
     # Vectorised over patients: a million still run (the benchmarks measure how fast), and agree with

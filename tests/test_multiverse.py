@@ -377,6 +377,7 @@ def stats_t_sf(t: float, df: int) -> float:
     return float(t_dist.sf(t, df))
 
 
+@pytest.mark.scale
 def test_a_large_cohort_is_counted_without_a_loop_over_patients():
     rng = np.random.default_rng(3)
     n = 200_000
