@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from ketamine_ptsd import paths
 from ketamine_ptsd.engine import build
 
@@ -51,16 +49,15 @@ def html_text(path: Path) -> str:
 
 
 def toc_chapters(repo: Path = paths.REPO) -> list[str]:
-    """Every notebook ``_toc.yml`` lists (root, chapters, sections at any depth), read as YAML the way Jupyter
-    Book reads it: a commented-out entry is not a chapter, and a new chapter is checked without anyone listing it."""
+    """Every notebook ``_toc.yml`` lists, in the book's order, as the engine reads it (:func:`build.read_toc`: a
+    commented-out entry is not a chapter, and a new chapter is checked without anyone listing it)."""
+    return list(build.read_toc(repo).notebooks)
 
-    def files(node):
-        if isinstance(node, dict):
-            yield from (node[key] for key in ("root", "file") if isinstance(node.get(key), str))
-            node = list(node.values())
-        if isinstance(node, list):
-            for child in node:
-                yield from files(child)
 
-    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
-    return [Path(f).stem for f in files(toc) if Path(f).parent == Path(paths.NOTEBOOKS.name)]
+def toc_pages(repo: Path = paths.REPO) -> list[str]:
+    """Every page ``_toc.yml`` lists after the landing page (``notebooks/cohort``, ``book/own_data`` ...), by the
+    parser the engine and Jupyter Book use."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    site = parse_toc_yaml(repo / build.TOC_FILE)
+    return [docname for docname in site if docname != site.root.docname]

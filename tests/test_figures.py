@@ -202,29 +202,67 @@ def _durability_figure(name: str):
     return DF.loss_of_response_curve(SurvfuncRight([30, 60, 90, 120, 200], [1, 0, 1, 1, 0]), 90)
 
 
-BOOK_FIGURES = {
-    "paired_scores": lambda: figures.paired_scores(_cohort(117), 33),
-    "paired_scores, large cohort": lambda: figures.paired_scores(_cohort(figures.MAX_POINTS + 1), 33),
-    "change_distribution": lambda: figures.change_distribution(_cohort(117), 10, 14.0),
-    "change_distribution, large cohort": lambda: figures.change_distribution(_cohort(figures.MAX_POINTS + 1), 10),
-    "change_by_group": lambda: figures.change_by_group(
+def _spread():
+    from ketamine_ptsd.analysis import reconstruction
+
+    rec = reconstruction.reconstruct_many(3, 5)
+    return reconstruction.reconstruction_statistics(rec)
+
+
+#: An example call of every figure function the book uses, by its name in :data:`figures.REGISTRY` (a label
+#: after "|" names a second case of the same function).
+EXAMPLES = {
+    "ketamine_ptsd.presentation.figures:paired_scores": lambda: figures.paired_scores(_cohort(117), 33),
+    "ketamine_ptsd.presentation.figures:paired_scores|large cohort": lambda: figures.paired_scores(
+        _cohort(figures.MAX_POINTS + 1), 33
+    ),
+    "ketamine_ptsd.presentation.figures:change_distribution": lambda: figures.change_distribution(
+        _cohort(117), 10, 14.0
+    ),
+    "ketamine_ptsd.presentation.figures:change_distribution|large cohort": lambda: figures.change_distribution(
+        _cohort(figures.MAX_POINTS + 1), 10
+    ),
+    "ketamine_ptsd.presentation.figures:change_by_group": lambda: figures.change_by_group(
         _cohort(117), "psychotherapy", {True: "with psychotherapy", False: "without"}
     ),
-    "r_range_figure": lambda: figures.r_range_figure(
+    "ketamine_ptsd.presentation.figures:r_range_figure": lambda: figures.r_range_figure(
         consistency.r_range_for(52.54, 11.90, 28.78, 16.52, 117), (0.1, 0.6), 0.87, "75%"
     ),
-    **{name: functools.partial(_limitation_figure, name) for name in LIMITATION_FIGURES},
-    **{name: functools.partial(_robustness_figure, name) for name in ("specification_curve", "bias_steps")},
-    **{name: functools.partial(_durability_figure, name) for name in ("trajectory", "loss_of_response_curve")},
+    "ketamine_ptsd.presentation.figures:reconstruction_figure": lambda: figures.reconstruction_figure(_spread()),
+    **{
+        f"ketamine_ptsd.presentation.limitation_figures:{name}": functools.partial(_limitation_figure, name)
+        for name in LIMITATION_FIGURES
+    },
+    **{
+        f"ketamine_ptsd.presentation.robustness_figures:{name}": functools.partial(_robustness_figure, name)
+        for name in ("specification_curve", "bias_steps")
+    },
+    **{
+        f"ketamine_ptsd.presentation.durability_figures:{name}": functools.partial(_durability_figure, name)
+        for name in ("trajectory", "loss_of_response_curve")
+    },
 }
 
 
-@pytest.mark.parametrize("name", list(BOOK_FIGURES))
+def test_every_figure_function_has_an_example():
+    """The registry :func:`figures.kept` fills, with every presentation module imported, lists the book's
+    figure functions: a new one without an example here fails, instead of going unchecked."""
+    import importlib
+    import pkgutil
+
+    from ketamine_ptsd import presentation
+
+    for module in pkgutil.walk_packages(presentation.__path__, presentation.__name__ + "."):
+        importlib.import_module(module.name)
+    assert set(figures.REGISTRY) == {name.split("|")[0] for name in EXAMPLES}
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
 def test_every_figure_fits_in_its_own_size(plt, name):
     """A notebook shows a figure at its own size (no tight bounding box that would grow it), so its function
     must lay it out to fit: nothing drawn (labels, legends outside the axes) may reach past its edges. And
     it leaves no layout engine behind, which would make every save draw the figure twice."""
-    fig = BOOK_FIGURES[name]()
+    fig = EXAMPLES[name]()
     assert fig.get_layout_engine() is None
     fig.canvas.draw()
     drawn = fig.get_tightbbox()  # inches

@@ -16,7 +16,7 @@ import pytest
 
 from ketamine_ptsd import paths
 
-from .helpers import run, tree_digest
+from .helpers import run, toc_pages, tree_digest
 from .test_privacy import CANARIES, canary_frame
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
@@ -71,7 +71,7 @@ def test_every_chapter_is_there_numbered_and_listed_in_the_contents(canary_pdf):
     from bs4 import BeautifulSoup
 
     html = out / "html"
-    pages = [html / f"{name}.html" for name in _toc_chapters()]
+    pages = [html / f"{name}.html" for name in toc_pages()]
     titles = [
         BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").h1.get_text().rstrip("#").strip() for p in pages
     ]
@@ -79,10 +79,6 @@ def test_every_chapter_is_there_numbered_and_listed_in_the_contents(canary_pdf):
     for number, title in enumerate(titles, start=1):
         assert squeezed(f"{number} {title}") in contents, title
         assert squeezed(f"{number} {title}") in body, title
-
-
-def _toc_chapters() -> list[str]:
-    return re.findall(r"file:\s*(\S+)", (paths.REPO / "_toc.yml").read_text(encoding="utf-8"))
 
 
 def test_headline_numbers_equal_results_json(canary_pdf):
@@ -146,7 +142,7 @@ def test_internal_links_lead_to_named_places_in_the_pdf(canary_pdf):
     assert all(str(link["/Dest"]) in destinations for link in links)
     # The contents page links to every chapter.
     contents_links = [a for a in reader.pages[1].get("/Annots") or [] if "/Dest" in a.get_object()]
-    assert len(contents_links) >= len(_toc_chapters())
+    assert len(contents_links) >= len(toc_pages())
 
 
 def test_no_identifier_or_free_text_value_is_in_the_pdf(canary_pdf):

@@ -54,6 +54,10 @@ def pyplot_with_theme():
     return plt, sns
 
 
+#: Every figure function of the book by ``module:name``, filled by :func:`kept`: the tests lay out each one.
+REGISTRY: dict = {}
+
+
 def kept(function):
     """Decorates a figure function: in a notebook, its figure is drawn once per arguments and code, and kept
     between builds (:func:`ketamine_ptsd.engine.memo.cached`).
@@ -79,6 +83,7 @@ def kept(function):
         if shown is not None:
             display(shown, raw=True)
 
+    REGISTRY[f"{function.__module__}:{function.__qualname__}"] = figure_or_shown
     return figure_or_shown
 
 
@@ -299,6 +304,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     return fitted(fig)
 
 
+@kept
 @kept
 def reconstruction_figure(spread: pd.DataFrame):
     """Quantities the paper did not report, across reconstructed cohorts.
