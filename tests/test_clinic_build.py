@@ -14,6 +14,7 @@ from ketamine_ptsd.presentation import results
 
 from .helpers import run
 from .test_privacy import published_texts
+from .test_results_schema import undescribed
 
 pytestmark = pytest.mark.pipeline
 
@@ -68,6 +69,7 @@ def clinic_build(tmp_path_factory):
 def test_durability_and_adverse_events_are_published(clinic_build):
     _, values = clinic_build
     assert results.check_schema(values) == []
+    assert undescribed(values) == []  # keys only a clinic export publishes (durability, adverse events)
     assert values["n_patients"] == 40 and values["n_with_followup"] == 40
     # This export is tests/results/durability_clinic_export.csv, which lme4 fitted (durability_lme4.R).
     lme4 = pd.read_csv(Path(__file__).parent / "results" / "durability_lme4.csv").set_index("fixture")

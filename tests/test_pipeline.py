@@ -14,6 +14,7 @@ from ketamine_ptsd.engine.build import declared_parameters
 from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run, toc_chapters, tree_digest
+from .test_results_schema import undescribed
 
 pytestmark = pytest.mark.pipeline
 
@@ -126,6 +127,7 @@ def test_user_cohort_results_agree_with_an_independent_computation(user_cohort, 
     assert r["moderator_p_age"] is not None
     # The nulls of absent columns and dropouts are ones the schema allows.
     assert results.check_schema(r) == []
+    assert undescribed(r) == []  # a key only a user's file publishes is described too
 
 
 def test_user_cohort_book_says_what_is_missing_and_not_synthetic(user_build):
