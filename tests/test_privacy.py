@@ -394,7 +394,9 @@ parts:
 
     def chapter(name, parameters, body):
         cell = "```{{code-cell}} ipython3\n{}{}\n```\n"
-        text = "# " + name + "\n\n" + cell.format(":tags: [parameters, remove-cell]\n\n", parameters)
+        # A notebook as the engine recognises one: MyST text with a kernel.
+        header = "---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n"
+        text = header + "# " + name + "\n\n" + cell.format(":tags: [parameters, remove-cell]\n\n", parameters)
         (tmp_path / "notebooks" / f"{name}.md").write_text(text + cell.format("", body), encoding="utf-8")
 
     reads = "cohort = pd.read_parquet(cohort_path)"
