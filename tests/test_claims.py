@@ -199,9 +199,9 @@ def test_conditions_in_words(claims):
 
 def test_p_values_are_shown_as_p_values(claims):
     row = _only(claims, "moderator_age_not_significant_preprint", {"moderator_p_age": 0.0004})
-    assert row["recomputed_display"] == "p < 0.001"
+    assert row["recomputed_display"] == "p < .001"
     row = _only(claims, "moderator_age_not_significant_preprint", {"moderator_p_age": 0.41234})
-    assert row["recomputed_display"] == "p = 0.412"
+    assert row["recomputed_display"] == "p = .412"
 
 
 def test_not_computable(claims):

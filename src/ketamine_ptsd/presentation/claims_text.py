@@ -44,10 +44,10 @@ def _is_p(key: str) -> bool:
 
 
 def recomputed_text(value: float | str, claim: Mapping) -> str:
-    """A recomputed value rounded to the claim's precision, as text.
+    """A recomputed value rounded to the claim's precision, as text; a p-value as :func:`format_p` writes it.
 
     >>> recomputed_text(0.0341, {"result_key": "moderator_p_age", "kind": "less_than"})
-    'p = 0.034'
+    'p = .034'
     """
     key, kind, decimals = claim["result_key"], claim["kind"], claim.get("decimals")
     if kind == "number":
@@ -55,7 +55,7 @@ def recomputed_text(value: float | str, claim: Mapping) -> str:
     if kind == "percent":
         return f"{value:.{decimals}f}%"
     if _is_p(key):
-        return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+        return f"p {format_p(value)}"
     if key.startswith("pct_"):
         return f"{value:.1f}%"
     if key.startswith("n_"):
