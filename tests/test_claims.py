@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ketamine_ptsd.analysis import consistency
+from ketamine_ptsd.analysis import consistency, summary_effects
 from ketamine_ptsd.analysis.claims import (
     MEANS_AND_SDS,
     change_sd_bound,
@@ -23,7 +23,15 @@ from ketamine_ptsd.analysis.claims import (
 )
 from ketamine_ptsd.data.references import CLAIMS_PATH, KINDS, load_claims, load_conflicts
 from ketamine_ptsd.presentation import claims_text
-from ketamine_ptsd.presentation.claims_text import checks_table, comparison_table, conflicts_table, d_definitions_table
+from ketamine_ptsd.presentation.claims_text import (
+    check_rows,
+    checks_table,
+    claim_rows,
+    comparison_table,
+    conflicts_table,
+    d_definitions_table,
+    stated,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,16 @@ def claims():
 
 def _by_id(rows):
     return {row["id"]: row for row in rows}
+
+
+def _shown(claims, results, min_cell=None):
+    """The claims compared as results.json records them, with their notes and values as shown."""
+    return claim_rows(compare_claims(claims, results), claims, min_cell)
+
+
+def _checks(claims):
+    """The consistency checks as results.json records them, with their details and explanations."""
+    return check_rows(consistency_report(claims), claims)
 
 
 # --------------------------------------------------------------------------- the file
@@ -124,7 +142,7 @@ def test_default_path_is_the_repository_data_file():
 
 # --------------------------------------------------------------------------- comparison
 def _only(claims, claim_id, results):
-    [row] = compare_claims([c for c in claims if c["id"] == claim_id], results)
+    [row] = _shown([c for c in claims if c["id"] == claim_id], results)
     return row
 
 
@@ -181,9 +199,9 @@ def test_conditions_in_words(claims):
 
 def test_p_values_are_shown_as_p_values(claims):
     row = _only(claims, "moderator_age_not_significant_preprint", {"moderator_p_age": 0.0004})
-    assert row["recomputed_display"] == "p < 0.001"
+    assert row["recomputed_display"] == "p < .001"
     row = _only(claims, "moderator_age_not_significant_preprint", {"moderator_p_age": 0.41234})
-    assert row["recomputed_display"] == "p = 0.412"
+    assert row["recomputed_display"] == "p = .412"
 
 
 def test_not_computable(claims):
@@ -204,7 +222,7 @@ def test_numpy_values_become_plain_floats(claims):
 
 
 def test_rival_versions_are_noted(claims):
-    rows = _by_id(compare_claims(claims, {"pre_mean": 52.54, "d_av": 1.65}))
+    rows = _by_id(_shown(claims, {"pre_mean": 52.54, "d_av": 1.65}))
     assert "52.54" in rows["pre_mean_preprint"]["note"] and "at most one" in rows["pre_mean_preprint"]["note"]
     assert "52.39" in rows["pre_mean_published"]["note"]
     # "Large" and d = 1.60 are compatible: no rival note between them.
@@ -224,7 +242,7 @@ def test_bundled_style_cohort_matches_published_means_and_preprint_sds(claims):
         "pct_clinically_significant": 100 * 88 / 117,
         "pct_remission": 100 * 72 / 117,
     }
-    rows = _by_id(compare_claims(claims, results))
+    rows = _by_id(_shown(claims, results))
     for claim_id in (
         "n_patients",
         "pre_mean_published",
@@ -243,7 +261,7 @@ def test_bundled_style_cohort_matches_published_means_and_preprint_sds(claims):
 
 # --------------------------------------------------------------------------- consistency of the published numbers
 def test_published_numbers_pass_every_check(claims):
-    rows = consistency_report(claims)
+    rows = _checks(claims)
     found = {(row["check"], row["claim_id"]): row for row in rows}
     # GRIM by hand (n = 117): 52.54*117 = 6147.18 -> 6147/117 = 52.53846; 52.39*117 = 6129.63 -> 6130/117
     # = 52.39316; 28.78*117 = 3367.26 -> 3367/117 = 28.77778; 29.42*117 = 3442.14 -> 3442/117 = 29.41880.
@@ -276,27 +294,31 @@ def test_consistency_report_flags_an_impossible_mean(claims):
     # Same file, but a sample of 28 and a mean of 5.19 (Brown & Heathers 2017): GRIM must fail.
     small = [dict(c, value=28) if c["id"] == "n_patients" else c for c in claims]
     small = [dict(c, value=5.19) if c["id"] == "pre_mean_published" else c for c in small]
-    row = next(r for r in consistency_report(small) if r["claim_id"] == "pre_mean_published")
+    row = next(r for r in _checks(small) if r["claim_id"] == "pre_mean_published")
     assert row["consistent"] is False and "not reachable" in row["explanation"]
 
 
 def test_d_check_not_runnable_without_sds(claims):
     no_sd = [c for c in claims if c["id"] != "pre_sd_preprint"]
-    row = next(r for r in consistency_report(no_sd) if r["check"] == "effect size definition")
+    row = next(r for r in _checks(no_sd) if r["check"] == "effect size definition")
     assert row["consistent"] is None and "pre_sd" in row["detail"]
 
 
 # --------------------------------------------------------------------------- conflicts
 def test_conflicts_list_both_sides(claims):
     rows = _by_id(conflicts(load_claims(), load_conflicts()))
+    by_id = _by_id(claims)
+
+    def sides(row):
+        return stated(by_id[row["claim_a"]]), stated(by_id[row["claim_b"]])
+
     assert set(rows) == {"pre_mean", "post_mean", "infusions", "design"}
-    assert (rows["pre_mean"]["stated_a"], rows["pre_mean"]["stated_b"]) == ("52.54", "52.39")
-    assert rows["infusions"]["stated_a"] == "nearly five"
-    assert rows["infusions"]["stated_b"] == "at least six administrations"
-    assert rows["design"]["stated_b"] == "open-label trial"
+    assert sides(rows["pre_mean"]) == ("52.54", "52.39")
+    assert sides(rows["infusions"]) == ("nearly five", "at least six administrations")
+    assert sides(rows["design"])[1] == "open-label trial"
     for row in rows.values():
         assert row["version_a"] != row["version_b"] and row["source_a"] and row["source_b"]
-        assert row["stated_a"] != row["stated_b"]
+        assert sides(row)[0] != sides(row)[1]
         assert "\n" not in row["issue"]
 
 
@@ -320,8 +342,7 @@ def test_conflicts_reject_unknown_ids(tmp_path):
 
 # --------------------------------------------------------------------------- tables for the report
 def test_comparison_table_shows_each_claim_rounded(claims):
-    rows = compare_claims(claims, {"n_patients": 117, "pre_mean": 52.5385})
-    table = comparison_table(rows)
+    table = comparison_table(_shown(claims, {"n_patients": 117, "pre_mean": 52.5385}))
     assert list(table.columns) == ["claim", "source", "published", "recomputed", "status", "why"]
     assert len(table) == len(claims)
     first = table.iloc[[c["id"] for c in claims].index("pre_mean_published")]
@@ -329,7 +350,7 @@ def test_comparison_table_shows_each_claim_rounded(claims):
 
 
 def test_checks_table_keeps_the_kinds_asked_for_with_the_stated_values(claims):
-    checks = consistency_report(claims)
+    checks = _checks(claims)
     table = checks_table(checks, claims, {"GRIM", "GRIMMER"})
     assert list(table.columns) == ["check", "claim", "published", "consistent", "what it means"]
     # Four means (GRIM) and the two preprint SDs (GRIMMER), in the report's order.
@@ -350,7 +371,7 @@ def test_checks_table_keeps_the_kinds_asked_for_with_the_stated_values(claims):
 
 
 def test_d_definitions_table_has_every_definition_with_its_range(claims):
-    defs = consistency.d_definitions(52.39, 11.90, 29.42, 16.52, 117, decimals=2)
+    defs = summary_effects.d_definitions(52.39, 11.90, 29.42, 16.52, 117, decimals=2)
     found = consistency.closest_to(1.60, defs, 2)
     table = d_definitions_table(defs, found)
     assert len(table) == 4
@@ -364,14 +385,13 @@ def test_d_definitions_table_has_every_definition_with_its_range(claims):
     assert d_pre["value"] == pytest.approx(22.97 / 11.90) and d_pre["gives the reported d"] == "no"
 
 
-def test_conflicts_table_puts_both_sides_with_their_sources():
-    rows = conflicts(load_claims(), load_conflicts())
-    table = conflicts_table(rows)
+def test_conflicts_table_puts_both_sides_with_their_sources(claims):
+    table = conflicts_table(conflicts(claims, load_conflicts()), claims)
     assert list(table.columns) == ["about", "one source says", "another says", "why it matters"]
     pre = table[table["about"] == "pre_mean"].iloc[0]
     assert pre["one source says"].startswith("52.54 (published: ")
     assert pre["another says"].startswith("52.39 (preprint: ")
-    assert len(conflicts_table([])) == 0
+    assert len(conflicts_table([], claims)) == 0
 
 
 # --------------------------------------------------------------------------- d with the published means
@@ -452,7 +472,11 @@ def test_a_d_difference_is_no_conflict_unless_every_input_matches_and_d_is_ruled
 def test_change_sd_bound_by_hand(claims):
     bound = change_sd_bound(claims, 10)
     # 75% of 117 is 88 patients only, so 29 improved by at most 9 points. Totals 6147 and 3367 (GRIM).
-    assert bound["n"] == 117 and bound["percent"] == "75%" and bound["n_not_clinically_significant"] == 29
+    assert (
+        bound["n"] == 117
+        and claims_text.bound_percent(bound, claims) == "75%"
+        and bound["n_not_clinically_significant"] == 29
+    )
     assert bound["mean_change"] == pytest.approx((6147 - 3367) / 117)
     # The smallest SD: 29 changes of 9 and 88 sharing the rest equally, by numpy.
     split = np.r_[np.full(29, 9.0), np.full(88, (2780 - 29 * 9) / 88)]
@@ -554,7 +578,7 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
         "pct_women": 60.0,
         "suppressed": ["pct_remission", "psychotherapy_d"],
     }
-    rows = _by_id(compare_claims(claims, results, min_cell=5))
+    rows = _by_id(_shown(claims, results, min_cell=5))
     row = rows["pct_remission_published"]
     assert row["status"] == "not computable" and row["recomputed"] is None
     assert row["recomputed_display"] == "suppressed"
@@ -564,7 +588,7 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
     # A value the data cannot give reads as such, not as suppressed.
     assert "suppressed" not in rows["pre_mean_published"]["note"]
     # Even if a value were left in, a suppressed name is never compared or shown.
-    leaked = _by_id(compare_claims(claims, dict(results, pct_remission=61.5)))["pct_remission_published"]
+    leaked = _by_id(_shown(claims, dict(results, pct_remission=61.5)))["pct_remission_published"]
     assert leaked["recomputed"] is None and "61" not in leaked["note"] and leaked["status"] == "not computable"
     # The paths results.json lists: one per claim on a suppressed key, by its row.
     paths = suppressed_paths(claims, results)
@@ -579,18 +603,16 @@ def test_a_suppressed_claim_is_not_computable_and_hides_its_value(claims):
 
 
 def test_r_range_table_rules_out_the_correlations_above_the_floor(claims):
-    from ketamine_ptsd.presentation import claims_text
-
     bound = change_sd_bound(claims, 10)
-    rows = consistency.r_range_for(*(next(c["value"] for c in claims if c["id"] == i) for i in MEANS_AND_SDS), 117)
-    table = claims_text.r_range_table(rows, bound)
-    allowed = table[f"allowed by the {bound['percent']}"]
+    rows = summary_effects.r_range_for(*(next(c["value"] for c in claims if c["id"] == i) for i in MEANS_AND_SDS), 117)
+    table = claims_text.r_range_table(rows, bound, claims)
+    allowed = table["allowed by the 75%"]
     assert (allowed == "no").tolist() == (table["r"] > bound["r_max"]).tolist() and (allowed == "no").any()
     # No floor (a threshold the mean change does not exceed): every correlation allowed, and the text says so.
-    free = claims_text.r_range_table(rows, {**bound, "r_max": None})
-    assert (free[f"allowed by the {bound['percent']}"] == "yes").all()
-    assert "rules out no correlation" in claims_text.change_sd_floor({"change_sd_floor": 0.0}, 30).data
-    assert "SD of the change cannot be smaller than 8.51" in claims_text.change_sd_floor(bound, 10).data
+    free = claims_text.r_range_table(rows, {**bound, "r_max": None}, claims)
+    assert (free["allowed by the 75%"] == "yes").all()
+    assert "rules out no correlation" in claims_text.change_sd_floor({"change_sd_floor": 0.0}, 30, claims).data
+    assert "SD of the change cannot be smaller than 8.51" in claims_text.change_sd_floor(bound, 10, claims).data
 
 
 @pytest.mark.parametrize(
@@ -632,7 +654,7 @@ def test_on_the_bundled_cohort_every_match_is_by_construction(claims):
 
     cohort = validate_file(paths.BUNDLED_COHORT).cohort
     results = recomputed_results(cohort, **_PARAMS, min_cell=5)
-    rows = compare_claims(claims, results, 5, generated_to_match("synthetic"))
+    rows = compare_claims(claims, results, generated_to_match("synthetic"))
     matching = [row for row in rows if row["status"] == "matches"]
     # The issue's reading: every match on the generated cohort is one of the generator's targets.
     assert matching and all(row["by_construction"] for row in matching)
@@ -641,7 +663,7 @@ def test_on_the_bundled_cohort_every_match_is_by_construction(claims):
     assert counts["n_claims_by_construction"] == counts["n_claims_matching"] == len(matching)
     assert counts["n_claims_supported"] == 0
     # The same data called a user's file: nothing is by construction, and the matches could be evidence.
-    user = claim_counts(compare_claims(claims, results, 5, generated_to_match("user")))
+    user = claim_counts(compare_claims(claims, results, generated_to_match("user")))
     assert user["n_claims_by_construction"] == 0 and user["n_claims_matching"] == counts["n_claims_matching"]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ketamine_ptsd.analysis import consistency
+from ketamine_ptsd.analysis import summary_effects
 from ketamine_ptsd.presentation import figures
 
 
@@ -30,7 +30,7 @@ def test_pyplot_with_theme_sets_the_colour_blind_palette(plt):
 @pytest.fixture()
 def r_rows():
     # The published means with the preprint SDs, plus a row implied by a reported t, which is not drawn.
-    return consistency.r_range_for(52.54, 11.90, 28.78, 16.52, 117, reported_t=20.0)
+    return summary_effects.r_range_for(52.54, 11.90, 28.78, 16.52, 117, reported_t=20.0)
 
 
 def _grid(rows):
@@ -226,7 +226,7 @@ EXAMPLES = {
         _cohort(117), "psychotherapy", {True: "with psychotherapy", False: "without"}
     ),
     "ketamine_ptsd.presentation.figures:r_range_figure": lambda: figures.r_range_figure(
-        consistency.r_range_for(52.54, 11.90, 28.78, 16.52, 117), (0.1, 0.6), 0.87, "75%"
+        summary_effects.r_range_for(52.54, 11.90, 28.78, 16.52, 117), (0.1, 0.6), 0.87, "75%"
     ),
     "ketamine_ptsd.presentation.figures:reconstruction_figure": lambda: figures.reconstruction_figure(_spread()),
     **{

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.analysis import claims, consistency, describe, reconstruction, stats
+from ketamine_ptsd.analysis import claims, describe, reconstruction, stats, summary_effects
 from ketamine_ptsd.data import references
 from ketamine_ptsd.data.validate import validate_file
 
@@ -237,9 +237,9 @@ def test_change_sd_floor_is_the_two_point_split():
     # 29 changes of 9 and 88 sharing the rest of 2780: the SD by numpy equals the floor.
     split = np.r_[np.full(29, 9.0), np.full(88, (2780 - 29 * 9) / 88)]
     assert split.mean() == pytest.approx(2780 / 117)
-    assert consistency.change_sd_floor(2780 / 117, 117, 29, 9) == pytest.approx(np.std(split, ddof=1))
-    assert consistency.change_sd_floor(5.0, 10, 3, 9) == 0.0  # mean change not above the threshold
-    assert consistency.change_sd_floor(20.0, 10, 0, 9) == 0.0
+    assert summary_effects.change_sd_floor(2780 / 117, 117, 29, 9) == pytest.approx(np.std(split, ddof=1))
+    assert summary_effects.change_sd_floor(5.0, 10, 3, 9) == 0.0  # mean change not above the threshold
+    assert summary_effects.change_sd_floor(20.0, 10, 0, 9) == 0.0
 
 
 def test_change_sd_floor_is_never_beaten_by_whole_numbers():
@@ -249,12 +249,12 @@ def test_change_sd_floor_is_never_beaten_by_whole_numbers():
         for v in itertools.product(range(21), repeat=4)
         if sum(v) == 40 and sum(x <= 4 for x in v) >= 1
     )
-    floor = consistency.change_sd_floor(10.0, 4, 1, 4)
+    floor = summary_effects.change_sd_floor(10.0, 4, 1, 4)
     assert floor == pytest.approx(best)  # 4 and three 12s: reached exactly
 
 
 def test_reconstructed_cohorts_respect_the_floor(rec):
-    floor = consistency.change_sd_floor(2780 / 117, 117, 117 - 88, 9)
+    floor = summary_effects.change_sd_floor(2780 / 117, 117, 117 - 88, 9)
     assert (np.std(rec.pcl5_pre - rec.pcl5_post, axis=1, ddof=1) >= floor).all()
 
 
@@ -293,7 +293,7 @@ def test_bundled_cohort_matches_every_computable_claim_but_the_contradicted_ones
 
 def test_preprint_d_cannot_go_with_the_published_means_and_preprint_sds():
     # (52.54 - 28.78) / sqrt((11.90^2 + 16.52^2) / 2) = 23.76 / 14.3963 = 1.6504, by hand.
-    defs = consistency.d_definitions(52.54, 11.90, 28.78, 16.52, 117, decimals=2)
+    defs = summary_effects.d_definitions(52.54, 11.90, 28.78, 16.52, 117, decimals=2)
     assert defs["d_av"] == pytest.approx(1.6504, abs=1e-4)
     low, high = defs["ranges"]["d_av"]
     assert low > 1.605  # so d = 1.60 (at most 1.605) is out of reach

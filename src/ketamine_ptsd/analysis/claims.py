@@ -5,7 +5,8 @@ that public sources make about the study, with its source), loaded and checked b
 :func:`ketamine_ptsd.data.references.load_claims`. This module compares them with a
 ``results.json`` dictionary, runs the consistency checks of
 :mod:`ketamine_ptsd.analysis.consistency` on the published numbers, and lists where the
-sources disagree.
+sources disagree. It returns values; :mod:`ketamine_ptsd.presentation.claims_text` writes
+the notes, details and explanations a reader sees.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Collection
 
 import pandas as pd
 
-from ketamine_ptsd.analysis import adverse_events, consistency, describe, durability, stats
-from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
+from ketamine_ptsd.analysis import adverse_events, consistency, describe, durability, stats, summary_effects
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY
 from ketamine_ptsd.analysis.values import plain
 from ketamine_ptsd.parameters import DEFAULTS
 
@@ -30,7 +31,6 @@ __all__ = [
     "d_av_check",
     "explain_differences",
     "change_sd_bound",
-    "stated",
 ]
 
 # PCL-5 totals run from 0 to 80 (20 items scored 0-4): the bounds GRIMMER may use.
@@ -41,58 +41,25 @@ _PCL5_MIN, _PCL5_MAX = 0, 80
 MEANS_AND_SDS = ("pre_mean_published", "pre_sd_preprint", "post_mean_published", "post_sd_preprint")
 
 
-def stated(claim: dict) -> str:
-    """The claim's value as the source states it (trailing zeros kept)."""
-    value, decimals = claim["value"], claim.get("decimals")
-    if claim["kind"] == "number":
-        return f"{value:.{decimals}f}"
-    if claim["kind"] == "percent":
-        return f"{value:.{decimals}f}%"
-    return str(value)
-
-
-def _is_p(key: str) -> bool:
-    return key == "p" or key.endswith("_p") or key.startswith("moderator_p_")
-
-
-def _display(value: float, claim: dict) -> str:
-    """A recomputed value rounded to the claim's precision, as text."""
-    key, kind, decimals = claim["result_key"], claim["kind"], claim.get("decimals")
-    if kind == "number":
-        return f"{value:.{decimals}f}"
-    if kind == "percent":
-        return f"{value:.{decimals}f}%"
-    if _is_p(key):
-        return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-    if key.startswith("pct_"):
-        return f"{value:.1f}%"
-    if key.startswith("n_"):
-        return f"{value:.0f}"
-    if key == "durability_slope_per_month":
-        return f"{value:+.2f} points per month"
-    if isinstance(value, str):
-        return value
-    return f"{value:.2f}"
-
-
-def _holds(value: float, claim: dict) -> tuple[bool, str]:
-    """Whether the recomputed value satisfies the claim, and the condition in words."""
+def _holds(value: float, claim: dict) -> bool:
+    """Whether the recomputed value satisfies the claim
+    (:func:`ketamine_ptsd.presentation.claims_text.condition` says the condition in words)."""
     kind = claim["kind"]
     low, high = claim.get("low"), claim.get("high")
     if kind in ("number", "percent"):
-        return consistency.rounds_to(value, claim["value"], claim["decimals"]), f"rounds to {stated(claim)}"
+        return consistency.rounds_to(value, claim["value"], claim["decimals"])
     if kind == "at_least":
-        return value >= low, f"at least {low:g}"
+        return value >= low
     if kind == "more_than":
-        return value > low, f"more than {low:g}"
+        return value > low
     if kind == "at_most":
-        return value <= high, f"at most {high:g}"
+        return value <= high
     if kind == "less_than":
-        return value < high, f"less than {high:g}"
+        return value < high
     if kind == "range":
-        return low <= value < high, f"from {low:g} up to (not including) {high:g}"
+        return low <= value < high
     if kind == "verdict":
-        return value == claim["expected"], f"the verdict {claim['expected']!r}"
+        return value == claim["expected"]
     raise ValueError(f"{claim['id']}: kind {kind!r} has no condition")
 
 
@@ -144,14 +111,6 @@ def _rivals(claim: dict, claims: list[dict]) -> list[dict]:
         and other.get("result_key") == key
         and other["version"] != claim["version"]
         and _incompatible(claim, other)
-    ]
-
-
-def _rival_notes(claim: dict, claims: list[dict]) -> list[str]:
-    """Notes on other sources whose claim about the same quantity cannot hold together with this one."""
-    return [
-        f"The {other['version']} version states {stated(other)} ({other['id']}); one cohort can match at most one of the two."
-        for other in _rivals(claim, claims)
     ]
 
 
@@ -229,9 +188,7 @@ def recomputed_results(
     return results
 
 
-def compare_claims(
-    claims: list[dict], results: dict, min_cell: int | None = None, by_construction: Collection[str] = ()
-) -> list[dict]:
+def compare_claims(claims: list[dict], results: dict, by_construction: Collection[str] = ()) -> list[dict]:
     """Compare each published claim with a recomputed value.
 
     Parameters
@@ -241,8 +198,6 @@ def compare_claims(
     results : dict
         Flat results with the contract's ``results.json`` keys; the names under ``"suppressed"`` (as
         :func:`recomputed_results` lists them) were hidden by the small-cell rule.
-    min_cell : int, optional
-        The rule's threshold, for the note of a suppressed claim.
     by_construction : collection of str
         Ids of the claims the cohort was generated to reproduce (:func:`generated_to_match`): a match there
         is arithmetic, not evidence.
@@ -250,15 +205,16 @@ def compare_claims(
     Returns
     -------
     list of dict
-        Per claim: ``id``, ``claim`` (its meaning), ``source``, ``published``
-        (as stated), ``recomputed`` (unrounded, or None), ``recomputed_display``
-        (rounded to the claim's precision, or None), ``status`` (``"matches"``,
-        ``"differs"`` or ``"not computable"``), ``rivals`` (ids of claims from
-        other versions that no single value can satisfy together with this one),
-        ``note``, ``by_construction`` (the cohort was generated to reproduce the
-        claim), and for a claim about a p-value of an adjusted family
-        (:func:`adjusted_key`) ``p_adjusted`` and ``holds_after_adjustment``
-        (``None`` for other claims or without an adjusted value).
+        Per claim: ``id``, ``claim`` (its meaning), ``source``, ``recomputed``
+        (unrounded, or None), ``status`` (``"matches"``, ``"differs"`` or
+        ``"not computable"``), ``rivals`` (ids of claims from other versions that
+        no single value can satisfy together with this one), ``by_construction``
+        (the cohort was generated to reproduce the claim), ``p_adjusted`` and
+        ``holds_after_adjustment`` for a claim about a p-value of an adjusted
+        family (:func:`adjusted_key`; ``None`` for other claims or without an
+        adjusted value), and ``suppressed`` (the small-cell rule hid the value).
+        :func:`ketamine_ptsd.presentation.claims_text.claim_rows` adds the value
+        as published, the recomputed one as shown and the note.
 
     Notes
     -----
@@ -266,64 +222,32 @@ def compare_claims(
     stated one at its reported precision (half up or half to even). A claim in
     words matches when its condition holds, e.g. "most were women" when
     ``pct_women > 50`` and "not significant" when ``p >= .05``. A claim whose
-    value is suppressed is not computable, its recomputed value None and shown
-    as "suppressed".
+    value is suppressed is not computable, its recomputed value None.
     """
     hidden = set(results.get(SUPPRESSED_KEY, ()))
-    fewer = f"fewer than {min_cell} patients" if min_cell else "a group too small to publish"
     rows = []
     for claim in claims:
         key = claim.get("result_key")
-        value = plain(results.get(key)) if key is not None else None
-        notes: list[str] = []
-        if key is None:
-            status, display = "not computable", None
-            notes.append(f"Not computable ({claim['why_not'].rstrip('.')}).")
-        elif key in hidden:
-            # The value could be computed but rests on so few patients that it is not published.
-            status, display, value = "not computable", SUPPRESSED_TEXT, None
-            notes.append(f"Not computable: suppressed ({fewer}).")
-        elif value is None:
-            status, display = "not computable", None
-            if claim.get("why_not"):  # the reason the data usually lack it (follow-up, adverse events)
-                notes.append(f"Not computable ({claim['why_not'].rstrip('.')}).")
-            else:
-                notes.append(f"The results have no value for {key}: the data lack what it needs.")
+        suppressed = key is not None and key in hidden
+        # A suppressed value could be computed but rests on so few patients that it is not published.
+        value = plain(results.get(key)) if key is not None and not suppressed else None
+        if value is None:
+            status = "not computable"
         else:
-            ok, condition = _holds(value, claim)
-            status, display = ("matches" if ok else "differs"), _display(value, claim)
-            verb = "which" if ok else "but the claim needs a value that"
-            if claim["kind"] in ("number", "percent"):
-                notes.append(f"Recomputed {display}; the claim states {stated(claim)}.")
-            else:
-                notes.append(f"Recomputed {display}, {verb} is {condition}.")
-        notes += _rival_notes(claim, claims)
+            status = "matches" if _holds(value, claim) else "differs"
         p_adjusted = plain(results.get(adjusted_key(key))) if status != "not computable" else None
-        holds_adjusted = None if p_adjusted is None else bool(_holds(p_adjusted, claim)[0])
-        if holds_adjusted is not None:
-            verdict = "holds" if holds_adjusted else "does not hold"
-            notes.append(
-                f"After Holm adjustment over the moderators tested, {_display(p_adjusted, claim)}: the claim {verdict}."
-            )
-        built = status == "matches" and claim["id"] in by_construction
-        if built:
-            notes.append("The cohort was generated to reproduce this claim, so the match is by construction.")
-        if claim.get("note"):
-            notes.append(claim["note"])
         rows.append(
             {
                 "id": claim["id"],
                 "claim": claim["meaning"],
                 "source": claim["source"],
-                "published": stated(claim),
                 "recomputed": value,
-                "recomputed_display": display,
                 "status": status,
                 "rivals": [other["id"] for other in _rivals(claim, claims)],
-                "note": " ".join(notes),
-                "by_construction": built,
+                "by_construction": status == "matches" and claim["id"] in by_construction,
                 "p_adjusted": p_adjusted,
-                "holds_after_adjustment": holds_adjusted,
+                "holds_after_adjustment": None if p_adjusted is None else bool(_holds(p_adjusted, claim)),
+                "suppressed": suppressed,
             }
         )
     return rows
@@ -396,118 +320,66 @@ def consistency_report(claims: list[dict]) -> list[dict]:
     Returns
     -------
     list of dict
-        Rows ``{check, claim_id, consistent, detail, explanation}``;
-        ``consistent`` is None when the check cannot be run.
+        Rows ``{check, claim_id, consistent, n, ...}``; ``consistent`` is None when the check cannot be
+        run. The numbers behind the verdict follow by check: GRIM ``sums`` (the totals that give the mean);
+        GRIMMER ``mean_id`` (the claim of the same source's mean, or None), ``lo`` and ``hi`` (the score
+        range); percentage ``counts`` (the head counts that give it); effect size definition ``missing``
+        (the means and SDs its source does not report) and, when none is, ``definitions``
+        (:func:`ketamine_ptsd.analysis.summary_effects.d_definitions`) and ``found``
+        (:func:`ketamine_ptsd.analysis.consistency.closest_to`).
+        :func:`ketamine_ptsd.presentation.claims_text.check_rows` writes each row's detail and explanation.
     """
     n = _sample_size(claims)
     rows = []
     for claim in claims:
         if claim["kind"] != "number" or claim.get("result_key") not in ("pre_mean", "post_mean"):
             continue
-        mean, places = claim["value"], claim["decimals"]
-        sums = consistency.grim_sums(mean, n, places)
-        detail = f"n = {n}; " + (", ".join(f"total {s} gives {s / n:.5f}" for s in sums) if sums else "no total fits")
-        if claim["result_key"] == "post_mean":
-            detail += f"; assumes all {n} patients have a score after treatment (the number who do is not published)"
-        rows.append(
-            {
-                "check": "GRIM",
-                "claim_id": claim["id"],
-                "consistent": bool(sums),
-                "detail": detail,
-                "explanation": consistency.explain_grim(mean, n, places),
-            }
-        )
+        sums = consistency.grim_sums(claim["value"], n, claim["decimals"])
+        rows.append({"check": "GRIM", "claim_id": claim["id"], "consistent": bool(sums), "n": n, "sums": sums})
     for sd_key, mean_key in (("pre_sd", "pre_mean"), ("post_sd", "post_mean")):
         for sd_claim in (c for c in claims if c.get("result_key") == sd_key and c["kind"] == "number"):
             mean_claim = _by_key(claims, sd_claim["version"], mean_key)
-            if mean_claim is None:
-                rows.append(
-                    {
-                        "check": "GRIMMER",
-                        "claim_id": sd_claim["id"],
-                        "consistent": None,
-                        "detail": f"the {sd_claim['version']} version reports no mean to go with this SD",
-                        "explanation": "This SD cannot be checked without a mean from the same source.",
-                    }
+            row = {"check": "GRIMMER", "claim_id": sd_claim["id"], "consistent": None, "n": n, "mean_id": None}
+            if mean_claim is not None:
+                consistent = consistency.grimmer(
+                    mean_claim["value"],
+                    sd_claim["value"],
+                    n,
+                    mean_claim["decimals"],
+                    _PCL5_MIN,
+                    _PCL5_MAX,
+                    sd_claim["decimals"],
                 )
-                continue
-            args = (
-                mean_claim["value"],
-                sd_claim["value"],
-                n,
-                mean_claim["decimals"],
-                _PCL5_MIN,
-                _PCL5_MAX,
-                sd_claim["decimals"],
-            )
-            rows.append(
-                {
-                    "check": "GRIMMER",
-                    "claim_id": sd_claim["id"],
-                    "consistent": consistency.grimmer(*args),
-                    "detail": (
-                        f"mean {stated(mean_claim)} ({mean_claim['id']}), SD {stated(sd_claim)}, n = {n}, "
-                        f"scores {_PCL5_MIN}-{_PCL5_MAX}"
-                    ),
-                    "explanation": consistency.explain_grimmer(*args),
-                }
-            )
+                row.update(consistent=consistent, mean_id=mean_claim["id"], lo=_PCL5_MIN, hi=_PCL5_MAX)
+            rows.append(row)
     for claim in claims:
         if claim["kind"] != "percent":
             continue
         counts = consistency.percent_counts(claim["value"], n, claim["decimals"])
         rows.append(
-            {
-                "check": "percentage",
-                "claim_id": claim["id"],
-                "consistent": bool(counts),
-                "detail": (
-                    f"{' or '.join(str(k) for k in counts) or 'no count'} of {n}; if the percentage is of "
-                    "patients with a score after treatment, the denominator is smaller and not published"
-                ),
-                "explanation": consistency.explain_percent_counts(claim["value"], n, claim["decimals"]),
-            }
+            {"check": "percentage", "claim_id": claim["id"], "consistent": bool(counts), "n": n, "counts": counts}
         )
     for claim in claims:
         if claim["kind"] != "number" or claim.get("result_key") != "d_av":
             continue
         parts = {key: _by_key(claims, claim["version"], key) for key in ("pre_mean", "pre_sd", "post_mean", "post_sd")}
         missing = [key for key, part in parts.items() if part is None]
-        if missing:
-            rows.append(
-                {
-                    "check": "effect size definition",
-                    "claim_id": claim["id"],
-                    "consistent": None,
-                    "detail": f"the {claim['version']} version does not report {', '.join(missing)}",
-                    "explanation": "Which definition of d was used cannot be checked without both means and SDs.",
-                }
+        row = {
+            "check": "effect size definition",
+            "claim_id": claim["id"],
+            "consistent": None,
+            "n": n,
+            "missing": missing,
+        }
+        if not missing:
+            defs = summary_effects.d_definitions(
+                *(parts[key]["value"] for key in ("pre_mean", "pre_sd", "post_mean", "post_sd")),
+                n,
+                decimals=max(part["decimals"] for part in parts.values()),
             )
-            continue
-        places = max(part["decimals"] for part in parts.values())
-        defs = consistency.d_definitions(
-            parts["pre_mean"]["value"],
-            parts["pre_sd"]["value"],
-            parts["post_mean"]["value"],
-            parts["post_sd"]["value"],
-            n,
-            decimals=places,
-        )
-        found = consistency.closest_to(claim["value"], defs, claim["decimals"])
-        low, high = defs["ranges"]["d_av"]
-        rows.append(
-            {
-                "check": "effect size definition",
-                "claim_id": claim["id"],
-                "consistent": "d_av" in found["matches"],
-                "detail": (
-                    f"d_av = {defs['d_av']:.4f} ({low:.4f} to {high:.4f} over the rounding of the inputs); "
-                    f"definitions that fit: {', '.join(found['matches']) or 'none'}"
-                ),
-                "explanation": found["explanation"],
-            }
-        )
+            found = consistency.closest_to(claim["value"], defs, claim["decimals"])
+            row.update(consistent="d_av" in found["matches"], definitions=defs, found=found)
+        rows.append(row)
     return rows
 
 
@@ -524,8 +396,9 @@ def conflicts(claims: list[dict], entries: list[dict]) -> list[dict]:
     Returns
     -------
     list of dict
-        Rows ``{id, issue, claim_a, stated_a, source_a, version_a, claim_b,
-        stated_b, source_b, version_b}``.
+        Rows ``{id, issue, claim_a, source_a, version_a, claim_b, source_b,
+        version_b}``; :func:`ketamine_ptsd.presentation.claims_text.conflicts_table`
+        adds each claim as stated.
     """
     by_id = {claim["id"]: claim for claim in claims}
     rows = []
@@ -537,11 +410,9 @@ def conflicts(claims: list[dict], entries: list[dict]) -> list[dict]:
                 "id": entry["id"],
                 "issue": " ".join(str(entry["issue"]).split()),
                 "claim_a": a_id,
-                "stated_a": stated(a),
                 "source_a": a["source"],
                 "version_a": a["version"],
                 "claim_b": b_id,
-                "stated_b": stated(b),
                 "source_b": b["source"],
                 "version_b": b["version"],
             }
@@ -581,7 +452,7 @@ def d_av_check(claims: list[dict], d_id: str = "d_preprint", inputs: tuple[str, 
     by_id = {claim["id"]: claim for claim in claims}
     d_claim = by_id[d_id]
     pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
-    defs = consistency.d_definitions(
+    defs = summary_effects.d_definitions(
         pre_mean["value"],
         pre_sd["value"],
         post_mean["value"],
@@ -654,7 +525,7 @@ def change_sd_bound(
 
     Patients without a clinically significant change improved by at most ``ceil(mcid) - 1`` points
     (whole-number scores), which puts a floor under the SD of the change
-    (:func:`ketamine_ptsd.analysis.consistency.change_sd_floor`) whatever the raw data, and so caps r, d_z and t.
+    (:func:`ketamine_ptsd.analysis.summary_effects.change_sd_floor`) whatever the raw data, and so caps r, d_z and t.
     Of the head counts that round to the percentage, the largest leaves the fewest patients below the
     threshold: the weakest floor. The mean change is exact, because each published mean has one
     whole-number total (GRIM).
@@ -673,7 +544,7 @@ def change_sd_bound(
     Returns
     -------
     dict
-        ``n``, ``percent`` (as stated), ``n_not_clinically_significant``, ``mean_change``,
+        ``n``, ``percent_id``, ``n_not_clinically_significant``, ``mean_change``,
         ``change_sd_floor`` (0 when the count rules nothing out), and ``r_max``, ``d_z_max`` and ``t_max``
         (None when the floor is 0).
 
@@ -694,18 +565,18 @@ def change_sd_bound(
     percent = by_id[percent_id]
     counts = consistency.percent_counts(percent["value"], n, percent["decimals"])
     if not counts:
-        raise ValueError(f"{percent_id}: no count of {n} gives {stated(percent)}")
+        raise ValueError(f"{percent_id}: no count of {n} gives {percent['value']:g}%")
     n_not = n - max(counts)
     pre_mean, pre_sd, post_mean, post_sd = (by_id[i] for i in inputs)
     totals = [consistency.grim_sums(claim["value"], n, claim["decimals"]) for claim in (pre_mean, post_mean)]
     if any(len(sums) != 1 for sums in totals):
-        raise ValueError(f"the means {stated(pre_mean)} and {stated(post_mean)} need one whole-number total each")
+        raise ValueError(f"the means {pre_mean['id']} and {post_mean['id']} need one whole-number total each")
     mean_change = (totals[0][0] - totals[1][0]) / n
-    floor = consistency.change_sd_floor(mean_change, n, n_not, math.ceil(mcid) - 1)
+    floor = summary_effects.change_sd_floor(mean_change, n, n_not, math.ceil(mcid) - 1)
     sd_pre, sd_post = pre_sd["value"], post_sd["value"]
     return {
         "n": n,
-        "percent": stated(percent),
+        "percent_id": percent_id,
         "n_not_clinically_significant": n_not,
         "mean_change": mean_change,
         "change_sd_floor": floor,

@@ -261,7 +261,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     Parameters
     ----------
     r_rows : list of dict
-        From :func:`ketamine_ptsd.analysis.consistency.r_range_for`; only the ``"grid"`` rows are drawn.
+        From :func:`ketamine_ptsd.analysis.summary_effects.r_range_for`; only the ``"grid"`` rows are drawn.
     reached : (float, float)
         Lowest and highest r of the reconstructed cohorts.
     r_max : float, optional

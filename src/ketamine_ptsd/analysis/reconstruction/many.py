@@ -17,7 +17,7 @@ from ketamine_ptsd.analysis.reconstruction.bundled import fit_sum
 from ketamine_ptsd.analysis.reconstruction.targets import DEFAULT_SEED, ReconstructionError, Targets
 
 #: Latent pre-post correlation of each cohort's starting draw, uniform over this range (the grid of
-#: :func:`ketamine_ptsd.analysis.consistency.r_range_for`). The paper does not report the correlation, so starting
+#: :func:`ketamine_ptsd.analysis.summary_effects.r_range_for`). The paper does not report the correlation, so starting
 #: points span unrelated to strongly related scores; the search then moves scores until every published
 #: constraint holds, and the correlation a cohort ends with is whatever that leaves.
 LATENT_R_RANGE = (-0.2, 0.95)
