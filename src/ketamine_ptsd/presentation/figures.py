@@ -305,7 +305,6 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
 
 
 @kept
-@kept
 def reconstruction_figure(spread: pd.DataFrame):
     """Quantities the paper did not report, across reconstructed cohorts.
 
