@@ -1,13 +1,12 @@
 """Tests of the consistency checks in words: each sentence states the numbers the check found."""
 
 from ketamine_ptsd.analysis.consistency import closest_to
-from ketamine_ptsd.analysis.summary_effects import d_definitions, r_range_for
+from ketamine_ptsd.analysis.summary_effects import d_definitions
 from ketamine_ptsd.presentation.consistency_text import (
     explain_closest,
     explain_grim,
     explain_grimmer,
     explain_percent_counts,
-    explain_r_range,
 )
 
 PRE = dict(pre_mean=52.39, pre_sd=11.90, post_mean=29.42, post_sd=16.52, n=117)
@@ -40,8 +39,3 @@ def test_explain_closest_names_the_definition_and_the_correlation_d_z_needs():
     assert text.startswith("The reported d of 1.60 is reproduced by d_av") and "r = 0.53" in text
     none = d_definitions(**PRE)
     assert "the closest is d_post" in explain_closest(closest_to(1.00, none, 2), none, 2)
-
-
-def test_explain_r_range():
-    text = explain_r_range(r_range_for(**PRE, reported_d_z=1.60))
-    assert "11.2" in text and "r = 0.53" in text and "the largest p < .001" in text

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 from ketamine_ptsd.analysis import consistency, summary_effects
-from ketamine_ptsd.presentation.prose import format_p
 
 __all__ = [
     "D_LABELS",
@@ -15,7 +14,6 @@ __all__ = [
     "explain_grimmer",
     "explain_percent_counts",
     "explain_closest",
-    "explain_r_range",
 ]
 
 #: Each definition of d (:data:`ketamine_ptsd.analysis.summary_effects.D_NAMES`) as a reader sees it.
@@ -184,35 +182,4 @@ def explain_closest(found: dict, definitions: dict, decimals: int = 2) -> str:
             f" d_z (mean change / SD of the change) would equal {shown} only if the before and after "
             f"scores correlated at r = {found['r_for_d_z']:.2f}, which is not reported."
         )
-    return text
-
-
-def explain_r_range(rows: list[dict]) -> str:
-    """What the unreported correlation leaves open, in words, from the rows of
-    :func:`ketamine_ptsd.analysis.summary_effects.r_range_for`.
-
-    Examples
-    --------
-    >>> rows = summary_effects.r_range_for(52.39, 11.90, 29.42, 16.52, 117)
-    >>> text = explain_r_range(rows)
-    >>> text[text.index("the largest p") :]
-    'the largest p < .001; the confidence interval of the mean change lies within 18.9 to 27.0 points.'
-    """
-    s = summary_effects.r_range_summary(rows)
-    if s["t_min"] is None:
-        return "No correlation in the grid gives a defined paired test."
-    text = (
-        "The paper does not report how strongly patients' scores before and after treatment are "
-        f"correlated (r). For any r from {s['r_min']:.2f} to {s['r_max']:.2f} the paired t "
-        f"statistic lies between {s['t_min']:.1f} and {s['t_max']:.1f}, d_z between "
-        f"{s['d_z_min']:.2f} and {s['d_z_max']:.2f}, and the largest p {format_p(s['p_max'])}; the confidence "
-        f"interval of the mean change lies within {s['ci_low_min']:.1f} to {s['ci_high_max']:.1f} points."
-    )
-    for row in rows:
-        if row["basis"] == "grid":
-            continue
-        if row["possible"]:
-            text += f" The {row['basis']} implies r = {row['r']:.2f}."
-        else:
-            text += f" No correlation between -1 and 1 gives the {row['basis']}: it cannot be right."
     return text
