@@ -219,3 +219,23 @@ def test_the_code_behind_every_table_and_figure_is_one_click_away(site):
             assert all((page.parent / link).resolve().is_file() for link in links), f"{rel}: {links}"
             checked += 1
     assert checked >= 20
+
+
+#: The WCAG rule sets axe-core checks: 2.0, 2.1 and 2.2, levels A and AA.
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_page_has_an_accessibility_fault(site, browser, width):
+    """axe-core (the engine of most accessibility checkers) on every page, on a desktop and a phone."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    url, html, _ = site
+    faults = {}
+    for name in ["index.html", *chapter_urls(html), "book/own_data.html"]:
+        page, _ = open_page(browser, f"{url}/{name}", width=width)
+        found = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}).response["violations"]
+        page.close()
+        if found:
+            faults[name] = [(rule["id"], len(rule["nodes"]), rule["nodes"][0]["html"][:120]) for rule in found]
+    assert faults == {}

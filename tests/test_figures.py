@@ -189,17 +189,27 @@ def _durability_figure(name: str):
     from ketamine_ptsd.presentation import durability_figures as DF
 
     if name == "trajectory":
-        table = pd.DataFrame(
-            {
-                "time": ["pre", "post", "days 1-30", "days 31-90"],
-                "n": [117, 117, 40, 25],
-                "mean": [52.5, 28.8, 31.0, 33.5],
-                "ci_low": [50.3, 25.8, 27.0, 28.5],
-                "ci_high": [54.7, 31.8, 35.0, 38.5],
-            }
-        )
-        return DF.trajectory(table, 0.95)
+        return DF.trajectory(_trajectory_table(), 0.95)
     return DF.loss_of_response_curve(SurvfuncRight([30, 60, 90, 120, 200], [1, 0, 1, 1, 0]), 90)
+
+
+def _trajectory_table() -> pd.DataFrame:
+    """Every time the durability chapter can show, with the default windows: seven labels side by side."""
+    times = ["before treatment", "interim", "after treatment", "0-30 days after", "30-90 days after",
+             "90-180 days after", "180-365 days after"]  # fmt: skip
+    means = np.array([52.5, 40.0, 28.8, 31.0, 33.5, 35.0, 37.0])
+    return pd.DataFrame({"time": times, "n": [117, 90, 117, 40, 35, 30, 25], "mean": means,
+                         "ci_low": means - 3, "ci_high": means + 3})  # fmt: skip
+
+
+def test_trajectory_labels_do_not_run_into_each_other(plt):
+    from ketamine_ptsd.presentation import durability_figures as DF
+
+    fig = DF.trajectory(_trajectory_table(), 0.95)
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in fig.axes[0].get_xticklabels()]
+    assert len(boxes) == 7
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
 
 
 def _spread():

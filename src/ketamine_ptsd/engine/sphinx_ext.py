@@ -1,4 +1,5 @@
-"""Sphinx hooks for the book: every inline script once, and pages re-read when a value they glue changes.
+"""Sphinx hooks for the book: every inline script once, pages re-read when a value they glue changes, and
+citation lists that assistive technology can read.
 
 sphinx-thebe registers its configuration script each time Sphinx reads documents, and Jupyter Book reads
 twice, so every page declared ``THEBE_JS_URL`` twice and the browser logged an error on each page.
@@ -54,7 +55,26 @@ def _pages_gluing_from_changes(app, env, added, changed, removed) -> list[str]:
     return sorted(name for name, sources in _glued_from(env).items() if sources & touched and name not in touched)
 
 
+def _citation_list_translator():
+    """docutils' HTML translator with each bibliography entry a ``listitem`` of its ``role="list"`` container.
+
+    docutils marks an entry ``doc-biblioentry``, a role WAI-ARIA 1.2 deprecates (axe: aria-deprecated-role),
+    and then the list has no ``listitem`` child (aria-required-children).
+    """
+    from sphinx.writers.html5 import HTML5Translator
+
+    class Translator(HTML5Translator):
+        def visit_citation(self, node):
+            if not isinstance(node.previous_sibling(), type(node)):
+                self.body.append('<div role="list" class="citation-list">\n')
+            self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+    return Translator
+
+
 def setup(app):
+    for builder in ("html", "singlehtml", "dirhtml"):
+        app.set_translator(builder, _citation_list_translator(), override=True)
     app.connect("html-page-context", _unique_scripts, priority=900)
     app.connect("doctree-read", _record_glue_sources)
     app.connect("env-purge-doc", _purge)

@@ -5,6 +5,8 @@ No per-patient line is drawn, and a window or curve the small-cell rule hid is n
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 
 from .figures import PALETTE, fitted, kept, pyplot_with_theme
@@ -23,7 +25,8 @@ def trajectory(table: pd.DataFrame, ci_level: float):
     low = (means - shown["ci_low"].astype(float)).fillna(0)
     high = (shown["ci_high"].astype(float) - means).fillna(0)
     ax.errorbar(x, means, yerr=[low, high], color=color, marker="o", capsize=4, linewidth=2)
-    labels = [f"{t}\n(n = {int(n)})" for t, n in zip(shown["time"], shown["n"])]
+    # Up to seven times side by side: each label wrapped to a narrow column so neighbours never run together.
+    labels = [f"{textwrap.fill(t, 11)}\n(n = {int(n)})" for t, n in zip(shown["time"], shown["n"])]
     ax.set_xticks(list(x), labels, fontsize=8)
     ax.set_ylim(0, 80)
     ax.set_ylabel("PCL-5 total (mean)")
