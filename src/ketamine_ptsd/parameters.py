@@ -18,7 +18,7 @@ SPEC: dict[str, tuple[Any, str]] = {
     "reliability": (0.82, "PCL-5 test-retest r for the reliable change index (Blevins et al. 2015)"),
     "rci_sd": (
         None,
-        "SD of pcl5_pre for the reliable change index: null = the completers' own baseline SD, which the entry "
+        "SD of pcl5_pre for the reliable change index: not set (null) = the completers' own baseline SD, which the entry "
         "threshold narrows (a smaller threshold); a number = a normative SD, whose source your parameters file names",
     ),
     "marx_reliable_change": (
@@ -119,7 +119,7 @@ SPEC: dict[str, tuple[Any, str]] = {
     ),
     "durability_margin": (
         None,
-        "sustained: the slope's upper confidence limit is below this worsening in points a month; null = mcid "
+        "sustained: the slope's upper confidence limit is below this worsening in points a month; not set (null) = mcid "
         "over 12 months (a clinically significant change could not return within a year)",
     ),
     "durability_random_slope_min_patients": (

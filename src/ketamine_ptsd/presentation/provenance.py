@@ -45,13 +45,24 @@ def collect(data_sha256: str, git_commit: str, parameters: dict) -> dict:
     }
 
 
+#: How a parameter left unset (null) reads in the table; its reason says what stands in for it.
+UNSET = "not set"
+
+
 def parameter_table(parameters: dict):
     import pandas as pd
 
     from ketamine_ptsd.parameters import SPEC
 
+    def shown(value) -> str:
+        return UNSET if value is None else str(value)
+
     return pd.DataFrame(
-        [(name, str(value), str(SPEC[name][0]), SPEC[name][1]) for name, value in parameters.items() if name in SPEC],
+        [
+            (name, shown(value), shown(SPEC[name][0]), SPEC[name][1])
+            for name, value in parameters.items()
+            if name in SPEC
+        ],
         columns=["parameter", "value", "default", "why"],
     )
 
