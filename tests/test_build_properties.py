@@ -198,6 +198,11 @@ def expected_results(frame: pd.DataFrame, present: list[str], min_cell: int) -> 
         int((change >= 10).sum()),
         int((change >= 15).sum()),
     ]
+    # Reliable improvement with the completers' baseline SD (1.96 SD sqrt(2 (1 - .82))), when they have one;
+    # then Marx et al.'s drop of 15 or more, and that with an end score of 28 or less.
+    if m > 1:
+        counts.append(int((change > 1.96 * np.std(pre, ddof=1) * math.sqrt(2 * (1 - 0.82))).sum()))
+    counts += [int((change >= 15).sum()), int(((change >= 15) & (post <= 28)).sum())]
     cut = [small(k, min_cell) or small(m, min_cell) for k in counts]
     exp["sensitivity_n"] = [None if c else k for k, c in zip(counts, cut)]
     hidden |= {f"sensitivity[{i}].{col}" for i, c in enumerate(cut) if c for col in ("n", "pct", "pct_itt")}
