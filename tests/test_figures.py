@@ -314,3 +314,25 @@ def test_in_a_notebook_a_figure_is_shown_as_svg_at_its_own_size_and_drawn_once(p
     assert f'width="{width:g}pt" height="{height:g}pt"' in svg
     # No date and element ids that depend on the figure alone: drawn again, the same text.
     assert figures._shown("ketamine_ptsd.presentation.figures:change_distribution", (done, 10), {}) == shown.data
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_no_two_labels_of_a_figure_overlap(plt, name):
+    """Tick labels, titles, axis labels, legend entries and annotations: no two of a figure's texts share
+    more than a pixel, in either direction."""
+    import itertools
+
+    from matplotlib.text import Text
+
+    fig = EXAMPLES[name]()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    clashes = [
+        (a, b)
+        for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
+        if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
+        and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
+    ]
+    assert clashes == [], name

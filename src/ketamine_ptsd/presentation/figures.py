@@ -300,8 +300,12 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     )
     right.plot(grid["r"], (grid["change_ci_low"] + grid["change_ci_high"]) / 2, color=colors[0], label="mean change")
     right.set_ylabel("change in PCL-5 (points)")
+    # The lowest y label would sit on the first x label in the panel's corner.
+    from matplotlib.ticker import MaxNLocator
+
+    right.yaxis.set_major_locator(MaxNLocator(prune="lower"))
     right.legend(loc="lower right", frameon=True)
-    return fitted(fig)
+    return fitted(fig, w_pad=2.0)  # side-by-side panels: tick labels apart
 
 
 @kept
@@ -343,4 +347,4 @@ def reconstruction_figure(spread: pd.DataFrame):
     axes[2].set_xlabel("patients with psychotherapy")
     axes[2].set_ylabel("psychotherapy d (dots), CI (lines)")
     axes[0].set_ylabel("reconstructed cohorts")
-    return fitted(fig)
+    return fitted(fig, w_pad=2.0)  # side-by-side panels: tick labels apart

@@ -63,6 +63,10 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     if reference is not None:
         top.axhline(reference, color="black", linestyle="--", linewidth=1, label=statement or f"{reference:g}")
     top.set_ylabel(FAMILIES[family])
+    # The lowest label of the top panel would meet the first line of options beneath it.
+    from matplotlib.ticker import MaxNLocator
+
+    top.yaxis.set_major_locator(MaxNLocator(prune="lower"))
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     top.set_title(family.replace("_", " ").capitalize() + ": every distinct specification, sorted")
     for i, (column, value) in enumerate([("definition", d) for d in definitions] + [("entry", e) for e in entries]):
@@ -78,8 +82,8 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     bottom.set_xlabel("specifications, sorted by estimate")
     bottom.grid(axis="x", visible=False)
     # The one layout pass (figures are shown at their own size): room for the legend beside the top panel,
-    # and the two panels close together, as they share their x axis.
-    return figures.fitted(fig, h_pad=0.3)
+    # and the two panels close together, as they share their x axis, but not so close that their labels meet.
+    return figures.fitted(fig, h_pad=1.2)
 
 
 @figures.kept
