@@ -1,10 +1,13 @@
-"""Tests of the probabilistic bias analysis against closed forms: with every bias at zero it gives back the
-t interval of the mean change, a fixed bias shifts every draw by exactly its size, and a normal case
-matches its analytic interval and tail probabilities (scipy)."""
+"""Tests of the probabilistic bias analysis against independent values: with every bias at zero it gives
+back the t interval of the mean change, a fixed bias shifts every draw by exactly its size, a normal case
+matches its analytic interval (scipy), the placebo synthesis matches R's metafor (tests/results/bias_meta.R
+and its output), the truncated-normal moments match scipy's truncnorm, and the tipping points and the
+regression-to-the-mean window hold at their thresholds."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,15 +16,18 @@ from scipy import stats
 
 from ketamine_ptsd import parameters
 from ketamine_ptsd.analysis import bias as B
-from ketamine_ptsd.analysis import limitations as L
 from ketamine_ptsd.data import references
+from ketamine_ptsd.paths import REPO
 
-OBSERVED = dict(mean_change=23.8, change_sd=14.7, n_completers=117, sd_av=14.4)
-NO_RTM = dict(reliability=(1.0, 1.0), population_mean=(47.0, 47.0), population_sd=(15.0, 15.0), entry_threshold=33)
+OBSERVED = dict(mean_change=23.8, change_sd=14.7, n_completers=117, sd=14.4)
+
+
+def fixed_placebo(d):
+    return {"mean": d, "predictive_sd": 0.0}
 
 
 def draws(**kw):
-    args = dict(OBSERVED, n_patients=117, placebo_ds=[], dropout_delta=(0.0, 1.0), draws=200_000, seed=5) | NO_RTM
+    args = dict(OBSERVED, n_patients=117, placebo=None, rtm=None, dropout_delta=(0.0, 1.0), draws=200_000, seed=5)
     return B.draw_biases(**(args | kw))
 
 
@@ -32,96 +38,219 @@ def test_no_bias_gives_the_t_interval_of_the_mean_change():
     low, high = stats.t.interval(0.95, 116, loc=23.8, scale=se)
     s = B.summarise(d, 14.4, mcid=10, ci_level=0.95)
     # Monte Carlo error of a 2.5% quantile with 200,000 draws is about 0.01 SE; allow 0.05 SE
-    assert s["bias_attributable_change_median"] == pytest.approx(23.8, abs=0.05 * se)
-    assert s["bias_attributable_change_low"] == pytest.approx(low, abs=0.05 * se)
-    assert s["bias_attributable_change_high"] == pytest.approx(high, abs=0.05 * se)
-    assert s["bias_attributable_d_median"] == pytest.approx(23.8 / 14.4, abs=0.05 * se / 14.4)
+    assert s["bias_unexplained_change_median"] == pytest.approx(23.8, abs=0.05 * se)
+    assert s["bias_unexplained_change_low"] == pytest.approx(low, abs=0.05 * se)
+    assert s["bias_unexplained_change_high"] == pytest.approx(high, abs=0.05 * se)
+    assert s["bias_unexplained_d_median"] == pytest.approx(23.8 / 14.4, abs=0.05 * se / 14.4)
     # P(change > 10) = P(T > (10 - 23.8) / se)
     assert s["bias_prob_above_mcid"] == pytest.approx(stats.t.sf((10 - 23.8) / se, 116), abs=0.002)
 
 
-def test_a_fixed_placebo_effect_shifts_every_draw_by_exactly_its_size():
-    without, with_ = draws(placebo_ds=[]), draws(placebo_ds=[0.7])
-    np.testing.assert_allclose(without["attributable"] - with_["attributable"], 0.7 * 14.4, rtol=0, atol=1e-10)
+def test_a_fixed_bias_shifts_every_draw_by_exactly_its_size():
+    without, with_ = draws(), draws(placebo=fixed_placebo(0.7))
+    np.testing.assert_allclose(without["unexplained"] - with_["unexplained"], 0.7 * 14.4, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(without["observed"], with_["observed"])
-    # a fixed regression to the mean: the limitations chapter's closed form, subtracted from every draw
-    rtm = draws(reliability=(0.82, 0.82))
-    expected = L.rtm_expected_change(33, 47.0, 15.0, 0.82)["rtm_expected_change"]
-    np.testing.assert_allclose(without["attributable"] - rtm["attributable"], expected, rtol=1e-12)
+    rtm = draws(rtm=np.full(200_000, 1.25))
+    np.testing.assert_allclose(without["unexplained"] - rtm["unexplained"], 1.25, rtol=0, atol=1e-10)
 
 
 def test_normal_case_matches_its_analytic_interval():
     # With a million completers t is normal; with delta fixed the dropout step scales the draw by
-    # w = 1 - (1 - delta) n_d / n, so attributable ~ Normal(w M - c, w SE) with c the fixed RTM and placebo.
-    n_c, n_d, delta = 1_000_000, 250_000, 0.4
+    # w = 1 - (1 - delta) n_d / n, and a normal placebo d (mean m, SD s) in points adds sd * s of spread:
+    # unexplained ~ Normal(w M - c - sd m, sqrt((w SE)^2 + (sd s)^2)).
+    n_c, n_d, delta, c = 1_000_000, 250_000, -0.4, 1.5
     se = 14.7 / math.sqrt(n_c)
     w = 1 - (1 - delta) * n_d / (n_c + n_d)
-    rtm = L.rtm_expected_change(33, 40.0, 12.0, 0.84)["rtm_expected_change"]
-    c = rtm + 1.1 * 14.4
     d = B.draw_biases(
         **(OBSERVED | {"n_completers": n_c}),
         n_patients=n_c + n_d,
-        placebo_ds=[1.1],
-        reliability=(0.84, 0.84),
-        population_mean=(40.0, 40.0),
-        population_sd=(12.0, 12.0),
-        entry_threshold=33,
+        placebo={"mean": 1.1, "predictive_sd": 0.2},
+        rtm=np.full(200_000, c),
         dropout_delta=(delta, delta),
         draws=200_000,
         seed=11,
     )
     s = B.summarise(d, 14.4, mcid=4.5, ci_level=0.9)
-    center, scale = w * 23.8 - c, w * se
+    center, scale = w * 23.8 - c - 14.4 * 1.1, math.hypot(w * se, 14.4 * 0.2)
     low, high = stats.norm.interval(0.9, loc=center, scale=scale)
-    assert s["bias_attributable_change_low"] == pytest.approx(low, abs=0.02 * scale)
-    assert s["bias_attributable_change_high"] == pytest.approx(high, abs=0.02 * scale)
+    assert s["bias_unexplained_change_low"] == pytest.approx(low, abs=0.02 * scale)
+    assert s["bias_unexplained_change_high"] == pytest.approx(high, abs=0.02 * scale)
     assert s["bias_prob_above_mcid"] == pytest.approx(stats.norm.sf(4.5, center, scale), abs=0.003)
 
 
-def test_uniform_biases_have_the_right_ranges_and_means():
-    d = draws(reliability=(0.82, 0.84), population_mean=(35.0, 55.0), population_sd=(10.0, 20.0), placebo_ds=[1.0, 1.2])
-    # placebo: uniform on [1.0, 1.2] * sd_av
-    assert d["placebo"].min() >= 14.4 and d["placebo"].max() <= 1.2 * 14.4
-    assert d["placebo"].mean() == pytest.approx(1.1 * 14.4, rel=1e-3)
-    # RTM: between the grid's closed-form extremes
-    corners = [
-        L.rtm_expected_change(33, mu, sd, r)["rtm_expected_change"]
-        for mu in (35, 55)
-        for sd in (10, 20)
-        for r in (0.82, 0.84)
-    ]
-    assert min(corners) <= d["rtm"].min() and d["rtm"].max() <= max(corners)
-    # dropout step: with n_d dropouts and delta uniform on [0, 1], E[removed] = E[observed] * n_d / n / 2
-    d = draws(n_patients=150)
-    assert d["dropout"].mean() == pytest.approx(23.8 * 33 / 150 / 2, rel=0.01)
+def test_dropouts_may_have_worsened_and_without_dropouts_the_step_is_zero():
+    # E[removed] = E[observed] (1 - E[delta]) n_d / n, with delta uniform on [-0.5, 1]: E[delta] = 0.25
+    d = draws(n_patients=150, dropout_delta=(-0.5, 1.0))
+    assert d["dropout"].mean() == pytest.approx(23.8 * 0.75 * 33 / 150, rel=0.01)
+    assert (d["dropout"] > 23.8 * 33 / 150).any()  # some dropouts worse than no change at all
+    assert (draws(dropout_delta=(-0.5, 1.0))["dropout"] == 0).all()
 
 
 def test_stacked_steps_add_up():
-    d = draws(n_patients=150, reliability=(0.82, 0.84), placebo_ds=[1.0, 1.2])
+    d = draws(n_patients=150, rtm=np.linspace(0, 2, 200_000), placebo={"mean": 1.1, "predictive_sd": 0.1})
     steps = B.stacked(d, 0.95)
     assert steps["step"].tolist() == list(B.STEPS)
-    assert steps["median"].iloc[-1] == pytest.approx(np.median(d["attributable"]))
+    assert steps["median"].iloc[-1] == pytest.approx(np.median(d["unexplained"]))
     assert steps["median"].iloc[0] == pytest.approx(np.median(d["observed"]))
     assert steps["bias_median"].iloc[-1] == pytest.approx(np.median(d["placebo"]))
+
+
+def test_tipping_points_bring_the_median_to_zero_and_to_the_mcid():
+    base = draws(n_patients=150, rtm=np.linspace(0, 2, 200_000))
+    tips = B.tipping_points(base, 14.4, mcid=10)
+    before = np.median(base["observed"] - base["dropout"] - base["rtm"])
+    assert tips["bias_tipping_placebo_points_zero"] == pytest.approx(before)
+    assert tips["bias_tipping_placebo_d_mcid"] == pytest.approx((before - 10) / 14.4)
+    for key, target in (("zero", 0.0), ("mcid", 10.0)):
+        at = draws(
+            n_patients=150, rtm=np.linspace(0, 2, 200_000), placebo=fixed_placebo(tips[f"bias_tipping_placebo_d_{key}"])
+        )
+        assert np.median(at["unexplained"]) == pytest.approx(target, abs=1e-9)
+        # a slightly larger placebo response takes the median below the threshold, a smaller one leaves it above
+        below = draws(
+            n_patients=150,
+            rtm=np.linspace(0, 2, 200_000),
+            placebo=fixed_placebo(tips[f"bias_tipping_placebo_d_{key}"] + 1e-6),
+        )
+        assert np.median(below["unexplained"]) < target
+
+
+def test_within_d_variance_is_borenstein_with_r_one_half():
+    # Borenstein et al. 2009 eq. 4.28: (1/n + d^2 / (2n)) * 2 (1 - r)
+    d, n, r = 1.2, 45, 0.5
+    assert B.within_d_variance(d, n) == pytest.approx((1 / n + d**2 / (2 * n)) * 2 * (1 - r))
+
+
+def _r_reference():
+    text = (REPO / "tests/results/bias_meta_output.txt").read_text()
+    return {m[0]: tuple(map(float, m[1:])) for m in re.findall(r"(\w+) mean=(\S+) se=(\S+) tau2=(\S+)", text)}
+
+
+@pytest.mark.parametrize(
+    ("case", "d", "n"), [("two", [1.2, 1.164044943820225], [45, 52]), ("three", [1.2, 0.6, 0.9], [45, 30, 60])]
+)
+def test_placebo_prior_matches_metafor(case, d, n):
+    arms = pd.DataFrame({"d": d, "variance": B.within_d_variance(np.array(d), np.array(n)), "usable": True})
+    prior = B.placebo_prior(arms)
+    mean, se, tau2 = _r_reference()[case]
+    assert prior["k"] == len(d)
+    # Both iterate Paule-Mandel's estimating equation to their own tolerance: they agree to about 1e-5.
+    assert prior["mean"] == pytest.approx(mean, abs=1e-4)
+    assert prior["se"] == pytest.approx(se, abs=1e-4)
+    assert prior["tau2"] == pytest.approx(tau2, abs=1e-4)
+    assert prior["predictive_sd"] == pytest.approx(math.sqrt(se**2 + tau2), abs=1e-4)
+
+
+def test_one_arm_has_no_heterogeneity_and_none_gives_no_prior():
+    prior = B.placebo_prior(pd.DataFrame({"d": [1.2], "variance": [0.04], "usable": [True]}))
+    assert prior == {"k": 1, "mean": 1.2, "se": pytest.approx(0.2), "tau2": 0.0, "predictive_sd": pytest.approx(0.2)}
+    assert B.placebo_prior(pd.DataFrame({"d": [None], "variance": [None], "usable": [False]})) is None
+
+
+def test_truncated_moments_match_scipy():
+    mu, sigma = np.array([30.0, 47.0, 55.0]), np.array([20.0, 15.0, 10.0])
+    mean, sd = B.truncated_moments(mu, sigma, 33)
+    for i in range(3):
+        ref = stats.truncnorm((33 - mu[i]) / sigma[i], np.inf, loc=mu[i], scale=sigma[i])
+        assert mean[i] == pytest.approx(ref.mean(), rel=1e-10)
+        assert sd[i] == pytest.approx(ref.std(), rel=1e-10)
+
+
+def _rtm(pre_mean, pre_sd=12.0, n=100, **kw):
+    args = dict(
+        pre_mean=pre_mean,
+        pre_sd=pre_sd,
+        n=n,
+        entry_threshold=33,
+        reliability=(0.8, 0.8),
+        population_mean=(45.0, 45.0),
+        population_sd=(14.0, 14.0),
+        ci_level=0.95,
+        draws=500,
+    )
+    return B.rtm_draws(np.random.default_rng(3), **(args | kw))
+
+
+def test_rtm_keeps_a_source_population_exactly_at_its_window_and_not_beyond():
+    ref = stats.truncnorm((33 - 45) / 14, np.inf, loc=45, scale=14)
+    tol = stats.norm.ppf(0.975) * ref.std() / math.sqrt(100)
+    inside = _rtm(ref.mean() + 0.999 * tol, pre_sd=ref.std())
+    assert inside is not None and inside["accepted"] == 1.0
+    # Barnett et al. 2005: (1 - rho) (E[X | X >= c] - mu)
+    np.testing.assert_allclose(inside["rtm"], 0.2 * (ref.mean() - 45), rtol=1e-10)
+    assert _rtm(ref.mean() + 1.001 * tol, pre_sd=ref.std()) is None
+    # the SD window is z s / sqrt(2 (n - 1)) around the observed s: s = SD / (1 + f k) puts SD at f windows
+    k = stats.norm.ppf(0.975) / math.sqrt(2 * 99)
+    assert _rtm(ref.mean(), pre_sd=ref.std() / (1 + 0.999 * k)) is not None
+    assert _rtm(ref.mean(), pre_sd=ref.std() / (1 + 1.001 * k)) is None
+
+
+def test_rtm_draws_reproduce_the_baselines_by_an_independent_check():
+    out = _rtm(
+        52.4,
+        pre_sd=11.9,
+        n=117,
+        population_mean=(31.0, 80.0),
+        population_sd=(5.0, 30.0),
+        reliability=(0.82, 0.84),
+        draws=300,
+    )
+    z = stats.norm.ppf(0.975)
+    for mu, sigma in zip(out["mu"][:50], out["sigma"][:50]):
+        ref = stats.truncnorm((33 - mu) / sigma, np.inf, loc=mu, scale=sigma)
+        assert abs(ref.mean() - 52.4) <= z * 11.9 / math.sqrt(117) + 1e-9
+        assert abs(ref.std() - 11.9) <= z * 11.9 / math.sqrt(2 * 116) + 1e-9
+    assert 0 < out["accepted"] < 1 and (out["rtm"] > 0).all()
 
 
 def cohort(pre, post):
     return pd.DataFrame({"pcl5_pre": pd.array(pre, dtype="Int64"), "pcl5_post": pd.array(post, dtype="Int64")})
 
 
+def arm(id, instrument, value, arm_kind="control", measure="within_group_d", n=60, n_arm=30):
+    return {
+        "id": id,
+        "label": id.upper(),
+        "instrument": instrument,
+        "measure": measure,
+        "arm_kind": arm_kind,
+        "value": value,
+        "n": n,
+        "n_arm": n_arm,
+        "source": f"source of {id}",
+    }
+
+
 BENCH = [
-    {"id": "a", "label": "A", "instrument": "CAPS-5", "measure": "within_group_d", "arm_kind": "control", "value": 1.2},
-    {"id": "b", "label": "B", "instrument": "PCL-5", "measure": "within_group_d", "arm_kind": "control", "value": 0.6},
-    {"id": "c", "label": "C", "instrument": "PCL-5", "measure": "within_group_d", "arm_kind": "active", "value": 2.0},
-    {"id": "d", "label": "D", "instrument": "PCL-5", "measure": "between_group_d", "arm_kind": None, "value": 0.3},
+    arm("a", "CAPS-5", 1.2, n_arm=None),
+    arm("b", "PCL-5", 0.6),
+    arm("c", "PCL-5", 2.0, arm_kind="active"),
+    arm("d", "PCL-5", 0.3, arm_kind=None, measure="between_group_d"),
+    arm("e", "not stated", 1.0),
+    arm("f", "PCL-5", None),
 ]
 
 
-def test_placebo_arms_are_control_arms_and_pcl5_only_keeps_pcl5():
-    assert B.placebo_arms(BENCH, False)["id"].tolist() == ["a", "b"]
-    assert B.placebo_arms(BENCH, True)["id"].tolist() == ["b"]
-    # the bundled benchmarks hold no PCL-5 control arm: with pcl5_only no placebo is removed
-    assert B.placebo_arms(references.load_benchmarks(), True).empty
+def test_placebo_arms_are_control_arms_on_the_pcl5_or_caps5():
+    arms = B.placebo_arms(BENCH, False)
+    assert arms["id"].tolist() == ["a", "b", "f"]
+    assert arms["usable"].tolist() == [True, True, False]
+    # an arm whose size the source does not give counts half its trial's
+    assert arms["n"].tolist()[:2] == [30.0, 30.0] and arms["n_assumed"].tolist() == [True, False, False]
+    assert arms["variance"].iloc[0] == pytest.approx(1 / 30 + 1.2**2 / 60)
+    assert B.placebo_arms(BENCH, True)["id"].tolist() == ["b", "f"]
+    # the bundled benchmarks: the ketamine trials' control arms are listed without a value, and no PCL-5
+    # arm has one, so with pcl5_only there is no placebo prior
+    bundled = B.placebo_arms(references.load_benchmarks(), False).set_index("id")
+    assert pd.isna(bundled.loc["feder2021_midazolam_within", "d"])
+    assert pd.isna(bundled.loc["abdallah2022_placebo_within", "d"])
+    assert B.placebo_prior(B.placebo_arms(references.load_benchmarks(), True)) is None
+
+
+def test_the_derived_mapp2_placebo_d_is_its_formula():
+    entries = {b["id"]: b["value"] for b in references.load_benchmarks()}
+    change, mdma, between = entries["mapp2_placebo_change"], entries["mapp2_mdma_change"], entries["mapp2_between"]
+    assert entries["mapp2_placebo_within"] == pytest.approx(change / ((mdma - change) / between), rel=1e-12)
 
 
 def test_bias_analysis_is_seeded_and_keeps_the_small_cell_rule():
@@ -131,17 +260,28 @@ def test_bias_analysis_is_seeded_and_keeps_the_small_cell_rule():
     params = dict(parameters.DEFAULTS, bias_draws=2000)
     first = B.bias_analysis(cohort(pre, post), BENCH, params, min_cell=5)
     again = B.bias_analysis(cohort(pre, post), BENCH, params, min_cell=5)
-    assert first["bias_attributable_change_median"] == again["bias_attributable_change_median"]
+    assert first["bias_unexplained_change_median"] == again["bias_unexplained_change_median"]
     assert first["suppressed"] == [] and first["bias_draws"] == 2000
+    # the deprecated names publish the same values
+    for old, new in B.DEPRECATED.items():
+        assert first[old] == first[new]
+    assert first["sensitivity"]["scenario"].iloc[0] == "as specified"
+    assert first["sensitivity"]["change_median"].iloc[0] == first["bias_unexplained_change_median"]
     other = B.bias_analysis(cohort(pre, post), BENCH, params | {"bias_seed": 1}, min_cell=5)
-    assert other["bias_attributable_change_median"] != first["bias_attributable_change_median"]
+    assert other["bias_unexplained_change_median"] != first["bias_unexplained_change_median"]
     # two dropouts: the dropout step rests on them, so every result is suppressed
     hidden = B.bias_analysis(cohort(pre, post[:-2] + [None, None]), BENCH, params, min_cell=5)
-    assert hidden["bias_attributable_change_median"] is None and "bias_prob_above_zero" in hidden["suppressed"]
-    assert hidden["stacked"].empty
+    assert hidden["bias_unexplained_change_median"] is None and "bias_prob_above_zero" in hidden["suppressed"]
+    assert "bias_attributable_change_median" in hidden["suppressed"]
+    assert hidden["stacked"].empty and hidden["sensitivity"].empty and hidden["draws"] is None
     # one completer: nothing can be computed, and the reason says why
     none = B.bias_analysis(cohort([50, 60], [30, None]), BENCH, params, min_cell=0)
-    assert none["bias_attributable_change_median"] is None and "two completers" in none["reason"]
+    assert none["bias_unexplained_change_median"] is None and "two completers" in none["reason"]
+    # no usable control arm on the scales asked for: no placebo prior, and the reason says so
+    nothing = B.bias_analysis(cohort(pre, post), BENCH, params | {"bias_placebo_pcl5_only": 1}, 5)
+    assert nothing["bias_unexplained_change_median"] is not None  # arm b is a usable PCL-5 arm
+    no_arm = B.bias_analysis(cohort(pre, post), BENCH[2:], params, min_cell=5)
+    assert no_arm["bias_unexplained_change_median"] is None and "control arm" in no_arm["reason"]
 
 
 def test_bias_ranges_must_run_low_to_high():
@@ -150,26 +290,9 @@ def test_bias_ranges_must_run_low_to_high():
     with pytest.raises(parameters.ParameterError, match="bias_placebo_pcl5_only"):
         parameters.resolve({"bias_placebo_pcl5_only": 2})
     assert parameters.resolve({"bias_dropout_delta_low": 1.0})["bias_dropout_delta_low"] == 1.0
-
-
-def test_the_limitations_summary_gains_a_row_for_all_biases_at_once():
-    from ketamine_ptsd.presentation import limitations as LT
-
-    rng = np.random.default_rng(2)
-    pre = rng.integers(40, 70, 60).tolist()
-    post = [p - int(x) for p, x in zip(pre, rng.integers(0, 30, 60))]
-    result = B.bias_analysis(cohort(pre, post), BENCH, dict(parameters.DEFAULTS, bias_draws=1000), min_cell=5)
-    table = LT.summary_table(observed_mean_change=20.0, bias=result, benchmarks=references.load_benchmarks())
-    row = table[table["limitation"] == "all of these biases at once"].iloc[0]
-    assert row["quantity"] == result["bias_attributable_change_median"]
-    assert (
-        f"{result['bias_attributable_change_low']:.1f} to {result['bias_attributable_change_high']:.1f}"
-        in (row["by_how_much"])
-    )
-    hidden = B.bias_analysis(cohort(pre, post[:-2] + [None, None]), BENCH, dict(parameters.DEFAULTS), min_cell=5)
-    table = LT.summary_table(
-        observed_mean_change=20.0, bias=hidden, benchmarks=references.load_benchmarks(), min_cell=5
-    )
-    i = int(np.flatnonzero(table["limitation"] == "all of these biases at once")[0])
-    assert table.loc[i, "quantity"] is None and (i, "quantity") in table.attrs["suppressed"]
-    assert "suppressed" in table.loc[i, "by_how_much"]
+    assert parameters.resolve({"bias_dropout_delta_low": -1.0})["bias_dropout_delta_low"] == -1.0
+    with pytest.raises(parameters.ParameterError, match="bias_dropout_delta_low"):
+        parameters.resolve({"bias_dropout_delta_low": -1.01})
+    assert parameters.resolve({"bias_sd": "pcl5_pre"})["bias_sd"] == "pcl5_pre"
+    with pytest.raises(parameters.ParameterError, match="bias_sd"):
+        parameters.resolve({"bias_sd": "change"})

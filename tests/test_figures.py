@@ -159,9 +159,12 @@ def _robustness_figure(name: str):
     from ketamine_ptsd.presentation import robustness_figures as RF
 
     cohort = synthetic_cohort(117, seed=3)
-    if name == "bias_steps":
+    if name in ("bias_steps", "bias_tipping"):
         params = dict(parameters.DEFAULTS, bias_draws=2000)
-        return RF.bias_steps(bias.bias_analysis(cohort, load_benchmarks(), params, 5)["stacked"], 10, 0.95)
+        result = bias.bias_analysis(cohort, load_benchmarks(), params, 5)
+        if name == "bias_tipping":
+            return RF.bias_tipping(result["draws"], result["bias_sd_points"], 10, 0.95)
+        return RF.bias_steps(result["stacked"], 10, 0.95)
     table = multiverse.multiverse(
         cohort,
         remission_cutoffs=[31, 32, 33],
@@ -178,6 +181,29 @@ def _robustness_figure(name: str):
         min_cell=5,
     )
     return RF.specification_curve(table, "remission", 60, "over 60% remitted")
+
+
+def test_bias_tipping_draws_its_lines_where_the_median_reaches_zero_and_the_mcid(plt):
+    from matplotlib.contour import ContourSet
+
+    from ketamine_ptsd.presentation import robustness_figures as RF
+
+    rng = np.random.default_rng(4)
+    draws = pd.DataFrame(
+        {
+            "observed": rng.normal(24, 1.4, 4000),
+            "dropout": 0.0,
+            "rtm": rng.uniform(0.2, 2.8, 4000),
+            "placebo": 14.4 * rng.normal(1.18, 0.13, 4000),
+        }
+    )
+    fig = RF.bias_tipping(draws, 14.4, 10, 0.95)
+    (lines,) = [c for c in fig.axes[0].collections if isinstance(c, ContourSet) and len(c.levels) == 2]
+    before = np.median(draws["observed"] - draws["dropout"])
+    for level, segments in zip(lines.levels, lines.allsegs):
+        x, y = np.concatenate(segments).T
+        # the plane before - rtm - 14.4 d: at each point of the line, what is left equals the level
+        np.testing.assert_allclose(before - y - 14.4 * x, level, atol=1e-6)
 
 
 LIMITATION_FIGURES = ("forest_plot", "rtm_grid_plot", "followup_histogram", "change_vs_followup")
@@ -245,7 +271,7 @@ EXAMPLES = {
     },
     **{
         f"ketamine_ptsd.presentation.robustness_figures:{name}": functools.partial(_robustness_figure, name)
-        for name in ("specification_curve", "bias_steps")
+        for name in ("specification_curve", "bias_steps", "bias_tipping")
     },
     **{
         f"ketamine_ptsd.presentation.durability_figures:{name}": functools.partial(_durability_figure, name)

@@ -72,11 +72,12 @@ def test_placebo_sensitivity_by_hand(benchmarks):
 
 def test_placebo_default_range_comes_from_control_arms(benchmarks):
     out = L.placebo_sensitivity(1.6, benchmarks=benchmarks)
-    # Control-arm within-group ds in the benchmarks: Brady placebo 1.0, MAPP1 placebo with therapy 1.2.
+    # Control-arm within-group ds in the benchmarks: Brady placebo 1.0, MAPP1 placebo with therapy 1.2 and
+    # MAPP2's, derived as 14.8 / ((23.7 - 14.8) / 0.7), each also a row of its own.
     assert out["placebo_d"].min() == 0
     assert out["placebo_d"].max() == pytest.approx(1.2)
     flagged = out.loc[out["in_benchmark_range"].astype(bool), "placebo_d"].tolist()
-    assert flagged == pytest.approx([1.0, 1.1, 1.2])
+    assert flagged == pytest.approx([1.0, 1.1, 14.8 / ((23.7 - 14.8) / 0.7), 1.2])
     assert "placebo_points" not in out  # no SDs given
     own = [{"id": "x", "measure": "within_group_d", "arm_kind": "control", "value": 0.45}]
     assert L.placebo_sensitivity(1.0, benchmarks=own, step=0.2)["placebo_d"].tolist() == pytest.approx(

@@ -91,26 +91,49 @@ SPEC: dict[str, tuple[Any, str]] = {
     "bias_seed": (20251201, "bias analysis: seed of the draws, so a rebuild gives the same numbers"),
     "bias_placebo_pcl5_only": (
         0,
-        "bias analysis: 1 draws the placebo response from PCL-5 control arms of data/benchmarks.yml only, "
-        "0 from every control arm's within-group d (CAPS-5 and unstated scales too)",
+        "bias analysis: 1 synthesises the placebo response from the PCL-5 control arms of data/benchmarks.yml "
+        "only, 0 from every control arm with a within-group change on the PCL-5 or the CAPS-5",
+    ),
+    "bias_sd": (
+        "d_av",
+        "bias analysis: the SD that turns a within-group d into PCL-5 points: 'd_av' (the completers' d_av "
+        "denominator, the paper's d) or 'pcl5_pre' (their baseline SD); the control arms' standardisers are "
+        "not all published, so the chapter shows both",
     ),
     "bias_reliability_low": (0.82, "bias analysis: lowest PCL-5 test-retest r drawn (Blevins et al. 2015)"),
     "bias_reliability_high": (0.84, "bias analysis: highest PCL-5 test-retest r drawn (Bovin et al. 2016)"),
+    "bias_sensitivity_reliability_low": (
+        0.70,
+        "bias analysis, sensitivity table: lowest r of the wide range (the limitations chapter's RTM grid: a "
+        "retest weeks into treatment may correlate less than the published week-apart retests)",
+    ),
+    "bias_sensitivity_reliability_high": (0.90, "bias analysis, sensitivity table: highest r of the wide range"),
     "bias_population_mean_low": (
-        35.0,
-        "bias analysis: lowest mean PCL-5 of the source population drawn (the limitations chapter's RTM grid, "
-        "around the Osmind baseline of about 47)",
+        31.0,
+        "bias analysis: lowest mean PCL-5 of the source population (patients referred before any selection "
+        "on the PCL-5) drawn: no source gives it, and a population of people with PTSD averaging below the "
+        "lower probable-PTSD cutoff (31, Bovin et al. 2016) is unlikely; only means whose truncated normal "
+        "gives back the cohort's baselines are kept",
     ),
-    "bias_population_mean_high": (55.0, "bias analysis: highest source-population mean PCL-5 drawn (same grid)"),
+    "bias_population_mean_high": (
+        80.0,
+        "bias analysis: highest source-population mean drawn: the scale's maximum, so the baselines, not the "
+        "prior, bound it from above",
+    ),
     "bias_population_sd_low": (
-        10.0,
-        "bias analysis: lowest source-population SD drawn, about a selected cohort's (the RTM grid)",
+        5.0,
+        "bias analysis: lowest source-population SD drawn, below any cohort's; only SDs whose truncated normal "
+        "gives back the cohort's baseline SD are kept",
     ),
-    "bias_population_sd_high": (20.0, "bias analysis: highest source-population SD drawn (the RTM grid)"),
+    "bias_population_sd_high": (
+        30.0,
+        "bias analysis: highest source-population SD drawn, more than a third of the 0-80 scale",
+    ),
     "bias_dropout_delta_low": (
-        0.0,
-        "bias analysis: dropouts' change as a fraction of the completers' mean change, lowest drawn "
-        "(0: no change at all, the ITT bound)",
+        -0.5,
+        "bias analysis: dropouts' change as a fraction of the completers' mean change, lowest drawn (-0.5: "
+        "dropouts worsened by half as much as completers improved, patients who left because they got worse; "
+        "the scale's ceiling of 80 leaves little room below)",
     ),
     "bias_dropout_delta_high": (1.0, "bias analysis: highest fraction drawn (1: changed like completers, MAR)"),
     "durability_windows": (
@@ -155,8 +178,10 @@ RULES: dict[str, tuple[float, float | None, bool]] = {
     "bias_population_mean_high": (0, 80, False),
     "bias_population_sd_low": (0, None, False),
     "bias_population_sd_high": (0, None, False),
-    "bias_dropout_delta_low": (0, 1, False),
-    "bias_dropout_delta_high": (0, 1, False),
+    "bias_dropout_delta_low": (-1, 1, False),
+    "bias_sensitivity_reliability_low": (0, 1, False),
+    "bias_sensitivity_reliability_high": (0, 1, False),
+    "bias_dropout_delta_high": (-1, 1, False),
     "rci_sd": (0, None, False),
     "marx_reliable_change": (0, 80, False),
     "marx_end_score": (0, 80, False),
@@ -168,8 +193,10 @@ NULLABLE = {name for name, (default, _) in SPEC.items() if default is None}
 #: (low, high) parameters of one range: low must not exceed high.
 RANGES = [
     (f"bias_{name}_low", f"bias_{name}_high")
-    for name in ("reliability", "population_mean", "population_sd", "dropout_delta")
+    for name in ("reliability", "population_mean", "population_sd", "dropout_delta", "sensitivity_reliability")
 ]
+#: Parameters that take one of a few names: name -> the names allowed.
+CHOICES = {"bias_sd": ("d_av", "pcl5_pre")}
 #: Parameters whose bounds are themselves impossible values (a reliability of 1 divides by zero).
 OPEN = {
     "reliability",
@@ -194,6 +221,10 @@ def _check(name: str, value: Any) -> Any:
     default = SPEC[name][0]
     if value is None and name in NULLABLE:
         return None
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ParameterError(f"parameter {name}: expected one of {', '.join(CHOICES[name])}, got {value!r}")
+        return value
     if isinstance(default, list):
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
             raise ParameterError(f"parameter {name}: expected a list of numbers, got {value!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from ketamine_ptsd.analysis.multiverse import FAMILIES, POPULATIONS
 from ketamine_ptsd.presentation import figures
@@ -113,8 +114,53 @@ def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
         ax.legend(loc="upper left", fontsize="small")
     ax.set_yticks(y, ["+ " + label if i else label for i, label in enumerate(steps["label"])])
     ax.invert_yaxis()
-    ax.set_xlabel(f"PCL-5 points left for ketamine (median and {ci_level:.0%} simulation interval)")
+    ax.set_xlabel(f"PCL-5 points left (median and {ci_level:.0%} simulation interval)")
     ax.set_title("Removing one bias after another from the mean change")
     left, right = ax.get_xlim()
     ax.set_xlim(min(left, -1), right + 0.35 * (right - left))
+    return figures.fitted(fig)
+
+
+@figures.kept
+def bias_tipping(draws: pd.DataFrame, sd: float, mcid: float | None, ci_level: float):
+    """Two-way tipping-point plot: the median change left (colour) for a fixed placebo d (x) and a fixed
+    regression to the mean in points (y), with the lines where it reaches 0 and ``mcid``, and the medians
+    and simulation intervals at ``ci_level`` of the drawn placebo d (``draws["placebo"] / sd``) and RTM.
+
+    A fixed placebo response and a fixed regression to the mean shift every draw, so the median left is
+    ``median(observed - dropout) - rtm - sd * d``: a plane, whose contours are straight lines.
+    """
+    plt, sns = figures.pyplot_with_theme()
+    before = float(np.median(draws["observed"] - draws["dropout"]))
+    quantiles = [(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2]
+    rtm_low, rtm_median, rtm_high = np.quantile(draws["rtm"], quantiles)
+    low, median, high = np.quantile(draws["placebo"] / sd, quantiles)
+    d_max = max(2.0, 1.1 * before / sd)
+    rtm_max = max(10.0, 1.5 * rtm_high)
+    d, rtm = np.meshgrid(np.linspace(0, d_max, 201), np.linspace(0, rtm_max, 201))
+    left = before - rtm - sd * d
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    filled = ax.contourf(d, rtm, left, levels=20, cmap="RdBu", vmin=-abs(left).max(), vmax=abs(left).max())
+    fig.colorbar(filled, ax=ax, label="median PCL-5 points not explained")
+    levels, styles = ([0], ["-"]) if mcid is None else ([0, mcid], ["-", "--"])
+    ax.contour(d, rtm, left, levels=levels, colors="black", linestyles=styles)
+    handles = [Line2D([], [], color="black", linestyle="-", label="0 points left")]
+    if mcid is not None:
+        handles.append(Line2D([], [], color="black", linestyle="--", label=f"mcid ({mcid:g} points) left"))
+    handles.append(
+        ax.errorbar(
+            median,
+            rtm_median,
+            xerr=[[median - low], [high - median]],
+            yerr=[[rtm_median - rtm_low], [rtm_high - rtm_median]],
+            fmt="o",
+            color="black",
+            capsize=3,
+            label=f"drawn (median and {ci_level:.0%} of draws)",
+        )
+    )
+    ax.set_xlabel("placebo and expectancy response, within-group d")
+    ax.set_ylabel("regression to the mean, PCL-5 points")
+    ax.set_title("Where the change not explained reaches 0 and the mcid")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize="small")
     return figures.fitted(fig)

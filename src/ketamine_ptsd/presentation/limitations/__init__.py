@@ -11,7 +11,6 @@ row of the summary table (``summary_row``) and its paragraphs, so the two cannot
 - :mod:`.multiplicity`: many tests;
 - :mod:`.safety`: what a record without adverse events cannot exclude;
 - :mod:`.self_report`: the self-reported, unblinded outcome (a row only: nothing to compute);
-- :mod:`.bias`: every bias at once (:mod:`ketamine_ptsd.analysis.bias`).
 
 This package only puts numbers into sentences, and says so when a value could not be computed or was
 suppressed. :func:`summary_table` assembles the rows in the chapter's order; :func:`headline` opens the
@@ -28,10 +27,9 @@ from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY
 from ketamine_ptsd.analysis.values import plain_frame
 from ketamine_ptsd.parameters import DEFAULTS
 
-# Imported under other names: summary_table's keyword arguments (benchmarks=, followup=, safety=, bias=, ...)
+# Imported under other names: summary_table's keyword arguments (benchmarks=, followup=, safety=, ...)
 # keep the names their callers use, and would hide the modules inside it.
 from ketamine_ptsd.presentation.limitations import benchmarks as _benchmarks
-from ketamine_ptsd.presentation.limitations import bias as _bias
 from ketamine_ptsd.presentation.limitations import followup as _followup
 from ketamine_ptsd.presentation.limitations import missing as _missing
 from ketamine_ptsd.presentation.limitations import multiplicity as _multiplicity
@@ -99,7 +97,6 @@ def summary_table(
     represent: pd.DataFrame | None = None,
     tests: pd.DataFrame | None = None,
     safety: Mapping | None = None,
-    bias: Mapping | None = None,
     benchmarks: Sequence[Mapping],
     ci_level: float = DEFAULTS["ci_level"],
     observed_suppressed: bool = False,
@@ -132,8 +129,6 @@ def summary_table(
         From :func:`~ketamine_ptsd.analysis.limitations.multiplicity`.
     safety : mapping, optional
         From :func:`~ketamine_ptsd.analysis.limitations.zero_event_upper_bound`.
-    bias : mapping, optional
-        From :func:`ketamine_ptsd.analysis.bias.bias_analysis`.
     benchmarks : sequence of mapping
         From :func:`ketamine_ptsd.data.references.load_benchmarks`.
     ci_level : float
@@ -159,7 +154,6 @@ def summary_table(
         _multiplicity.summary_row(tests),
         _safety.summary_row(safety, ci_level),
         _self_report.summary_row(),
-        _bias.summary_row(bias, ci_level, min_cell),
     ]
     out = plain_frame(pd.DataFrame([row.cells() for row in rows]))
     out.attrs["suppressed"] = [(i, "quantity") for i, row in enumerate(rows) if row.suppressed]
