@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build(args) -> int:
     from ketamine_ptsd.engine.build import BuildFailed
-    from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy
+    from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy, machine_fault
     from ketamine_ptsd.engine.pdf import PdfFailed
     from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
     from ketamine_ptsd.project import build
@@ -160,6 +160,10 @@ def _build(args) -> int:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
     except BuildFailed as exc:
+        fault = machine_fault(exc, Path(args.out).absolute())
+        if fault:
+            _err(f"ketamine-ptsd build: {fault}")
+            return EXIT_FAILED
         _err(f"build failed: {exc}")
         _err("The last good book and results.json were left as they were.")
         return EXIT_FAILED
@@ -173,6 +177,10 @@ def _build(args) -> int:
 
         if isinstance(exc, ValidationFailed):
             return _report_invalid(exc.errors)
+        fault = machine_fault(exc, Path(args.out).absolute())
+        if fault:
+            _err(f"ketamine-ptsd build: {fault}")
+            return EXIT_FAILED
         raise
     for warning in report.warnings:
         _err(f"warning: {warning}")
@@ -290,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted; the last good book and results.json were left as they were.")
         return 130
     except Exception as exc:  # noqa: BLE001 - the user gets one line, never a traceback
-        _err(f"ketamine-ptsd {args.command}: {type(exc).__name__}: {exc}")
+        _err(f"ketamine-ptsd {args.command}: {exc or 'stopped without saying why'}")
         return EXIT_FAILED
 
 

@@ -125,10 +125,14 @@ class KetaminePtsd:
         key = engine.sha_text(self.input_digest + "".join(sha256_file(p) for p in validator.values()))
         cohort_file = state / paths.COHORT_FILENAME
         key_file, warnings_file = state / "cohort.key", state / "cohort.warnings.json"
-        if key_file.exists() and key_file.read_text() == key and cohort_file.exists():
-            warnings = json.loads(warnings_file.read_text())
-            echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
-            return warnings
+        stored = [cohort_file, state / paths.ASSESSMENTS_FILENAME, warnings_file]
+        kept = _read_key(key_file)
+        if kept is not None and kept.get("key") == key:
+            if kept.get("files") == _digests(stored):
+                warnings = json.loads(warnings_file.read_text())
+                echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
+                return warnings
+            echo(f"cache: {paths.COHORT_FILENAME} damaged or missing, validating again")
         from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
         result = validate_file(self.data, self.columns)
@@ -146,7 +150,9 @@ class KetaminePtsd:
             frame.to_parquet(tmp)
             os.replace(tmp, target)
         warnings_file.write_text(json.dumps(warnings))
-        key_file.write_text(key)  # last: a build stopped before this point validates again
+        # Last, with the digest of every file it vouches for: a build stopped before this point, or a file cut
+        # short or changed since, validates again.
+        key_file.write_text(json.dumps({"key": key, "files": _digests(stored)}))
         echo(f"validate: {len(result.cohort)} patients, {len(warnings)} warning(s)")
         return warnings
 
@@ -172,6 +178,25 @@ class KetaminePtsd:
         with nothing to do asks for it too."""
         schema = paths.PACKAGE / "presentation" / "results.schema.json"
         return {schema.name: schema}
+
+
+def _digests(files: list[Path]) -> dict[str, str | None]:
+    """SHA-256 of each file by name (None for one that cannot be read)."""
+    out = {}
+    for path in files:
+        try:
+            out[path.name] = sha256_file(path)
+        except OSError:
+            out[path.name] = None
+    return out
+
+
+def _read_key(path: Path) -> dict | None:
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):  # missing, damaged, or an older build's plain key
+        return None
+    return kept if isinstance(kept, dict) else None
 
 
 def build(

@@ -279,8 +279,11 @@ class _State:
         self.notebooks = self.dir / "notebooks"
 
     def read(self, name: str) -> str | None:
-        path = self.dir / name
-        return path.read_text(encoding="utf-8") if path.exists() else None
+        """The text of a state file; None when it is missing or damaged past reading (then made again)."""
+        try:
+            return (self.dir / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def write(self, name: str, text: str) -> None:
         path = self.dir / name
@@ -295,10 +298,12 @@ class _State:
 
 @dataclass
 class _Record:
-    """What a notebook's last execution depended on: its key, and the files it read with their SHA-256."""
+    """What a notebook's last execution depended on: its key, and the files it read with their SHA-256; and
+    the SHA-256 of the executed notebook it left, so a copy cut short or changed is not trusted."""
 
     key: str
     reads: dict[str, str]
+    output: str
 
     def full_key(self) -> str:
         return sha_text(json.dumps([self.key, self.reads], sort_keys=True))
@@ -307,8 +312,15 @@ class _Record:
     def load(cls, text: str | None) -> _Record | None:
         try:
             return cls(**json.loads(text)) if text else None
-        except (ValueError, TypeError):  # written by an older build
+        except (ValueError, TypeError):  # damaged, or written by an older build
             return None
+
+    def intact(self, executed: Path) -> bool:
+        """Whether ``executed`` is the notebook this execution left (unreadable or missing: no)."""
+        try:
+            return sha256_file(executed) == self.output
+        except OSError:
+            return False
 
     def unchanged(self, key: str, root: Path) -> bool:
         return key == self.key and all(file_digest(str(root / name)) == digest for name, digest in self.reads.items())
@@ -403,12 +415,14 @@ def plan_notebooks(
             name, source, params, notebook_key(source, params, input_digest, modules, lock), modules
         )
         record = _Record.load(state.read(f"notebooks/{name}.key"))
-        if record and record.unchanged(item.key, project.root) and (state.notebooks / f"{name}.ipynb").exists():
-            plan.keys[name] = record.full_key()
-            report.cached.append(name)
-            echo(f"execute: {name}: unchanged, not executed")
-        else:
-            plan.todo.append(item)
+        if record and record.unchanged(item.key, project.root):
+            if record.intact(state.notebooks / f"{name}.ipynb"):
+                plan.keys[name] = record.full_key()
+                report.cached.append(name)
+                echo(f"execute: {name}: unchanged, not executed")
+                continue
+            echo(f"cache: {name}.ipynb damaged or missing, executing again")
+        plan.todo.append(item)
     return plan
 
 
@@ -446,10 +460,11 @@ def execute_notebooks(
             if target.exists():
                 shutil.move(str(target), failed_dir() / f"{item.name}.ipynb")
             raise
-        os.replace(target, state.notebooks / f"{item.name}.ipynb")
+        executed = state.notebooks / f"{item.name}.ipynb"
+        os.replace(target, executed)
         reads = dict(line.split("\t") for line in _reads_log(target).read_text(encoding="utf-8").splitlines())
         _reads_log(target).unlink()
-        record = _Record(item.key, dict(sorted(reads.items())))
+        record = _Record(item.key, dict(sorted(reads.items())), sha256_file(executed))
         state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
         plan.keys[item.name] = record.full_key()
         echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")

@@ -13,6 +13,7 @@ that each of them in ``OUT`` is the one it made; a folder or file it did not mak
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -27,8 +28,46 @@ from ketamine_ptsd import paths
 #: ``html/`` which files were published with it.
 MARK = ".made-by-build.json"
 FAILED_DIRNAME = "failed"
+#: Where ``failed/`` is made and marked before it is renamed into ``OUT``.
+FAILED_MAKING = "failed.new"
 #: In ``OUT/.state`` of every finished build, marked or from before the marks.
 LEGACY_STATE = "render.key"
+
+
+#: Faults of the machine a build can meet while writing, in words, with what the user can do about each.
+MACHINE_FAULTS = {
+    errno.ENOSPC: ("no space left on device", "free some space and build again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space and build again"),
+    errno.EACCES: ("permission denied", "make it writable, or choose another --out, and build again"),
+    errno.EPERM: ("permission denied", "make it writable, or choose another --out, and build again"),
+    errno.EROFS: ("read-only file system", "choose another --out and build again"),
+}
+#: Below this much free space, a build that failed without saying why failed for want of it.
+NEARLY_FULL = 4 << 20
+
+
+def machine_fault(exc: BaseException, out: Path) -> str | None:
+    """The fault of the machine behind ``exc`` (a full disk, a folder it may not write), as one plain line
+    naming the path and what to do; None for any other failure.
+
+    Kernels and the render run in other processes, whose errors arrive as text: ``[Errno N]`` in it counts.
+    A failure that says nothing, with the disk nearly full, is taken for a full disk.
+    """
+    seen, found = exc, None
+    while seen is not None and found is None:
+        if isinstance(seen, OSError) and seen.errno in MACHINE_FAULTS:
+            found = (seen.errno, seen.filename2 or seen.filename)  # a copy names its source first
+        else:
+            code = next((c for c in MACHINE_FAULTS if f"[Errno {c}]" in str(seen)), None)
+            found = (code, None) if code is not None else None
+        seen = seen.__cause__ or seen.__context__
+    if found is None:
+        existing = next((p for p in (out, *out.parents) if p.exists()), Path("/"))
+        if shutil.disk_usage(existing).free >= NEARLY_FULL:
+            return None
+        found = (errno.ENOSPC, None)
+    what, todo = MACHINE_FAULTS[found[0]]
+    return f"{what} while writing {found[1] or out}: {todo}; the last good book is unchanged"
 
 
 class OutputBusy(RuntimeError):
@@ -117,6 +156,8 @@ class OutputFolder:
         except BaseException:
             os.close(self.fd)
             raise
+        # What an earlier build left half made (a disk that filled up, a kill) is the build's own: cleared.
+        shutil.rmtree(self.state / FAILED_MAKING, ignore_errors=True)
         return self
 
     def _lock(self) -> None:
@@ -169,10 +210,18 @@ class OutputFolder:
         mark(self.html, self.made_by, self.made)
 
     def failed_dir(self) -> Path:
-        """``OUT/failed``, for the executed copies of failed notebooks (made and marked on first use)."""
+        """``OUT/failed``, for the executed copies of failed notebooks (made and marked on first use).
+
+        It is made and marked inside ``OUT/.state`` and renamed into place whole, so a disk that fills up
+        between the two never leaves an unmarked ``failed/`` that the next build would have to refuse; what a
+        failed attempt leaves in ``.state`` is the build's own and cleared by the next one.
+        """
         if not self.failed.exists():
-            self.failed.mkdir()
-            mark(self.failed, self.made_by)
+            making = self.state / FAILED_MAKING
+            shutil.rmtree(making, ignore_errors=True)
+            making.mkdir(parents=True)
+            mark(making, self.made_by)
+            os.rename(making, self.failed)
         return self.failed
 
     def publish(self, new_html: Path, files: dict[str, bytes]) -> None:
