@@ -331,10 +331,12 @@ def test_an_edited_reference_file_reexecutes_exactly_its_readers(repo_copy, name
         _, err = repo_copy.build(out=tmp_path / "without")
     finally:
         reference.write_text(text)
-    # The edit reached some notebooks (else the check below compares two empty sets), and exactly those fail
-    # once the file is gone.
-    assert executed, "no notebook reads the edited reference file"
-    assert executed == set(re.findall(r"notebook (\w+) failed in cell", err)), err
+    # Exactly the notebooks that fail once the file is gone executed again. A file no notebook reads
+    # (example_columns.yml: the README's example) re-executes none, and the book builds without it.
+    readers = set(re.findall(r"notebook (\w+) failed in cell", err))
+    assert executed == readers, err
+    if not readers:
+        assert "published:" in err, err
 
 
 @pytest.mark.pipeline
