@@ -72,8 +72,8 @@ CASES = [
     Case("blank lines only", "\n\n\n", None, None, "empty"),
     Case("header only", HEADER + "\n", None, None, "no data rows"),
     Case("binary file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", None, None, "binary"),
-    Case("wrong delimiter", HEADER.replace(",", ";") + "\nP01;50;30\n", None, None, "comma-separated"),
-    Case("tab delimiter", HEADER.replace(",", "\t") + "\nP01\t50\t30\n", None, None, "comma-separated"),
+    Case("wrong delimiter", HEADER.replace(",", ";") + "\nP01;50;30\n", None, None, "not commas: save it as"),
+    Case("tab delimiter", HEADER.replace(",", "\t") + "\nP01\t50\t30\n", None, None, "not commas: save it as"),
     Case(
         "wrong encoding, Latin-1",
         (HEADER + ",race_ethnicity\nP01,50,30,Fran\xe7aise\n").encode("latin-1"),

@@ -35,7 +35,8 @@ def _report_invalid(errors) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ketamine-ptsd", description=__doc__.splitlines()[0])
+    # The module's docstring is reStructuredText; --help prints plain text.
+    parser = argparse.ArgumentParser(prog="ketamine-ptsd", description=__doc__.splitlines()[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="validate a cohort file and build the book and results.json")

@@ -109,6 +109,7 @@ class KetaminePtsd:
             "assessments_path": paths.ASSESSMENTS_FILENAME,
             "data_origin": "synthetic" if bundled else "user",
             "data_sha256": data_sha256,
+            "mapping_sha256": None if self.columns is None else sha256_file(self.columns),
             "git_commit": git_commit(),
             "parameters": self.params,
         }

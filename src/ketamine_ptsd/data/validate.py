@@ -327,12 +327,23 @@ def _decode(data: bytes, label: str) -> str:
 _SEPARATORS = {";": "';'", "\t": "tabs ('\\t')", "|": "'|'"}
 
 
+#: How to make a CSV the tool reads, said wherever a file uses another separator.
+RESAVE = (
+    "save it as 'CSV UTF-8 (Comma delimited)' (Excel: File > Save As), with numbers written with a decimal "
+    "point; a European Excel writes ';' and decimal commas (1,5) instead"
+)
+
+
+def _separator_refused(name: str, label: str) -> _Refused:
+    return _Refused([Problem(label, None, None, f"found {name} between the columns, not commas: {RESAVE}")])
+
+
 def _check_separator(header_line: str, label: str) -> None:
     commas = header_line.count(",")
     for sep, name in _SEPARATORS.items():
         n = header_line.count(sep)
         if n and n > commas:
-            raise _Refused([Problem(label, None, None, f"found {name} -- the file must be comma-separated")])
+            raise _separator_refused(name, label)
 
 
 def _csv_records(data: bytes):
@@ -401,8 +412,7 @@ def _read_csv(path: Path, label: str) -> _Table:
     hint = re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.IGNORECASE)
     if hint:  # Excel's "sep=," first line names the separator; the header follows it
         if hint.group(1) != ",":
-            name = _SEPARATORS.get(hint.group(1), repr(hint.group(1)))
-            raise _Refused([Problem(label, None, None, f"found {name} -- the file must be comma-separated")])
+            raise _separator_refused(_SEPARATORS.get(hint.group(1), repr(hint.group(1))), label)
         skipped = 1
         text = text.split("\n", 1)[1] if "\n" in text else ""
         data = text.encode("utf-8")
@@ -1261,7 +1271,15 @@ def validate_file(path, columns=None) -> ValidationResult:
             table = apply_mapping(mapping, table, label)
     except (_Refused, ValidationFailed) as r:
         return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
-    return _validate_table(table, label)
+    result = _validate_table(table, label)
+    if mapping is None and any(p.message.startswith("missing required column") for p in result.errors):
+        # A clinic's export under its own names: point to the tool that writes the mapping it needs.
+        hint = (
+            f"the file's columns are not the data contract's names: `ketamine-ptsd columns {label} --out "
+            "mapping.yml` writes a starting mapping to check and pass with --columns"
+        )
+        result.errors.insert(0, Problem(label, None, None, hint))
+    return result
 
 
 def validate_frame(df: pd.DataFrame, file: str = "<data>", row_offset: int = 2) -> ValidationResult:

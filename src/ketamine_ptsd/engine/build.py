@@ -362,6 +362,12 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
         raise BuildFailed(f"notebook {name}: its kernel died while executing it (out of memory?)") from None
     # Plain JSON: papermill has just written and validated it, and revalidating every figure is slow.
     executed = json.loads(target.read_text(encoding="utf-8"))
+    # papermill records where it read and wrote the notebook: absolute paths of the build machine (a user's
+    # name, a clinic's folder) that the published notebooks must not carry.
+    recorded = executed.get("metadata", {}).get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in recorded:
+            recorded[key] = f"{name}.ipynb"
     for cell in executed["cells"]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         # The parameters actually used are shown, collapsed; the defaults they replaced are not.
