@@ -97,10 +97,6 @@ def test_items_of_each_assessment_give_its_total(tmp_path):
             "row 3: column assessment: followup on or before the post assessment (row 4, day 20) (followup)",
         ),
         (
-            "a,pre,0,50\na,post,20,30\nb,pre,0,50\nb,followup,30,40\n",
-            "row 5: column assessment: followup without a post assessment for this patient (followup)",
-        ),
-        (
             "a,pre,0,50\na,post,20,30\na,interim,25,40\n",
             "row 4: column assessment: interim on or after the post assessment (row 3, day 20) (interim)",
         ),
@@ -132,8 +128,34 @@ def test_malformed_long_files_are_rejected_at_their_row(tmp_path, rows, expected
 def test_a_patient_level_value_that_differs_names_both_rows(tmp_path):
     text = "patient_id,assessment,days,pcl5,age\na,pre,0,50,40\na,post,20,30,\na,followup,50,30,41\n"
     assert messages(tmp_path, text) == [
-        f"{tmp_path / 'long.csv'}: row 4: column age: differs from row 2 of the same patient (40) (41)"
+        f"{tmp_path / 'long.csv'}: row 4: column age: differs from row 2 of the same patient (row 2: 40; this row: 41)"
     ]
+
+
+def test_adverse_events_recorded_per_visit_are_the_patients_at_any_visit(tmp_path):
+    # a: dissociation at the second visit only; b: never; c: not recorded at any visit. Serious events alike.
+    text = (
+        "patient_id,assessment,days,pcl5,ae_dissociation,serious_adverse_event\n"
+        "a,pre,0,50,no,no\na,post,20,30,yes,no\na,followup,50,30,no,\n"
+        "b,pre,0,50,no,no\nb,post,20,30,no,no\n"
+        "c,pre,0,50,,\nc,post,20,30,,\n"
+    )
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, [str(p) for p in result.errors]
+    cohort = result.cohort.set_index("patient_id")
+    assert cohort["ae_dissociation"].tolist() == [True, False, pd.NA]
+    assert cohort["serious_adverse_event"].tolist() == [False, False, pd.NA]
+
+
+def test_a_followup_without_post_is_left_out_with_a_warning(tmp_path):
+    text = f"{HEADER}\na,pre,0,50\na,post,20,30\nb,pre,0,50\nb,followup,30,40\n"
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, [str(p) for p in result.errors]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: row 5: column assessment: followup without a post assessment for this patient: "
+        "left out of the durability analysis (followup)"
+    ]
+    assert result.cohort["pcl5_post"].isna().tolist() == [False, True]
 
 
 def test_a_file_without_post_has_no_completers(tmp_path):

@@ -199,7 +199,13 @@ def _check_order(frame: pd.DataFrame, cells: _Cells) -> None:
                 at=i,
             )
     for i in rows.index[(label == "followup") & post_line.isna()]:
-        out.error("assessment", "followup without a post assessment for this patient", "followup", at=i)
+        # The durability analysis counts from the end of treatment: without it this follow-up has no place.
+        out.warning(
+            "assessment",
+            "followup without a post assessment for this patient: left out of the durability analysis",
+            "followup",
+            at=i,
+        )
     dated = rows[day.notna() & label.isin(["interim", "followup"])]
     repeat = dated.duplicated(["id", "label", "days"])
     first = dated.groupby(["id", "label", "days"], sort=False)["line"].transform("first")
@@ -211,9 +217,14 @@ def _patient_level(cells: _Cells) -> list[str]:
     return [c for c in cells.T.columns if c in PATIENT_LEVEL_COLUMNS or adverse_event_column(c)]
 
 
+def _any_visit(column: str) -> bool:
+    """Adverse events are recorded per visit: the patient had one if any visit says so (data contract)."""
+    return adverse_event_column(column) is not None
+
+
 def _check_patient_level(frame: pd.DataFrame, cells: _Cells) -> None:
     """A patient-level value may repeat or be given once, but two different values name both rows."""
-    for column in _patient_level(cells):
+    for column in (c for c in _patient_level(cells) if not _any_visit(c)):
         values = cells.typed[column]
         given = pd.DataFrame({"id": frame["id"], "value": values, "line": frame["line"]})[values.notna().to_numpy()]
         first = given.drop_duplicates("id").set_index("id")
@@ -222,7 +233,9 @@ def _check_patient_level(frame: pd.DataFrame, cells: _Cells) -> None:
             row = int(first.at[given.at[i, "id"], "line"])
             there = cells.value_of(column, int(np.flatnonzero(cells.rows == row)[0]))
             out_value = cells.value_of(column, i)
-            cells.out.error(column, f"differs from row {row} of the same patient ({there})", out_value, at=i)
+            cells.out.error(
+                column, f"differs from row {row} of the same patient (row {row}: {there}; this row: {out_value})", at=i
+            )
 
 
 def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str], names) -> pd.DataFrame:
@@ -245,7 +258,9 @@ def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str], names) -> pd.D
     used = {"patient_id": 0, "pcl5_pre": 0, "pcl5_post": 0, "days_between": 0}
     for column in _patient_level(cells):
         values = pd.Series(cells.typed[column].to_numpy(), index=frame["id"])
-        first = values[values.notna()].groupby(level=0, sort=False).first()
+        given = values[values.notna()].groupby(level=0, sort=False)
+        # An event at any visit is the patient's event; any other value is the one the rows agree on.
+        first = given.any() if _any_visit(column) else given.first()
         final[column] = first.reindex(patients).reset_index(drop=True).astype(cells.typed[column].dtype)
         used[column] = 0
     items_used = {"pre": cells.items_used["assessment"], "post": cells.items_used["assessment"]}
