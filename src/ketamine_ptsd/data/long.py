@@ -127,6 +127,8 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
     if errors:
         return ValidationResult(None, errors, warns)
     cohort = _wide(frame, cells, derived, names)
+    # The chapters describe the file as it was: one row per assessment, this many rows.
+    cohort.attrs["assessment_rows"] = len(frame)
     return ValidationResult(cohort, errors, warns, _later(frame, names))
 
 

@@ -25,11 +25,29 @@ def no_followup_note():
     )
 
 
+#: What each durability value is, in the reader's words (its ``results.json`` name beside it, as code).
+LABELS = {
+    "n_with_followup": "patients with a follow-up",
+    "n_followup_assessments": "follow-up assessments",
+    "durability_n_responders_followed": "responders at the end of treatment with a follow-up",
+    "durability_n_lost_response": "of them, those who lost the response",
+    "durability_median_days_to_loss": "median days to loss of response (Kaplan-Meier)",
+    "durability_slope_per_month": "change in PCL-5 per month after treatment",
+    "durability_slope_ci_low": "its confidence interval, lower end",
+    "durability_slope_ci_high": "its confidence interval, upper end",
+    "durability_slope_method": "the optimiser whose fit was kept",
+    "durability_slope_reml_criterion": "the fit's REML criterion",
+    "durability_slope_random_slope": "whether the model has a random slope",
+    "durability_verdict": 'the verdict on "sustained"',
+}
+
+
 def not_computable(values: dict, keys) -> str:
-    """Markdown list of the ``keys`` whose value is ``None`` (suppressed ones marked as such)."""
+    """Markdown list of the ``keys`` whose value is ``None`` (suppressed ones marked as such), each by its
+    reader's name with its ``results.json`` name beside it."""
     hidden = set(values.get(SUPPRESSED_KEY, ()))
     lines = [
-        f"- `{key}`: {SUPPRESSED_TEXT} (small-cell rule)" if key in hidden else f"- `{key}`: not computable"
+        f"- {LABELS[key]} (`{key}`): " + (f"{SUPPRESSED_TEXT} (small-cell rule)" if key in hidden else "not computable")
         for key in keys
         if values.get(key) is None
     ]

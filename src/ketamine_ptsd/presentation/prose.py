@@ -94,3 +94,27 @@ def psychotherapy_sentence(contrast: dict, ci_level: float, min_cell: int):
         f"({ci_level:.0%} CI {c['psychotherapy_d_ci_low']:.2f} to {c['psychotherapy_d_ci_high']:.2f}), "
         f"p {format_p(c['psychotherapy_p'])}."
     )
+
+
+def opening(data_origin: str):
+    """The landing page's first paragraph: the paper's cohort for the bundled reconstruction of it, the
+    data file's cohort for anyone else's data."""
+    from IPython.display import Markdown
+
+    measured = (
+        "PTSD symptoms measured by the PTSD Checklist for DSM-5 (PCL-5; {cite:t}`blevins2015`) before the first "
+        "infusion and after treatment"
+    )
+    if data_origin == "synthetic":
+        return Markdown(
+            "This book re-analyses the cohort reported by {cite:t}`macconnel2024`: outpatients of one New York "
+            "City clinic with treatment-resistant post-traumatic stress disorder (PTSD) who received a course of "
+            f"intravenous ketamine in a psychedelic-style setting, with {measured}. The paper reported a large "
+            "drop in symptoms and that most patients no longer scored above the threshold for a PTSD diagnosis."
+        )
+    return Markdown(
+        "This book applies the analyses of {cite:t}`macconnel2024`, a study of intravenous ketamine for "
+        "treatment-resistant post-traumatic stress disorder (PTSD), to the patients of the data file it was built "
+        f"from, with {measured}. Who they are, where they were treated and how they were chosen are what the "
+        "file and its source say, not what the paper reported."
+    )
