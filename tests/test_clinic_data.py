@@ -306,3 +306,57 @@ def test_adverse_event_columns_in_a_one_row_per_patient_file(tmp_path):
     assert found == [
         f"{tmp_path / 'long.csv'}: row 2: column ae_nausea: unknown value; use true/false, yes/no or 1/0 (any case), or leave empty for unknown (maybe)"
     ]
+
+
+REDCAP = (
+    "record_id,redcap_event_name,visit_date,"
+    + ",".join(f"pcl5_{k}" for k in range(1, 21))
+    + ",ethnicity,race___1,race___2,ae___1,ae___2,pcl5_complete\n"
+    + "1,baseline_arm_1,2023-02-05,"
+    + ",".join(["3"] * 20)
+    + ",0,1,0,0,0,2\n"
+    + "1,end_of_treatment_arm_1,2023-02-26,"
+    + ",".join(["1"] * 20)
+    + ",,,,1,0,2\n"
+    + "2,baseline_arm_1,2023-03-01,"
+    + ",".join(["2"] * 20)
+    + ",1,0,1,0,0,2\n"
+    + "2,end_of_treatment_arm_1,2023-03-20,"
+    + ",".join(["2"] * 20)
+    + ",,,,0,0,2\n"
+)
+
+
+def test_columns_reads_a_redcap_export_and_its_filled_in_mapping_validates(tmp_path):
+    from ketamine_ptsd.data.columns import suggest
+
+    data = write(tmp_path, REDCAP, "redcap.csv")
+    text = suggest(data)
+    # Items numbered without a leading zero map to the contract's items; 10-20 already are its names.
+    assert '"pcl5_1": pcl5_01' in text and '"pcl5_9": pcl5_09' in text and '# "pcl5_10": already' in text
+    # The event column is the assessment, with every event listed to fill in; REDCap's bookkeeping is ignored.
+    assert '"redcap_event_name": assessment' in text and '"baseline_arm_1": ""' in text
+    assert '# "pcl5_complete": REDCap\'s bookkeeping column: ignored' in text
+    # A checkbox is never "already the contract's name": an adverse event asks for its name, race says why not.
+    assert '# "ae___1": ae_   # fill in the name after ae_' in text
+    assert '# "race___1": REDCap checkbox race, choice 1: left out' in text
+    # A coded category lists its codes, instead of passing them on as labels.
+    assert '  race_ethnicity:   # codes in "ethnicity": 0, 1' in text and '"0": ""' in text
+    # The user fills in the blanks, as the comments say, and the export validates unchanged.
+    filled = (
+        text.replace('"baseline_arm_1": ""', '"baseline_arm_1": pre')
+        .replace('"end_of_treatment_arm_1": ""', '"end_of_treatment_arm_1": post')
+        .replace('# "ae___1": ae_ ', '"ae___1": ae_nausea ')
+        .replace('# "ae___2": ae_ ', '"ae___2": ae_headache ')
+        .replace('"0": ""', '"0": not Hispanic or Latino')
+        .replace('"1": ""', '"1": Hispanic or Latino')
+    )
+    mapping = write(tmp_path, filled, "mapping.yml")
+    result = validate_file(data, mapping)
+    assert result.ok, [str(p) for p in result.errors]
+    cohort = result.cohort.set_index("patient_id")
+    assert cohort["pcl5_pre"].tolist() == [60, 40] and cohort["pcl5_post"].tolist() == [20, 40]  # 20 x 3, 20 x 1 ...
+    # Nausea at the second visit only is the patient's nausea; headache never.
+    assert cohort["ae_nausea"].tolist() == [True, False] and cohort["ae_headache"].tolist() == [False, False]
+    assert cohort["race_ethnicity"].tolist() == ["not Hispanic or Latino", "Hispanic or Latino"]
+    assert not any(c.startswith("ae___") or "__" in c for c in cohort.columns)

@@ -268,10 +268,28 @@ def apply_mapping(mapping: ColumnMapping, table: _Table, file: str) -> _Table:
 # A starting mapping for a file
 
 
+#: REDCap's own bookkeeping columns: a form's completion status, repeating instruments, access groups.
+REDCAP_BOOKKEEPING = re.compile(r".*_complete|redcap_repeat_.*|redcap_data_access_group|redcap_survey_identifier")
+#: A REDCap checkbox: one column per choice, ``field___code``.
+CHECKBOX = re.compile(r"(?P<field>[a-z0-9_]*?)___(?P<code>[a-z0-9]+)")
+#: PCL-5 items numbered without a leading zero (REDCap's ``pcl5_1``), for one assessment or a time point.
+UNPADDED_ITEM = re.compile(r"pcl5_(?P<point>(?:pre|post)_)?(?P<item>[1-9]|1[0-9]|20)")
+
+
 def _guess(name: str, long: bool) -> tuple[str | None, str]:
     """The contract column a file's column most likely is, and why."""
     known = long_column if long else wide_column
     clean = name.strip().lower()
+    if REDCAP_BOOKKEEPING.fullmatch(clean):
+        return None, "REDCap's bookkeeping column: ignored"
+    checkbox = CHECKBOX.fullmatch(clean)
+    if checkbox:
+        return _checkbox(checkbox["field"], checkbox["code"])
+    item = UNPADDED_ITEM.fullmatch(clean)
+    if item:
+        padded = f"pcl5_{item['point'] or ''}{int(item['item']):02d}"
+        if padded != clean and known(padded):
+            return padded, "PCL-5 item numbered without its leading zero"
     if known(clean):
         return None, "already the contract's name"
     key = _normal(name)
@@ -296,6 +314,17 @@ def _guess(name: str, long: bool) -> tuple[str | None, str]:
     return None, "no contract column found: left out (ignored, with a warning)"
 
 
+def _checkbox(field: str, code: str) -> tuple[str | None, str]:
+    """What a REDCap checkbox column (one per choice) can become: an adverse event needs its name; other
+    checkboxes (race, say) say why they are left out."""
+    if field.startswith("ae") or "adverse" in field:
+        return None, f"REDCap checkbox {field}, choice {code}: an adverse event; map it to ae_<the event's name>"
+    return None, (
+        f"REDCap checkbox {field}, choice {code}: left out; one column per choice cannot fill one category "
+        "(combine them in REDCap into one field with the choices' labels, then map that)"
+    )
+
+
 _ACCEPTED = {
     "boolean": set(BOOLEAN_SPELLINGS),
     "category": set(GENDER_SPELLINGS),
@@ -310,6 +339,24 @@ _FILL_IN = {
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _not_found(mapped, names: list[str], long: bool) -> list[str]:
+    """Comment lines for the contract's required columns that no column of the file maps to, each with the
+    file's column it most resembles."""
+    import difflib
+
+    required = ("patient_id", "assessment", "pcl5") if long else ("patient_id", "pcl5_pre", "pcl5_post")
+    present = set(mapped) | {n.lower() for n in names}
+    out = []
+    for name in (r for r in required if r not in present):
+        if f"{name}_01" in present:  # the items stand in for the total
+            continue
+        close = difflib.get_close_matches(_normal(name), {_normal(n): n for n in names}, n=1, cutoff=0.6)
+        nearest = {_normal(n): n for n in names}.get(close[0]) if close else None
+        hint = f"; did you mean {_quote(nearest)}?" if nearest else ""
+        out.append(f"  # {name}: required by the contract, and no column of the file maps to it{hint}")
+    return out
 
 
 def suggest(path) -> str:
@@ -334,6 +381,10 @@ def suggest(path) -> str:
         if not name:
             continue
         target, why = _guess(name, long)
+        if target is None and why.startswith("REDCap checkbox") and "map it to ae_" in why:
+            # A line to complete, not a guess: the event's name is in REDCap's data dictionary, not the file.
+            lines.append(f'  # {_quote(name)}: ae_   # fill in the name after ae_ and remove the "#": {why}')
+            continue
         if target is None:
             lines.append(f"  # {_quote(name)}: {why}")
             if known_column(name.lower()):
@@ -344,14 +395,22 @@ def suggest(path) -> str:
             continue
         contract_of[i] = target
         lines.append(f"  {_quote(name)}: {target}   # {why}")
+    lines.extend(_not_found(contract_of.values(), names, long))
     lines.append("values:")
     for i, target in contract_of.items():
         column = known_column(target)
         kind = "assessment" if target == "assessment" else column.kind
-        if kind not in _ACCEPTED:
-            continue
         cells = table.cells[table.cells.columns[i]].str.strip()
         seen = sorted({v for v in cells if v.lower() not in MISSING_MARKERS})
+        if target == "race_ethnicity" and seen and all(v.isdigit() for v in seen):
+            # A free category written as codes (REDCap's 0/1/2): the book would print the codes as labels.
+            lines.append(f"  {target}:   # codes in {_quote(names[i])}: {', '.join(seen[:MAX_VALUES])}")
+            lines.extend(
+                f'    {_quote(v)}: ""   # fill in: the category this code stands for' for v in seen[:MAX_VALUES]
+            )
+            continue
+        if kind not in _ACCEPTED:
+            continue
         odd = [v for v in seen if v.lower() not in _ACCEPTED[kind]]
         if not odd:
             continue
