@@ -360,3 +360,51 @@ def test_columns_reads_a_redcap_export_and_its_filled_in_mapping_validates(tmp_p
     assert cohort["ae_nausea"].tolist() == [True, False] and cohort["ae_headache"].tolist() == [False, False]
     assert cohort["race_ethnicity"].tolist() == ["not Hispanic or Latino", "Hispanic or Latino"]
     assert not any(c.startswith("ae___") or "__" in c for c in cohort.columns)
+
+
+def test_a_european_csv_with_a_title_row_and_us_dates_builds_from_its_filled_in_mapping(tmp_path):
+    from ketamine_ptsd.data.columns import suggest
+
+    text = (
+        "Clinic export\n"
+        "record_id;visit;visit_date;PCL5_total\n"
+        "R1;Baseline;02/05/2023;58\nR1;End;02/26/2023;27,0\n"
+        "R2;Baseline;03/01/2023;50\nR2;End;03/22/2023;45\n"
+    )
+    data = write(tmp_path, text, "export.csv")
+    # Without a mapping (and without the title): one line saying how to re-save it, naming decimal commas.
+    found = messages(tmp_path, text.split("\n", 1)[1])
+    assert len(found) == 1 and "not commas: save it as 'CSV UTF-8" in found[0] and "decimal commas" in found[0]
+    starting = suggest(data)
+    for line in (
+        "  header_row: 2",
+        '  delimiter: ";"',
+        '  decimal: ","   # numbers such as 27,0',
+        '  date: "%m/%d/%Y"   # month first: 02/26/2023 has no 13th month',
+    ):
+        assert line in starting, starting
+    filled = starting.replace('"Baseline": ""', '"Baseline": pre').replace('"End": ""', '"End": post')
+    result = validate_file(data, write(tmp_path, filled, "mapping.yml"))
+    assert result.ok, [str(p) for p in result.errors]
+    cohort = result.cohort.set_index("patient_id")
+    # 27,0 is 27; 02/05 to 02/26 is 21 days, 03/01 to 03/22 also 21.
+    assert cohort["pcl5_post"].tolist() == [27, 45] and cohort["days_between"].tolist() == [21, 21]
+
+
+def test_an_undecidable_date_order_is_refused_with_its_evidence(tmp_path):
+    from ketamine_ptsd.data.columns import detect_format
+
+    data = write(tmp_path, f"{HEADER},date\na,pre,0,50,02/05/2023\na,post,21,20,03/06/2023\n", "dates.csv")
+    fmt, notes = detect_format(data)
+    assert "date" not in fmt
+    assert notes == [
+        "  # date: cannot tell day from month: 02/05/2023 could be either order and no date settles it; fill in "
+        '"%m/%d/%Y" (month first) or "%d/%m/%Y" (day first)'
+    ]
+
+
+def test_a_format_key_the_mapping_does_not_know_is_refused_at_its_line(tmp_path):
+    found = messages(tmp_path, f"{HEADER}\n{GOOD}", "format:\n  separator: ';'\ncolumns: {}\n")
+    assert found == [
+        f"{tmp_path / 'map.yml'}: line 2: unknown format key 'separator'; use date, delimiter, decimal, header_row"
+    ]

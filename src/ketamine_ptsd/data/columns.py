@@ -104,12 +104,45 @@ class ColumnMapping:
         Contract column -> {spelling in the file: contract value}, all text.
     lines : dict
         Line in the mapping file of each entry: ``("columns", name)`` or ``("values", column)``.
+    format : dict
+        How the file is written (:data:`FORMAT_KEYS`): ``date`` (a strftime pattern), ``delimiter``,
+        ``decimal``, ``header_row`` (1 = the first line).
     """
 
     path: str
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     lines: dict[tuple[str, str], int] = field(default_factory=dict)
+    format: dict = field(default_factory=dict)
+
+
+#: The ``format:`` keys of a mapping: what each may be, in words.
+FORMAT_KEYS = {
+    "date": 'a strftime pattern of every date column, e.g. "%m/%d/%Y"',
+    "delimiter": 'one character between the fields of a CSV line, e.g. ";"',
+    "decimal": 'the decimal mark of numbers: "." or ","',
+    "header_row": "the line holding the column names, 1 = the first",
+}
+
+
+def _add_format(mapping, key, value, line, problems) -> None:
+    path = mapping.path
+    text = value.value if isinstance(value, yaml.ScalarNode) else None
+    ok = {
+        "date": lambda t: "%" in t,
+        "delimiter": lambda t: len(t) == 1 or t == "\\t",
+        "decimal": lambda t: t in (".", ","),
+        "header_row": lambda t: t.isdigit() and int(t) >= 1,
+    }
+    if key not in FORMAT_KEYS:
+        problems.append(
+            Problem(path, None, None, f"line {line}: unknown format key {key!r}; use {', '.join(FORMAT_KEYS)}")
+        )
+    elif text is None or not ok[key](text):
+        problems.append(Problem(path, None, None, f"line {line}: format {key} must be {FORMAT_KEYS[key]}"))
+    else:
+        mapping.format[key] = int(text) if key == "header_row" else ("\t" if text == "\\t" else text)
+        mapping.lines[("format", key)] = line
 
 
 def _normal(name: str) -> str:
@@ -151,16 +184,20 @@ def parse_mapping(text: str, path: str) -> ColumnMapping:
     mapping = ColumnMapping(path)
     targets: dict[str, int] = {}
     for section, node, line in _scalar_pairs(root, path, "the mapping file", problems):
-        if section not in ("columns", "values"):
+        if section not in ("columns", "values", "format"):
             problems.append(
-                Problem(path, None, None, f"line {line}: unknown section {section!r}; use columns: and values:")
+                Problem(
+                    path, None, None, f"line {line}: unknown section {section!r}; use columns:, values: and format:"
+                )
             )
             continue
         for key, value, at in _scalar_pairs(node, path, section, problems):
             if section == "columns":
                 _add_column(mapping, key, value, at, targets, problems)
-            else:
+            elif section == "values":
                 _add_values(mapping, key, value, at, problems)
+            else:
+                _add_format(mapping, key, value, at, problems)
     if problems:
         raise ValidationFailed(problems)
     return mapping
@@ -264,6 +301,38 @@ def apply_mapping(mapping: ColumnMapping, table: _Table, file: str) -> _Table:
     return _Table(headers, cells, table.rows, table.errors, table.warnings, table.unreadable, renamed)
 
 
+#: Contract columns that hold dates, which the mapping's ``format: date`` describes.
+DATE_COLUMNS = ("date", "date_pre", "date_post")
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+def apply_format(mapping: ColumnMapping, table: _Table) -> _Table:
+    """``table`` (already renamed to the contract's names) as the contract writes values: numbers with a
+    decimal point and dates in ISO, from the mapping's ``format: decimal`` and ``format: date``. A cell that
+    does not fit the stated form is left as it was, for validation to report at its row."""
+    from datetime import datetime
+
+    fmt = mapping.format
+    cells = table.cells.copy()
+    if fmt.get("decimal") == ",":
+        for c in cells.columns:
+            text = cells[c].str.strip()
+            comma = text.str.fullmatch(_DECIMAL_COMMA.pattern).fillna(False)
+            cells[c] = cells[c].where(~comma, text.str.replace(",", ".", regex=False))
+    if "date" in fmt:
+
+        def iso(value: str) -> str:
+            try:
+                return datetime.strptime(value.strip(), fmt["date"]).date().isoformat()
+            except ValueError:
+                return value
+
+        for i, name in enumerate(table.headers):
+            if name in DATE_COLUMNS:
+                cells[cells.columns[i]] = cells[cells.columns[i]].map(iso, na_action="ignore")
+    return _Table(table.headers, cells, table.rows, table.errors, table.warnings, table.unreadable, table.renamed)
+
+
 # --------------------------------------------------------------------------------------------------
 # A starting mapping for a file
 
@@ -359,6 +428,62 @@ def _not_found(mapped, names: list[str], long: bool) -> list[str]:
     return out
 
 
+_SLASHED = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def detect_format(path) -> tuple[dict, list[str]]:
+    """How a CSV is written, read from its first lines: ``(format, comment lines)``.
+
+    The field separator (more ``;``, tabs or ``|`` than commas in the header), a title line above the header
+    (a first line with one field, the next with more), decimal commas in the data, and the order of day and
+    month in dates like ``02/05/2023``: decided by a part above 12, refused with the evidence otherwise.
+    """
+    import csv
+    import io
+
+    if Path(path).suffix.lower() != ".csv":
+        return {}, []
+    text = Path(path).read_bytes()[: 1 << 20].decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
+    lines = [ln for ln in text.split("\n")[:200]]
+    fmt: dict = {}
+    notes: list[str] = []
+    first = lines[0] if lines else ""
+    header_at = 1
+    if len(lines) > 1 and max(first.count(c) for c in ",;\t|") == 0 and max(lines[1].count(c) for c in ",;\t|"):
+        header_at = 2
+        fmt["header_row"] = 2
+        notes.append(f"  header_row: 2   # line 1 ({first.strip()[:40]!r}) is a title above the column names")
+    header = lines[header_at - 1] if len(lines) >= header_at else ""
+    delimiter = max(",;\t|", key=header.count)
+    if delimiter != "," and header.count(delimiter) > header.count(","):
+        fmt["delimiter"] = delimiter
+        shown = "\\t" if delimiter == "\t" else delimiter
+        notes.append(f'  delimiter: "{shown}"   # the column names are separated by it, not by commas')
+    records = list(csv.reader(io.StringIO("\n".join(lines[header_at:]), newline=""), delimiter=delimiter))
+    cells = [c.strip() for r in records for c in r]
+    if fmt.get("delimiter") and any(_DECIMAL_COMMA.fullmatch(c) for c in cells):
+        fmt["decimal"] = ","
+        example = next(c for c in cells if _DECIMAL_COMMA.fullmatch(c))
+        notes.append(f'  decimal: ","   # numbers such as {example} have a decimal comma')
+    dates = [m for c in cells if (m := _SLASHED.fullmatch(c))]
+    if dates:
+        sep = re.search(r"[/.-]", dates[0].group(0)).group(0)
+        day_first = [m.group(0) for m in dates if int(m.group(1)) > 12]
+        month_first = [m.group(0) for m in dates if int(m.group(2)) > 12]
+        if day_first and not month_first:
+            fmt["date"] = f"%d{sep}%m{sep}%Y"
+            notes.append(f'  date: "{fmt["date"]}"   # day first: {day_first[0]} has no 13th month')
+        elif month_first and not day_first:
+            fmt["date"] = f"%m{sep}%d{sep}%Y"
+            notes.append(f'  date: "{fmt["date"]}"   # month first: {month_first[0]} has no 13th month')
+        else:
+            notes.append(
+                f"  # date: cannot tell day from month: {dates[0].group(0)} could be either order and no date "
+                f'settles it; fill in "%m{sep}%d{sep}%Y" (month first) or "%d{sep}%m{sep}%Y" (day first)'
+            )
+    return fmt, notes
+
+
 def suggest(path) -> str:
     """A starting mapping file for the data file ``path``, as YAML text with a reason beside each line.
 
@@ -367,13 +492,20 @@ def suggest(path) -> str:
     assessment) that validation would not accept as they are are listed with an empty value to fill in.
     """
     label = os.fspath(path)
-    table = _read(path, label)
+    fmt, format_lines = detect_format(path)
+    table = _read(path, label, fmt)
     names = [_clean_name(h) for h in table.headers]
     long = any(_guess(n, True)[0] == "assessment" or n.lower() == "assessment" for n in names)
     lines = [
         f"# Column mapping for {Path(label).name}, written by `ketamine-ptsd columns`: check every line,",
         "# fill in the empty values, then pass it to build or validate with --columns.",
         "# The file has " + ("one row per assessment." if long else "one row per patient."),
+        # A format: section only with something in it; an undecided date alone stays a comment.
+        *(
+            [("format:" if fmt else "# format:") + "   # how the file is written", *format_lines]
+            if format_lines
+            else []
+        ),
         "columns:",
     ]
     contract_of: dict[int, str] = {}

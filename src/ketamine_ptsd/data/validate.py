@@ -395,7 +395,17 @@ def _csv_with_module(text: str, label: str):
     return frame, np.array(lines), fields, problems
 
 
-def _read_csv(path: Path, label: str) -> _Table:
+def _recomma(text: str, delimiter: str) -> str:
+    """A CSV written with another field separator (the mapping's ``format: delimiter``), rewritten with commas
+    record by record, so every line keeps its number."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        writer.writerow(record)
+    return out.getvalue()
+
+
+def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1) -> _Table:
     data = _read_bytes(path, label)
     _sniff_not_text(data[:65536], label)
     if data.startswith(codecs.BOM_UTF8):
@@ -419,6 +429,15 @@ def _read_csv(path: Path, label: str) -> _Table:
         header_line = text.split("\n", 1)[0]
         if not text.strip():
             raise _Refused([Problem(label, None, None, "file is empty")])
+    if header_row > 1:  # a title above the header (the mapping's format: header_row)
+        skipped += header_row - 1
+        text = "\n".join(text.split("\n")[header_row - 1 :])
+        data = text.encode("utf-8")
+        header_line = text.split("\n", 1)[0]
+    if delimiter != ",":
+        text = _recomma(text, delimiter)
+        data = text.encode("utf-8")
+        header_line = text.split("\n", 1)[0]
     if not header_line.strip():
         raise _Refused(
             [Problem(label, 1 + skipped, None, f"line {1 + skipped} is empty; the first line must be the header")]
@@ -584,7 +603,7 @@ def _looks_like(head: bytes) -> str:
     return ""
 
 
-def _read(path, label: str) -> _Table:
+def _read(path, label: str, fmt: dict | None = None) -> _Table:
     try:
         p = Path(path)
         exists, is_dir = p.exists(), p.is_dir()
@@ -615,7 +634,10 @@ def _read(path, label: str) -> _Table:
     except OSError as e:
         raise _Refused([Problem(label, None, None, f"cannot read the file ({e.strerror or e})")]) from None
     kind = FILE_TYPES[ext]
-    reader = {"csv": _read_csv, "parquet": _read_parquet, "xlsx": _read_xlsx}[kind]
+    if kind == "csv":
+        fmt = fmt or {}
+        return _read_csv(p, label, fmt.get("delimiter", ","), fmt.get("header_row", 1))
+    reader = {"parquet": _read_parquet, "xlsx": _read_xlsx}[kind]
     return reader(p, label)
 
 
@@ -828,7 +850,10 @@ def _message(col: Column, key: str, value: str) -> str:
         if re.fullmatch(_DATE, value):
             return "impossible date: no such day in the calendar"
         if _DAY_FIRST.fullmatch(value):
-            return "dates must be written YYYY-MM-DD (ISO); found another date form"
+            return (
+                "dates must be written YYYY-MM-DD (ISO), or their form named in the column mapping's "
+                "format: date (ketamine-ptsd columns detects it); found another date form"
+            )
         return "not a date; dates must be written YYYY-MM-DD"
     if key == "boolean":
         return "unknown value; use true/false, yes/no or 1/0 (any case), or leave empty for unknown"
@@ -1264,11 +1289,11 @@ def validate_file(path, columns=None) -> ValidationResult:
             from .columns import read_mapping
 
             mapping = read_mapping(columns)
-        table = _read(path, label)
+        table = _read(path, label, None if mapping is None else mapping.format)
         if mapping is not None:
-            from .columns import apply_mapping
+            from .columns import apply_format, apply_mapping
 
-            table = apply_mapping(mapping, table, label)
+            table = apply_format(mapping, apply_mapping(mapping, table, label))
     except (_Refused, ValidationFailed) as r:
         return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
     result = _validate_table(table, label)
