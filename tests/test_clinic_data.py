@@ -408,3 +408,18 @@ def test_a_format_key_the_mapping_does_not_know_is_refused_at_its_line(tmp_path)
     assert found == [
         f"{tmp_path / 'map.yml'}: line 2: unknown format key 'separator'; use date, delimiter, decimal, header_row"
     ]
+
+
+def test_a_typo_in_the_mappings_values_is_reported_at_its_line_not_at_every_row(tmp_path):
+    text = "record_id,visit,days,score\nA,Baseline,0,50\nA,Mid,7,40\nA,End,21,30\n"
+    mapping = (
+        "columns:\n  record_id: patient_id\n  visit: assessment\n  score: pcl5\n"
+        "values:\n  assessment:\n    Baseline: pre\n    mid: interim\n    End: post\n"
+    )
+    assert messages(tmp_path, text, mapping) == [
+        f"{tmp_path / 'map.yml'}: line 8: assessment value 'mid' matches no value of 'visit' in "
+        f"{tmp_path / 'long.csv'} (its values: Baseline, End, Mid)"
+    ]
+    # A code for a value this file happens not to have, with every value of the file accounted for, is fine.
+    fine = mapping.replace("    mid: interim\n", "    Mid: interim\n    Follow-up: followup\n")
+    assert validate_file(write(tmp_path, text), write(tmp_path, fine, "map.yml")).ok

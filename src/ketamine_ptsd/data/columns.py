@@ -250,6 +250,7 @@ def _add_values(mapping, column, node, line, problems):
             problems.append(Problem(path, None, None, f"line {at}: {column} value {code!r} is mapped to nothing"))
             continue
         codes[code.strip()] = value.value.strip()
+        mapping.lines[("code", name, code.strip())] = at
     mapping.values[name] = codes
     mapping.lines[("values", name)] = line
 
@@ -295,6 +296,28 @@ def apply_mapping(mapping: ColumnMapping, table: _Table, file: str) -> _Table:
         i = new_names.index(column)
         text = cells[cells.columns[i]].str.strip()
         key = text.where(text.isin(codes), _whole(text))
+        # A code that matches no value of the file, while the file has values neither mapped nor accepted as
+        # they are, is a mistake in the mapping (a typo, another letter case): said once, at its line, rather
+        # than as every row it failed to recode. A code for a value this file happens not to have is fine.
+        seen = set(text) | set(_whole(text))
+        values = ", ".join(sorted(v for v in set(text) if v)[:MAX_VALUES])
+        kind = "assessment" if column == "assessment" else known_column(column).kind
+        stray = [
+            v
+            for v in seen - set(codes)
+            if v and v.lower() not in MISSING_MARKERS and v.lower() not in _ACCEPTED.get(kind, {v.lower()})
+        ]
+        for code in (c for c in codes if c not in seen and stray):
+            line = mapping.lines[("code", column, code)]
+            problems.append(
+                Problem(
+                    mapping.path,
+                    None,
+                    None,
+                    f"line {line}: {column} value {code!r} matches no value of {table.headers[i]!r} in {file} "
+                    f"(its values: {values})",
+                )
+            )
         cells[cells.columns[i]] = key.map(codes).fillna(cells[cells.columns[i]])
     if problems:
         raise _Refused(problems)
