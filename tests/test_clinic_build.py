@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ketamine_ptsd import paths
 from ketamine_ptsd.presentation import results
 
 from .helpers import run
@@ -104,3 +106,26 @@ def test_no_identifier_or_date_is_published(clinic_build):
     assert leaks == []
     page = texts["html/notebooks/durability.html"]
     assert page.count("<img") >= 2  # the trajectory and the Kaplan-Meier curve
+
+
+def test_the_redcap_example_builds_from_its_filled_in_starting_mapping(tmp_path):
+    """The README's second worked example, end to end: data/example_redcap_export.csv through
+    data/example_redcap_columns.yml, which is ketamine-ptsd columns' starting mapping with only its blanks filled."""
+    from ketamine_ptsd.data.columns import suggest
+
+    export, filled = paths.DATA / "example_redcap_export.csv", paths.DATA / "example_redcap_columns.yml"
+    starting = suggest(export).splitlines()
+    kept = filled.read_text(encoding="utf-8").splitlines()
+    # Line for line, the filled mapping differs only where the starting one asks for something.
+    changed = [(a, b) for a, b in zip(starting, kept) if a != b]
+    assert len(starting) == len(kept) and changed
+    assert all('""' in a or "ae_   # fill in" in a for a, _ in changed)
+    out = tmp_path / "out"
+    proc = run("build", "--data", export, "--columns", filled, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    values = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (
+        values["n_patients"] == 8 and values["n_with_followup"] is not None or "n_with_followup" in values["suppressed"]
+    )
+    assert "ae_dissociation_n_recorded" in values and not [k for k in values if "___" in k or k.startswith("ae__")]
+    assert values["mapping_sha256"] == hashlib.sha256(filled.read_bytes()).hexdigest()
