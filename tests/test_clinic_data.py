@@ -423,3 +423,31 @@ def test_a_typo_in_the_mappings_values_is_reported_at_its_line_not_at_every_row(
     # A code for a value this file happens not to have, with every value of the file accounted for, is fine.
     fine = mapping.replace("    mid: interim\n", "    Mid: interim\n    Follow-up: followup\n")
     assert validate_file(write(tmp_path, text), write(tmp_path, fine, "map.yml")).ok
+
+
+def test_a_platform_workbook_with_a_title_row_builds_from_its_filled_in_mapping(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    from ketamine_ptsd.data.columns import suggest
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Outcomes report"])
+    ws.append(["Patient ID", "Visit", "Visit date", "PCL-5 total", "Notes"])
+    ws.append(["P1", "Baseline", dt.date(2023, 1, 9), 55, "felt anxious"])
+    ws.append(["P1", "End of treatment", dt.date(2023, 1, 30), 30, ""])
+    data = tmp_path / "platform.xlsx"
+    wb.save(data)
+    starting = suggest(data)
+    assert "  header_row: 2   # row 1 ('Outcomes report') is a title above the column names" in starting
+    assert "one row per assessment" in starting
+    filled = starting.replace('"Baseline": ""', '"Baseline": pre').replace(
+        '"End of treatment": ""', '"End of treatment": post'
+    )
+    result = validate_file(data, write(tmp_path, filled, "mapping.yml"))
+    assert result.ok, [str(p) for p in result.errors]
+    assert result.cohort["days_between"].tolist() == [21]
+    # Rows keep the sheet's numbers: the free-text column is named as ignored.
+    assert any("column Notes: unknown column, ignored" in str(w) for w in result.warnings)

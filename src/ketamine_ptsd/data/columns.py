@@ -454,6 +454,26 @@ def _not_found(mapped, names: list[str], long: bool) -> list[str]:
 _SLASHED = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
+def _detect_xlsx_title(path) -> tuple[dict, list[str]]:
+    """A workbook whose first row has a single value above a fuller row: a title above the column names."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = [
+            [v for v in row if v not in (None, "")]
+            for _, row in zip(range(2), wb.worksheets[0].iter_rows(values_only=True))
+        ]
+        wb.close()
+    except Exception:  # noqa: BLE001 - an unreadable workbook is reported by the reader itself
+        return {}, []
+    if len(rows) == 2 and len(rows[0]) == 1 and len(rows[1]) > 1:
+        return {"header_row": 2}, [
+            f"  header_row: 2   # row 1 ({str(rows[0][0])[:40]!r}) is a title above the column names"
+        ]
+    return {}, []
+
+
 def detect_format(path) -> tuple[dict, list[str]]:
     """How a CSV is written, read from its first lines: ``(format, comment lines)``.
 
@@ -464,6 +484,8 @@ def detect_format(path) -> tuple[dict, list[str]]:
     import csv
     import io
 
+    if Path(path).suffix.lower() == ".xlsx":
+        return _detect_xlsx_title(path)
     if Path(path).suffix.lower() != ".csv":
         return {}, []
     text = Path(path).read_bytes()[: 1 << 20].decode("utf-8-sig", errors="replace").replace("\r\n", "\n")

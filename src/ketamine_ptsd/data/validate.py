@@ -532,7 +532,7 @@ def _read_parquet(path: Path, label: str) -> _Table:
     return _Table(headers, cells, np.arange(2, table.num_rows + 2), unreadable=unreadable)
 
 
-def _read_xlsx(path: Path, label: str) -> _Table:
+def _read_xlsx(path: Path, label: str, header_row: int = 1) -> _Table:
     import openpyxl
 
     head = _read_head(path, label)
@@ -558,6 +558,8 @@ def _read_xlsx(path: Path, label: str) -> _Table:
         ws.reset_dimensions()
         header, records, numbers = None, [], []
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if number < header_row:  # a title above the header (the mapping's format: header_row)
+                continue
             texts = [_cell_text(v) for v in row]
             if header is None:
                 if any(t.strip() for t in texts):
@@ -634,11 +636,12 @@ def _read(path, label: str, fmt: dict | None = None) -> _Table:
     except OSError as e:
         raise _Refused([Problem(label, None, None, f"cannot read the file ({e.strerror or e})")]) from None
     kind = FILE_TYPES[ext]
+    fmt = fmt or {}
     if kind == "csv":
-        fmt = fmt or {}
         return _read_csv(p, label, fmt.get("delimiter", ","), fmt.get("header_row", 1))
-    reader = {"parquet": _read_parquet, "xlsx": _read_xlsx}[kind]
-    return reader(p, label)
+    if kind == "xlsx":
+        return _read_xlsx(p, label, fmt.get("header_row", 1))
+    return _read_parquet(p, label)
 
 
 # --------------------------------------------------------------------------------------------------
