@@ -451,3 +451,14 @@ def test_a_platform_workbook_with_a_title_row_builds_from_its_filled_in_mapping(
     assert result.cohort["days_between"].tolist() == [21]
     # Rows keep the sheet's numbers: the free-text column is named as ignored.
     assert any("column Notes: unknown column, ignored" in str(w) for w in result.warnings)
+
+
+def test_assessment_rows_never_scored_are_left_out_with_one_counting_warning(tmp_path):
+    text = f"{HEADER}\na,pre,0,50\na,post,21,30\na,followup,60,\nb,pre,0,55\nb,post,20,35\nb,followup,50,\n"
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, [str(p) for p in result.errors]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column pcl5: 2 assessment row(s) without a PCL-5 total or any item (scheduled, "
+        "never done): left out (rows 4, 7)"
+    ]
+    assert len(result.assessments) == 2  # the two post rows; the unscored follow-ups are gone

@@ -67,6 +67,28 @@ ASSESSMENT_COLUMNS = {
 _ORDER = {label: k for k, label in enumerate(ASSESSMENT_LABELS)}
 
 
+def _without_unscored_rows(table: _Table, file: str) -> tuple[_Table, list[str]]:
+    """``table`` without the assessment rows that have neither a PCL-5 total nor any item (a scheduled visit
+    never done, which platforms export with a blank score), and one warning that counts them."""
+    names = [h.strip().lower() for h in table.headers]
+    scored = [i for i, name in enumerate(names) if name == "pcl5" or name in LONG_ITEM_COLUMNS]
+    if not scored or "assessment" not in names:
+        return table, []
+    blank = table.cells.iloc[:, scored].apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy()
+    if not blank.any():
+        return table, []
+    rows = table.rows[blank]
+    shown = ", ".join(str(r) for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+    warning = (
+        f"{len(rows)} assessment row(s) without a PCL-5 total or any item (scheduled, never done): left out "
+        f"(rows {shown})"
+    )
+    kept = table.cells[~blank].reset_index(drop=True)
+    return _Table(
+        table.headers, kept, table.rows[~blank], table.errors, table.warnings, table.unreadable, table.renamed
+    ), [warning]
+
+
 def validate_long_table(table: _Table, file: str) -> ValidationResult:
     """Validate a table with one row per assessment and derive the cohort and the later assessments.
 
@@ -79,10 +101,13 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
         ``interim``, ``post`` and ``followup`` row, ordered by patient and day, with ``days`` since ``pre``
         and ``days_after_post`` (``NA`` for ``interim``).
     """
+    table, skipped = _without_unscored_rows(table, file)
     cells = _check_cells(table, file, _LONG)
     if isinstance(cells, ValidationResult):
         return cells
     out, n = cells.out, len(cells.rows)
+    for message in skipped:
+        out.warning("pcl5", message)
     totals, derived = _check_items(
         cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, _LONG
     )
