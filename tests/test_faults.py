@@ -170,6 +170,26 @@ def test_a_full_disk_fails_in_words_keeps_the_book_and_the_next_build_succeeds(s
     assert run("build", "--out", out, "--param", "mcid=12").returncode == 0
 
 
+@pytest.mark.pipeline
+def test_a_read_only_output_folder_fails_in_words_and_the_next_build_succeeds(small_disk, bundled):
+    """The file system holding OUT turns read-only (as a full or failing disk, or a mount option, makes it):
+    a fault even root meets, so the test needs no unprivileged user."""
+    out = small_disk / "out"
+    assert run("build", "--out", out).returncode == 0
+    before = published(out)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        proc = run("build", "--out", out, "--param", "mcid=12")
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ketamine-ptsd build:")]
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "read-only file system while writing " + str(out) in lines[0] and "choose another --out" in lines[0]
+    assert published(out) == before
+    assert run("build", "--out", out).returncode == 0
+    assert results(out) == results(bundled[0])
+
+
 # --- killed at random moments ------------------------------------------------------------------------------
 
 
