@@ -18,7 +18,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import limitations as L
 from ketamine_ptsd.analysis import multiverse as M
-from ketamine_ptsd.analysis import stats
+from ketamine_ptsd.analysis import specification_curve, stats
 from ketamine_ptsd.data.validate import validate_file
 
 PRE = [50, 60, 40, 55, 45, 70, 52, 48]
@@ -349,7 +349,7 @@ def test_joint_test_equals_the_exhaustive_sign_flip_distribution():
     # them at random; with many draws its p lies within Monte Carlo error of the exact one.
     c = cohort([50, 60, 40, 55, 45, 70], [30, 45, 35, 20, 44, 25])
     table = run(c)
-    joint = M.joint_test(c, table, draws=20_000, seed=3, alpha=0.05)
+    joint = specification_curve.joint_test(c, table, draws=20_000, seed=3, alpha=0.05)
     change = np.array([20, 15, 5, 35, 1, 45], float)
     pre = np.array([50, 60, 40, 55, 45, 70], float)
     medians, counts = [], []
