@@ -922,3 +922,13 @@ def test_data_dictionary_collapses_items_and_states_the_enforced_ranges():
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_rows_split_by_decimal_commas_are_named_with_their_cause_not_as_no_data(tmp_path):
+    # A ';' file turned into commas by hand: 52,5 became two fields in every row.
+    result = check(write(tmp_path, "patient_id,pcl5_pre,pcl5_post\np1,52,5,20\np2,40,30,0\n"))
+    messages = [str(p) for p in result.errors]
+    assert len(messages) == 2 and not any("no data rows" in m or "no completers" in m for m in messages)
+    assert all(
+        "has 4 fields but the header has 3; a number with a decimal comma (52,5) is split" in m for m in messages
+    )

@@ -484,6 +484,7 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
         raise _Refused([Problem(label, None, None, "file has a header but no data rows")])
     errors = []
     ragged = np.flatnonzero(fields != width)
+    every_row_longer = bool(len(fields)) and bool((fields[fields > 0] > width).all())
     if len(ragged):
         odd = cells.iloc[ragged]
         filled = np.column_stack([(odd[c].str.strip() != "").to_numpy() for c in odd.columns])
@@ -493,7 +494,14 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
             if len(nonempty) == 0 or (fields[i] > width and nonempty.max() < width):
                 continue  # an empty line, or extra empty fields at the end: harmless
             bad.append(i)
-            errors.append(Problem(label, int(lines[i]), None, f"has {fields[i]} fields but the header has {width}"))
+            why = f"has {fields[i]} fields but the header has {width}"
+            if every_row_longer:
+                # "52,5" written with a decimal comma becomes two fields in every row: the usual cause.
+                why += (
+                    "; a number with a decimal comma (52,5) is split in two at the comma: save numbers with a "
+                    "decimal point, or keep ';' between fields and name it in the mapping's format: delimiter"
+                )
+            errors.append(Problem(label, int(lines[i]), None, why))
         keep = np.ones(len(cells), dtype=bool)
         keep[bad] = False
         cells, lines = cells[keep].reset_index(drop=True), lines[keep]
@@ -1026,7 +1034,7 @@ def _check_cells(table: _Table, file: str, layout: _Layout) -> _Cells | Validati
         if name not in used or used[name] != i:
             empty_row &= ~filled[i]
     shown = {name: stripped[i] for name, i in used.items()}
-    if empty_row.all():
+    if empty_row.all() and not table.errors:  # rows refused while reading are rows, not their absence
         out.error(None, "file has a header but no data rows")
         errors, warns = out.done()
         return ValidationResult(None, errors, warns)
@@ -1103,6 +1111,9 @@ def _shown_value(shown: dict[str, pyarrow.Array], name: str, i: int):
 
 
 def _validate_table(table: _Table, file: str) -> ValidationResult:
+    if table.errors and len(table.cells) == 0:
+        # Every row was refused while reading (too many fields, say): those messages say all there is.
+        return ValidationResult(None, list(table.errors), list(table.warnings))
     if "assessment" in (_clean_name(h).lower() for h in table.headers):
         from .long import validate_long_table  # one row per assessment
 
