@@ -34,6 +34,8 @@ STATUS_SYMBOLS = {
     "suppressed": "○",
 }
 MISSING = "—"
+#: Text that is a number with its comparison, sign, unit or range ("< .001", "p = .027", "−0.2 to 1.3", "63%").
+NUMBER_TEXT = re.compile(r"(?:p\s*)?[<>≤≥=]?\s*[−–+-]?[\d.,]+%?(?:\s*(?:to|–)\s*[−–+-]?[\d.,]+%?)?")
 
 
 def _is_missing(value) -> bool:
@@ -52,6 +54,9 @@ def _cell(value, decimals: int, status: bool) -> str:
     elif isinstance(value, (int, np.integer)):
         return str(value)
     text = escape(str(value))
+    if NUMBER_TEXT.fullmatch(str(value)):
+        # A number written as text (a p value "< .001", a range) is never broken over lines.
+        return f'<span class="house-number">{text}</span>'
     symbol = STATUS_SYMBOLS.get(str(value)) if status else None
     if symbol:
         return f'<span class="house-status house-status-{escape(str(value)).replace(" ", "-")}">{symbol} {text}</span>'
