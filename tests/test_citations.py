@@ -24,3 +24,11 @@ def test_accents_and_editions_read_as_words():
     assert "Otálora G., M." in citations.full("mitchell2023")
     assert "(2nd ed.)" in citations.full("vanbuuren2018")
     assert "Steegen, S., Tuerlinckx, F., Gelman, A., & Vanpaemel, W. (2016)." in citations.full("steegen2016")
+
+
+def test_a_tables_source_is_found_in_the_bibliography_by_author_and_year_or_by_doi():
+    assert citations.find("Blevins et al. 2015, J Trauma Stress 28:489") == "blevins2015"
+    title_first = "So how special is special K? A systematic review. Eur J Psychotraumatol 2024. doi:10.1080/20008066.2023.2299124"
+    assert citations.find(title_first) == "borgogna2024"
+    assert citations.find("this re-analysis") is None
+    assert citations.find("Blanchard et al. 2023, J Trauma Stress") is None

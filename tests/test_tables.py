@@ -110,13 +110,14 @@ def test_note_marks_are_the_notes_numbered_from_one_once_per_work():
     note and every note its mark."""
     frame = pd.DataFrame(
         {
-            "label": ["a", "b", "c", "d", "e"],
+            "label": ["a", "b", "c", "d", "e", "f"],
             "source": [
                 "this re-analysis",
                 "Mitchell et al. 2021, Nat Med 27:1025 (MAPP1)",
                 "Williams et al. 2022, Cochrane Database Syst Rev CD002795.pub3",
                 "Mitchell et al. 2021, Nat Med 27:1025; Mitchell et al. 2023, Nat Med",
                 "Blanchard et al. 2023, J Trauma Stress",
+                "MacConnel et al., OSF preprint, abstract",
             ],
         }
     )
@@ -128,6 +129,7 @@ def test_note_marks_are_the_notes_numbered_from_one_once_per_work():
         "Williams et al., 2022 2",
         "Mitchell et al., 2021 1 ; Mitchell et al., 2023 3",
         "Blanchard et al., 2023 4",
+        "MacConnel et al., n.d. 5",
     ]
     marks = {int(sup.get_text()) for sup in soup.select("tbody sup")}
     notes = [div.get_text(" ", strip=True) for div in soup.select(".gt_sourcenote")]

@@ -160,9 +160,14 @@ def _entries():
 
 
 def find(source: str) -> str | None:
-    """The key of the bibliography entry a table's source text cites ("Blevins et al. 2015, J Trauma Stress
-    ..." is ``blevins2015``): by first author's surname and the year after it; None when it cites none."""
+    """The key of the bibliography entry a table's source text cites: by its DOI, or else by first author's
+    surname and the year after it ("Blevins et al. 2015, J Trauma Stress ..." is ``blevins2015``); None when
+    it cites none."""
+    doi = re.search(r"doi:\s*(10\.\S+?)\.?(?:\s|$)", source)
     match = re.match(r"(?P<surname>[^\W\d][\w'’ -]*?)(?: et al\.?| and [^,\d]+)?,? (?P<year>\d{4})\b", source)
+    for key, entry in _entries().items():
+        if doi and entry.fields.get("doi", "").lower() == doi[1].lower():
+            return key
     if not match:
         return None
     for key, entry in _entries().items():

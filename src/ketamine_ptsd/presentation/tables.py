@@ -73,8 +73,10 @@ def _numeric(column: pd.Series) -> bool:
 def _short_source(source: str) -> str:
     """A citation's short form: its first phrase, up to a comma, a full stop (not of "et al.") or a question
     mark ("Feder et al. 2021", "So how special is special K?"), with a comma before the year, as the text cites
-    ("Feder et al., 2021")."""
+    ("Feder et al., 2021"); authors without a year are cited "n.d." ("MacConnel et al., n.d."), as APA does."""
     first = re.split(r",\s|(?<!\bal)\.\s|(?<=\?)\s", source, maxsplit=1)[0].strip()
+    if first.endswith(" et al."):
+        return f"{first}, n.d."
     return re.sub(r"(\S) (\d{4})$", r"\1, \2", first)
 
 
