@@ -55,6 +55,42 @@ def test_every_image_has_alt_text(bundled):
     assert not missing, missing
 
 
+def test_the_bibliography_reads_by_author_and_year_sorted_by_surname(bundled):
+    """What a reader sees: no alphabetic labels ([STGV16]), each entry opening "Surname, I. ... (year).", filed by
+    first author; the text's citations are "(Surname et al., year)", so each leads to its entry by eye."""
+    from bs4 import BeautifulSoup
+
+    html = bundled[0] / "html"
+    page = BeautifulSoup((html / "book" / "bibliography.html").read_text(encoding="utf-8"), "html.parser")
+    entries = page.select("div.citation")
+    assert len(entries) > 20
+    texts = [" ".join(e.select_one("p").get_text(" ").split()) for e in entries]
+    for text in texts:
+        assert re.match(r"[\w' -]+, (?:[A-Z]\. ?)+.*?\(\d{4}\)\.", text) or re.match(r"\w+ \(\d{4}\)\.", text), text
+    surnames = [re.match(r"(.+?)[,(]", t)[1].strip().lower() for t in texts]
+    assert surnames == sorted(surnames)
+    for label in page.select("div.citation > span.label"):
+        assert re.fullmatch(r"\[?\D+, \d{4}[a-z]?\]?", label.get_text(strip=True)), label
+    chapter = (html / "notebooks" / "limitations.html").read_text(encoding="utf-8")
+    assert re.search(r"\(<a[^>]*>Feder <em>et al\.</em>, 2021</a>\)", chapter)
+
+
+def test_every_tables_note_marks_are_its_notes(bundled):
+    """In every table, the marks in its cells are exactly its notes' numbers, 1 to n, each note once."""
+    checked = 0
+    for page, soup in pages(bundled[0] / "html"):
+        for table in soup.select(".house-table"):
+            marks = {int(sup.get_text()) for sup in table.select("tbody sup")}
+            notes = [" ".join(n.get_text(" ").split()) for n in table.select(".gt_sourcenote")]
+            numbered = [n for n in notes if re.match(r"\d+\. ", n)]
+            where = f"{page.name}: {table.get('id')}"
+            assert marks == set(range(1, len(numbered) + 1)), where
+            assert [int(n.split(".")[0]) for n in numbered] == list(range(1, len(numbered) + 1)), where
+            assert len({n.split(". ", 1)[1] for n in numbered}) == len(numbered), where
+            checked += bool(marks)
+    assert checked >= 3
+
+
 def prose(markdown: str) -> str:
     """The text a reader sees of a MyST notebook, minus code, roles, literals and citations."""
     text = re.sub(r"```.*?```", " ", markdown, flags=re.S)  # code cells and directives

@@ -81,6 +81,33 @@ def test_every_chapter_is_there_numbered_and_listed_in_the_contents(canary_pdf):
         assert squeezed(f"{number} {title}") in body, title
 
 
+def test_the_contents_give_the_page_each_chapter_begins_on(canary_pdf):
+    """The contents list a page for every chapter, and that page (numbered as the footers number them) is the one
+    with the chapter's numbered title."""
+    out, _, texts, _ = canary_pdf
+    from bs4 import BeautifulSoup
+
+    titles = [
+        BeautifulSoup((out / "html" / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+        .h1.get_text()
+        .rstrip("#")
+        .strip()
+        for name in toc_pages()
+    ]
+    layout = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-layout", str(out / "book.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for number, title in enumerate(titles, start=1):
+        # In the two-column layout, an entry is its number, its title, and its page, right-aligned.
+        found = re.search(rf"(?:^|\s){number} {re.escape(title)}\s+(\d+)(?:\s|$)", layout, re.M)
+        assert found, f"no page for chapter {number} {title}"
+        page = int(found[1])
+        assert squeezed(f"{number} {title}") in squeezed(texts[page - 1]), (title, page)
+
+
 def test_headline_numbers_equal_results_json(canary_pdf):
     _, _, texts, results = canary_pdf
     text = folded(" ".join(texts))

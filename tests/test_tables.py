@@ -89,8 +89,9 @@ def test_labels_spanners_groups_details_and_short_citations():
     assert [th.get_text(strip=True) for th in soup.select("tbody th.gt_group_heading")] == ["outcome", "sample"]
     rows = body_cells(soup)
     assert [r[0] for r in rows] == ["one because", "three so", "two"]
-    assert [r[-1] for r in rows] == ["Feder et al. 2021 1", "Feder et al. 2021 1", "this re-analysis 2"]
-    assert "1. Feder et al. 2021, Am J Psychiatry 178:193" in soup.select_one(".gt_sourcenotes").get_text()
+    # Cited as the text cites it; noted as the bibliography lists it; a source that says all has no note.
+    assert [r[-1] for r in rows] == ["Feder et al., 2021 1", "Feder et al., 2021 1", "this re-analysis"]
+    assert "1. Feder, A., Costi, S., Rutter, S. B., et al. (2021)." in soup.select_one(".gt_sourcenotes").get_text()
     # The numbered-table extension finds the table by this opening and reads its caption from it.
     from ketamine_ptsd.engine.sphinx_tables import CAPTION, OPENING
 
@@ -102,3 +103,37 @@ def test_labels_spanners_groups_details_and_short_citations():
 def test_a_float_format_that_is_not_a_precision_is_refused():
     with pytest.raises(ValueError, match="float_format"):
         tables.show_table(pd.DataFrame({"x": [1.0]}), float_format="{:g}")
+
+
+def test_note_marks_are_the_notes_numbered_from_one_once_per_work():
+    """Two spellings of one paper are one note; a source without a note takes no number; every mark has its
+    note and every note its mark."""
+    frame = pd.DataFrame(
+        {
+            "label": ["a", "b", "c", "d", "e", "f"],
+            "source": [
+                "this re-analysis",
+                "Mitchell et al. 2021, Nat Med 27:1025 (MAPP1)",
+                "Williams et al. 2022, Cochrane Database Syst Rev CD002795.pub3",
+                "Mitchell et al. 2021, Nat Med 27:1025; Mitchell et al. 2023, Nat Med",
+                "Blanchard et al. 2023, J Trauma Stress",
+                "MacConnel et al., OSF preprint, abstract",
+            ],
+        }
+    )
+    _, soup = rendered(frame, sources="source", caption="Notes.")
+    cells = [r[-1] for r in body_cells(soup)]
+    assert cells == [
+        "this re-analysis",
+        "Mitchell et al., 2021 (MAPP1) 1",
+        "Williams et al., 2022 2",
+        "Mitchell et al., 2021 1 ; Mitchell et al., 2023 3",
+        "Blanchard et al., 2023 4",
+        "MacConnel et al., n.d. 5",
+    ]
+    marks = {int(sup.get_text()) for sup in soup.select("tbody sup")}
+    notes = [div.get_text(" ", strip=True) for div in soup.select(".gt_sourcenote")]
+    assert marks == set(range(1, len(notes) + 1))
+    assert [n.split(".")[0] for n in notes] == [str(k) for k in range(1, len(notes) + 1)]
+    assert len(set(n.split(". ", 1)[1] for n in notes)) == len(notes)
+    assert notes[1].startswith("2. Williams, T., Phillips, N. J., Stein, D. J., & Ipser, J. C. (2022).")

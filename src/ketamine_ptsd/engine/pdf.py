@@ -4,7 +4,9 @@ Jupyter Book's own routes do not work here: ``pdfhtml`` downloads a browser (off
 ``pdflatex`` prints HTML tables and glued values as ``<... object>``. Instead Jupyter Book renders the
 same sources as one HTML page (``singlehtml``), which is reshaped for print (a title page with the book's
 opening notice, a table of contents, numbered chapters, no code and no navigation) and printed by the
-system's Chromium through Playwright's ``page.pdf``, with running page numbers and a PDF outline.
+system's Chromium through Playwright's ``page.pdf``, with running page numbers and a PDF outline. The
+contents give each entry's page: the book is printed, where each heading landed is read back from the PDF's
+named destinations, and it is printed again with those numbers, until the numbers stand.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,26 +53,37 @@ details.hide, .cell_input, .tag_remove-cell, .tag_injected-parameters, .table-do
   margin: 0 !important; overflow: visible !important; }
 .pdf-title-page { break-after: page; padding-top: 28vh; }
 .pdf-title-page h1 { font-size: 22pt; line-height: 1.25; margin-bottom: 1.2em; }
+h1, h2, h3, h4, .pdf-contents { hyphens: manual !important; }
+.pdf-nobreak { white-space: nowrap; }
 .pdf-title-page .pdf-byline { font-size: 12pt; margin-bottom: 3em; }
 .pdf-contents { break-after: page; }
 .pdf-contents ol { list-style: none; padding-left: 0; }
 .pdf-contents > ol { columns: 2; column-gap: 2.5em; font-size: 9.5pt; }
 .pdf-contents > ol > li { break-inside: avoid; }
 .pdf-contents ol ol { padding-left: 1.6em; margin-bottom: 0.4em; }
-.pdf-contents a { text-decoration: none; color: inherit; }
+.pdf-contents a { text-decoration: none; color: inherit; display: flex; gap: 0.6em; }
+.pdf-contents a > :first-child { flex: 1; }
+.pdf-contents .pdf-page { font-variant-numeric: tabular-nums; min-width: 1.8em; text-align: right; }
 body { counter-reset: chapter; }
 .pdf-chapter { break-before: page; counter-increment: chapter; counter-reset: section; }
 .pdf-chapter > h2::before { content: counter(chapter) "  "; }
 .pdf-chapter > section { counter-increment: section; }
 .pdf-chapter > section > h3::before { content: counter(chapter) "." counter(section) "  "; }
 h2, h3, h4 { break-after: avoid; }
+/* No line of a paragraph or list item alone at the foot or the head of a page. */
+p, li, dd, blockquote { orphans: 3; widows: 3; }
+/* A figure stays whole with its caption; a table may run over pages (its header repeats), its caption kept
+   with its first rows by the book's stylesheet (house.css), so no page is left half empty by a long table. */
 figure, img, .admonition { break-inside: avoid; }
+figure.numbered-table { break-inside: auto; }
 img { max-width: 100% !important; height: auto !important; }
 table { max-width: 100% !important; }
 .cell_output { overflow: visible !important; }
 a { color: inherit; }
 """
 PDF_FILENAME = "book.pdf"
+#: Prints after the first, with the contents' page numbers, before giving up on their settling.
+CONTENTS_PRINTS = 3
 #: Tables, figures and formulas whose right edge is past the printed text's (by their caption or tag).
 WIDER_THAN_THE_PAGE = """() => [...document.querySelectorAll('table, img, svg, pre, mjx-container')]
     .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
@@ -142,6 +156,19 @@ def shape_for_print(html: str, today: date | None = None) -> str:
     notice = next((a for a in root.select(".admonition") if a.name != "details"), None)
     byline = soup.select_one(".footer-item p, .bd-footer-content p")
 
+    # A hyphenated word of the title stays on one line ("re-analysis", never "re-" and "analysis").
+    for text in list(title.find_all(string=True)):
+        words = re.split(r"(\S+-\S+)", str(text))
+        if len(words) > 1:
+            pieces = []
+            for k, word in enumerate(words):
+                if k % 2:
+                    span = soup.new_tag("span", attrs={"class": "pdf-nobreak"})
+                    span.string = word
+                    pieces.append(span)
+                elif word:
+                    pieces.append(word)
+            text.replace_with(*pieces)
     title_page = soup.new_tag("section", attrs={"class": "pdf-title-page"})
     title_page.append(title.extract())
     if byline is not None:
@@ -184,9 +211,38 @@ def _contents_entry(soup, section, number: str):
     entry = soup.new_tag("li")
     link = soup.new_tag("a", href=f"#{section['id']}")
     text = heading.get_text(" ", strip=True).rstrip("#").strip()
-    link.string = f"{number}  {text}"
+    title = soup.new_tag("span")
+    title.string = f"{number}  {text}"
+    # Three digits' room before the pages are known, so the numbers do not move the text when they come.
+    page = soup.new_tag("span", attrs={"class": "pdf-page"})
+    page.string = "000"
+    link.extend([title, page])
     entry.append(link)
     return entry
+
+
+def number_contents(html: str, pages: dict[str, int]) -> str:
+    """``html`` (from :func:`shape_for_print`) with each contents entry's page: ``pages`` maps a section's id
+    to the page (from 1) its heading is on."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for link in soup.select(".pdf-contents a"):
+        link.select_one(".pdf-page").string = str(pages.get(link["href"][1:], ""))
+    return str(soup)
+
+
+def heading_pages(pdf: Path, html: str) -> dict[str, int]:
+    """Where each heading the contents of ``html`` lists landed in ``pdf``: section id to page (from 1), read
+    from the PDF's named destinations (Chromium names one for each target of an internal link)."""
+    from bs4 import BeautifulSoup
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    # pypdf keys them as PDF names, with a leading slash.
+    destinations = {name.lstrip("/"): d for name, d in reader.named_destinations.items()}
+    ids = [a["href"][1:] for a in BeautifulSoup(html, "html.parser").select(".pdf-contents a")]
+    return {i: reader.get_destination_page_number(destinations[i]) + 1 for i in ids if i in destinations}
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -268,9 +324,20 @@ def build_pdf(
     page = render_single_page(source, work)
     # Sphinx writes the root document's links relative to the output folder, wherever the page itself is.
     printable = work / "_build" / "singlehtml" / "print.html"
-    printable.write_text(shape_for_print(page.read_text(encoding="utf-8")), encoding="utf-8")
+    shaped = shape_for_print(page.read_text(encoding="utf-8"))
     partial = target.with_name(target.name + ".partial")
+    printable.write_text(shaped, encoding="utf-8")
     print_page(printable, partial, chromium)
+    # The numbers take the room reserved for them, so a second print normally confirms them; a third settles
+    # a contents that still moved a heading.
+    for _ in range(CONTENTS_PRINTS):
+        pages = heading_pages(partial, shaped)
+        printable.write_text(number_contents(shaped, pages), encoding="utf-8")
+        print_page(printable, partial, chromium)
+        if heading_pages(partial, shaped) == pages:
+            break
+    else:
+        raise PdfFailed("the contents' page numbers did not settle: headings moved at every print")
     from pypdf import PdfReader
 
     pages = len(PdfReader(partial).pages)

@@ -17,6 +17,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from ketamine_ptsd.presentation import citations
+
 #: Words a status column may hold, with the symbol shown before each (a reader scanning a column finds
 #: the exceptions by shape; the word keeps it readable in print and by screen readers).
 STATUS_SYMBOLS = {
@@ -32,6 +34,8 @@ STATUS_SYMBOLS = {
     "suppressed": "○",
 }
 MISSING = "—"
+#: Text that is a number with its comparison, sign, unit or range ("< .001", "p = .027", "−0.2 to 1.3", "63%").
+NUMBER_TEXT = re.compile(r"(?:p\s*)?[<>≤≥=]?\s*[−–+-]?[\d.,]+%?(?:\s*(?:to|–)\s*[−–+-]?[\d.,]+%?)?")
 
 
 def _is_missing(value) -> bool:
@@ -50,6 +54,9 @@ def _cell(value, decimals: int, status: bool) -> str:
     elif isinstance(value, (int, np.integer)):
         return str(value)
     text = escape(str(value))
+    if NUMBER_TEXT.fullmatch(str(value)):
+        # A number written as text (a p value "< .001", a range) is never broken over lines.
+        return f'<span class="house-number">{text}</span>'
     symbol = STATUS_SYMBOLS.get(str(value)) if status else None
     if symbol:
         return f'<span class="house-status house-status-{escape(str(value)).replace(" ", "-")}">{symbol} {text}</span>'
@@ -65,8 +72,28 @@ def _numeric(column: pd.Series) -> bool:
 
 def _short_source(source: str) -> str:
     """A citation's short form: its first phrase, up to a comma, a full stop (not of "et al.") or a question
-    mark ("Feder et al. 2021", "So how special is special K?")."""
-    return re.split(r",\s|(?<!\bal)\.\s|(?<=\?)\s", source, maxsplit=1)[0].strip()
+    mark ("Feder et al. 2021", "So how special is special K?"), with a comma before the year, as the text cites
+    ("Feder et al., 2021"); authors without a year are cited "n.d." ("MacConnel et al., n.d."), as APA does."""
+    first = re.split(r",\s|(?<!\bal)\.\s|(?<=\?)\s", source, maxsplit=1)[0].strip()
+    if first.endswith(" et al."):
+        return f"{first}, n.d."
+    return re.sub(r"(\S) (\d{4})$", r"\1, \2", first)
+
+
+def _citations(source: str) -> list[tuple[str, str | None]]:
+    """Each work ``source`` cites (several are separated by semicolons): its citation as the text gives it, with
+    the qualifier in the table's source ("(MAPP1)"), and its note (None when the citation says all). A work in
+    the book's bibliography is cited and noted as the text and bibliography cite it."""
+    cited = []
+    for part in (p.strip() for p in source.split(";")):
+        key = citations.find(part)
+        if key is None:
+            short = _short_source(part)
+            cited.append((short, None if short == part else part))
+            continue
+        qualifier = re.search(r" (\([^()]*\))$", part)
+        cited.append((citations.short(key) + (qualifier[0] if qualifier else ""), citations.full(key)))
+    return cited
 
 
 def _decimals(float_format: str) -> int:
@@ -118,8 +145,9 @@ def show_table(
     groups : str, optional
         Column whose values group the rows, in order of first appearance; shown as group headings.
     sources : str, optional
-        Column of references: each cell shows the short citation with a note number, and the notes under
-        the table give each full reference once.
+        Column of references: each cell shows the author-year citation with a note number, and the notes
+        under the table give each full reference once, numbered in order of first citation (a work in the
+        book's bibliography as the bibliography gives it).
     notes : tuple of str
         Sentences under the table.
     """
@@ -141,14 +169,23 @@ def show_table(
                 for c, d in zip(cells, frame[details[column]], strict=True)
             ]
         shown[column] = cells
-    source_notes = []
+    source_notes: list[str] = []
     if sources:
-        references = list(dict.fromkeys(str(v) for v in frame[sources] if not _is_missing(v)))
-        shown[sources] = [
-            MISSING if _is_missing(v) else f"{escape(_short_source(str(v)))}<sup>{references.index(str(v)) + 1}</sup>"
-            for v in frame[sources]
-        ]
-        source_notes = [f"{k}. {ref}" for k, ref in enumerate(references, start=1) if ref != _short_source(ref)]
+        # Notes numbered per table in order of first citation, one per work, only for works with a note.
+        cells = []
+        for value in frame[sources]:
+            if _is_missing(value):
+                cells.append(MISSING)
+                continue
+            marked = []
+            for short, note in _citations(str(value)):
+                if note is not None and note not in source_notes:
+                    source_notes.append(note)
+                mark = "" if note is None else f"<sup>{source_notes.index(note) + 1}</sup>"
+                marked.append(f"{escape(short)}{mark}")
+            cells.append("; ".join(marked))
+        shown[sources] = cells
+        source_notes = [f"{k}. {note}" for k, note in enumerate(source_notes, start=1)]
     if groups:
         shown[groups] = frame[groups].astype(str)
         order = list(dict.fromkeys(shown[groups]))
