@@ -211,3 +211,19 @@ def test_builds_killed_at_random_moments_are_followed_by_a_build_equal_to_a_clea
         done = run("build", "--out", out)
         assert done.returncode == 0, (attempt, done.stderr)
         assert results(out) == results(bundled[0]), attempt
+
+
+def test_a_failed_folder_left_unmarked_by_an_earlier_full_disk_is_cleared_and_a_users_is_refused(tmp_path):
+    out = tmp_path / "out"
+    (out / output.FAILED_DIRNAME).mkdir(parents=True)
+    (out / output.FAILED_DIRNAME / output.MARK).write_text('{"made_by": "te')  # cut short by a full disk
+    with output.OutputFolder(out, "test", [], wait=True, echo=print):
+        pass
+    assert not (out / output.FAILED_DIRNAME).exists()
+    # A failed/ holding anything else may be the user's: refused, and left as it was.
+    (out / output.FAILED_DIRNAME).mkdir()
+    (out / output.FAILED_DIRNAME / "notes.txt").write_text("mine")
+    with pytest.raises(output.NotMadeByBuild):
+        with output.OutputFolder(out, "test", [], wait=True, echo=print):
+            pass
+    assert (out / output.FAILED_DIRNAME / "notes.txt").read_text() == "mine"

@@ -87,8 +87,11 @@ def sha256_file(path: Path) -> str:
 
 
 def mark(folder: Path, made_by: str, files: dict[str, str] | None = None) -> None:
-    """Mark ``folder`` as made by the build (``files``: published file names and their SHA-256)."""
-    (folder / MARK).write_text(json.dumps({"made_by": made_by, "files": files or {}}, indent=1) + "\n")
+    """Mark ``folder`` as made by the build (``files``: published file names and their SHA-256). Written
+    beside and renamed over the mark, so a write that fails (a full disk) leaves the old mark whole."""
+    tmp = folder / (MARK + ".tmp")
+    tmp.write_text(json.dumps({"made_by": made_by, "files": files or {}}, indent=1) + "\n")
+    os.replace(tmp, folder / MARK)
 
 
 def _marked(folder: Path) -> dict | None:
@@ -183,7 +186,12 @@ class OutputFolder:
             )
 
         if self.failed.exists() and _marked(self.failed) is None:
-            refuse(self.failed)
+            # What an earlier version of the build left when the disk filled between making failed/ and
+            # marking it: an empty folder, or one holding only its cut mark. Nothing of the user's is in it.
+            if {p.name for p in self.failed.iterdir()} <= {MARK, MARK + ".tmp"}:
+                shutil.rmtree(self.failed)
+            else:
+                refuse(self.failed)
         if self.html.exists():
             made = _marked(self.html)
             if made is None and (self.state / LEGACY_STATE).is_file():
