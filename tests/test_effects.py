@@ -126,3 +126,25 @@ def test_noncentral_interval_contains_t_and_shrinks_with_n(t, df):
     d = t / math.sqrt(n)
     big_low, big_high = effects.noncentral_t_ci(d * math.sqrt(4 * n), 4 * n - 1, 0.95)
     assert (big_high - big_low) / math.sqrt(4 * n) < (high - low) / math.sqrt(n)
+
+
+def test_intervals_need_a_finite_standard_error_and_positive_degrees_of_freedom():
+    assert effects.t_interval(1.0, math.inf, 5, 0.95) == (None, None)
+    assert effects.t_interval(1.0, 1.0, 0, 0.95) == (None, None)
+    assert effects.noncentral_t_ci(math.inf, 5, 0.95) == (None, None)
+    assert effects.noncentral_t_ci(2.0, 0, 0.95) == (None, None)
+
+
+def test_noncentral_t_ci_with_one_degree_of_freedom_inverts_the_integral():
+    low, high = effects.noncentral_t_ci(2.0, 1, 0.95)
+    ref_low, ref_high = ncp_interval_by_integration(2.0, 1)
+    assert low == pytest.approx(ref_low, abs=1e-5)
+    assert high == pytest.approx(ref_high, abs=1e-5)
+
+
+def test_noncentral_t_ci_uses_the_normal_approximation_for_a_huge_t():
+    # |t| > 200: t -/+ z_.975 sqrt(1 + t^2 / (2 df)), written out.
+    half = 1.959963984540054 * math.sqrt(1 + 250.0**2 / (2 * 50))
+    low, high = effects.noncentral_t_ci(250.0, 50, 0.95)
+    assert low == pytest.approx(250.0 - half, rel=1e-12)
+    assert high == pytest.approx(250.0 + half, rel=1e-12)

@@ -32,3 +32,14 @@ def test_suppression_never_reveals_a_small_cell(cells, min_cell):
         assert (key in out[privacy.SUPPRESSED_KEY]) == small
         if not small:
             assert out[key] == values[key]
+
+
+def test_suppression_keeps_an_earlier_list_and_skips_what_it_already_hid():
+    # A value already listed as suppressed stays listed once and is not hidden a second time; the list carries on.
+    out = privacy.suppress({"a": 1.0, "b": 2.0, privacy.SUPPRESSED_KEY: ["a"]}, {"a": 3, "b": 2}, 5)
+    assert out == {"a": 1.0, "b": None, privacy.SUPPRESSED_KEY: ["a", "b"]}
+
+
+def test_a_missing_value_does_not_stop_the_rule_for_the_next_keys():
+    out = privacy.suppress({"a": None, "b": 1.0}, {"a": 3, "b": 3}, 5)
+    assert out == {"a": None, "b": None, privacy.SUPPRESSED_KEY: ["b"]}
