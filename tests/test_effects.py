@@ -133,6 +133,15 @@ def test_intervals_need_a_finite_standard_error_and_positive_degrees_of_freedom(
     assert effects.t_interval(1.0, 1.0, 0, 0.95) == (None, None)
     assert effects.noncentral_t_ci(math.inf, 5, 0.95) == (None, None)
     assert effects.noncentral_t_ci(2.0, 0, 0.95) == (None, None)
+    assert effects.noncentral_t_ci(None, 5, 0.95) == (None, None)
+    assert effects.noncentral_t_ci(2.0, None, 0.95) == (None, None)
+
+
+def test_t_interval_with_one_degree_of_freedom():
+    # t_{.975, 1} = tan(0.475 pi) = 12.7062047...
+    low, high = effects.t_interval(10.0, 2.0, 1, 0.95)
+    half = math.tan(0.475 * math.pi) * 2.0
+    assert (low, high) == (pytest.approx(10.0 - half, rel=1e-12), pytest.approx(10.0 + half, rel=1e-12))
 
 
 def test_noncentral_t_ci_with_one_degree_of_freedom_inverts_the_integral():
@@ -142,9 +151,10 @@ def test_noncentral_t_ci_with_one_degree_of_freedom_inverts_the_integral():
     assert high == pytest.approx(ref_high, abs=1e-5)
 
 
-def test_noncentral_t_ci_uses_the_normal_approximation_for_a_huge_t():
-    # |t| > 200: t -/+ z_.975 sqrt(1 + t^2 / (2 df)), written out.
-    half = 1.959963984540054 * math.sqrt(1 + 250.0**2 / (2 * 50))
-    low, high = effects.noncentral_t_ci(250.0, 50, 0.95)
-    assert low == pytest.approx(250.0 - half, rel=1e-12)
-    assert high == pytest.approx(250.0 + half, rel=1e-12)
+@pytest.mark.parametrize(("t", "df"), [(250.0, 50), (-200.5, 50), (2.0, 10_001)])
+def test_noncentral_t_ci_uses_the_normal_approximation_beyond_its_switch(t, df):
+    # |t| > 200 or df > 10 000: t -/+ z_.975 sqrt(1 + t^2 / (2 df)), written out.
+    half = 1.959963984540054 * math.sqrt(1 + t**2 / (2 * df))
+    low, high = effects.noncentral_t_ci(t, df, 0.95)
+    assert low == pytest.approx(t - half, rel=1e-12)
+    assert high == pytest.approx(t + half, rel=1e-12)
