@@ -13,7 +13,7 @@ LINTED := src tests benchmarks tools
 # `make publish REMOTE=name-or-url` puts OUT's book on that git remote's gh-pages branch.
 REMOTE ?= origin
 
-.PHONY: report pdf publish test test-fast install lock benchmark clean
+.PHONY: report pdf publish test test-fast install lock benchmark mutation clean
 
 report: $(VENV)/.installed
 	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
@@ -36,6 +36,11 @@ test: $(VENV)/.installed
 # tier that starts a process fails and asks to be marked). `make test` runs both tiers.
 test-fast: $(VENV)/.installed
 	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q -m "not (pipeline or browser or spawns or scale)"
+
+# Mutation score of the definitions and statistics (benchmarks/mutation.py); needs mutmut in the venv
+# (.venv/bin/pip install mutmut), not in CI.
+mutation: $(VENV)/.installed
+	$(BIN)/python benchmarks/mutation.py
 
 install: $(VENV)/.installed
 
