@@ -161,8 +161,7 @@ def _build(args) -> int:
         _err(f"ketamine-ptsd build: {exc}")
         return EXIT_INVALID
     except BuildFailed as exc:
-        fault = machine_fault(exc, Path(args.out).absolute())
-        if fault:
+        if fault := machine_fault(exc, Path(args.out).absolute()):
             _err(f"ketamine-ptsd build: {fault}")
             return EXIT_FAILED
         _err(f"build failed: {exc}")
@@ -178,8 +177,7 @@ def _build(args) -> int:
 
         if isinstance(exc, ValidationFailed):
             return _report_invalid(exc.errors)
-        fault = machine_fault(exc, Path(args.out).absolute())
-        if fault:
+        if fault := machine_fault(exc, Path(args.out).absolute()):
             _err(f"ketamine-ptsd build: {fault}")
             return EXIT_FAILED
         raise

@@ -489,7 +489,7 @@ def detect_format(path) -> tuple[dict, list[str]]:
     if Path(path).suffix.lower() != ".csv":
         return {}, []
     text = Path(path).read_bytes()[: 1 << 20].decode("utf-8-sig", errors="replace").replace("\r\n", "\n")
-    lines = [ln for ln in text.split("\n")[:200]]
+    lines = text.split("\n")[:200]
     fmt: dict = {}
     notes: list[str] = []
     first = lines[0] if lines else ""

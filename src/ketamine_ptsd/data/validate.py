@@ -432,10 +432,9 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
     if header_row > 1:  # a title above the header (the mapping's format: header_row)
         skipped += header_row - 1
         text = "\n".join(text.split("\n")[header_row - 1 :])
-        data = text.encode("utf-8")
-        header_line = text.split("\n", 1)[0]
     if delimiter != ",":
         text = _recomma(text, delimiter)
+    if header_row > 1 or delimiter != ",":
         data = text.encode("utf-8")
         header_line = text.split("\n", 1)[0]
     if not header_line.strip():
