@@ -158,6 +158,59 @@ def test_a_followup_without_post_is_left_out_with_a_warning(tmp_path):
     assert result.cohort["pcl5_post"].isna().tolist() == [False, True]
 
 
+ITEMS = ",".join(f"pcl5_{i:02d}" for i in range(1, 21))
+
+
+def items_row(prefix: str, pattern: str) -> str:
+    """A row of a long file with items: ``prefix`` (patient, assessment, days, total) then 20 item cells from
+    ``pattern``, a digit per item and ``.`` for an empty one."""
+    return prefix + "," + ",".join("" if c == "." else c for c in pattern)
+
+
+def test_a_skipped_item_gives_a_prorated_total_counted_in_one_warning(tmp_path):
+    rows = [
+        items_row("a,pre,0,", "3333333333333333.333"),  # 19 items of 3: 57 / 19 * 20 = 60
+        items_row("a,post,21,", "1111111111111111111."),  # 19 of 1: 20
+        items_row("a,followup,60,", "22222222222222222..1"),  # 17 items, 33: 38.82 -> 39
+        items_row("b,pre,0,", "2" * 20),
+        items_row("b,post,20,", "1" * 20),
+    ]
+    result = validate_file(write(tmp_path, f"patient_id,assessment,days,pcl5,{ITEMS}\n" + "\n".join(rows) + "\n"))
+    assert result.ok, [str(p) for p in result.errors]
+    assert result.cohort["pcl5_pre"].tolist() == [60, 40] and result.cohort["pcl5_post"].tolist() == [20, 20]
+    assert result.assessments["pcl5"].tolist() == [20, 39, 20]
+    assert result.cohort.attrs["prorated_totals"] == 3
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column pcl5: 3 total(s) prorated from assessment items with at most 2 of 20 "
+        "empty: the mean of the answered items x 20 (rows 2, 3, 4)"
+    ]
+
+
+def test_an_assessment_with_too_many_items_empty_is_missing_and_a_baseline_an_error(tmp_path):
+    header = f"patient_id,assessment,days,pcl5,{ITEMS}\n"
+    rows = [
+        items_row("a,pre,0,", "2" * 20),
+        items_row("a,post,21,", "1" * 20),
+        items_row("a,followup,60,30", "111111111111111....."),  # 5 empty: no total, even beside a given one
+        items_row("b,pre,0,", "2" * 20),
+        items_row("b,post,20,", "11111111111111111..."),  # 3 empty: b becomes a dropout
+    ]
+    result = validate_file(write(tmp_path, header + "\n".join(rows) + "\n"))
+    assert result.ok, [str(p) for p in result.errors]
+    assert result.cohort["pcl5_post"].tolist() == [20, pd.NA]
+    assert result.assessments["assessment"].tolist() == ["post"]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column pcl5: 2 assessment row(s) with more than 2 of 20 items empty "
+        "(pcl5_items_missing_max): no total, left out (rows 4, 6)"
+    ]
+    baseline = [items_row("a,pre,0,", "222222222222222....."), items_row("a,post,21,", "1" * 20)]
+    assert messages(tmp_path, header + "\n".join(baseline) + "\n") == [
+        f"{tmp_path / 'long.csv'}: row 2: column pcl5_16: 5 of 20 assessment items empty (pcl5_16, pcl5_17, "
+        "pcl5_18, pcl5_19, pcl5_20): more than 2 (pcl5_items_missing_max), so no total can be prorated; the pre "
+        "assessment needs a PCL-5 total"
+    ]
+
+
 def test_a_file_without_post_has_no_completers(tmp_path):
     found = messages(tmp_path, f"{HEADER}\na,pre,0,50\nb,pre,0,40\n")
     assert any("no completers" in m for m in found), found

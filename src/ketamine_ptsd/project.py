@@ -98,9 +98,11 @@ class KetaminePtsd:
 
             raise ValidationFailed(validate_file(self.data, self.columns).errors)
         data_sha256 = sha256_file(self.data)
-        # What the notebooks read: the data file, and the mapping that renames and recodes it.
-        self.input_digest = (
-            data_sha256 if self.columns is None else engine.sha_text(data_sha256 + sha256_file(self.columns))
+        mapping_sha256 = None if self.columns is None else sha256_file(self.columns)
+        # What the notebooks read: the cohort validated from the data file, read through the mapping that renames
+        # and recodes it, with the totals prorated as the parameter allows.
+        self.input_digest = engine.sha_text(
+            json.dumps([data_sha256, mapping_sha256, self.params["pcl5_items_missing_max"]])
         )
         bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
         values = {
@@ -109,7 +111,7 @@ class KetaminePtsd:
             "assessments_path": paths.ASSESSMENTS_FILENAME,
             "data_origin": "synthetic" if bundled else "user",
             "data_sha256": data_sha256,
-            "mapping_sha256": None if self.columns is None else sha256_file(self.columns),
+            "mapping_sha256": mapping_sha256,
             "git_commit": git_commit(),
             "parameters": self.params,
         }
@@ -136,7 +138,7 @@ class KetaminePtsd:
             echo(f"cache: {paths.COHORT_FILENAME} damaged or missing, validating again")
         from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
-        result = validate_file(self.data, self.columns)
+        result = validate_file(self.data, self.columns, self.params["pcl5_items_missing_max"])
         if not result.ok:
             raise ValidationFailed(result.errors)
         warnings = [str(w) for w in result.warnings]

@@ -141,9 +141,12 @@ _CLUSTERS = {
 }
 
 _ITEM_RULE = (
-    "whole number 0-4. In each row the 20 items of a time point are all given or all empty; where the "
-    "total is empty it is their sum, where it is given it must equal their sum. The file has all 20 item "
-    "columns of a time point or none"
+    "whole number 0-4. In each row the 20 items of a time point are given or all empty; where they are all "
+    "given, the total is their sum (a given total must equal it). Up to pcl5_items_missing_max (a parameter, "
+    "default 2) may be empty: the total is then prorated, the mean of the answered items x 20 rounded to a "
+    "whole number (a given total must equal it or the answered items' sum). With more empty there is no total: "
+    "an error for the baseline, a missing assessment otherwise (one warning). The file has all 20 item columns "
+    "of a time point or none"
 )
 
 
@@ -170,8 +173,8 @@ COLUMNS: tuple[Column, ...] = (
         "pcl5_pre",
         True,
         "integer",
-        "whole number 0-80; may be empty only where all 20 items pcl5_pre_01 .. pcl5_pre_20 are given "
-        "(the total is then their sum); the column may be left out when the file has those items. "
+        "whole number 0-80; may be empty where the items pcl5_pre_01 .. pcl5_pre_20 are given (the total is "
+        "then their sum, or prorated); the column may be left out when the file has those items. "
         f"Below {PROBABLE_PTSD_CUTOFF} is accepted with a warning",
         "PCL-5 total before the first infusion",
         minimum=0,
@@ -184,8 +187,8 @@ COLUMNS: tuple[Column, ...] = (
         "pcl5_post",
         True,
         "integer",
-        "whole number 0-80, or empty = no post-treatment assessment (dropout); where all 20 items "
-        "pcl5_post_01 .. pcl5_post_20 are given the total is their sum; the column may be left out "
+        "whole number 0-80, or empty = no post-treatment assessment (dropout); where the items "
+        "pcl5_post_01 .. pcl5_post_20 are given the total is their sum (or prorated); the column may be left out "
         "when the file has those items. At least one patient must have a value (a completer)",
         "PCL-5 total after treatment",
         minimum=0,
@@ -208,7 +211,8 @@ COLUMNS: tuple[Column, ...] = (
         "date_pre",
         False,
         "date",
-        "date (YYYY-MM-DD) that exists in the calendar; used with date_post to derive days_between "
+        "date (YYYY-MM-DD, or the column mapping's format: date) that exists in the calendar; used with "
+        "date_post to derive days_between "
         "(one of the two date columns alone is ignored, with a warning)",
         "Date of the pre-treatment assessment",
     ),
@@ -216,7 +220,7 @@ COLUMNS: tuple[Column, ...] = (
         "date_post",
         False,
         "date",
-        "date (YYYY-MM-DD) that exists in the calendar, not before date_pre",
+        "date (YYYY-MM-DD, or the column mapping's format: date) that exists in the calendar, not before date_pre",
         "Date of the post-treatment assessment",
     ),
     Column(
@@ -401,12 +405,20 @@ LONG_COLUMNS: tuple[Column, ...] = (
         "Days since the pre assessment",
         minimum=0,
     ),
-    Column("date", False, "date", "date (YYYY-MM-DD); days are derived from it", "Date of the assessment"),
+    Column(
+        "date",
+        False,
+        "date",
+        "date (YYYY-MM-DD, or the column mapping's format: date); days are derived from it",
+        "Date of the assessment",
+    ),
     Column(
         "pcl5",
         True,
         "integer",
-        "whole number 0-80; may be empty where all 20 items pcl5_01 .. pcl5_20 are given",
+        "whole number 0-80; may be empty where the items pcl5_01 .. pcl5_20 are given (the total is then their "
+        "sum, or prorated). A row with neither a total nor any item (a scheduled assessment never done) is left "
+        "out, with one warning counting such rows",
         "PCL-5 total of the assessment",
         minimum=0,
         maximum=80,

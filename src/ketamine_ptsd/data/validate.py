@@ -41,6 +41,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
+from ..parameters import DEFAULTS
 from .contract import (
     ALL_ITEM_COLUMNS,
     BOOLEAN_SPELLINGS,
@@ -1110,14 +1111,14 @@ def _shown_value(shown: dict[str, pyarrow.Array], name: str, i: int):
     return shown[name][i].as_py()
 
 
-def _validate_table(table: _Table, file: str) -> ValidationResult:
+def _validate_table(table: _Table, file: str, limit: int | None = None) -> ValidationResult:
     if table.errors and len(table.cells) == 0:
         # Every row was refused while reading (too many fields, say): those messages say all there is.
         return ValidationResult(None, list(table.errors), list(table.warnings))
     if "assessment" in (_clean_name(h).lower() for h in table.headers):
         from .long import validate_long_table  # one row per assessment
 
-        return validate_long_table(table, file)
+        return validate_long_table(table, file, limit)
     cells = _check_cells(table, file, _WIDE)
     if isinstance(cells, ValidationResult):
         return cells
@@ -1125,7 +1126,9 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     used, extra, items_used, rows, n = cells.used, cells.extra, cells.items_used, cells.rows, len(cells.rows)
 
     # Rules across columns.
-    totals, derived = _check_items(T, typed, given, items_used, cells.missing_required, value_of, out)
+    totals, derived, prorated = _check_items(
+        T, typed, given, items_used, cells.missing_required, value_of, out, limit=limit
+    )
 
     _check_ids(T, rows, out)
     days = _check_days(typed, used, value_of, out, derived, n)
@@ -1159,53 +1162,117 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     errors, warns = out.done()
     if errors:
         return ValidationResult(None, errors, warns)
-    return ValidationResult(_cohort(final, items_used, used, extra, derived, n), errors, warns)
+    cohort = _cohort(final, items_used, used, extra, derived, n)
+    cohort.attrs["prorated_totals"] = int(sum(p.sum() for p in prorated.values()))
+    return ValidationResult(cohort, errors, warns)
 
 
-def _check_items(T, typed, given, items_used, missing_required, value_of, out, layout: _Layout = _WIDE):
-    """Items against totals, partly filled items, the required totals. Returns totals (by item set), derived."""
+def _first_rows(rows) -> str:
+    """``rows 4, 7, 9, ...``: where a message about many rows points, its first three."""
+    rows = [int(r) for r in rows]
+    return ("row " if len(rows) == 1 else "rows ") + ", ".join(map(str, rows[:3])) + (", ..." if len(rows) > 3 else "")
+
+
+def _too_many_empty(rows, limit: int, what: str, outcome: str) -> str:
+    """The one warning for assessments whose items are too incomplete to give a total, and what became of them."""
+    return (
+        f"{len(rows)} {what} with more than {limit} of {N_ITEMS} items empty (pcl5_items_missing_max): "
+        f"{outcome} ({_first_rows(rows)})"
+    )
+
+
+def _prorated(answered_sum: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
+    """The mean of the answered items x 20, rounded half up to a whole number like every total; in integers,
+    so that a total of exactly x.5 rounds the same on every machine.
+
+    >>> _prorated(np.array([45, 38]), np.array([19, 19])).tolist()  # 47.37 and exactly 40
+    [47, 40]
+    """
+    return (2 * N_ITEMS * answered_sum + n_answered) // (2 * np.maximum(n_answered, 1))
+
+
+def _check_items(T, typed, given, items_used, missing_required, value_of, out, layout: _Layout = _WIDE, limit=None):
+    """Items against totals, prorated totals, the required totals. Returns totals (by item set), the columns
+    derived from items or dates, and which rows' totals were prorated (by item set).
+
+    A row whose items are all given has their sum as its total; one with at most ``limit``
+    (``pcl5_items_missing_max``) empty, and every given item valid, the mean of the answered items x 20
+    (:func:`_prorated`); one with more empty has no total (an error where the total is required).
+    """
+    limit = DEFAULTS["pcl5_items_missing_max"] if limit is None else limit
     n = len(T)
     totals: dict[str, pd.Series] = {}
+    prorated: dict[str, np.ndarray] = {}
     derived: list[str] = []
     for tp, items in layout.items.items():
         total_name = layout.totals[tp]
         total = typed[total_name].copy() if total_name in typed else _na(n)
         total_given = given[total_name] if total_name in given else np.zeros(n, dtype=bool)
         n_items = np.zeros(n, dtype=int)
+        prorated[tp] = np.zeros(n, dtype=bool)
+        too_many = np.zeros(n, dtype=bool)
         if items_used[tp]:
             filled = np.column_stack([given[c] for c in items])
             n_items = filled.sum(axis=1)
-            for i in np.flatnonzero((n_items > 0) & (n_items < N_ITEMS)):  # partly filled rows only
-                empty = [c for c, g in zip(items, filled[i]) if not g]
-                out.error(
-                    empty[0],
-                    f"{len(empty)} of {N_ITEMS} {layout.item_word[tp]} items empty "
-                    f"({', '.join(empty)}); give all {N_ITEMS} items or none",
-                    at=i,
-                )
             values = np.column_stack([typed[c].to_numpy(dtype="float64", na_value=np.nan) for c in items])
-            complete = ~np.isnan(values).any(axis=1)
-            sums = pd.Series(
-                pd.array(np.where(complete, np.nan_to_num(values).sum(axis=1), 0).astype(np.int64), dtype="Int64")
-            ).where(complete)
-            clash = complete & total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
-            for i in np.flatnonzero(clash):
+            valid = ~np.isnan(values) == filled  # every given item a valid score (errors are reported already)
+            valid = valid.all(axis=1)
+            answered = np.nan_to_num(values).sum(axis=1).astype(np.int64)
+            complete = valid & (n_items == N_ITEMS)
+            prorated[tp] = valid & (n_items > 0) & (N_ITEMS - n_items <= limit) & ~complete
+            too_many = (n_items > 0) & (N_ITEMS - n_items > limit)
+            scored = np.where(complete, answered, _prorated(answered, n_items))
+            sums = pd.Series(pd.array(scored, dtype="Int64")).where(complete | prorated[tp])
+            differs = total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
+            for i in np.flatnonzero(complete & differs):
                 out.error(
                     total_name,
                     f"does not equal the sum of items {items[0]} .. {items[-1]}, which is {int(sums.iat[i])}",
                     value_of(total_name, i),
                     at=i,
                 )
-            fill = complete & ~total_given
+            # A system that sums the answered items only writes that sum as the total: it stands for the same
+            # answers, and the prorated total replaces it.
+            differs &= total.to_numpy(dtype="float64", na_value=np.nan) != answered
+            for i in np.flatnonzero(prorated[tp] & differs):
+                out.error(
+                    total_name,
+                    f"does not equal the total of items {items[0]} .. {items[-1]}: {N_ITEMS - n_items[i]} of "
+                    f"{N_ITEMS} are empty, and the mean of the {n_items[i]} answered x {N_ITEMS} is "
+                    f"{int(sums.iat[i])} (their sum {answered[i]})",
+                    value_of(total_name, i),
+                    at=i,
+                )
+            fill = (complete & ~total_given) | prorated[tp]
             if fill.any():
                 total = total.where(~fill, sums)
                 derived.append(total_name)
+            if prorated[tp].any():
+                out.warning(
+                    total_name,
+                    f"{int(prorated[tp].sum())} total(s) prorated from {layout.item_word[tp]} items with at most "
+                    f"{limit} of {N_ITEMS} empty: the mean of the answered items x {N_ITEMS} "
+                    f"({_first_rows(out.rows[prorated[tp]])})",
+                )
         if tp in layout.required_totals and not missing_required:
+            for i in np.flatnonzero(too_many):
+                empty = [c for c, g in zip(items, filled[i]) if not g]
+                out.error(
+                    empty[0],
+                    f"{len(empty)} of {N_ITEMS} {layout.item_word[tp]} items empty ({', '.join(empty)}): more "
+                    f"than {limit} (pcl5_items_missing_max), so no total can be prorated; "
+                    f"{layout.required_totals[tp]}",
+                    at=i,
+                )
             for i in np.flatnonzero(~total_given & (n_items == 0)):
                 alt = f" (or all {N_ITEMS} items {items[0]} .. {items[-1]})" if items_used[tp] else ""
                 out.error(total_name, f"empty; {layout.required_totals[tp]}{alt}", at=i)
+        elif too_many.any():
+            total = total.mask(too_many)
+            what = f"{layout.item_word[tp]} assessment(s)"
+            out.warning(total_name, _too_many_empty(out.rows[too_many], limit, what, "no total, taken as missing"))
         totals[tp] = total
-    return totals, derived
+    return totals, derived, prorated
 
 
 def _check_ids(T, rows, out):
@@ -1278,7 +1345,7 @@ def _cohort(final, items_used, used, extra, derived, n) -> pd.DataFrame:
 # Public API
 
 
-def validate_file(path, columns=None) -> ValidationResult:
+def validate_file(path, columns=None, items_missing_max: int | None = None) -> ValidationResult:
     """Read a cohort file and validate it against the data contract.
 
     Parameters
@@ -1289,6 +1356,9 @@ def validate_file(path, columns=None) -> ValidationResult:
         assessment (:mod:`ketamine_ptsd.data.long`).
     columns : str or os.PathLike, optional
         A mapping file (:mod:`ketamine_ptsd.data.columns`) applied before validation.
+    items_missing_max : int, optional
+        PCL-5 items that may be empty in an assessment whose total is then prorated (the parameter
+        ``pcl5_items_missing_max``; its default when not given).
 
     Returns
     -------
@@ -1310,7 +1380,7 @@ def validate_file(path, columns=None) -> ValidationResult:
             table = apply_format(mapping, apply_mapping(mapping, table, label))
     except (_Refused, ValidationFailed) as r:
         return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
-    result = _validate_table(table, label)
+    result = _validate_table(table, label, items_missing_max)
     if mapping is None and any(p.message.startswith("missing required column") for p in result.errors):
         # A clinic's export under its own names: point to the tool that writes the mapping it needs.
         hint = (
@@ -1367,6 +1437,6 @@ def validate_frame(df: pd.DataFrame, file: str = "<data>", row_offset: int = 2) 
     return _validate_table(table, file)
 
 
-def load_cohort(path, columns=None) -> pd.DataFrame:
+def load_cohort(path, columns=None, items_missing_max: int | None = None) -> pd.DataFrame:
     """The validated cohort of a file, or :class:`ValidationFailed` with every problem."""
-    return validate_file(path, columns).raise_for_errors()
+    return validate_file(path, columns, items_missing_max).raise_for_errors()
