@@ -124,8 +124,10 @@ def test_the_redcap_example_builds_from_its_filled_in_starting_mapping(tmp_path)
     proc = run("build", "--data", export, "--columns", filled, "--out", out)
     assert proc.returncode == 0, proc.stderr
     values = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    # Nine patients: one follow-up without an end of treatment (a warning), one visit never done (left out).
     assert (
-        values["n_patients"] == 8 and values["n_with_followup"] is not None or "n_with_followup" in values["suppressed"]
+        values["n_patients"] == 9 and values["n_with_followup"] is not None or "n_with_followup" in values["suppressed"]
     )
+    assert values["n_prorated_totals"] is None and "n_prorated_totals" in values["suppressed"]  # 1, below min_cell
     assert "ae_dissociation_n_recorded" in values and not [k for k in values if "___" in k or k.startswith("ae__")]
     assert values["mapping_sha256"] == hashlib.sha256(filled.read_bytes()).hexdigest()

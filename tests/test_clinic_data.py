@@ -515,3 +515,33 @@ def test_assessment_rows_never_scored_are_left_out_with_one_counting_warning(tmp
         "never done): left out (rows 4, 7)"
     ]
     assert len(result.assessments) == 2  # the two post rows; the unscored follow-ups are gone
+
+
+def test_a_problem_repeated_over_rows_is_one_line_with_its_count_and_first_rows(tmp_path, capsys):
+    from ketamine_ptsd import cli
+
+    # US dates without the mapping's format: date: every date is refused, and said once, not once a row.
+    text = "patient_id,assessment,date,pcl5\n" + "".join(
+        f"p{k},pre,02/0{k}/2023,50\np{k},post,03/0{k}/2023,30\n" for k in range(1, 4)
+    )
+    data = write(tmp_path, text)
+    assert cli.main(["validate", "--data", str(data)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{data}: column date: dates must be written YYYY-MM-DD (ISO), or their form named in the column "
+        "mapping's format: date (ketamine-ptsd columns detects it); found another date form: 6 rows: "
+        "2 (02/01/2023), 3 (03/01/2023), 4 (02/02/2023), ...",
+        "6 problem(s) found; nothing was written.",
+    ]
+
+
+def test_a_redcap_checkbox_column_is_no_adverse_event_without_a_name(tmp_path):
+    # ae___1 would have been the event "__1" in the book and ae___1_pct in results.json.
+    text = f"{HEADER},ae___1,ae_nausea\na,pre,0,50,1,1\na,post,21,30,0,0\n"
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, [str(p) for p in result.errors]
+    assert [c for c in result.cohort.columns if c.startswith("ae_")] == ["ae_nausea"]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column ae___1: unknown column, ignored (a REDCap checkbox, one column per "
+        "choice: an adverse event's is named in a column mapping, e.g. ae___1: ae_nausea; `ketamine-ptsd columns` "
+        "starts one)"
+    ]

@@ -26,10 +26,13 @@ def _err(line: str) -> None:
 
 
 def _report_invalid(errors) -> int:
-    for problem in errors[:MAX_PRINTED]:
-        _err(str(problem))
-    if len(errors) > MAX_PRINTED:
-        _err(f"... and {len(errors) - MAX_PRINTED} more problems")
+    from ketamine_ptsd.data.validate import summarised
+
+    lines = summarised(errors)
+    for line in lines[:MAX_PRINTED]:
+        _err(line)
+    if len(lines) > MAX_PRINTED:
+        _err(f"... and {len(lines) - MAX_PRINTED} more lines of problems")
     _err(f"{len(errors)} problem(s) found; nothing was written.")
     return EXIT_INVALID
 
@@ -221,13 +224,13 @@ def _publish(args) -> int:
 
 
 def _validate(args) -> int:
-    from ketamine_ptsd.data.validate import validate_file
+    from ketamine_ptsd.data.validate import summarised, validate_file
 
     params = _resolved_params(args)
     if params is None:
         return EXIT_INVALID
     result = validate_file(args.data, args.columns, params["pcl5_items_missing_max"])
-    for warning in result.warnings:
+    for warning in summarised(result.warnings):
         _err(f"warning: {warning}")
     if not result.ok:
         return _report_invalid(result.errors)

@@ -136,12 +136,12 @@ class KetaminePtsd:
                 echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
                 return warnings
             echo(f"cache: {paths.COHORT_FILENAME} damaged or missing, validating again")
-        from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+        from ketamine_ptsd.data.validate import ValidationFailed, summarised, validate_file
 
         result = validate_file(self.data, self.columns, self.params["pcl5_items_missing_max"])
         if not result.ok:
             raise ValidationFailed(result.errors)
-        warnings = [str(w) for w in result.warnings]
+        warnings = summarised(result.warnings)
         state.mkdir(parents=True, exist_ok=True)
         from ketamine_ptsd.data.long import later_assessments
 

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -353,9 +354,15 @@ def data_dictionary() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # Real clinic exports: adverse events and one row per assessment
 
-#: ``ae_<name>``: the patient had this adverse event at any time during the course (lower-case letters,
-#: digits and ``_``).
-AE_PATTERN = r"ae_[a-z0-9_]+"
+#: ``ae_<name>``: the patient had this adverse event at any time during the course. The name is lower-case
+#: words (letters and digits, the first a letter) joined by single ``_``, so that it reads as the event's name
+#: in the book: a REDCap checkbox column such as ``ae___1`` is not one (:data:`CHECKBOX`).
+AE_PATTERN = r"ae_[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
+
+#: A REDCap checkbox: one column per choice, ``field___code``, holding 1 where the choice is ticked.
+CHECKBOX = re.compile(r"(?P<field>[a-z0-9_]*?)___(?P<code>[a-z0-9]+)")
+#: REDCap's own bookkeeping columns: a form's completion status, repeating instruments, access groups.
+REDCAP_BOOKKEEPING = re.compile(r".*_complete|redcap_repeat_.*|redcap_data_access_group|redcap_survey_identifier")
 
 _BOOLEAN_RULE = "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded"
 
@@ -368,11 +375,9 @@ SERIOUS_ADVERSE_EVENT = Column(
 def adverse_event_column(name: str) -> Column | None:
     """The contract's column for an adverse-event name, or ``None`` when ``name`` is not one.
 
-    >>> adverse_event_column("ae_nausea").kind, adverse_event_column("nausea")
-    ('boolean', None)
+    >>> adverse_event_column("ae_nausea").kind, adverse_event_column("nausea"), adverse_event_column("ae___1")
+    ('boolean', None, None)
     """
-    import re
-
     if name == SERIOUS_ADVERSE_EVENT.name:
         return SERIOUS_ADVERSE_EVENT
     if re.fullmatch(AE_PATTERN, name):

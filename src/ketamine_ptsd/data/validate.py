@@ -45,6 +45,7 @@ from ..parameters import DEFAULTS
 from .contract import (
     ALL_ITEM_COLUMNS,
     BOOLEAN_SPELLINGS,
+    CHECKBOX,
     COHORT_DTYPES,
     COLUMNS,
     FILE_TYPES,
@@ -53,6 +54,7 @@ from .contract import (
     MISSING_MARKERS,
     N_ITEMS,
     OPTIONAL_COLUMNS,
+    REDCAP_BOOKKEEPING,
     REQUIRED_COLUMNS,
     SPREADSHEET_ERRORS,
     Column,
@@ -60,7 +62,15 @@ from .contract import (
     wide_column,
 )
 
-__all__ = ["Problem", "ValidationResult", "ValidationFailed", "validate_file", "validate_frame", "load_cohort"]
+__all__ = [
+    "Problem",
+    "ValidationResult",
+    "ValidationFailed",
+    "validate_file",
+    "validate_frame",
+    "load_cohort",
+    "summarised",
+]
 
 #: Longest offending value shown in a message.
 VALUE_WIDTH = 40
@@ -129,6 +139,30 @@ class Problem:
             parts.append(f"column {self.column}")
         text = ": ".join(parts) + ": " + self.message
         return text if self.value is None else f"{text} ({self.value})"
+
+
+def summarised(problems) -> list[str]:
+    """The problems as a person reads them: one line per column and kind of problem. A problem repeated over
+    rows (the same file, column and message) is one line with its count and its first three rows, each with
+    the value it found there; a problem of one row, or of the whole file, is its own line.
+
+    >>> rows = [Problem("a.csv", r, "date", "not a date", v) for r, v in ((2, "x"), (3, "y"), (5, "z"), (8, "w"))]
+    >>> summarised(rows + [Problem("a.csv", 4, "age", "too old", "120")])
+    ['a.csv: column date: not a date: 4 rows: 2 (x), 3 (y), 5 (z), ...', 'a.csv: row 4: column age: too old (120)']
+    """
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.file, p.column, p.message, p.row is None), []).append(p)
+    lines = []
+    for (file, column, message, whole), group in groups.items():
+        if whole or len(group) == 1:
+            lines.extend(str(p) for p in group)
+            continue
+        head = file if column is None else f"{file}: column {column}"
+        shown = [str(p.row) if p.value is None else f"{p.row} ({p.value})" for p in group[:3]]
+        more = ", ..." if len(group) > 3 else ""
+        lines.append(f"{head}: {message}: {len(group)} rows: {', '.join(shown)}{more}")
+    return lines
 
 
 @dataclass
@@ -966,6 +1000,13 @@ def _check_header(names, headers, filled, out: _Collector, layout: _Layout = _WI
             extra.append(shown)
             hint = _did_you_mean(shown)
             hint = f" (did you mean {hint}?)" if hint and hint not in seen else ""
+            if CHECKBOX.fullmatch(name):
+                hint = (
+                    " (a REDCap checkbox, one column per choice: an adverse event's is named in a column "
+                    "mapping, e.g. ae___1: ae_nausea; `ketamine-ptsd columns` starts one)"
+                )
+            elif REDCAP_BOOKKEEPING.fullmatch(name):
+                hint = " (REDCap's bookkeeping)"
             out.warning(shown, f"unknown column, ignored{hint}")
 
     items_used: dict[str, bool] = {}
