@@ -7,7 +7,9 @@ with nothing written.
 
 from __future__ import annotations
 
+import argparse
 import io
+import re
 
 import openpyxl
 import pandas as pd
@@ -545,3 +547,14 @@ def test_a_redcap_checkbox_column_is_no_adverse_event_without_a_name(tmp_path):
         "choice: an adverse event's is named in a column mapping, e.g. ae___1: ae_nausea; `ketamine-ptsd columns` "
         "starts one)"
     ]
+
+
+def test_help_is_plain_text():
+    from ketamine_ptsd import cli
+
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    texts = [parser.format_help(), *(p.format_help() for p in commands.values())]
+    assert set(commands) == {"build", "validate", "columns", "reconstruct", "publish"}
+    # No reStructuredText or Markdown markup: ``literal``, `role`, :func: and the like.
+    assert [t for t in texts if re.search(r"`|:[a-z]+:`|::", t)] == []

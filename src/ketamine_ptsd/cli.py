@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _parameter_options(build, "override one parameter, e.g. --param mcid=15 (repeatable)")
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
-    columns_help = "YAML mapping of the file's column names and codes to the contract's (see `columns`)"
+    columns_help = (
+        "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
+    )
     build.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
     build.add_argument(
         "--no-wait",

@@ -448,7 +448,13 @@ def _not_found(contract_of: dict[int, str], names: list[str], long: bool) -> lis
         optional = tuple(c for c in OPTIONAL_COLUMNS if c not in ALL_ITEM_COLUMNS)
     present = set(contract_of.values())
     # The items stand in for a total; a date for the days since pre.
-    stand_in = {"pcl5": "pcl5_01", "pcl5_pre": "pcl5_pre_01", "pcl5_post": "pcl5_post_01", "days": "date"}
+    stand_in = {
+        "pcl5": "pcl5_01",
+        "pcl5_pre": "pcl5_pre_01",
+        "pcl5_post": "pcl5_post_01",
+        "days": "date",
+        "days_between": "date_post",
+    }
     # What the mapping leaves out, less what is left out on purpose (REDCap's checkboxes and bookkeeping).
     left = {
         _normal(n): n
