@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,30 @@ def test_durability_and_adverse_events_are_published(clinic_build):
     assert claim["status"] == "differs" and claim["recomputed"] == "worsening"
     # A user's file was not generated to match anything.
     assert values["n_claims_by_construction"] == 0 and not any(c["by_construction"] for c in values["claims"])
+
+
+def visible(page) -> str:
+    """A page's text as a reader sees it: without its code cells' sources (collapsed there) and scripts."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for hidden in [*soup(["script", "style"]), *soup.select("div.cell_input")]:
+        hidden.decompose()
+    return re.sub(r"\s+", " ", soup.get_text(""))
+
+
+def test_the_book_describes_the_clinics_file_in_its_readers_words(clinic_build):
+    out, _ = clinic_build
+    pages = out / "html" / "notebooks"
+    rows = len(export().splitlines()) - 1
+    assert f"The data file holds 40 patients, in {rows} rows, one row per assessment." in visible(pages / "cohort.html")
+    # The landing page describes the file's patients, not the paper's clinic.
+    intro = visible(pages / "introduction.html")
+    assert "New York" not in intro and "the patients of the data file it was built from" in intro
+    # Tables and lists in words, not results.json's names (ci_low, n_recorded, durability_median_days_to_loss).
+    durability = visible(pages / "durability.html")
+    assert "Adverse event" in durability and "Patients recorded" in durability
+    assert not re.findall(r"\bci_(?:low|high)\b|\bn_recorded\b|\b[a-z]+_[a-z_]+ ?: not computable", durability)
 
 
 def test_no_identifier_or_date_is_published(clinic_build):
