@@ -364,7 +364,11 @@ CHECKBOX = re.compile(r"(?P<field>[a-z0-9_]*?)___(?P<code>[a-z0-9]+)")
 #: REDCap's own bookkeeping columns: a form's completion status, repeating instruments, access groups.
 REDCAP_BOOKKEEPING = re.compile(r".*_complete|redcap_repeat_.*|redcap_data_access_group|redcap_survey_identifier")
 
-_BOOLEAN_RULE = "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded"
+_BOOLEAN_RULE = (
+    "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded. With one row per "
+    "assessment it may differ between visits: the patient had the event if any visit says so (recorded if "
+    "any visit has a value)"
+)
 
 #: The serious-adverse-event column; ``ae_*`` columns are made by :func:`adverse_event_column`.
 SERIOUS_ADVERSE_EVENT = Column(
@@ -435,7 +439,8 @@ LONG_COLUMNS: tuple[Column, ...] = (
 )
 
 #: Columns that describe a patient, not an assessment: in the one-row-per-assessment format they may repeat
-#: on every row of a patient or be given on one row, but may not differ (``ae_*`` columns too).
+#: on every row of a patient or be given on one row, but may not differ; except the adverse events
+#: (``serious_adverse_event`` and ``ae_*``), recorded visit by visit: the patient had one if any visit says so.
 PATIENT_LEVEL_COLUMNS = (
     "age",
     "gender",
@@ -499,6 +504,10 @@ def clinic_dictionary() -> pd.DataFrame:
         )
     example = adverse_event_column("ae_name")
     for c, name in ((example, "ae_<name>"), (SERIOUS_ADVERSE_EVENT, SERIOUS_ADVERSE_EVENT.name)):
-        description = "Adverse event <name> at any time during the course" if c is example else c.description
+        description = (
+            "Adverse event <name> (lower-case words joined by _, e.g. ae_nausea) at any time during the course"
+            if c is example
+            else c.description
+        )
         rows.append({"column": name, "required": "no", "type": c.kind, "rule": c.rule, "description": description})
     return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])
