@@ -17,14 +17,16 @@ from ketamine_ptsd.engine import build as engine
 from ketamine_ptsd.engine.output import sha256_file
 
 #: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
-#: clinic export and its column mapping are offered for download by the page on running the book on one's
-#: own data.
+#: the clinic and REDCap exports and their column mappings are offered for download by the page on running the
+#: book on one's own data.
 BOOK_FILES = (
     "_config.yml",
     "_toc.yml",
     "data/example_cohort.csv",
     "data/example_clinic_export.csv",
     "data/example_columns.yml",
+    "data/example_redcap_export.csv",
+    "data/example_redcap_columns.yml",
 )
 
 
