@@ -181,7 +181,7 @@ def test_a_skipped_item_gives_a_prorated_total_counted_in_one_warning(tmp_path):
     assert result.ok, [str(p) for p in result.errors]
     assert result.cohort["pcl5_pre"].tolist() == [60, 40] and result.cohort["pcl5_post"].tolist() == [20, 20]
     assert result.assessments["pcl5"].tolist() == [20, 39, 20]
-    assert result.cohort.attrs["prorated_totals"] == 3
+    assert result.cohort.attrs["prorated_totals"] == 3 and result.cohort.attrs["prorated_patients"] == 1
     assert [str(w) for w in result.warnings] == [
         f"{tmp_path / 'long.csv'}: column pcl5: 3 total(s) prorated from assessment items with at most 2 of 20 "
         "empty: the mean of the answered items x 20 (rows 2, 3, 4)"
@@ -517,6 +517,11 @@ def test_assessment_rows_never_scored_are_left_out_with_one_counting_warning(tmp
         "never done): left out (rows 4, 7)"
     ]
     assert len(result.assessments) == 2  # the two post rows; the unscored follow-ups are gone
+    # The file's rows are still six; that some were left out is said, not how many (the warning counts them).
+    assert result.cohort.attrs["assessment_rows"] == 6 and result.cohort.attrs["unscored_rows_left_out"]
+    # A line with nothing on it is no assessment: skipped as before, neither counted nor warned about.
+    result = validate_file(write(tmp_path, text.replace("b,pre", "\n,,,\nb,pre")))
+    assert result.cohort.attrs["assessment_rows"] == 6 and len(result.warnings) == 1
 
 
 def test_a_problem_repeated_over_rows_is_one_line_with_its_count_and_first_rows(tmp_path, capsys):

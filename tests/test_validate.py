@@ -395,6 +395,7 @@ def test_a_total_is_prorated_from_items_with_a_few_empty(tmp_path):
     assert r.ok, [str(p) for p in r.errors]
     assert r.cohort["pcl5_pre"].tolist() == [39, 60]
     assert r.cohort.attrs["prorated_totals"] == 2 and "pcl5_pre" in r.cohort.attrs["derived_columns"]
+    assert r.cohort.attrs["prorated_patients"] == 2
     assert [str(w) for w in r.warnings] == [
         f"{tmp_path / 'cohort.csv'}: column pcl5_pre: 2 total(s) prorated from pre-treatment items with at most 2 "
         "of 20 empty: the mean of the answered items x 20 (rows 2, 3)"

@@ -82,7 +82,9 @@ def _without_unscored_rows(table: _Table, limit: int) -> tuple[_Table, list[str]
     if not scored or "assessment" not in names:
         return table, []
     empty = table.cells.iloc[:, scored].apply(lambda c: c.str.strip().str.lower().isin(MISSING_MARKERS))
-    blank = empty.all(axis=1).to_numpy()
+    # A line with nothing at all is no assessment (validation skips it); one with a patient and a visit is.
+    some_value = (table.cells.apply(lambda c: c.str.strip()) != "").any(axis=1).to_numpy()
+    blank = empty.all(axis=1).to_numpy() & some_value
     items = [i for i in scored if names[i] in LONG_ITEM_COLUMNS]
     too_many = np.zeros(len(blank), dtype=bool)
     if len(items) == N_ITEMS:  # an incomplete set of item columns is an error of the header
@@ -120,7 +122,9 @@ def validate_long_table(table: _Table, file: str, limit: int | None = None) -> V
         default when not given).
     """
     limit = DEFAULTS["pcl5_items_missing_max"] if limit is None else limit
+    kept = len(table.rows)
     table, skipped = _without_unscored_rows(table, limit)
+    left_out = kept - len(table.rows)
     cells = _check_cells(table, file, _LONG)
     if isinstance(cells, ValidationResult):
         return cells
@@ -171,9 +175,11 @@ def validate_long_table(table: _Table, file: str, limit: int | None = None) -> V
     if errors:
         return ValidationResult(None, errors, warns)
     cohort = _wide(frame, cells, derived, names)
-    # The chapters describe the file as it was: one row per assessment, this many rows.
-    cohort.attrs["assessment_rows"] = len(frame)
+    # The chapters describe the file as it was: one row per assessment, this many rows, some maybe left out.
+    cohort.attrs["assessment_rows"] = len(frame) + left_out
+    cohort.attrs["unscored_rows_left_out"] = left_out > 0
     cohort.attrs["prorated_totals"] = int(prorated["assessment"].sum())
+    cohort.attrs["prorated_patients"] = int(frame.loc[prorated["assessment"], "id"].nunique())
     return ValidationResult(cohort, errors, warns, _later(frame, names))
 
 

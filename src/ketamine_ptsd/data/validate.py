@@ -1205,6 +1205,7 @@ def _validate_table(table: _Table, file: str, limit: int | None = None) -> Valid
         return ValidationResult(None, errors, warns)
     cohort = _cohort(final, items_used, used, extra, derived, n)
     cohort.attrs["prorated_totals"] = int(sum(p.sum() for p in prorated.values()))
+    cohort.attrs["prorated_patients"] = int((prorated["pre"] | prorated["post"]).sum())
     return ValidationResult(cohort, errors, warns)
 
 
