@@ -156,7 +156,7 @@ def test_the_redcap_example_builds_from_its_filled_in_starting_mapping(tmp_path)
     assert values["n_prorated_totals"] is None and "n_prorated_totals" in values["suppressed"]  # 1, below min_cell
     assert "ae_dissociation_n_recorded" in values and not [k for k in values if "___" in k or k.startswith("ae__")]
     assert values["mapping_sha256"] == hashlib.sha256(filled.read_bytes()).hexdigest()
-    # 22 rows with values (the header and the byte-order mark aside); the visit never done is said to be left out.
-    assert "holds 9 patients, in 22 rows, one row per assessment (rows without a PCL-5 score are left out)." in (
+    # 23 rows under the header; the visit never done is said to be left out.
+    assert "holds 9 patients, in 23 rows, one row per assessment (rows without a PCL-5 score are left out)." in (
         visible(out / "html" / "notebooks" / "cohort.html")
     )

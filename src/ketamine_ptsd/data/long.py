@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..parameters import DEFAULTS
 from .contract import (
     ASSESSMENT_LABELS,
     BY_NAME,
@@ -108,7 +107,7 @@ def _without_unscored_rows(table: _Table, limit: int) -> tuple[_Table, list[str]
     ), warnings
 
 
-def validate_long_table(table: _Table, file: str, limit: int | None = None) -> ValidationResult:
+def validate_long_table(table: _Table, file: str, limit: int) -> ValidationResult:
     """Validate a table with one row per assessment and derive the cohort and the later assessments.
 
     Returns
@@ -118,10 +117,8 @@ def validate_long_table(table: _Table, file: str, limit: int | None = None) -> V
         patient-level columns from whichever row gives them; ``pcl5_pre_01`` .. and ``pcl5_post_01`` ..
         from the items of the ``pre`` and ``post`` rows when the file has items). ``assessments``: every
         ``interim``, ``post`` and ``followup`` row, ordered by patient and day, with ``days`` since ``pre``
-        and ``days_after_post`` (``NA`` for ``interim``). ``limit``: ``pcl5_items_missing_max`` (its
-        default when not given).
+        and ``days_after_post`` (``NA`` for ``interim``). ``limit``: ``pcl5_items_missing_max``.
     """
-    limit = DEFAULTS["pcl5_items_missing_max"] if limit is None else limit
     kept = len(table.rows)
     table, skipped = _without_unscored_rows(table, limit)
     left_out = kept - len(table.rows)
@@ -132,7 +129,7 @@ def validate_long_table(table: _Table, file: str, limit: int | None = None) -> V
     for message in skipped:
         out.warning("pcl5", message)
     totals, derived, prorated = _check_items(
-        cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, _LONG, limit
+        cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, limit, _LONG
     )
     pcl5 = totals["assessment"]
     if "days" not in cells.used and "date" not in cells.used:

@@ -159,9 +159,8 @@ def summarised(problems) -> list[str]:
             lines.extend(str(p) for p in group)
             continue
         head = file if column is None else f"{file}: column {column}"
-        shown = [str(p.row) if p.value is None else f"{p.row} ({p.value})" for p in group[:3]]
-        more = ", ..." if len(group) > 3 else ""
-        lines.append(f"{head}: {message}: {len(group)} rows: {', '.join(shown)}{more}")
+        listed = _first_rows([p.row for p in group], [p.value for p in group], word=False)
+        lines.append(f"{head}: {message}: {len(group)} rows: {listed}")
     return lines
 
 
@@ -1152,7 +1151,7 @@ def _shown_value(shown: dict[str, pyarrow.Array], name: str, i: int):
     return shown[name][i].as_py()
 
 
-def _validate_table(table: _Table, file: str, limit: int | None = None) -> ValidationResult:
+def _validate_table(table: _Table, file: str, limit: int = DEFAULTS["pcl5_items_missing_max"]) -> ValidationResult:
     if table.errors and len(table.cells) == 0:
         # Every row was refused while reading (too many fields, say): those messages say all there is.
         return ValidationResult(None, list(table.errors), list(table.warnings))
@@ -1167,9 +1166,7 @@ def _validate_table(table: _Table, file: str, limit: int | None = None) -> Valid
     used, extra, items_used, rows, n = cells.used, cells.extra, cells.items_used, cells.rows, len(cells.rows)
 
     # Rules across columns.
-    totals, derived, prorated = _check_items(
-        T, typed, given, items_used, cells.missing_required, value_of, out, limit=limit
-    )
+    totals, derived, prorated = _check_items(T, typed, given, items_used, cells.missing_required, value_of, out, limit)
 
     _check_ids(T, rows, out)
     days = _check_days(typed, used, value_of, out, derived, n)
@@ -1209,10 +1206,18 @@ def _validate_table(table: _Table, file: str, limit: int | None = None) -> Valid
     return ValidationResult(cohort, errors, warns)
 
 
-def _first_rows(rows) -> str:
-    """``rows 4, 7, 9, ...``: where a message about many rows points, its first three."""
+def _first_rows(rows, values=None, word: bool = True) -> str:
+    """``rows 4, 7, 9, ...``: where a message about many rows points, its first three (each with the value
+    found there, when given).
+
+    >>> _first_rows([4]), _first_rows([4, 7, 9, 12], ["a", None, "c", "d"], word=False)
+    ('row 4', '4 (a), 7, 9 (c), ...')
+    """
     rows = [int(r) for r in rows]
-    return ("row " if len(rows) == 1 else "rows ") + ", ".join(map(str, rows[:3])) + (", ..." if len(rows) > 3 else "")
+    values = values or [None] * len(rows)
+    shown = [str(r) if v is None else f"{r} ({v})" for r, v in zip(rows[:3], values)]
+    listed = ", ".join(shown) + (", ..." if len(rows) > 3 else "")
+    return (("row " if len(rows) == 1 else "rows ") + listed) if word else listed
 
 
 def _too_many_empty(rows, limit: int, what: str, outcome: str) -> str:
@@ -1233,7 +1238,7 @@ def _prorated(answered_sum: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
     return (2 * N_ITEMS * answered_sum + n_answered) // (2 * np.maximum(n_answered, 1))
 
 
-def _check_items(T, typed, given, items_used, missing_required, value_of, out, layout: _Layout = _WIDE, limit=None):
+def _check_items(T, typed, given, items_used, missing_required, value_of, out, limit: int, layout: _Layout = _WIDE):
     """Items against totals, prorated totals, the required totals. Returns totals (by item set), the columns
     derived from items or dates, and which rows' totals were prorated (by item set).
 
@@ -1241,7 +1246,6 @@ def _check_items(T, typed, given, items_used, missing_required, value_of, out, l
     (``pcl5_items_missing_max``) empty, and every given item valid, the mean of the answered items x 20
     (:func:`_prorated`); one with more empty has no total (an error where the total is required).
     """
-    limit = DEFAULTS["pcl5_items_missing_max"] if limit is None else limit
     n = len(T)
     totals: dict[str, pd.Series] = {}
     prorated: dict[str, np.ndarray] = {}
@@ -1257,8 +1261,8 @@ def _check_items(T, typed, given, items_used, missing_required, value_of, out, l
             filled = np.column_stack([given[c] for c in items])
             n_items = filled.sum(axis=1)
             values = np.column_stack([typed[c].to_numpy(dtype="float64", na_value=np.nan) for c in items])
-            valid = ~np.isnan(values) == filled  # every given item a valid score (errors are reported already)
-            valid = valid.all(axis=1)
+            # Every given item a valid score (the invalid ones are reported already).
+            valid = (~np.isnan(values) == filled).all(axis=1)
             answered = np.nan_to_num(values).sum(axis=1).astype(np.int64)
             complete = valid & (n_items == N_ITEMS)
             prorated[tp] = valid & (n_items > 0) & (N_ITEMS - n_items <= limit) & ~complete
@@ -1422,7 +1426,8 @@ def validate_file(path, columns=None, items_missing_max: int | None = None) -> V
             table = apply_format(mapping, apply_mapping(mapping, table, label))
     except (_Refused, ValidationFailed) as r:
         return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
-    result = _validate_table(table, label, items_missing_max)
+    limit = DEFAULTS["pcl5_items_missing_max"] if items_missing_max is None else items_missing_max
+    result = _validate_table(table, label, limit)
     if mapping is None and any(p.message.startswith("missing required column") for p in result.errors):
         # A clinic's export under its own names: point to the tool that writes the mapping it needs.
         hint = (
