@@ -102,9 +102,21 @@ class KetaminePtsd:
         data_sha256 = sha256_file(self.data)
         mapping_sha256 = None if self.columns is None else sha256_file(self.columns)
         # What the notebooks read: the cohort validated from the data file, read through the mapping that renames
-        # and recodes it, with the totals prorated as the parameter allows.
+        # and recodes it, with the totals prorated as the parameter allows, by this validation code (a change to
+        # it can change the cohort, so every chapter runs again).
+        validator = engine.import_closure(
+            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long\nimport ketamine_ptsd.data.columns",
+            self.package,
+        )
         self.input_digest = engine.sha_text(
-            json.dumps([data_sha256, mapping_sha256, self.params["pcl5_items_missing_max"]])
+            json.dumps(
+                [
+                    data_sha256,
+                    mapping_sha256,
+                    self.params["pcl5_items_missing_max"],
+                    [sha256_file(p) for p in validator.values()],
+                ]
+            )
         )
         bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
         values = {
@@ -122,12 +134,9 @@ class KetaminePtsd:
     def prepare(self, state: Path, echo: Callable[[str], None]) -> list[str]:
         """Validate the cohort file and store the validated cohort (``cohort_path``) for the notebooks, with the
         later assessments of a one-row-per-assessment file (``assessments_path``); reuse them when neither the
-        input nor the validation code changed. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with
+        input nor the validation code changed (both are in ``input_digest``). Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with
         every problem, before anything is written."""
-        validator = engine.import_closure(
-            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long", self.package
-        )
-        key = engine.sha_text(self.input_digest + "".join(sha256_file(p) for p in validator.values()))
+        key = self.input_digest
         cohort_file = state / paths.COHORT_FILENAME
         key_file, warnings_file = state / "cohort.key", state / "cohort.warnings.json"
         stored = [cohort_file, state / paths.ASSESSMENTS_FILENAME, warnings_file]

@@ -324,7 +324,7 @@ def data_dictionary() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``column``, ``required``, ``type``, ``rule``, ``description``. ``required`` is ``"yes"``,
-        ``"yes, or its 20 items"`` (the PCL-5 totals) or ``"no"``.
+        ``"yes, or its items"`` (the PCL-5 totals) or ``"no"``.
 
     Examples
     --------
@@ -342,7 +342,7 @@ def data_dictionary() -> pd.DataFrame:
                 rows.append(_collapsed([BY_NAME[n] for n in ITEM_COLUMNS[tp]]))
             continue
         if c.name in ("pcl5_pre", "pcl5_post"):
-            required = "yes, or its 20 items"
+            required = "yes, or its items"
         else:
             required = "yes" if c.required else "no"
         rows.append(
@@ -491,7 +491,7 @@ def clinic_dictionary() -> pd.DataFrame:
         required = {
             "assessment": "yes (one row per assessment)",
             "days": "yes, or date",
-            "pcl5": "yes, or its 20 items",
+            "pcl5": "yes, or its items",
         }
         rows.append(
             {
