@@ -297,6 +297,23 @@ def test_suggest_maps_synonyms_and_lists_codes(tmp_path):
     assert '"Visit": assessment' in text and '"Baseline": ""' in text
 
 
+def test_suggest_lists_the_contract_columns_nothing_maps_to_with_did_you_mean(tmp_path):
+    # No synonyms here but record_id: each contract column is listed, with the file's column it resembles.
+    export = "record_id,Visite,Visit_day,PCL5 score,Agee,Alter,NumInfusions\nR1,B,0,50,40,40,3\n"
+    text = suggest(write(tmp_path, export))
+    assert "# The file has one row per patient." in text  # no assessment column found
+    assert [line for line in text.splitlines() if "no column of the file maps to it" in line] == [
+        '  # pcl5_pre: required by the contract, and no column of the file maps to it; did you mean "PCL5 score"?',
+        "  # pcl5_post: required by the contract, and no column of the file maps to it",
+        '  # age: optional, and no column of the file maps to it; did you mean "Agee"?',
+        '  # n_infusions: optional, and no column of the file maps to it; did you mean "NumInfusions"?',
+    ]
+    assert (
+        "  # not in the file (optional; the analyses that need them are turned off): days_between, date_pre, "
+        "date_post, gender, race_ethnicity, n_psych_meds, suicidal_ideation, psychotherapy"
+    ) in text
+
+
 @pytest.mark.spawns
 @pytest.mark.parametrize("case", ["mapping", "long file"])
 def test_command_line_rejects_bad_input_and_writes_nothing(tmp_path, case):

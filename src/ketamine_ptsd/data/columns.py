@@ -466,7 +466,8 @@ def _not_found(contract_of: dict[int, str], names: list[str], long: bool) -> lis
     }
     out, absent = [], []
     for name in (c for c in (*required, *optional) if c not in present and stand_in.get(c) not in present):
-        close = difflib.get_close_matches(_normal(name), left, n=1, cutoff=0.6)
+        # An optional column is suggested on a closer likeness than a required one, which is always listed.
+        close = difflib.get_close_matches(_normal(name), left, n=1, cutoff=0.6 if name in required else 0.7)
         hint = f"; did you mean {_quote(left[close[0]])}?" if close else ""
         if name in required:
             alt = " (or date)" if name == "days" else ""
