@@ -36,4 +36,4 @@ def test_the_prorated_totals_are_counted_with_their_rule():
     assert text.startswith("12 PCL-5 totals were prorated: an assessment with at most 2 of its 20 items empty")
     assert "the mean of the answered items x 20" in text and "{cite:t}`downey1998`" in text
     hidden = prose.prorated_note({"n_prorated_totals": None, "suppressed": ["n_prorated_totals"]}, 2, 5, True).data
-    assert hidden.startswith("Fewer than 5 (suppressed) PCL-5 totals were prorated")
+    assert hidden.startswith("Some (suppressed: from fewer than 5 patients) PCL-5 totals were prorated")

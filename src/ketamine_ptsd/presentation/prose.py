@@ -76,7 +76,8 @@ def prorated_note(values: dict, limit: int, min_cell: int, has_items: bool):
     n = values["n_prorated_totals"]
     if n == 0:
         return Markdown("No PCL-5 total was prorated: every assessment gives its total or all 20 items.")
-    count = f"Fewer than {min_cell} ({SUPPRESSED_TEXT})" if n is None else f"{n:,}"
+    # Hidden by the patients it rests on, not by the number of totals (one patient may have several).
+    count = f"Some ({SUPPRESSED_TEXT}: from fewer than {min_cell} patients)" if n is None else f"{n:,}"
     return Markdown(
         f"{count} PCL-5 totals were prorated: an assessment with at most {limit} of its 20 items empty "
         "(`pcl5_items_missing_max`) has as its total the mean of the answered items x 20, rounded to a whole "
