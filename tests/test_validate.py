@@ -161,6 +161,11 @@ def test_wrong_delimiter(tmp_path, sep, shown):
 def test_semicolon_message_is_exact(tmp_path):
     p = only_error(check(write(tmp_path, "patient_id;pcl5_pre;pcl5_post\np1;52,5;20\n")))
     assert p.message.startswith("found ';' between the columns, not commas") and "decimal commas" in p.message
+    # Or the file is read as it is: the mapping's format: says how.
+    assert p.message.endswith(
+        "through --columns and a column mapping whose format: names its delimiter and decimal mark "
+        "(`ketamine-ptsd columns FILE` writes one)"
+    )
 
 
 def test_latin1_file(tmp_path):

@@ -364,7 +364,9 @@ _SEPARATORS = {";": "';'", "\t": "tabs ('\\t')", "|": "'|'"}
 #: How to make a CSV the tool reads, said wherever a file uses another separator.
 RESAVE = (
     "save it as 'CSV UTF-8 (Comma delimited)' (Excel: File > Save As), with numbers written with a decimal "
-    "point; a European Excel writes ';' and decimal commas (1,5) instead"
+    "point; a European Excel writes ';' and decimal commas (1,5) instead. Or read it as it is, through --columns "
+    "and a column mapping whose format: names its delimiter and decimal mark (`ketamine-ptsd columns FILE` "
+    "writes one)"
 )
 
 
