@@ -100,7 +100,7 @@ CASES = [
     Case("item above 4", with_items(["2"] * 6 + ["5"] + ["2"] * 13), 3, "pcl5_pre_07", "(5)"),
     Case("negative item", with_items(["-1"] + ["2"] * 19), 3, "pcl5_pre_01", "(-1)"),
     Case("items and total disagree", with_items(["2"] * 20, total="50"), 3, "pcl5_pre", "(50)"),
-    Case("items partly filled", with_items(["2"] * 19 + [""]), 3, "pcl5_pre_20", "item"),
+    Case("items partly filled", with_items(["2"] * 17 + [""] * 3), 3, "pcl5_pre_18", "more than 2"),
     Case("duplicate id", HEADER + "\nP01,50,30\nP02,60,41\nP01,45,20\n", 4, "patient_id", "(P01)"),
     Case("empty id", HEADER + "\nP01,50,30\n,60,41\n", 3, "patient_id", "empty"),
     Case("id of spaces only", HEADER + "\nP01,50,30\n   ,60,41\n", 3, "patient_id", "empty"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,30 @@ def test_durability_and_adverse_events_are_published(clinic_build):
     assert values["n_claims_by_construction"] == 0 and not any(c["by_construction"] for c in values["claims"])
 
 
+def visible(page) -> str:
+    """A page's text as a reader sees it: without its code cells' sources (collapsed there) and scripts."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for hidden in [*soup(["script", "style"]), *soup.select("div.cell_input")]:
+        hidden.decompose()
+    return re.sub(r"\s+", " ", soup.get_text(""))
+
+
+def test_the_book_describes_the_clinics_file_in_its_readers_words(clinic_build):
+    out, _ = clinic_build
+    pages = out / "html" / "notebooks"
+    rows = len(export().splitlines()) - 1
+    assert f"The data file holds 40 patients, in {rows} rows, one row per assessment." in visible(pages / "cohort.html")
+    # The landing page describes the file's patients, not the paper's clinic.
+    intro = visible(pages / "introduction.html")
+    assert "New York" not in intro and "the patients of the data file it was built from" in intro
+    # Tables and lists in words, not results.json's names (ci_low, n_recorded, durability_median_days_to_loss).
+    durability = visible(pages / "durability.html")
+    assert "Adverse event" in durability and "Patients recorded" in durability
+    assert not re.findall(r"\bci_(?:low|high)\b|\bn_recorded\b|\b[a-z]+_[a-z_]+ ?: not computable", durability)
+
+
 def test_no_identifier_or_date_is_published(clinic_build):
     out, _ = clinic_build
     texts = published_texts(out)
@@ -124,8 +149,90 @@ def test_the_redcap_example_builds_from_its_filled_in_starting_mapping(tmp_path)
     proc = run("build", "--data", export, "--columns", filled, "--out", out)
     assert proc.returncode == 0, proc.stderr
     values = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    # Nine patients: one follow-up without an end of treatment (a warning), one visit never done (left out).
     assert (
-        values["n_patients"] == 8 and values["n_with_followup"] is not None or "n_with_followup" in values["suppressed"]
+        values["n_patients"] == 9 and values["n_with_followup"] is not None or "n_with_followup" in values["suppressed"]
     )
+    assert values["n_prorated_totals"] is None and "n_prorated_totals" in values["suppressed"]  # 1, below min_cell
     assert "ae_dissociation_n_recorded" in values and not [k for k in values if "___" in k or k.startswith("ae__")]
     assert values["mapping_sha256"] == hashlib.sha256(filled.read_bytes()).hexdigest()
+    # 23 rows under the header; the visit never done is said to be left out.
+    assert "holds 9 patients, in 23 rows, one row per assessment (rows without a PCL-5 score are left out)." in (
+        visible(out / "html" / "notebooks" / "cohort.html")
+    )
+
+
+def platform_workbook(path: Path, n: int = 24) -> dict[str, str]:
+    """A measurement-based-care platform's workbook for ``n`` invented patients in 2031: a title row above human
+    headers, real Excel dates, gender words as people type them, a free-text note, and a follow-up visit never
+    done (a blank score). Returns the blanks its starting mapping asks for, filled in."""
+    import openpyxl
+
+    rng = np.random.default_rng(3)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Outcomes report"])
+    sheet.append(["Patient ID", "Visit", "Visit date", "PCL-5 total", "Age", "Gender", "Notes"])
+    for k in range(n):
+        start = dt.datetime(2031, 1, 6) + dt.timedelta(days=int(rng.integers(0, 200)))
+        pre = int(rng.integers(40, 75))
+        post = int(rng.integers(5, pre))
+        visits = [("Intake", 0, pre), ("End of treatment", 24, post), ("Follow-up", 80, post + 3)]
+        for label, day, score in visits:
+            first = label == "Intake"
+            sheet.append(
+                [
+                    f"PT-{k:04d}",
+                    label,
+                    start + dt.timedelta(days=day),
+                    None if k == 5 and day == 80 else score,
+                    int(rng.integers(20, 66)) if first else None,
+                    ["Female", "Male ", "non-binary"][k % 3] if first else None,
+                    "called about sleep",
+                ]
+            )
+    book.save(path)
+    return {'"Intake": ""': '"Intake": pre', '"End of treatment": ""': '"End of treatment": post',
+            '"Follow-up": ""': '"Follow-up": followup'}  # fmt: skip
+
+
+def european_csv(path: Path, n: int = 24) -> dict[str, str]:
+    """One row per patient as a European Excel saves it: ';' between fields, decimal commas, day-first dates
+    and a sex coded w/m. Returns the blanks its starting mapping asks for, filled in."""
+    rng = np.random.default_rng(4)
+    lines = ["patient_id;pcl5_baseline;pcl5_final;age;sex;date_pre;date_post;bmi"]
+    for k in range(n):
+        start = dt.date(2031, 1, 6) + dt.timedelta(days=int(rng.integers(0, 200)))
+        pre = int(rng.integers(40, 75))
+        end = (start + dt.timedelta(days=int(rng.integers(14, 40)))).strftime("%d.%m.%Y")
+        fields = [f"EU-{k:03d}", f"{pre},0", str(int(rng.integers(5, pre))), str(int(rng.integers(20, 66))),
+                  "wm"[k % 2], start.strftime("%d.%m.%Y"), end, f"{rng.uniform(18, 35):.1f}".replace(".", ",")]  # fmt: skip
+        lines.append(";".join(fields))
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return {'"w": ""': '"w": woman'}
+
+
+@pytest.mark.parametrize(("name", "make"), [("platform.xlsx", platform_workbook), ("european.csv", european_csv)])
+def test_an_export_builds_from_its_starting_mapping_with_the_blanks_filled(tmp_path, name, make):
+    """The issue's 'done when': the raw export, unchanged, and ketamine-ptsd columns' starting mapping with only
+    its blanks filled in, build the book."""
+    export_file = tmp_path / name
+    fills = make(export_file)
+    before = export_file.read_bytes()
+    proc = run("columns", export_file, "--out", tmp_path / "start.yml")
+    assert proc.returncode == 0, proc.stderr
+    starting = (tmp_path / "start.yml").read_text(encoding="utf-8")
+    filled = starting
+    for blank, value in fills.items():
+        assert blank in filled, starting
+        filled = filled.replace(blank, value)
+    assert '""' not in filled, filled  # nothing else was asked for
+    (tmp_path / "mapping.yml").write_text(filled, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run("build", "--data", export_file, "--columns", tmp_path / "mapping.yml", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert export_file.read_bytes() == before
+    values = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert values["n_patients"] == 24 and values["n_completers"] == 24
+    texts = published_texts(out)
+    assert [(f, w) for f, text in texts.items() for w in ("PT-00", "EU-0", "called about", "2031-") if w in text] == []

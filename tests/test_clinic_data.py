@@ -7,7 +7,9 @@ with nothing written.
 
 from __future__ import annotations
 
+import argparse
 import io
+import re
 
 import openpyxl
 import pandas as pd
@@ -158,6 +160,59 @@ def test_a_followup_without_post_is_left_out_with_a_warning(tmp_path):
     assert result.cohort["pcl5_post"].isna().tolist() == [False, True]
 
 
+ITEMS = ",".join(f"pcl5_{i:02d}" for i in range(1, 21))
+
+
+def items_row(prefix: str, pattern: str) -> str:
+    """A row of a long file with items: ``prefix`` (patient, assessment, days, total) then 20 item cells from
+    ``pattern``, a digit per item and ``.`` for an empty one."""
+    return prefix + "," + ",".join("" if c == "." else c for c in pattern)
+
+
+def test_a_skipped_item_gives_a_prorated_total_counted_in_one_warning(tmp_path):
+    rows = [
+        items_row("a,pre,0,", "3333333333333333.333"),  # 19 items of 3: 57 / 19 * 20 = 60
+        items_row("a,post,21,", "1111111111111111111."),  # 19 of 1: 20
+        items_row("a,followup,60,", "22222222222222222..1"),  # 17 items, 33: 38.82 -> 39
+        items_row("b,pre,0,", "2" * 20),
+        items_row("b,post,20,", "1" * 20),
+    ]
+    result = validate_file(write(tmp_path, f"patient_id,assessment,days,pcl5,{ITEMS}\n" + "\n".join(rows) + "\n"))
+    assert result.ok, [str(p) for p in result.errors]
+    assert result.cohort["pcl5_pre"].tolist() == [60, 40] and result.cohort["pcl5_post"].tolist() == [20, 20]
+    assert result.assessments["pcl5"].tolist() == [20, 39, 20]
+    assert result.cohort.attrs["prorated_totals"] == 3 and result.cohort.attrs["prorated_patients"] == 1
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column pcl5: 3 total(s) prorated from assessment items with at most 2 of 20 "
+        "empty: the mean of the answered items x 20 (rows 2, 3, 4)"
+    ]
+
+
+def test_an_assessment_with_too_many_items_empty_is_missing_and_a_baseline_an_error(tmp_path):
+    header = f"patient_id,assessment,days,pcl5,{ITEMS}\n"
+    rows = [
+        items_row("a,pre,0,", "2" * 20),
+        items_row("a,post,21,", "1" * 20),
+        items_row("a,followup,60,30", "111111111111111....."),  # 5 empty: no total, even beside a given one
+        items_row("b,pre,0,", "2" * 20),
+        items_row("b,post,20,", "11111111111111111..."),  # 3 empty: b becomes a dropout
+    ]
+    result = validate_file(write(tmp_path, header + "\n".join(rows) + "\n"))
+    assert result.ok, [str(p) for p in result.errors]
+    assert result.cohort["pcl5_post"].tolist() == [20, pd.NA]
+    assert result.assessments["assessment"].tolist() == ["post"]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column pcl5: 2 assessment row(s) with more than 2 of 20 items empty "
+        "(pcl5_items_missing_max): no total, left out (rows 4, 6)"
+    ]
+    baseline = [items_row("a,pre,0,", "222222222222222....."), items_row("a,post,21,", "1" * 20)]
+    assert messages(tmp_path, header + "\n".join(baseline) + "\n") == [
+        f"{tmp_path / 'long.csv'}: row 2: column pcl5_16: 5 of 20 assessment items empty (pcl5_16, pcl5_17, "
+        "pcl5_18, pcl5_19, pcl5_20): more than 2 (pcl5_items_missing_max), so no total can be prorated; the pre "
+        "assessment needs a PCL-5 total"
+    ]
+
+
 def test_a_file_without_post_has_no_completers(tmp_path):
     found = messages(tmp_path, f"{HEADER}\na,pre,0,50\nb,pre,0,40\n")
     assert any("no completers" in m for m in found), found
@@ -240,6 +295,23 @@ def test_suggest_maps_synonyms_and_lists_codes(tmp_path):
     assert '"record_id": patient_id   # known synonym of patient_id' in text
     assert '"Sex": gender' in text and '"1": ""' in text and '"Y": ""' in text
     assert '"Visit": assessment' in text and '"Baseline": ""' in text
+
+
+def test_suggest_lists_the_contract_columns_nothing_maps_to_with_did_you_mean(tmp_path):
+    # No synonyms here but record_id: each contract column is listed, with the file's column it resembles.
+    export = "record_id,Visite,Visit_day,PCL5 score,Agee,Alter,NumInfusions\nR1,B,0,50,40,40,3\n"
+    text = suggest(write(tmp_path, export))
+    assert "# The file has one row per patient." in text  # no assessment column found
+    assert [line for line in text.splitlines() if "no column of the file maps to it" in line] == [
+        '  # pcl5_pre: required by the contract, and no column of the file maps to it; did you mean "PCL5 score"?',
+        "  # pcl5_post: required by the contract, and no column of the file maps to it",
+        '  # age: optional, and no column of the file maps to it; did you mean "Agee"?',
+        '  # n_infusions: optional, and no column of the file maps to it; did you mean "NumInfusions"?',
+    ]
+    assert (
+        "  # not in the file (optional; the analyses that need them are turned off): days_between, date_pre, "
+        "date_post, gender, race_ethnicity, n_psych_meds, suicidal_ideation, psychotherapy"
+    ) in text
 
 
 @pytest.mark.spawns
@@ -462,3 +534,49 @@ def test_assessment_rows_never_scored_are_left_out_with_one_counting_warning(tmp
         "never done): left out (rows 4, 7)"
     ]
     assert len(result.assessments) == 2  # the two post rows; the unscored follow-ups are gone
+    # The file's rows are still six; that some were left out is said, not how many (the warning counts them).
+    assert result.cohort.attrs["assessment_rows"] == 6 and result.cohort.attrs["unscored_rows_left_out"]
+    # A line with nothing on it is no assessment: skipped as before, neither counted nor warned about.
+    result = validate_file(write(tmp_path, text.replace("b,pre", "\n,,,\nb,pre")))
+    assert result.cohort.attrs["assessment_rows"] == 6 and len(result.warnings) == 1
+
+
+def test_a_problem_repeated_over_rows_is_one_line_with_its_count_and_first_rows(tmp_path, capsys):
+    from ketamine_ptsd import cli
+
+    # US dates without the mapping's format: date: every date is refused, and said once, not once a row.
+    text = "patient_id,assessment,date,pcl5\n" + "".join(
+        f"p{k},pre,02/0{k}/2023,50\np{k},post,03/0{k}/2023,30\n" for k in range(1, 4)
+    )
+    data = write(tmp_path, text)
+    assert cli.main(["validate", "--data", str(data)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{data}: column date: dates must be written YYYY-MM-DD (ISO), or their form named in the column "
+        "mapping's format: date (ketamine-ptsd columns detects it); found another date form: 6 rows: "
+        "2 (02/01/2023), 3 (03/01/2023), 4 (02/02/2023), ...",
+        "6 problem(s) found; nothing was written.",
+    ]
+
+
+def test_a_redcap_checkbox_column_is_no_adverse_event_without_a_name(tmp_path):
+    # ae___1 would have been the event "__1" in the book and ae___1_pct in results.json.
+    text = f"{HEADER},ae___1,ae_nausea\na,pre,0,50,1,1\na,post,21,30,0,0\n"
+    result = validate_file(write(tmp_path, text))
+    assert result.ok, [str(p) for p in result.errors]
+    assert [c for c in result.cohort.columns if c.startswith("ae_")] == ["ae_nausea"]
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / 'long.csv'}: column ae___1: unknown column, ignored (a REDCap checkbox, one column per "
+        "choice: an adverse event's is named in a column mapping, e.g. ae___1: ae_nausea; `ketamine-ptsd columns` "
+        "starts one)"
+    ]
+
+
+def test_help_is_plain_text():
+    from ketamine_ptsd import cli
+
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    texts = [parser.format_help(), *(p.format_help() for p in commands.values())]
+    assert set(commands) == {"build", "validate", "columns", "reconstruct", "publish"}
+    # No reStructuredText or Markdown markup: ``literal``, `role`, :func: and the like.
+    assert [t for t in texts if re.search(r"`|:[a-z]+:`|::", t)] == []

@@ -161,6 +161,11 @@ def test_wrong_delimiter(tmp_path, sep, shown):
 def test_semicolon_message_is_exact(tmp_path):
     p = only_error(check(write(tmp_path, "patient_id;pcl5_pre;pcl5_post\np1;52,5;20\n")))
     assert p.message.startswith("found ';' between the columns, not commas") and "decimal commas" in p.message
+    # Or the file is read as it is: the mapping's format: says how.
+    assert p.message.endswith(
+        "through --columns and a column mapping whose format: names its delimiter and decimal mark "
+        "(`ketamine-ptsd columns FILE` writes one)"
+    )
 
 
 def test_latin1_file(tmp_path):
@@ -380,13 +385,82 @@ def test_items_and_total_disagree(tmp_path):
     assert "sum of items" in p.message and "40" in p.message
 
 
-def test_partly_filled_items_name_the_empty_ones(tmp_path):
-    items = ["2"] * 20
-    items[2] = items[16] = ""
+def scores(pattern: str) -> list[str]:
+    """20 item cells from a 20-character pattern: a digit is a score, ``.`` an empty cell."""
+    assert len(pattern) == 20
+    return ["" if c == "." else c for c in pattern]
+
+
+def test_a_total_is_prorated_from_items_with_a_few_empty(tmp_path):
+    # Row 2 answers 01234 four times without items 03 and 19 (a 2 and a 3): 40 - 5 = 35 over 18 items;
+    # 35 / 18 * 20 = 38.89 -> 39. Row 3 answers 19 items of 3 (57): 57 / 19 * 20 = 60.
+    first = scores("01.340123401234012.4")
+    second = scores("3333333333333333333.")
+    r = check(items_file(tmp_path, [["p1", "", "10"] + first, ["p2", "", "12"] + second]))
+    assert r.ok, [str(p) for p in r.errors]
+    assert r.cohort["pcl5_pre"].tolist() == [39, 60]
+    assert r.cohort.attrs["prorated_totals"] == 2 and "pcl5_pre" in r.cohort.attrs["derived_columns"]
+    assert r.cohort.attrs["prorated_patients"] == 2
+    assert [str(w) for w in r.warnings] == [
+        f"{tmp_path / 'cohort.csv'}: column pcl5_pre: 2 total(s) prorated from pre-treatment items with at most 2 "
+        "of 20 empty: the mean of the answered items x 20 (rows 2, 3)"
+    ]
+
+
+def test_a_half_point_prorated_total_rounds_up(tmp_path):
+    # 18 items summing 45: 45 / 18 * 20 = 50 exactly; 18 summing 44: 48.89 -> 49; 19 summing 37: 38.95 -> 39;
+    # 16 summing 30 with a limit of 4: 37.5 -> 38 (half up, not to even).
+    rows = [
+        ["p1", "", "10"] + scores("333333333222222222.."),
+        ["p2", "", "10"] + scores("333333332222222222.."),
+        ["p3", "", "10"] + scores("2222222222222222221."),
+        ["p4", "", "10"] + scores("2222222222222211...."),
+    ]
+    r = validate_file(items_file(tmp_path, rows), items_missing_max=4)
+    assert r.ok, [str(p) for p in r.errors]
+    assert r.cohort["pcl5_pre"].tolist() == [50, 49, 39, 38]
+
+
+def test_a_given_total_beside_empty_items_is_their_sum_or_the_prorated_total(tmp_path):
+    items = scores("3333333333333333333.")  # answered sum 57, prorated 60
+    for total, ok in (("57", True), ("60", True), ("58", False)):
+        r = check(items_file(tmp_path, [["p1", total, "10"] + items]))
+        assert r.ok is ok, [str(p) for p in r.errors]
+        if ok:
+            assert r.cohort["pcl5_pre"].tolist() == [60]
+    p = only_error(r)
+    assert (p.row, p.column, p.value) == (2, "pcl5_pre", "58")
+    assert "1 of 20 are empty, and the mean of the 19 answered x 20 is 60 (their sum 57)" in p.message
+
+
+def test_beyond_the_limit_a_baseline_is_an_error_naming_the_empty_items(tmp_path):
+    items = scores("22.2222222222222..22")
     r = check(items_file(tmp_path, [["p1", "40", "10"] + ["2"] * 20, ["p2", "", "10"] + items]))
     p = only_error(r)
     assert (p.row, p.column) == (3, "pcl5_pre_03")
-    assert "pcl5_pre_03, pcl5_pre_17" in p.message and "2 of 20" in p.message
+    assert p.message.startswith(
+        "3 of 20 pre-treatment items empty (pcl5_pre_03, pcl5_pre_17, pcl5_pre_18): more than 2"
+    )
+    # The same file with a limit of 3 prorates it: 17 items of 2 (34) over 17, x 20 = 40.
+    r = validate_file(items_file(tmp_path, [["p1", "40", "10"] + ["2"] * 20, ["p2", "", "10"] + items]), None, 3)
+    assert r.ok and r.cohort["pcl5_pre"].tolist() == [40, 40]
+    # A limit of 0 turns proration off: one empty item is too many.
+    one = scores("2222222222222222222.")
+    p = only_error(validate_file(items_file(tmp_path, [["p1", "", "10"] + one]), None, 0))
+    assert (p.row, p.column) == (2, "pcl5_pre_20") and "more than 0 (pcl5_items_missing_max)" in p.message
+
+
+def test_beyond_the_limit_a_post_assessment_is_missing_with_one_warning(tmp_path):
+    header = HEADER.split(",") + POST
+    done, sparse = ["1"] * 20, scores("1111111111111111....")
+    rows = [["p1", "50", ""] + done, ["p2", "50", ""] + sparse, ["p3", "50", "30"] + sparse, ["p4", "50", ""] + done]
+    r = check(write(tmp_path, csv_text(header, rows)))
+    assert r.ok, [str(p) for p in r.errors]
+    assert r.cohort["pcl5_post"].tolist() == [20, pd.NA, pd.NA, 20]  # a given total goes with its items
+    assert [str(w) for w in r.warnings] == [
+        f"{tmp_path / 'cohort.csv'}: column pcl5_post: 2 post-treatment assessment(s) with more than 2 of 20 items "
+        "empty (pcl5_items_missing_max): no total, taken as missing (rows 3, 4)"
+    ]
 
 
 def test_total_derived_from_items(tmp_path):

@@ -280,8 +280,10 @@ def corruptions(name: str, row: list[str], header: list[str], patient: dict, k: 
         if name == f"pcl5_{tp}" and patient[f"{tp}_items"] is not None:
             total = sum(patient[f"{tp}_items"])
             out.append(str(total + 1 if total < 80 else total - 1))  # disagrees with its items
-        if name in items and patient[f"{tp}_items"] is not None:
-            out.append("")  # leaves the items partly filled
+        if name in items and patient[f"{tp}_items"] is not None and tp == "pre":
+            # Leaves the baseline's items without a total (the test validates without proration); a post
+            # assessment without a total is a dropout, with a warning.
+            out.append("")
     if name in ("date_pre", "date_post"):
         out += ["2023-02-29", "31/12/2023", "not a date", "2024-13-01"]
     if name == "date_post" and patient["date_post"] is not None:
@@ -312,7 +314,8 @@ def test_one_corrupted_cell_is_reported_at_that_cell(data, fmt, draw):
     bad[k][j] = draw.draw(st.sampled_from(options), label="value")
     with tempfile.TemporaryDirectory() as d:
         path, _ = write(Path(d), fmt, header, bad)
-        result = validate_file(path)
+        # No proration (pcl5_items_missing_max 0): one emptied item is then a broken cell, not a prorated total.
+        result = validate_file(path, items_missing_max=0)
     assert not result.ok and result.cohort is None
     row = line_of_row(fmt, header, bad, k)
     assert all(p.row == row for p in result.errors), [str(p) for p in result.errors]

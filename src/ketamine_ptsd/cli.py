@@ -26,12 +26,31 @@ def _err(line: str) -> None:
 
 
 def _report_invalid(errors) -> int:
-    for problem in errors[:MAX_PRINTED]:
-        _err(str(problem))
-    if len(errors) > MAX_PRINTED:
-        _err(f"... and {len(errors) - MAX_PRINTED} more problems")
+    from ketamine_ptsd.data.validate import summarised
+
+    lines = summarised(errors)
+    for line in lines[:MAX_PRINTED]:
+        _err(line)
+    if len(lines) > MAX_PRINTED:
+        _err(f"... and {len(lines) - MAX_PRINTED} more lines of problems")
     _err(f"{len(errors)} problem(s) found; nothing was written.")
     return EXIT_INVALID
+
+
+def _parameter_options(parser: argparse.ArgumentParser, help_param: str) -> None:
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help=help_param)
+    parser.add_argument("--params", type=Path, metavar="FILE.yml", help="YAML file of parameters")
+
+
+def _resolved_params(args) -> dict | None:
+    """The parameters of ``--param`` and ``--params`` over the defaults; None (said in one line) when one is bad."""
+    from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
+
+    try:
+        return resolve(dict(parse_assignment(a) for a in args.param), args.params)
+    except ParameterError as exc:
+        _err(f"ketamine-ptsd {args.command}: {exc}")
+        return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,16 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         default=paths.DEFAULT_OUT,
         help="output folder: gets html/ and results.json (default: _build)",
     )
-    build.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override one parameter, e.g. --param mcid=15 (repeatable)",
-    )
-    build.add_argument("--params", type=Path, metavar="FILE.yml", help="YAML file of parameters")
+    _parameter_options(build, "override one parameter, e.g. --param mcid=15 (repeatable)")
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
-    columns_help = "YAML mapping of the file's column names and codes to the contract's (see `columns`)"
+    columns_help = (
+        "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
+    )
     build.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
     build.add_argument(
         "--no-wait",
@@ -78,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a cohort file against the data contract")
     validate.add_argument("--data", type=Path, required=True, help="cohort file to check")
     validate.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
+    # The same parameters as build, so that a file validates as its build will read it (prorated totals).
+    _parameter_options(validate, "a parameter as build takes it; validation reads pcl5_items_missing_max (repeatable)")
 
     columns = sub.add_parser(
         "columns",
@@ -141,14 +157,10 @@ def _build(args) -> int:
     from ketamine_ptsd.engine.build import BuildFailed
     from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy, machine_fault
     from ketamine_ptsd.engine.pdf import PdfFailed
-    from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
     from ketamine_ptsd.project import build
 
-    try:
-        overrides = dict(parse_assignment(a) for a in args.param)
-        params = resolve(overrides, args.params)
-    except ParameterError as exc:
-        _err(f"ketamine-ptsd build: {exc}")
+    params = _resolved_params(args)
+    if params is None:
         return EXIT_INVALID
     try:
         report = build(
@@ -212,10 +224,13 @@ def _publish(args) -> int:
 
 
 def _validate(args) -> int:
-    from ketamine_ptsd.data.validate import validate_file
+    from ketamine_ptsd.data.validate import summarised, validate_file
 
-    result = validate_file(args.data, args.columns)
-    for warning in result.warnings:
+    params = _resolved_params(args)
+    if params is None:
+        return EXIT_INVALID
+    result = validate_file(args.data, args.columns, params["pcl5_items_missing_max"])
+    for warning in summarised(result.warnings):
         _err(f"warning: {warning}")
     if not result.ok:
         return _report_invalid(result.errors)

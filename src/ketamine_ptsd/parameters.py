@@ -136,6 +136,12 @@ SPEC: dict[str, tuple[Any, str]] = {
         "the scale's ceiling of 80 leaves little room below)",
     ),
     "bias_dropout_delta_high": (1.0, "bias analysis: highest fraction drawn (1: changed like completers, MAR)"),
+    "pcl5_items_missing_max": (
+        2,
+        "PCL-5 items that may be empty in an assessment, whose total is then prorated (the mean of the answered "
+        "items x 20); with more empty it has no total. Person-mean proration was found accurate with up to 20% "
+        "of a scale's items missing (Downey & King 1998); 2 of 20 (10%) stays inside that, 0 turns it off",
+    ),
     "durability_windows": (
         [30, 90, 180, 365],
         "follow-up windows, days after post: (0, 30], (30, 90], (90, 180], (180, 365] (data contract)",
@@ -187,6 +193,7 @@ RULES: dict[str, tuple[float, float | None, bool]] = {
     "marx_end_score": (0, 80, False),
     "durability_margin": (0, None, False),
     "durability_random_slope_min_patients": (2, None, True),
+    "pcl5_items_missing_max": (0, 19, True),
 }
 #: Parameters that may be null: their reason says what null stands for.
 NULLABLE = {name for name, (default, _) in SPEC.items() if default is None}

@@ -17,14 +17,16 @@ from ketamine_ptsd.engine import build as engine
 from ketamine_ptsd.engine.output import sha256_file
 
 #: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
-#: clinic export and its column mapping are offered for download by the page on running the book on one's
-#: own data.
+#: the clinic and REDCap exports and their column mappings are offered for download by the page on running the
+#: book on one's own data.
 BOOK_FILES = (
     "_config.yml",
     "_toc.yml",
     "data/example_cohort.csv",
     "data/example_clinic_export.csv",
     "data/example_columns.yml",
+    "data/example_redcap_export.csv",
+    "data/example_redcap_columns.yml",
 )
 
 
@@ -98,9 +100,23 @@ class KetaminePtsd:
 
             raise ValidationFailed(validate_file(self.data, self.columns).errors)
         data_sha256 = sha256_file(self.data)
-        # What the notebooks read: the data file, and the mapping that renames and recodes it.
-        self.input_digest = (
-            data_sha256 if self.columns is None else engine.sha_text(data_sha256 + sha256_file(self.columns))
+        mapping_sha256 = None if self.columns is None else sha256_file(self.columns)
+        # What the notebooks read: the cohort validated from the data file, read through the mapping that renames
+        # and recodes it, with the totals prorated as the parameter allows, by this validation code (a change to
+        # it can change the cohort, so every chapter runs again).
+        validator = engine.import_closure(
+            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long\nimport ketamine_ptsd.data.columns",
+            self.package,
+        )
+        self.input_digest = engine.sha_text(
+            json.dumps(
+                [
+                    data_sha256,
+                    mapping_sha256,
+                    self.params["pcl5_items_missing_max"],
+                    [sha256_file(p) for p in validator.values()],
+                ]
+            )
         )
         bundled = paths.BUNDLED_COHORT.exists() and data_sha256 == sha256_file(paths.BUNDLED_COHORT)
         values = {
@@ -109,7 +125,7 @@ class KetaminePtsd:
             "assessments_path": paths.ASSESSMENTS_FILENAME,
             "data_origin": "synthetic" if bundled else "user",
             "data_sha256": data_sha256,
-            "mapping_sha256": None if self.columns is None else sha256_file(self.columns),
+            "mapping_sha256": mapping_sha256,
             "git_commit": git_commit(),
             "parameters": self.params,
         }
@@ -118,12 +134,9 @@ class KetaminePtsd:
     def prepare(self, state: Path, echo: Callable[[str], None]) -> list[str]:
         """Validate the cohort file and store the validated cohort (``cohort_path``) for the notebooks, with the
         later assessments of a one-row-per-assessment file (``assessments_path``); reuse them when neither the
-        input nor the validation code changed. Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with
+        input nor the validation code changed (both are in ``input_digest``). Raises :class:`ketamine_ptsd.data.validate.ValidationFailed` with
         every problem, before anything is written."""
-        validator = engine.import_closure(
-            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long", self.package
-        )
-        key = engine.sha_text(self.input_digest + "".join(sha256_file(p) for p in validator.values()))
+        key = self.input_digest
         cohort_file = state / paths.COHORT_FILENAME
         key_file, warnings_file = state / "cohort.key", state / "cohort.warnings.json"
         stored = [cohort_file, state / paths.ASSESSMENTS_FILENAME, warnings_file]
@@ -134,12 +147,12 @@ class KetaminePtsd:
                 echo(f"validate: unchanged data file, {len(warnings)} warning(s)")
                 return warnings
             echo(f"cache: {paths.COHORT_FILENAME} damaged or missing, validating again")
-        from ketamine_ptsd.data.validate import ValidationFailed, validate_file
+        from ketamine_ptsd.data.validate import ValidationFailed, summarised, validate_file
 
-        result = validate_file(self.data, self.columns)
+        result = validate_file(self.data, self.columns, self.params["pcl5_items_missing_max"])
         if not result.ok:
             raise ValidationFailed(result.errors)
-        warnings = [str(w) for w in result.warnings]
+        warnings = summarised(result.warnings)
         state.mkdir(parents=True, exist_ok=True)
         from ketamine_ptsd.data.long import later_assessments
 

@@ -20,10 +20,12 @@ from typing import Any
 
 import pandas as pd
 
+from ketamine_ptsd.data.contract import AE_PATTERN
+
 from .privacy import suppress
 
 #: Adverse-event columns of the validated cohort (the contract's ``ae_<name>``).
-AE_COLUMN = re.compile(r"ae_[a-z0-9_]+")
+AE_COLUMN = re.compile(AE_PATTERN)
 SERIOUS = "serious_adverse_event"
 
 

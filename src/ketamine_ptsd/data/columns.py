@@ -31,12 +31,17 @@ import pandas as pd
 import yaml
 
 from .contract import (
+    ALL_ITEM_COLUMNS,
     BOOLEAN_SPELLINGS,
+    CHECKBOX,
     GENDER_SPELLINGS,
     GENDER_VALUES,
     LONG_COLUMNS,
     MISSING_MARKERS,
+    OPTIONAL_COLUMNS,
     PATIENT_LEVEL_COLUMNS,
+    REDCAP_BOOKKEEPING,
+    REQUIRED_COLUMNS,
     known_column,
     long_column,
     wide_column,
@@ -360,10 +365,6 @@ def apply_format(mapping: ColumnMapping, table: _Table) -> _Table:
 # A starting mapping for a file
 
 
-#: REDCap's own bookkeeping columns: a form's completion status, repeating instruments, access groups.
-REDCAP_BOOKKEEPING = re.compile(r".*_complete|redcap_repeat_.*|redcap_data_access_group|redcap_survey_identifier")
-#: A REDCap checkbox: one column per choice, ``field___code``.
-CHECKBOX = re.compile(r"(?P<field>[a-z0-9_]*?)___(?P<code>[a-z0-9]+)")
 #: PCL-5 items numbered without a leading zero (REDCap's ``pcl5_1``), for one assessment or a time point.
 UNPADDED_ITEM = re.compile(r"pcl5_(?P<point>(?:pre|post)_)?(?P<item>[1-9]|1[0-9]|20)")
 
@@ -433,21 +434,50 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _not_found(mapped, names: list[str], long: bool) -> list[str]:
-    """Comment lines for the contract's required columns that no column of the file maps to, each with the
-    file's column it most resembles."""
+def _not_found(contract_of: dict[int, str], names: list[str], long: bool) -> list[str]:
+    """Comment lines for the contract's columns that no column of the file maps to: each required one, and each
+    optional one that resembles a column the mapping leaves out ("did you mean"); the other optional ones on
+    one line, as the analyses they would have fed are turned off."""
     import difflib
 
-    required = ("patient_id", "assessment", "pcl5") if long else ("patient_id", "pcl5_pre", "pcl5_post")
-    present = set(mapped) | {n.lower() for n in names}
-    out = []
-    for name in (r for r in required if r not in present):
-        if f"{name}_01" in present:  # the items stand in for the total
-            continue
-        close = difflib.get_close_matches(_normal(name), {_normal(n): n for n in names}, n=1, cutoff=0.6)
-        nearest = {_normal(n): n for n in names}.get(close[0]) if close else None
-        hint = f"; did you mean {_quote(nearest)}?" if nearest else ""
-        out.append(f"  # {name}: required by the contract, and no column of the file maps to it{hint}")
+    if long:
+        required = ("patient_id", "assessment", "pcl5", "days")
+        optional = ("date", *PATIENT_LEVEL_COLUMNS)
+    else:
+        required = REQUIRED_COLUMNS
+        optional = tuple(c for c in OPTIONAL_COLUMNS if c not in ALL_ITEM_COLUMNS)
+    present = set(contract_of.values())
+    # The items stand in for a total; a date for the days since pre.
+    stand_in = {
+        "pcl5": "pcl5_01",
+        "pcl5_pre": "pcl5_pre_01",
+        "pcl5_post": "pcl5_post_01",
+        "days": "date",
+        "days_between": "date_post",
+    }
+    # What the mapping leaves out, less what is left out on purpose (REDCap's checkboxes and bookkeeping).
+    left = {
+        _normal(n): n
+        for i, n in enumerate(names)
+        if n
+        and i not in contract_of
+        and not CHECKBOX.fullmatch(n.lower())
+        and not REDCAP_BOOKKEEPING.fullmatch(n.lower())
+    }
+    out, absent = [], []
+    for name in (c for c in (*required, *optional) if c not in present and stand_in.get(c) not in present):
+        # An optional column is suggested on a closer likeness than a required one, which is always listed.
+        close = difflib.get_close_matches(_normal(name), left, n=1, cutoff=0.6 if name in required else 0.7)
+        hint = f"; did you mean {_quote(left[close[0]])}?" if close else ""
+        if name in required:
+            alt = " (or date)" if name == "days" else ""
+            out.append(f"  # {name}{alt}: required by the contract, and no column of the file maps to it{hint}")
+        elif hint:
+            out.append(f"  # {name}: optional, and no column of the file maps to it{hint}")
+        else:
+            absent.append(name)
+    if absent:
+        out.append(f"  # not in the file (optional; the analyses that need them are turned off): {', '.join(absent)}")
     return out
 
 
@@ -572,7 +602,7 @@ def suggest(path) -> str:
             continue
         contract_of[i] = target
         lines.append(f"  {_quote(name)}: {target}   # {why}")
-    lines.extend(_not_found(contract_of.values(), names, long))
+    lines.extend(_not_found(contract_of, names, long))
     lines.append("values:")
     for i, target in contract_of.items():
         column = known_column(target)

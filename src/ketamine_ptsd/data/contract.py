@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -141,9 +142,12 @@ _CLUSTERS = {
 }
 
 _ITEM_RULE = (
-    "whole number 0-4. In each row the 20 items of a time point are all given or all empty; where the "
-    "total is empty it is their sum, where it is given it must equal their sum. The file has all 20 item "
-    "columns of a time point or none"
+    "whole number 0-4. In each row the 20 items of a time point are given or all empty; where they are all "
+    "given, the total is their sum (a given total must equal it). Up to pcl5_items_missing_max (a parameter, "
+    "default 2) may be empty: the total is then prorated, the mean of the answered items x 20 rounded to a "
+    "whole number (a given total must equal it or the answered items' sum). With more empty there is no total: "
+    "an error for the baseline, a missing assessment otherwise (one warning). The file has all 20 item columns "
+    "of a time point or none"
 )
 
 
@@ -170,8 +174,8 @@ COLUMNS: tuple[Column, ...] = (
         "pcl5_pre",
         True,
         "integer",
-        "whole number 0-80; may be empty only where all 20 items pcl5_pre_01 .. pcl5_pre_20 are given "
-        "(the total is then their sum); the column may be left out when the file has those items. "
+        "whole number 0-80; may be empty where the items pcl5_pre_01 .. pcl5_pre_20 are given (the total is "
+        "then their sum, or prorated); the column may be left out when the file has those items. "
         f"Below {PROBABLE_PTSD_CUTOFF} is accepted with a warning",
         "PCL-5 total before the first infusion",
         minimum=0,
@@ -184,8 +188,8 @@ COLUMNS: tuple[Column, ...] = (
         "pcl5_post",
         True,
         "integer",
-        "whole number 0-80, or empty = no post-treatment assessment (dropout); where all 20 items "
-        "pcl5_post_01 .. pcl5_post_20 are given the total is their sum; the column may be left out "
+        "whole number 0-80, or empty = no post-treatment assessment (dropout); where the items "
+        "pcl5_post_01 .. pcl5_post_20 are given the total is their sum (or prorated); the column may be left out "
         "when the file has those items. At least one patient must have a value (a completer)",
         "PCL-5 total after treatment",
         minimum=0,
@@ -208,7 +212,8 @@ COLUMNS: tuple[Column, ...] = (
         "date_pre",
         False,
         "date",
-        "date (YYYY-MM-DD) that exists in the calendar; used with date_post to derive days_between "
+        "date (YYYY-MM-DD, or the column mapping's format: date) that exists in the calendar; used with "
+        "date_post to derive days_between "
         "(one of the two date columns alone is ignored, with a warning)",
         "Date of the pre-treatment assessment",
     ),
@@ -216,7 +221,7 @@ COLUMNS: tuple[Column, ...] = (
         "date_post",
         False,
         "date",
-        "date (YYYY-MM-DD) that exists in the calendar, not before date_pre",
+        "date (YYYY-MM-DD, or the column mapping's format: date) that exists in the calendar, not before date_pre",
         "Date of the post-treatment assessment",
     ),
     Column(
@@ -319,7 +324,7 @@ def data_dictionary() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``column``, ``required``, ``type``, ``rule``, ``description``. ``required`` is ``"yes"``,
-        ``"yes, or its 20 items"`` (the PCL-5 totals) or ``"no"``.
+        ``"yes, or its items"`` (the PCL-5 totals) or ``"no"``.
 
     Examples
     --------
@@ -337,7 +342,7 @@ def data_dictionary() -> pd.DataFrame:
                 rows.append(_collapsed([BY_NAME[n] for n in ITEM_COLUMNS[tp]]))
             continue
         if c.name in ("pcl5_pre", "pcl5_post"):
-            required = "yes, or its 20 items"
+            required = "yes, or its items"
         else:
             required = "yes" if c.required else "no"
         rows.append(
@@ -349,11 +354,21 @@ def data_dictionary() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # Real clinic exports: adverse events and one row per assessment
 
-#: ``ae_<name>``: the patient had this adverse event at any time during the course (lower-case letters,
-#: digits and ``_``).
-AE_PATTERN = r"ae_[a-z0-9_]+"
+#: ``ae_<name>``: the patient had this adverse event at any time during the course. The name is lower-case
+#: words (letters and digits, the first a letter) joined by single ``_``, so that it reads as the event's name
+#: in the book: a REDCap checkbox column such as ``ae___1`` is not one (:data:`CHECKBOX`).
+AE_PATTERN = r"ae_[a-z][a-z0-9]*(?:_[a-z0-9]+)*"
 
-_BOOLEAN_RULE = "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded"
+#: A REDCap checkbox: one column per choice, ``field___code``, holding 1 where the choice is ticked.
+CHECKBOX = re.compile(r"(?P<field>[a-z0-9_]*?)___(?P<code>[a-z0-9]+)")
+#: REDCap's own bookkeeping columns: a form's completion status, repeating instruments, access groups.
+REDCAP_BOOKKEEPING = re.compile(r".*_complete|redcap_repeat_.*|redcap_data_access_group|redcap_survey_identifier")
+
+_BOOLEAN_RULE = (
+    "true/false, yes/no or 1/0 (also 1.0/0.0), any letter case; empty = not recorded. With one row per "
+    "assessment it may differ between visits: the patient had the event if any visit says so (recorded if "
+    "any visit has a value)"
+)
 
 #: The serious-adverse-event column; ``ae_*`` columns are made by :func:`adverse_event_column`.
 SERIOUS_ADVERSE_EVENT = Column(
@@ -364,11 +379,9 @@ SERIOUS_ADVERSE_EVENT = Column(
 def adverse_event_column(name: str) -> Column | None:
     """The contract's column for an adverse-event name, or ``None`` when ``name`` is not one.
 
-    >>> adverse_event_column("ae_nausea").kind, adverse_event_column("nausea")
-    ('boolean', None)
+    >>> adverse_event_column("ae_nausea").kind, adverse_event_column("nausea"), adverse_event_column("ae___1")
+    ('boolean', None, None)
     """
-    import re
-
     if name == SERIOUS_ADVERSE_EVENT.name:
         return SERIOUS_ADVERSE_EVENT
     if re.fullmatch(AE_PATTERN, name):
@@ -401,12 +414,20 @@ LONG_COLUMNS: tuple[Column, ...] = (
         "Days since the pre assessment",
         minimum=0,
     ),
-    Column("date", False, "date", "date (YYYY-MM-DD); days are derived from it", "Date of the assessment"),
+    Column(
+        "date",
+        False,
+        "date",
+        "date (YYYY-MM-DD, or the column mapping's format: date); days are derived from it",
+        "Date of the assessment",
+    ),
     Column(
         "pcl5",
         True,
         "integer",
-        "whole number 0-80; may be empty where all 20 items pcl5_01 .. pcl5_20 are given",
+        "whole number 0-80; may be empty where the items pcl5_01 .. pcl5_20 are given (the total is then their "
+        "sum, or prorated). A row with neither a total nor any item (a scheduled assessment never done) is left "
+        "out, with one warning counting such rows",
         "PCL-5 total of the assessment",
         minimum=0,
         maximum=80,
@@ -418,7 +439,8 @@ LONG_COLUMNS: tuple[Column, ...] = (
 )
 
 #: Columns that describe a patient, not an assessment: in the one-row-per-assessment format they may repeat
-#: on every row of a patient or be given on one row, but may not differ (``ae_*`` columns too).
+#: on every row of a patient or be given on one row, but may not differ; except the adverse events
+#: (``serious_adverse_event`` and ``ae_*``), recorded visit by visit: the patient had one if any visit says so.
 PATIENT_LEVEL_COLUMNS = (
     "age",
     "gender",
@@ -469,7 +491,7 @@ def clinic_dictionary() -> pd.DataFrame:
         required = {
             "assessment": "yes (one row per assessment)",
             "days": "yes, or date",
-            "pcl5": "yes, or its 20 items",
+            "pcl5": "yes, or its items",
         }
         rows.append(
             {
@@ -482,6 +504,10 @@ def clinic_dictionary() -> pd.DataFrame:
         )
     example = adverse_event_column("ae_name")
     for c, name in ((example, "ae_<name>"), (SERIOUS_ADVERSE_EVENT, SERIOUS_ADVERSE_EVENT.name)):
-        description = "Adverse event <name> at any time during the course" if c is example else c.description
+        description = (
+            "Adverse event <name> (lower-case words joined by _, e.g. ae_nausea) at any time during the course"
+            if c is example
+            else c.description
+        )
         rows.append({"column": name, "required": "no", "type": c.kind, "rule": c.rule, "description": description})
     return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])

@@ -31,6 +31,8 @@ from .contract import (
     BY_NAME,
     ITEM_COLUMNS,
     LONG_ITEM_COLUMNS,
+    MISSING_MARKERS,
+    N_ITEMS,
     PATIENT_LEVEL_COLUMNS,
     adverse_event_column,
     long_column,
@@ -41,8 +43,10 @@ from .validate import (
     _check_cells,
     _check_items,
     _cohort,
+    _first_rows,
     _Layout,
     _Table,
+    _too_many_empty,
 )
 
 __all__ = ["validate_long_table", "later_assessments", "ASSESSMENT_COLUMNS"]
@@ -53,7 +57,7 @@ _LONG = _Layout(
     {"assessment": "pcl5"},
     {"assessment": "assessment"},
     ("patient_id", "assessment", "pcl5"),
-    {"assessment": "every assessment needs a PCL-5 total"},
+    {"assessment": "the pre assessment needs a PCL-5 total"},
 )
 
 #: Columns of the later-assessments table, with their dtypes.
@@ -67,29 +71,43 @@ ASSESSMENT_COLUMNS = {
 _ORDER = {label: k for k, label in enumerate(ASSESSMENT_LABELS)}
 
 
-def _without_unscored_rows(table: _Table, file: str) -> tuple[_Table, list[str]]:
-    """``table`` without the assessment rows that have neither a PCL-5 total nor any item (a scheduled visit
-    never done, which platforms export with a blank score), and one warning that counts them."""
+def _without_unscored_rows(table: _Table, limit: int) -> tuple[_Table, list[str]]:
+    """``table`` without the assessment rows that have no score: neither a PCL-5 total nor any item (a
+    scheduled visit never done, which platforms export with a blank score), or more than ``limit`` items empty
+    (``pcl5_items_missing_max``: no total can be prorated), and one warning for each kind, counting them. A
+    ``pre`` row stays, for validation to report: a patient is analysed from their baseline total."""
     names = [h.strip().lower() for h in table.headers]
     scored = [i for i, name in enumerate(names) if name == "pcl5" or name in LONG_ITEM_COLUMNS]
     if not scored or "assessment" not in names:
         return table, []
-    blank = table.cells.iloc[:, scored].apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy()
-    if not blank.any():
+    empty = table.cells.iloc[:, scored].apply(lambda c: c.str.strip().str.lower().isin(MISSING_MARKERS))
+    # A line with nothing at all is no assessment (validation skips it); one with a patient and a visit is.
+    some_value = (table.cells.apply(lambda c: c.str.strip()) != "").any(axis=1).to_numpy()
+    blank = empty.all(axis=1).to_numpy() & some_value
+    items = [i for i in scored if names[i] in LONG_ITEM_COLUMNS]
+    too_many = np.zeros(len(blank), dtype=bool)
+    if len(items) == N_ITEMS:  # an incomplete set of item columns is an error of the header
+        n_empty = empty[items].sum(axis=1).to_numpy()
+        pre = (table.cells.iloc[:, names.index("assessment")].str.strip().str.lower() == "pre").to_numpy()
+        too_many = (n_empty > limit) & ~blank & ~pre
+    warnings = []
+    if blank.any():
+        warnings.append(
+            f"{int(blank.sum())} assessment row(s) without a PCL-5 total or any item (scheduled, never done): "
+            f"left out ({_first_rows(table.rows[blank])})"
+        )
+    if too_many.any():
+        warnings.append(_too_many_empty(table.rows[too_many], limit, "assessment row(s)", "no total, left out"))
+    drop = blank | too_many
+    if not drop.any():
         return table, []
-    rows = table.rows[blank]
-    shown = ", ".join(str(r) for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
-    warning = (
-        f"{len(rows)} assessment row(s) without a PCL-5 total or any item (scheduled, never done): left out "
-        f"(rows {shown})"
-    )
-    kept = table.cells[~blank].reset_index(drop=True)
+    kept = table.cells[~drop].reset_index(drop=True)
     return _Table(
-        table.headers, kept, table.rows[~blank], table.errors, table.warnings, table.unreadable, table.renamed
-    ), [warning]
+        table.headers, kept, table.rows[~drop], table.errors, table.warnings, table.unreadable, table.renamed
+    ), warnings
 
 
-def validate_long_table(table: _Table, file: str) -> ValidationResult:
+def validate_long_table(table: _Table, file: str, limit: int) -> ValidationResult:
     """Validate a table with one row per assessment and derive the cohort and the later assessments.
 
     Returns
@@ -99,17 +117,19 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
         patient-level columns from whichever row gives them; ``pcl5_pre_01`` .. and ``pcl5_post_01`` ..
         from the items of the ``pre`` and ``post`` rows when the file has items). ``assessments``: every
         ``interim``, ``post`` and ``followup`` row, ordered by patient and day, with ``days`` since ``pre``
-        and ``days_after_post`` (``NA`` for ``interim``).
+        and ``days_after_post`` (``NA`` for ``interim``). ``limit``: ``pcl5_items_missing_max``.
     """
-    table, skipped = _without_unscored_rows(table, file)
+    kept = len(table.rows)
+    table, skipped = _without_unscored_rows(table, limit)
+    left_out = kept - len(table.rows)
     cells = _check_cells(table, file, _LONG)
     if isinstance(cells, ValidationResult):
         return cells
     out, n = cells.out, len(cells.rows)
     for message in skipped:
         out.warning("pcl5", message)
-    totals, derived = _check_items(
-        cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, _LONG
+    totals, derived, prorated = _check_items(
+        cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, limit, _LONG
     )
     pcl5 = totals["assessment"]
     if "days" not in cells.used and "date" not in cells.used:
@@ -152,8 +172,11 @@ def validate_long_table(table: _Table, file: str) -> ValidationResult:
     if errors:
         return ValidationResult(None, errors, warns)
     cohort = _wide(frame, cells, derived, names)
-    # The chapters describe the file as it was: one row per assessment, this many rows.
-    cohort.attrs["assessment_rows"] = len(frame)
+    # The chapters describe the file as it was: one row per assessment, this many rows, some maybe left out.
+    cohort.attrs["assessment_rows"] = len(frame) + left_out
+    cohort.attrs["unscored_rows_left_out"] = left_out > 0
+    cohort.attrs["prorated_totals"] = int(prorated["assessment"].sum())
+    cohort.attrs["prorated_patients"] = int(frame.loc[prorated["assessment"], "id"].nunique())
     return ValidationResult(cohort, errors, warns, _later(frame, names))
 
 

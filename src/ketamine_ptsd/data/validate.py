@@ -41,9 +41,11 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
+from ..parameters import DEFAULTS
 from .contract import (
     ALL_ITEM_COLUMNS,
     BOOLEAN_SPELLINGS,
+    CHECKBOX,
     COHORT_DTYPES,
     COLUMNS,
     FILE_TYPES,
@@ -52,6 +54,7 @@ from .contract import (
     MISSING_MARKERS,
     N_ITEMS,
     OPTIONAL_COLUMNS,
+    REDCAP_BOOKKEEPING,
     REQUIRED_COLUMNS,
     SPREADSHEET_ERRORS,
     Column,
@@ -59,7 +62,15 @@ from .contract import (
     wide_column,
 )
 
-__all__ = ["Problem", "ValidationResult", "ValidationFailed", "validate_file", "validate_frame", "load_cohort"]
+__all__ = [
+    "Problem",
+    "ValidationResult",
+    "ValidationFailed",
+    "validate_file",
+    "validate_frame",
+    "load_cohort",
+    "summarised",
+]
 
 #: Longest offending value shown in a message.
 VALUE_WIDTH = 40
@@ -128,6 +139,29 @@ class Problem:
             parts.append(f"column {self.column}")
         text = ": ".join(parts) + ": " + self.message
         return text if self.value is None else f"{text} ({self.value})"
+
+
+def summarised(problems) -> list[str]:
+    """The problems as a person reads them: one line per column and kind of problem. A problem repeated over
+    rows (the same file, column and message) is one line with its count and its first three rows, each with
+    the value it found there; a problem of one row, or of the whole file, is its own line.
+
+    >>> rows = [Problem("a.csv", r, "date", "not a date", v) for r, v in ((2, "x"), (3, "y"), (5, "z"), (8, "w"))]
+    >>> summarised(rows + [Problem("a.csv", 4, "age", "too old", "120")])
+    ['a.csv: column date: not a date: 4 rows: 2 (x), 3 (y), 5 (z), ...', 'a.csv: row 4: column age: too old (120)']
+    """
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.file, p.column, p.message, p.row is None), []).append(p)
+    lines = []
+    for (file, column, message, whole), group in groups.items():
+        if whole or len(group) == 1:
+            lines.extend(str(p) for p in group)
+            continue
+        head = file if column is None else f"{file}: column {column}"
+        listed = _first_rows([p.row for p in group], [p.value for p in group], word=False)
+        lines.append(f"{head}: {message}: {len(group)} rows: {listed}")
+    return lines
 
 
 @dataclass
@@ -330,7 +364,9 @@ _SEPARATORS = {";": "';'", "\t": "tabs ('\\t')", "|": "'|'"}
 #: How to make a CSV the tool reads, said wherever a file uses another separator.
 RESAVE = (
     "save it as 'CSV UTF-8 (Comma delimited)' (Excel: File > Save As), with numbers written with a decimal "
-    "point; a European Excel writes ';' and decimal commas (1,5) instead"
+    "point; a European Excel writes ';' and decimal commas (1,5) instead. Or read it as it is, through --columns "
+    "and a column mapping whose format: names its delimiter and decimal mark (`ketamine-ptsd columns FILE` "
+    "writes one)"
 )
 
 
@@ -964,6 +1000,13 @@ def _check_header(names, headers, filled, out: _Collector, layout: _Layout = _WI
             extra.append(shown)
             hint = _did_you_mean(shown)
             hint = f" (did you mean {hint}?)" if hint and hint not in seen else ""
+            if CHECKBOX.fullmatch(name):
+                hint = (
+                    " (a REDCap checkbox, one column per choice: an adverse event's is named in a column "
+                    "mapping, e.g. ae___1: ae_nausea; `ketamine-ptsd columns` starts one)"
+                )
+            elif REDCAP_BOOKKEEPING.fullmatch(name):
+                hint = " (REDCap's bookkeeping)"
             out.warning(shown, f"unknown column, ignored{hint}")
 
     items_used: dict[str, bool] = {}
@@ -1109,14 +1152,14 @@ def _shown_value(shown: dict[str, pyarrow.Array], name: str, i: int):
     return shown[name][i].as_py()
 
 
-def _validate_table(table: _Table, file: str) -> ValidationResult:
+def _validate_table(table: _Table, file: str, limit: int = DEFAULTS["pcl5_items_missing_max"]) -> ValidationResult:
     if table.errors and len(table.cells) == 0:
         # Every row was refused while reading (too many fields, say): those messages say all there is.
         return ValidationResult(None, list(table.errors), list(table.warnings))
     if "assessment" in (_clean_name(h).lower() for h in table.headers):
         from .long import validate_long_table  # one row per assessment
 
-        return validate_long_table(table, file)
+        return validate_long_table(table, file, limit)
     cells = _check_cells(table, file, _WIDE)
     if isinstance(cells, ValidationResult):
         return cells
@@ -1124,7 +1167,7 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     used, extra, items_used, rows, n = cells.used, cells.extra, cells.items_used, cells.rows, len(cells.rows)
 
     # Rules across columns.
-    totals, derived = _check_items(T, typed, given, items_used, cells.missing_required, value_of, out)
+    totals, derived, prorated = _check_items(T, typed, given, items_used, cells.missing_required, value_of, out, limit)
 
     _check_ids(T, rows, out)
     days = _check_days(typed, used, value_of, out, derived, n)
@@ -1158,53 +1201,125 @@ def _validate_table(table: _Table, file: str) -> ValidationResult:
     errors, warns = out.done()
     if errors:
         return ValidationResult(None, errors, warns)
-    return ValidationResult(_cohort(final, items_used, used, extra, derived, n), errors, warns)
+    cohort = _cohort(final, items_used, used, extra, derived, n)
+    cohort.attrs["prorated_totals"] = int(sum(p.sum() for p in prorated.values()))
+    cohort.attrs["prorated_patients"] = int((prorated["pre"] | prorated["post"]).sum())
+    return ValidationResult(cohort, errors, warns)
 
 
-def _check_items(T, typed, given, items_used, missing_required, value_of, out, layout: _Layout = _WIDE):
-    """Items against totals, partly filled items, the required totals. Returns totals (by item set), derived."""
+def _first_rows(rows, values=None, word: bool = True) -> str:
+    """``rows 4, 7, 9, ...``: where a message about many rows points, its first three (each with the value
+    found there, when given).
+
+    >>> _first_rows([4]), _first_rows([4, 7, 9, 12], ["a", None, "c", "d"], word=False)
+    ('row 4', '4 (a), 7, 9 (c), ...')
+    """
+    rows = [int(r) for r in rows]
+    values = values or [None] * len(rows)
+    shown = [str(r) if v is None else f"{r} ({v})" for r, v in zip(rows[:3], values)]
+    listed = ", ".join(shown) + (", ..." if len(rows) > 3 else "")
+    return (("row " if len(rows) == 1 else "rows ") + listed) if word else listed
+
+
+def _too_many_empty(rows, limit: int, what: str, outcome: str) -> str:
+    """The one warning for assessments whose items are too incomplete to give a total, and what became of them."""
+    return (
+        f"{len(rows)} {what} with more than {limit} of {N_ITEMS} items empty (pcl5_items_missing_max): "
+        f"{outcome} ({_first_rows(rows)})"
+    )
+
+
+def _prorated(answered_sum: np.ndarray, n_answered: np.ndarray) -> np.ndarray:
+    """The mean of the answered items x 20, rounded half up to a whole number like every total; in integers,
+    so that a total of exactly x.5 rounds the same on every machine.
+
+    >>> _prorated(np.array([45, 38]), np.array([19, 19])).tolist()  # 47.37 and exactly 40
+    [47, 40]
+    """
+    return (2 * N_ITEMS * answered_sum + n_answered) // (2 * np.maximum(n_answered, 1))
+
+
+def _check_items(T, typed, given, items_used, missing_required, value_of, out, limit: int, layout: _Layout = _WIDE):
+    """Items against totals, prorated totals, the required totals. Returns totals (by item set), the columns
+    derived from items or dates, and which rows' totals were prorated (by item set).
+
+    A row whose items are all given has their sum as its total; one with at most ``limit``
+    (``pcl5_items_missing_max``) empty, and every given item valid, the mean of the answered items x 20
+    (:func:`_prorated`); one with more empty has no total (an error where the total is required).
+    """
     n = len(T)
     totals: dict[str, pd.Series] = {}
+    prorated: dict[str, np.ndarray] = {}
     derived: list[str] = []
     for tp, items in layout.items.items():
         total_name = layout.totals[tp]
         total = typed[total_name].copy() if total_name in typed else _na(n)
         total_given = given[total_name] if total_name in given else np.zeros(n, dtype=bool)
         n_items = np.zeros(n, dtype=int)
+        prorated[tp] = np.zeros(n, dtype=bool)
+        too_many = np.zeros(n, dtype=bool)
         if items_used[tp]:
             filled = np.column_stack([given[c] for c in items])
             n_items = filled.sum(axis=1)
-            for i in np.flatnonzero((n_items > 0) & (n_items < N_ITEMS)):  # partly filled rows only
-                empty = [c for c, g in zip(items, filled[i]) if not g]
-                out.error(
-                    empty[0],
-                    f"{len(empty)} of {N_ITEMS} {layout.item_word[tp]} items empty "
-                    f"({', '.join(empty)}); give all {N_ITEMS} items or none",
-                    at=i,
-                )
             values = np.column_stack([typed[c].to_numpy(dtype="float64", na_value=np.nan) for c in items])
-            complete = ~np.isnan(values).any(axis=1)
-            sums = pd.Series(
-                pd.array(np.where(complete, np.nan_to_num(values).sum(axis=1), 0).astype(np.int64), dtype="Int64")
-            ).where(complete)
-            clash = complete & total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
-            for i in np.flatnonzero(clash):
+            # Every given item a valid score (the invalid ones are reported already).
+            valid = (~np.isnan(values) == filled).all(axis=1)
+            answered = np.nan_to_num(values).sum(axis=1).astype(np.int64)
+            complete = valid & (n_items == N_ITEMS)
+            prorated[tp] = valid & (n_items > 0) & (N_ITEMS - n_items <= limit) & ~complete
+            too_many = (n_items > 0) & (N_ITEMS - n_items > limit)
+            scored = np.where(complete, answered, _prorated(answered, n_items))
+            sums = pd.Series(pd.array(scored, dtype="Int64")).where(complete | prorated[tp])
+            differs = total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
+            for i in np.flatnonzero(complete & differs):
                 out.error(
                     total_name,
                     f"does not equal the sum of items {items[0]} .. {items[-1]}, which is {int(sums.iat[i])}",
                     value_of(total_name, i),
                     at=i,
                 )
-            fill = complete & ~total_given
+            # A system that sums the answered items only writes that sum as the total: it stands for the same
+            # answers, and the prorated total replaces it.
+            differs &= total.to_numpy(dtype="float64", na_value=np.nan) != answered
+            for i in np.flatnonzero(prorated[tp] & differs):
+                out.error(
+                    total_name,
+                    f"does not equal the total of items {items[0]} .. {items[-1]}: {N_ITEMS - n_items[i]} of "
+                    f"{N_ITEMS} are empty, and the mean of the {n_items[i]} answered x {N_ITEMS} is "
+                    f"{int(sums.iat[i])} (their sum {answered[i]})",
+                    value_of(total_name, i),
+                    at=i,
+                )
+            fill = (complete & ~total_given) | prorated[tp]
             if fill.any():
                 total = total.where(~fill, sums)
                 derived.append(total_name)
+            if prorated[tp].any():
+                out.warning(
+                    total_name,
+                    f"{int(prorated[tp].sum())} total(s) prorated from {layout.item_word[tp]} items with at most "
+                    f"{limit} of {N_ITEMS} empty: the mean of the answered items x {N_ITEMS} "
+                    f"({_first_rows(out.rows[prorated[tp]])})",
+                )
         if tp in layout.required_totals and not missing_required:
+            for i in np.flatnonzero(too_many):
+                empty = [c for c, g in zip(items, filled[i]) if not g]
+                out.error(
+                    empty[0],
+                    f"{len(empty)} of {N_ITEMS} {layout.item_word[tp]} items empty ({', '.join(empty)}): more "
+                    f"than {limit} (pcl5_items_missing_max), so no total can be prorated; "
+                    f"{layout.required_totals[tp]}",
+                    at=i,
+                )
             for i in np.flatnonzero(~total_given & (n_items == 0)):
                 alt = f" (or all {N_ITEMS} items {items[0]} .. {items[-1]})" if items_used[tp] else ""
                 out.error(total_name, f"empty; {layout.required_totals[tp]}{alt}", at=i)
+        elif too_many.any():
+            total = total.mask(too_many)
+            what = f"{layout.item_word[tp]} assessment(s)"
+            out.warning(total_name, _too_many_empty(out.rows[too_many], limit, what, "no total, taken as missing"))
         totals[tp] = total
-    return totals, derived
+    return totals, derived, prorated
 
 
 def _check_ids(T, rows, out):
@@ -1277,7 +1392,7 @@ def _cohort(final, items_used, used, extra, derived, n) -> pd.DataFrame:
 # Public API
 
 
-def validate_file(path, columns=None) -> ValidationResult:
+def validate_file(path, columns=None, items_missing_max: int | None = None) -> ValidationResult:
     """Read a cohort file and validate it against the data contract.
 
     Parameters
@@ -1288,6 +1403,9 @@ def validate_file(path, columns=None) -> ValidationResult:
         assessment (:mod:`ketamine_ptsd.data.long`).
     columns : str or os.PathLike, optional
         A mapping file (:mod:`ketamine_ptsd.data.columns`) applied before validation.
+    items_missing_max : int, optional
+        PCL-5 items that may be empty in an assessment whose total is then prorated (the parameter
+        ``pcl5_items_missing_max``; its default when not given).
 
     Returns
     -------
@@ -1309,7 +1427,8 @@ def validate_file(path, columns=None) -> ValidationResult:
             table = apply_format(mapping, apply_mapping(mapping, table, label))
     except (_Refused, ValidationFailed) as r:
         return ValidationResult(None, r.problems if isinstance(r, _Refused) else r.errors, [])
-    result = _validate_table(table, label)
+    limit = DEFAULTS["pcl5_items_missing_max"] if items_missing_max is None else items_missing_max
+    result = _validate_table(table, label, limit)
     if mapping is None and any(p.message.startswith("missing required column") for p in result.errors):
         # A clinic's export under its own names: point to the tool that writes the mapping it needs.
         hint = (
@@ -1366,6 +1485,6 @@ def validate_frame(df: pd.DataFrame, file: str = "<data>", row_offset: int = 2) 
     return _validate_table(table, file)
 
 
-def load_cohort(path, columns=None) -> pd.DataFrame:
+def load_cohort(path, columns=None, items_missing_max: int | None = None) -> pd.DataFrame:
     """The validated cohort of a file, or :class:`ValidationFailed` with every problem."""
-    return validate_file(path, columns).raise_for_errors()
+    return validate_file(path, columns, items_missing_max).raise_for_errors()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY
+from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY, SUPPRESSED_TEXT
 
 
 def format_p(p: float | None) -> str:
@@ -59,6 +59,31 @@ def absent_columns_note(cohort):
         return Markdown("Every optional column of the data contract is present, so every analysis runs.")
     lines = [f"- `{c}`: turns off {NEEDED_BY[c]}." for c in absent]
     return Markdown("The data file lacks these optional columns, so some analyses do not run:\n\n" + "\n".join(lines))
+
+
+def prorated_note(values: dict, limit: int, min_cell: int, has_items: bool):
+    """How many PCL-5 totals were prorated from items a patient skipped, and by which rule; nothing for a file
+    without items (its totals are as given)."""
+    from IPython.display import Markdown
+
+    if not has_items:
+        return None
+    if limit == 0:
+        return Markdown(
+            "PCL-5 totals are not prorated (`pcl5_items_missing_max` is 0): an assessment with an "
+            "empty item has no total."
+        )
+    n = values["n_prorated_totals"]
+    if n == 0:
+        return Markdown("No PCL-5 total was prorated: every assessment gives its total or all 20 items.")
+    # Hidden by the patients it rests on, not by the number of totals (one patient may have several).
+    count = f"Some ({SUPPRESSED_TEXT}: from fewer than {min_cell} patients)" if n is None else f"{n:,}"
+    return Markdown(
+        f"{count} PCL-5 totals were prorated: an assessment with at most {limit} of its 20 items empty "
+        "(`pcl5_items_missing_max`) has as its total the mean of the answered items x 20, rounded to a whole "
+        "number, the person-mean replacement {cite:t}`downey1998` found accurate with up to a fifth of a scale's "
+        "items missing. An assessment with more items empty has no total."
+    )
 
 
 def suppressed_note(min_cell: int, group: str):
