@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.data.columns import parse_mapping, suggest
+from ketamine_ptsd.data.columns import suggest
+from ketamine_ptsd.data.mapping import parse_mapping
 from ketamine_ptsd.data.validate import ValidationFailed, validate_file
 
 from .helpers import run

@@ -241,11 +241,11 @@ def _validate(args) -> int:
 
 def _columns(args) -> int:
     from ketamine_ptsd.data.columns import suggest
-    from ketamine_ptsd.data.validate import _Refused
+    from ketamine_ptsd.data.validate import Refused
 
     try:
         text = suggest(args.file)
-    except _Refused as exc:
+    except Refused as exc:
         return _report_invalid(exc.problems)
     if args.out is None:
         print(text, end="")

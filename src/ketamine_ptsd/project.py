@@ -104,10 +104,7 @@ class KetaminePtsd:
         # What the notebooks read: the cohort validated from the data file, read through the mapping that renames
         # and recodes it, with the totals prorated as the parameter allows, by this validation code (a change to
         # it can change the cohort, so every chapter runs again).
-        validator = engine.import_closure(
-            "import ketamine_ptsd.data.validate\nimport ketamine_ptsd.data.long\nimport ketamine_ptsd.data.columns",
-            self.package,
-        )
+        validator = engine.import_closure("import ketamine_ptsd.data.validate", self.package)
         self.input_digest = engine.sha_text(
             json.dumps(
                 [

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -511,3 +512,19 @@ def clinic_dictionary() -> pd.DataFrame:
         )
         rows.append({"column": name, "required": "no", "type": c.kind, "rule": c.rule, "description": description})
     return pd.DataFrame(rows, columns=["column", "required", "type", "rule", "description"])
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+_KEYS = {_key(c.name): c.name for c in COLUMNS}
+
+
+def did_you_mean(name: str) -> str | None:
+    """The contract column an unknown name was probably meant to be."""
+    k = _key(name)
+    if k in _KEYS:
+        return _KEYS[k]
+    close = difflib.get_close_matches(k, list(_KEYS), n=1, cutoff=0.85)
+    return _KEYS[close[0]] if close else None

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .cells import Cells, check_cells
+from .checks import Layout, check_items, cohort_frame, too_many_empty
 from .contract import (
     ASSESSMENT_LABELS,
     BY_NAME,
@@ -37,21 +39,12 @@ from .contract import (
     adverse_event_column,
     long_column,
 )
-from .validate import (
-    ValidationResult,
-    _Cells,
-    _check_cells,
-    _check_items,
-    _cohort,
-    _first_rows,
-    _Layout,
-    _Table,
-    _too_many_empty,
-)
+from .problems import ValidationResult, first_rows
+from .reading import Table
 
 __all__ = ["validate_long_table", "later_assessments", "ASSESSMENT_COLUMNS"]
 
-_LONG = _Layout(
+_LONG = Layout(
     long_column,
     {"assessment": LONG_ITEM_COLUMNS},
     {"assessment": "pcl5"},
@@ -71,7 +64,7 @@ ASSESSMENT_COLUMNS = {
 _ORDER = {label: k for k, label in enumerate(ASSESSMENT_LABELS)}
 
 
-def _without_unscored_rows(table: _Table, limit: int) -> tuple[_Table, list[str]]:
+def _without_unscored_rows(table: Table, limit: int) -> tuple[Table, list[str]]:
     """``table`` without the assessment rows that have no score: neither a PCL-5 total nor any item (a
     scheduled visit never done, which platforms export with a blank score), or more than ``limit`` items empty
     (``pcl5_items_missing_max``: no total can be prorated), and one warning for each kind, counting them. A
@@ -94,20 +87,20 @@ def _without_unscored_rows(table: _Table, limit: int) -> tuple[_Table, list[str]
     if blank.any():
         warnings.append(
             f"{int(blank.sum())} assessment row(s) without a PCL-5 total or any item (scheduled, never done): "
-            f"left out ({_first_rows(table.rows[blank])})"
+            f"left out ({first_rows(table.rows[blank])})"
         )
     if too_many.any():
-        warnings.append(_too_many_empty(table.rows[too_many], limit, "assessment row(s)", "no total, left out"))
+        warnings.append(too_many_empty(table.rows[too_many], limit, "assessment row(s)", "no total, left out"))
     drop = blank | too_many
     if not drop.any():
         return table, []
     kept = table.cells[~drop].reset_index(drop=True)
-    return _Table(
+    return Table(
         table.headers, kept, table.rows[~drop], table.errors, table.warnings, table.unreadable, table.renamed
     ), warnings
 
 
-def validate_long_table(table: _Table, file: str, limit: int) -> ValidationResult:
+def validate_long_table(table: Table, file: str, limit: int) -> ValidationResult:
     """Validate a table with one row per assessment and derive the cohort and the later assessments.
 
     Returns
@@ -122,13 +115,13 @@ def validate_long_table(table: _Table, file: str, limit: int) -> ValidationResul
     kept = len(table.rows)
     table, skipped = _without_unscored_rows(table, limit)
     left_out = kept - len(table.rows)
-    cells = _check_cells(table, file, _LONG)
+    cells = check_cells(table, file, _LONG)
     if isinstance(cells, ValidationResult):
         return cells
     out, n = cells.out, len(cells.rows)
     for message in skipped:
         out.warning("pcl5", message)
-    totals, derived, prorated = _check_items(
+    totals, derived, prorated = check_items(
         cells.T, cells.typed, cells.given, cells.items_used, cells.missing_required, cells.value_of, out, limit, _LONG
     )
     pcl5 = totals["assessment"]
@@ -180,7 +173,7 @@ def validate_long_table(table: _Table, file: str, limit: int) -> ValidationResul
     return ValidationResult(cohort, errors, warns, _later(frame, names))
 
 
-def _days(cells: _Cells, ids: pd.Series, label: pd.Series, n: int) -> pd.Series:
+def _days(cells: Cells, ids: pd.Series, label: pd.Series, n: int) -> pd.Series:
     """Days since the patient's pre assessment: the ``days`` column, or derived from ``date``."""
     out = cells.out
     days = cells.typed["days"].copy() if "days" in cells.typed else pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
@@ -210,7 +203,7 @@ def _days(cells: _Cells, ids: pd.Series, label: pd.Series, n: int) -> pd.Series:
     return days
 
 
-def _check_order(frame: pd.DataFrame, cells: _Cells) -> None:
+def _check_order(frame: pd.DataFrame, cells: Cells) -> None:
     """One pre at day 0, at most one post after it, interim between, followup after post, no repeats."""
     out = cells.out
 
@@ -263,7 +256,7 @@ def _check_order(frame: pd.DataFrame, cells: _Cells) -> None:
         out.error("assessment", f"the same assessment on the same day as row {first[i]}", dated.at[i, "label"], at=i)
 
 
-def _patient_level(cells: _Cells) -> list[str]:
+def _patient_level(cells: Cells) -> list[str]:
     return [c for c in cells.T.columns if c in PATIENT_LEVEL_COLUMNS or adverse_event_column(c)]
 
 
@@ -272,7 +265,7 @@ def _any_visit(column: str) -> bool:
     return adverse_event_column(column) is not None
 
 
-def _check_patient_level(frame: pd.DataFrame, cells: _Cells) -> None:
+def _check_patient_level(frame: pd.DataFrame, cells: Cells) -> None:
     """A patient-level value may repeat or be given once, but two different values name both rows."""
     for column in (c for c in _patient_level(cells) if not _any_visit(c)):
         values = cells.typed[column]
@@ -288,7 +281,7 @@ def _check_patient_level(frame: pd.DataFrame, cells: _Cells) -> None:
             )
 
 
-def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str], names) -> pd.DataFrame:
+def _wide(frame: pd.DataFrame, cells: Cells, derived: list[str], names) -> pd.DataFrame:
     """The one-row-per-patient cohort: totals and days of pre and post, patient-level values, items."""
     patients = pd.RangeIndex(len(names), name="id")
     n = len(patients)
@@ -319,7 +312,7 @@ def _wide(frame: pd.DataFrame, cells: _Cells, derived: list[str], names) -> pd.D
             for long_name, wide_name in zip(LONG_ITEM_COLUMNS, ITEM_COLUMNS[tp]):
                 final[wide_name] = at(tp, cells.typed[long_name])
     wide_derived = ["pcl5_pre", "pcl5_post"] if "pcl5" in derived else []
-    return _cohort(final, items_used, used, cells.extra, wide_derived, n)
+    return cohort_frame(final, items_used, used, cells.extra, wide_derived, n)
 
 
 def _later(frame: pd.DataFrame, names) -> pd.DataFrame:
