@@ -39,7 +39,7 @@ import psutil
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.data.synthetic import synthetic_cohort
-from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd.engine import render
 from ketamine_ptsd.project import KetaminePtsd
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
@@ -83,7 +83,7 @@ def jupyter_book_executes(work: Path, cohort_parquet: Path) -> float:
         target = src / path.relative_to(paths.REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    build_module._copy_mathjax(src / "_mathjax" / "mathjax")
+    render._copy_mathjax(src / "_mathjax" / "mathjax")
     shutil.copytree(paths.NOTEBOOKS, src / "notebooks")
     # Jupyter Book runs each notebook in its own folder; the notebooks' default cohort_path is this file.
     shutil.copy2(cohort_parquet, src / "notebooks" / paths.COHORT_FILENAME)

@@ -7,21 +7,22 @@ import sys
 from pathlib import Path
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.engine import build
+from ketamine_ptsd.engine import execute as execute_module
+from ketamine_ptsd.engine import plan
 
 CLI = [sys.executable, "-m", "ketamine_ptsd.cli"]
 
 
 def plant_cell(monkeypatch, notebook: str, code: str) -> None:
     """Make every build in this test append a code cell running ``code`` to ``notebook`` before executing it."""
-    real_execute = build._execute
+    real_execute = execute_module._execute
 
     def execute(name, source, params, target, kernel):
         if name == notebook:
             source += f"\n```{{code-cell}} ipython3\n{code}\n```\n"
         return real_execute(name, source, params, target, kernel)
 
-    monkeypatch.setattr(build, "_execute", execute)
+    monkeypatch.setattr(execute_module, "_execute", execute)
 
 
 def run(*args, **kw) -> subprocess.CompletedProcess:
@@ -49,9 +50,9 @@ def html_text(path: Path) -> str:
 
 
 def toc_chapters(repo: Path = paths.REPO) -> list[str]:
-    """Every notebook ``_toc.yml`` lists, in the book's order, as the engine reads it (:func:`build.read_toc`: a
+    """Every notebook ``_toc.yml`` lists, in the book's order, as the engine reads it (:func:`plan.read_toc`: a
     commented-out entry is not a chapter, and a new chapter is checked without anyone listing it)."""
-    return list(build.read_toc(repo).notebooks)
+    return list(plan.read_toc(repo).notebooks)
 
 
 def toc_pages(repo: Path = paths.REPO) -> list[str]:
@@ -59,5 +60,5 @@ def toc_pages(repo: Path = paths.REPO) -> list[str]:
     parser the engine and Jupyter Book use."""
     from sphinx_external_toc.parsing import parse_toc_yaml
 
-    site = parse_toc_yaml(repo / build.TOC_FILE)
+    site = parse_toc_yaml(repo / plan.TOC_FILE)
     return [docname for docname in site if docname != site.root.docname]

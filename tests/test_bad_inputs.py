@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ketamine_ptsd import paths, project
-from ketamine_ptsd.engine import build as build_module
+from ketamine_ptsd.engine import plan
 
 from .helpers import plant_cell, run, tree_digest
 
@@ -232,7 +232,7 @@ def test_a_failing_notebook_leaves_the_last_good_book(bundled, monkeypatch, tmp_
     published = {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)}
     plant_cell(monkeypatch, "clinical_significance", "raise RuntimeError('planted failure')")
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
-    with pytest.raises(build_module.BuildFailed, match=r"clinical_significance failed .*planted failure"):
+    with pytest.raises(plan.BuildFailed, match=r"clinical_significance failed .*planted failure"):
         project.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda line: None)
     after = tree_digest(out)
     assert {k: v for k, v in after.items() if not k.startswith((paths.STATE_DIRNAME, "failed"))} == published
@@ -253,7 +253,7 @@ def test_a_failing_render_leaves_the_last_good_book_and_the_next_render_starts_a
         monkeypatch, "clinical_significance", 'from IPython.display import Markdown\nMarkdown("{ref}`no-label`")'
     )
     changed = {"change_thresholds_sensitivity": [5, 10, 20]}
-    with pytest.raises(build_module.BuildFailed, match="rendering the book failed"):
+    with pytest.raises(plan.BuildFailed, match="rendering the book failed"):
         project.build(paths.BUNDLED_COHORT, out, changed, echo=lambda line: None)
     assert {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
     monkeypatch.undo()

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from ketamine_ptsd import paths, project
-from ketamine_ptsd.engine import build, kernel_state
+from ketamine_ptsd.engine import kernel_state, output, plan
 
 from .helpers import run, tree_digest
 
@@ -85,12 +85,12 @@ def package(tmp_path, monkeypatch):
 )
 def test_the_parameters_cell_is_found_however_it_is_tagged(cell):
     source = FRONT + f"\n```{{code-cell}} ipython3\n{cell}a = 1\nb: int = 2\nc, d = 3, 4\n```\n"
-    assert build.declared_parameters(source) == ["a", "b", "c", "d"]
+    assert plan.declared_parameters(source) == ["a", "b", "c", "d"]
 
 
 def test_a_notebook_without_a_parameters_cell_is_an_error():
-    with pytest.raises(build.BuildFailed, match="no cell tagged 'parameters'"):
-        build.declared_parameters(FRONT + "\n```{code-cell} ipython3\n:tags: [remove-input]\na = 1\n```\n")
+    with pytest.raises(plan.BuildFailed, match="no cell tagged 'parameters'"):
+        plan.declared_parameters(FRONT + "\n```{code-cell} ipython3\n:tags: [remove-input]\na = 1\n```\n")
 
 
 def test_the_toc_is_read_as_jupyter_book_reads_it(tmp_path):
@@ -116,7 +116,7 @@ def test_the_toc_is_read_as_jupyter_book_reads_it(tmp_path):
         (tmp_path / "nb" / f"{name}.md").write_text(FRONT + "\n# A notebook\n")
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "prose.md").write_text("# Only prose\n")
-    toc = build.read_toc(tmp_path)
+    toc = plan.read_toc(tmp_path)
     assert toc.root == "nb/intro"
     assert list(toc.notebooks) == ["intro", "first", "section", "last"]
     assert toc.notebooks["first"] == tmp_path / "nb" / "first.md"
@@ -124,7 +124,7 @@ def test_the_toc_is_read_as_jupyter_book_reads_it(tmp_path):
 
 def test_module_closure_follows_imports_transitively(package):
     name, pkg = package
-    modules = build.module_closure(NOTEBOOK.replace("PKG", name), name)
+    modules = plan.module_closure(NOTEBOOK.replace("PKG", name), name)
     assert {m.removeprefix(name) for m in modules} == {
         "",
         ".alpha",
@@ -142,13 +142,13 @@ def test_module_closure_follows_imports_transitively(package):
 
 def test_an_import_of_the_package_that_cannot_be_resolved_is_an_error(package):
     name, pkg = package
-    with pytest.raises(build.UnresolvedImport, match=rf"`import {name}.nowhere`: no module named {name}.nowhere"):
-        build.module_closure(
+    with pytest.raises(plan.UnresolvedImport, match=rf"`import {name}.nowhere`: no module named {name}.nowhere"):
+        plan.module_closure(
             NOTEBOOK.replace("PKG", name) + f"\n```{{code-cell}} ipython3\nimport {name}.nowhere\n```\n", name
         )
     (pkg / "beta.py").write_text(f"from {name}.missing import thing\n")
-    with pytest.raises(build.UnresolvedImport, match=rf"{name}.beta: `from {name}.missing import thing`"):
-        build.module_closure(NOTEBOOK.replace("PKG", name), name)
+    with pytest.raises(plan.UnresolvedImport, match=rf"{name}.beta: `from {name}.missing import thing`"):
+        plan.module_closure(NOTEBOOK.replace("PKG", name), name)
 
 
 @pytest.mark.spawns
@@ -163,20 +163,20 @@ def test_a_notebook_importing_a_missing_module_fails_the_build_naming_both(tmp_p
         source.read_text()
         + "\n```{code-cell} ipython3\nfrom ketamine_ptsd.analysis import nosuch_module as m\nimport ketamine_ptsd.nosuch\n```\n"
     )
-    with pytest.raises(build.BuildFailed, match=r"^notebook cohort: `import ketamine_ptsd.nosuch`: no module named"):
+    with pytest.raises(plan.BuildFailed, match=r"^notebook cohort: `import ketamine_ptsd.nosuch`: no module named"):
         project.build(out=tmp_path / "out", echo=lambda line: None)
     assert not (tmp_path / "out" / "html").exists()
 
 
 def test_every_real_notebook_depends_on_the_modules_it_calls():
-    notebooks = build.read_toc(paths.REPO).notebooks
+    notebooks = plan.read_toc(paths.REPO).notebooks
     stats_users = {
         name
         for name, path in notebooks.items()
-        if "ketamine_ptsd.analysis.stats" in build.module_closure(path.read_text(), "ketamine_ptsd")
+        if "ketamine_ptsd.analysis.stats" in plan.module_closure(path.read_text(), "ketamine_ptsd")
     }
     assert {"primary_outcome", "clinical_significance", "moderators"} <= stats_users
-    assert "ketamine_ptsd.analysis.stats" not in build.module_closure(
+    assert "ketamine_ptsd.analysis.stats" not in plan.module_closure(
         notebooks["provenance"].read_text(), "ketamine_ptsd"
     )
 
@@ -184,10 +184,10 @@ def test_every_real_notebook_depends_on_the_modules_it_calls():
 def test_key_changes_with_source_parameters_input_modules_and_lock(package):
     name, pkg = package
     source = NOTEBOOK.replace("PKG", name)
-    modules = build.module_closure(source, name)
+    modules = plan.module_closure(source, name)
 
     def key(source=source, mcid=10, digest="a" * 64, lock="l"):
-        return build.notebook_key(source, {"mcid": mcid}, digest, modules, lock)
+        return plan.notebook_key(source, {"mcid": mcid}, digest, modules, lock)
 
     before = key()
     assert before == key()
@@ -205,7 +205,7 @@ def test_a_recorded_read_is_unchanged_only_while_the_file_is(tmp_path):
     (tmp_path / "a.yml").write_text("x: 1\n")
     (tmp_path / "run.ipynb").write_text("{}")
     digests = {"a.yml": kernel_state.file_digest(str(tmp_path / "a.yml")), "later.yml": ""}
-    record = build._Record("k", digests, build.sha256_file(tmp_path / "run.ipynb"))
+    record = plan.Record("k", digests, output.sha256_file(tmp_path / "run.ipynb"))
     assert record.unchanged("k", tmp_path) and not record.unchanged("other", tmp_path)
     # The executed notebook it vouches for: intact while its bytes are those recorded, not once cut short.
     assert record.intact(tmp_path / "run.ipynb")
@@ -228,7 +228,7 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
         "patient_id,pcl5_pre,pcl5_post\n" + "".join(f"Q{i},{40 + i},{30 + (i * 7) % 11}\n" for i in range(12))
     )
     report = project.build(data, work, echo=lambda line: None)
-    assert set(report.executed) == set(build.read_toc(paths.REPO).notebooks)
+    assert set(report.executed) == set(plan.read_toc(paths.REPO).notebooks)
     new = json.loads((work / "results.json").read_text())
     pre = [40 + i for i in range(12)]
     post = [30 + (i * 7) % 11 for i in range(12)]
@@ -273,7 +273,7 @@ class RepoCopy:
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory):
     copy = RepoCopy(tmp_path_factory.mktemp("repo-copy"))
-    assert copy.build()[0] == set(build.read_toc(paths.REPO).notebooks)
+    assert copy.build()[0] == set(plan.read_toc(paths.REPO).notebooks)
     return copy
 
 
@@ -288,11 +288,11 @@ def test_a_changed_library_function_reexecutes_its_readers_and_shows_the_new_num
     assert text.count('_float(cohort["age"].mean())') == 1
     describe.write_text(text.replace('_float(cohort["age"].mean())', '_float(cohort["age"].mean() + 100)'))
     try:
-        notebooks = build.read_toc(repo_copy.repo).notebooks
+        notebooks = plan.read_toc(repo_copy.repo).notebooks
         readers = {
             name
             for name, path in notebooks.items()
-            if "ketamine_ptsd.analysis.describe" in build.module_closure(path.read_text(), "ketamine_ptsd")
+            if "ketamine_ptsd.analysis.describe" in plan.module_closure(path.read_text(), "ketamine_ptsd")
         }
         assert readers and readers != set(notebooks)
         assert repo_copy.build()[0] == readers

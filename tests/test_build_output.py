@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ketamine_ptsd import cli, paths, project
-from ketamine_ptsd.engine import build
+from ketamine_ptsd.engine import plan
 from ketamine_ptsd.presentation import results
 
 from .helpers import CLI, plant_cell, run, tree_digest
@@ -138,7 +138,7 @@ def test_results_that_break_the_schema_fail_the_build_and_publish_nothing(bundle
         "from ketamine_ptsd.presentation.results import record\nrecord('ae_planted_pct', 'many')",
     )
     # A parameter only this chapter (and the provenance appendix) reads, so only they execute again.
-    with pytest.raises(build.BuildFailed, match=r"would not match results.schema.json .*\n.*ae_planted_pct"):
+    with pytest.raises(plan.BuildFailed, match=r"would not match results.schema.json .*\n.*ae_planted_pct"):
         project.build(paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, echo=lambda _: None)
     assert {k: v for k, v in tree_digest(out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
 

@@ -17,7 +17,7 @@ import pytest
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.engine import output
-from ketamine_ptsd.engine.build import BuildFailed
+from ketamine_ptsd.engine.plan import BuildFailed
 
 from .helpers import CLI, run, tree_digest
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from ketamine_ptsd import paths, project
-from ketamine_ptsd.engine import build
+from ketamine_ptsd.engine import plan
 from ketamine_ptsd.parameters import resolve
 
 from .helpers import CLI, plant_cell, tree_digest
@@ -40,7 +40,7 @@ def test_one_reused_kernel_gives_every_notebook_what_a_fresh_kernel_gives_it(tmp
     (figures included, byte for byte) is the same."""
     out = tmp_path / "out"
     report = project.build(paths.BUNDLED_COHORT, out, jobs=1, echo=lambda line: None)
-    notebooks = build.read_toc(paths.REPO).notebooks
+    notebooks = plan.read_toc(paths.REPO).notebooks
     assert sorted(report.executed) == sorted(notebooks)
     state = out / paths.STATE_DIRNAME
     for name in notebooks:
@@ -63,7 +63,7 @@ def test_a_kernel_that_dies_fails_its_notebook_and_the_next_notebook_gets_a_new_
     plant_cell(monkeypatch, "clinical_significance", "import os\nos._exit(1)")
     lines = []
     # Only this chapter and the provenance appendix read the parameter; one worker runs both, in turn.
-    with pytest.raises(build.BuildFailed, match=r"clinical_significance: its kernel died"):
+    with pytest.raises(plan.BuildFailed, match=r"clinical_significance: its kernel died"):
         project.build(
             paths.BUNDLED_COHORT, out, {"change_thresholds_sensitivity": [5, 10, 20]}, jobs=1, echo=lines.append
         )
@@ -82,7 +82,7 @@ def test_a_build_killed_midway_leaves_no_process_behind(tmp_path):
     deadline = time.monotonic() + 120
     descendants: list[psutil.Process] = []
     # The zygote, its kernels (one per core) and the render process.
-    expected = 2 + min(os.cpu_count() or 1, len(build.read_toc(paths.REPO).notebooks))
+    expected = 2 + min(os.cpu_count() or 1, len(plan.read_toc(paths.REPO).notebooks))
     while time.monotonic() < deadline and len(descendants) < expected and proc.poll() is None:
         time.sleep(0.2)
         try:

@@ -10,7 +10,7 @@ import pytest
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import reconstruction
-from ketamine_ptsd.engine import memo
+from ketamine_ptsd.engine import kernel_state, memo
 
 
 @pytest.fixture()
@@ -87,3 +87,11 @@ def test_only_the_most_recent_results_are_kept(tmp_path, monkeypatch):
     for seed in (1, 2, 3):
         memo.cached(reconstruction.reconstruct_many, 1, seed, folder=tmp_path)
     assert len(list(tmp_path.rglob("output.pkl"))) == 2
+
+
+def test_the_key_changes_with_the_builds_lock_file(monkeypatch):
+    # The engine sets the lock file's digest in each kernel; a new environment must not reuse kept results.
+    monkeypatch.setattr(kernel_state, "lock_digest_of_build", "")
+    before = memo.code_key("ketamine_ptsd.analysis.outcomes")
+    monkeypatch.setattr(kernel_state, "lock_digest_of_build", "0" * 64)
+    assert memo.code_key("ketamine_ptsd.analysis.outcomes") != before

@@ -12,7 +12,7 @@ from scipy import stats as sps
 from ketamine_ptsd import paths, project
 from ketamine_ptsd.analysis import reconstruction
 from ketamine_ptsd.data import references
-from ketamine_ptsd.engine.build import declared_parameters
+from ketamine_ptsd.engine.plan import declared_parameters
 from ketamine_ptsd.presentation import results
 
 from .helpers import html_text, run, toc_chapters, tree_digest

@@ -154,9 +154,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args) -> int:
-    from ketamine_ptsd.engine.build import BuildFailed
     from ketamine_ptsd.engine.output import NotMadeByBuild, OutputBusy, machine_fault
     from ketamine_ptsd.engine.pdf import PdfFailed
+    from ketamine_ptsd.engine.plan import BuildFailed
     from ketamine_ptsd.project import build
 
     params = _resolved_params(args)

@@ -22,12 +22,10 @@ BOOK_SOURCES = (
     LOCK_FILE,
 )
 
-# Inside a build's output folder.
-HTML_DIRNAME = "html"
-RESULTS_FILENAME = "results.json"
-STATE_DIRNAME = ".state"
-# Slow results kept between builds (engine/memo.py), relative to a notebook's working directory: the state.
-CACHE_DIRNAME = "cache"
+# Inside a build's output folder: the engine's layout (engine/output.py) and its kept results (engine/memo.py).
+from ketamine_ptsd.engine.memo import CACHE_DIRNAME  # noqa: E402, F401
+from ketamine_ptsd.engine.output import HTML_DIRNAME, RESULTS_FILENAME, STATE_DIRNAME  # noqa: E402, F401
+
 # The validated cohort a notebook reads, relative to the notebook's working directory.
 COHORT_FILENAME = "cohort.parquet"
 # The assessments after pre (one-row-per-assessment files only; empty otherwise), beside the cohort.

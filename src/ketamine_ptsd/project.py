@@ -1,6 +1,6 @@
 """This book, as the build engine sees it: what a notebook is offered, how the cohort file is checked, what
 is published. The engine (:mod:`ketamine_ptsd.engine`) knows nothing about PTSD; this module is the
-project's side of :class:`ketamine_ptsd.engine.build.Project`.
+project's side of :class:`ketamine_ptsd.engine.plan.Project`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ketamine_ptsd import paths
-from ketamine_ptsd.engine import build as engine
+from ketamine_ptsd.engine import build as engine_build
 from ketamine_ptsd.engine.output import sha256_file
+from ketamine_ptsd.engine.plan import BuildFailed, BuildReport, import_closure, sha_text
 
 #: Book sources copied into every render, besides the executed notebooks (and book/). The example cohort,
 #: the clinic and REDCap exports and their column mappings are offered for download by the page on running the
@@ -104,8 +105,8 @@ class KetaminePtsd:
         # What the notebooks read: the cohort validated from the data file, read through the mapping that renames
         # and recodes it, with the totals prorated as the parameter allows, by this validation code (a change to
         # it can change the cohort, so every chapter runs again).
-        validator = engine.import_closure("import ketamine_ptsd.data.validate", self.package)
-        self.input_digest = engine.sha_text(
+        validator = import_closure("import ketamine_ptsd.data.validate", self.package)
+        self.input_digest = sha_text(
             json.dumps(
                 [
                     data_sha256,
@@ -174,10 +175,10 @@ class KetaminePtsd:
         try:
             results = gather(notebooks)
         except ValueError as exc:
-            raise engine.BuildFailed(f"gathering the results: {exc}") from None
+            raise BuildFailed(f"gathering the results: {exc}") from None
         problems = check_schema(results)
         if problems:
-            raise engine.BuildFailed(
+            raise BuildFailed(
                 f"results.json would not match results.schema.json ({len(problems)} problem(s)):\n"
                 + "\n".join(problems[:20])
             )
@@ -219,7 +220,7 @@ def build(
     columns: Path | str | None = None,
     wait: bool = True,
     pdf: bool = False,
-) -> engine.BuildReport:
+) -> BuildReport:
     """Build the book for cohort file ``data`` into ``out`` (:func:`ketamine_ptsd.engine.build.build`)."""
     kw = {} if echo is None else {"echo": echo}
-    return engine.build(KetaminePtsd(data, params, columns), out, jobs=jobs, wait=wait, pdf=pdf, **kw)
+    return engine_build.build(KetaminePtsd(data, params, columns), out, jobs=jobs, wait=wait, pdf=pdf, **kw)

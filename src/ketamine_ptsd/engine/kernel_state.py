@@ -22,6 +22,8 @@ import sys
 import warnings
 
 _saved: dict = {}
+#: The build's lock file's SHA-256, which results kept by :mod:`ketamine_ptsd.engine.memo` are keyed on.
+lock_digest_of_build = ""
 #: What :func:`watch` records: the folder, folders inside it that are not inputs, the files read so far
 #: with their SHA-256 (and those read before the first notebook), and the file each new read is appended to.
 _watch: dict = {"root": None, "ignore": (), "reads": {}, "preloaded": {}, "log": None, "busy": False}
@@ -87,10 +89,11 @@ def _record() -> None:
     )
 
 
-def restore(cwd: str, reads_log: str) -> None:
+def restore(cwd: str, reads_log: str, lock_digest: str = "") -> None:
     """Clear what the previous notebook left behind (see the module's docstring) and work in ``cwd``; the
     files the next notebook reads are appended to ``reads_log`` (a line ``PATH<TAB>SHA-256`` each), starting with those read before any
-    notebook ran (while the libraries were imported), which every notebook's state depends on.
+    notebook ran (while the libraries were imported), which every notebook's state depends on. Results the
+    notebook keeps (:mod:`ketamine_ptsd.engine.memo`) are keyed on ``lock_digest``, the build's lock file.
 
     The first call, before any notebook has run, records the state later calls return to.
     """
@@ -118,6 +121,8 @@ def restore(cwd: str, reads_log: str) -> None:
     warnings._filters_mutated()  # forget which warnings were already shown once
     np.seterr(**_saved["numpy"])
     os.chdir(cwd)
+    global lock_digest_of_build
+    lock_digest_of_build = lock_digest
     if _watch["log"] is None:
         _watch["preloaded"] = dict(_watch["reads"])
     _watch["reads"] = {}

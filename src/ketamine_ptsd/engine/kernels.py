@@ -212,10 +212,10 @@ class WarmKernel:
     keeps an event loop per thread, and the kernel's sockets belong to that loop.
     """
 
-    def __init__(self, zygote: Zygote, cwd: Path, log: Path):
+    def __init__(self, zygote: Zygote, cwd: Path, log: Path, lock_digest: str = ""):
         self.folder = tempfile.TemporaryDirectory(prefix="kp-kernel-")
         self.manager = _manager_class(Path(self.folder.name), zygote)(kernel_name="python3")
-        self.cwd, self.log = cwd, log
+        self.cwd, self.log, self.lock_digest = cwd, log, lock_digest
 
     def start(self) -> None:
         """Start the kernel (again, after a crash)."""
@@ -240,7 +240,8 @@ class WarmKernel:
         self.manager.close_clients()
         await self._start()
         await self._run(
-            f"from ketamine_ptsd.engine import kernel_state; kernel_state.restore({str(self.cwd)!r}, {str(reads)!r})"
+            "from ketamine_ptsd.engine import kernel_state; "
+            f"kernel_state.restore({str(self.cwd)!r}, {str(reads)!r}, {self.lock_digest!r})"
         )
 
     async def _run(self, code: str) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ketamine_ptsd import paths
+from ketamine_ptsd.engine import kernel_state
 from ketamine_ptsd.engine.output import sha256_file
 
 T = TypeVar("T")
@@ -24,20 +24,25 @@ T = TypeVar("T")
 #: Results kept in a folder (a build keeps about twenty: its figures and reconstructions); beyond them the
 #: least recently used are deleted.
 KEEP = 64
+#: Where results are kept, relative to a notebook's working directory (the build's state).
+CACHE_DIRNAME = "cache"
 
 
-def code_key(module: str, package: str = paths.PACKAGE.name) -> str:
-    """SHA-256 of the source of every module of ``package`` that ``module`` (dotted) can run, and the lock file."""
-    from ketamine_ptsd.engine import build
+def code_key(module: str, package: str | None = None) -> str:
+    """SHA-256 of the source of every module of ``package`` (by default ``module``'s top-level package) that
+    ``module`` (dotted) can run, and of the build's lock file."""
+    from ketamine_ptsd.engine import plan
 
+    package = package or module.partition(".")[0]
     try:
-        modules = build.import_closure(f"import {module}", package)
-    except build.UnresolvedImport:
+        modules = plan.import_closure(f"import {module}", package)
+    except plan.UnresolvedImport:
         modules = {}
     if module not in modules:
         raise ValueError(f"{module} is not a module of {package}")
     sources = {name: sha256_file(path) for name, path in modules.items()}
-    lock = sha256_file(paths.LOCK_FILE) if paths.LOCK_FILE.exists() else ""
+    # Set by the engine in each kernel before a notebook runs; empty outside a build.
+    lock = kernel_state.lock_digest_of_build
     return hashlib.sha256(json.dumps([sources, lock], sort_keys=True).encode()).hexdigest()
 
 
@@ -45,7 +50,7 @@ def cached(
     function: Callable[..., T],
     /,
     *args: Any,
-    folder: str | Path = paths.CACHE_DIRNAME,
+    folder: str | Path = CACHE_DIRNAME,
     code: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> T:

@@ -22,7 +22,11 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ketamine_ptsd import paths
+#: A build's output folder: the book, its results, and the build's own state (never published).
+HTML_DIRNAME = "html"
+RESULTS_FILENAME = "results.json"
+STATE_DIRNAME = ".state"
+
 
 #: Inside every folder the build makes in OUT (``html/``, ``failed/``): says that the build made it, and in
 #: ``html/`` which files were published with it.
@@ -135,9 +139,9 @@ class OutputFolder:
     def __init__(self, out: Path, made_by: str, published: list[str], wait: bool, echo: Callable[[str], None]):
         self.out, self.made_by, self.published = out, made_by, published
         self.wait, self.echo = wait, echo
-        self.html = out / paths.HTML_DIRNAME
+        self.html = out / HTML_DIRNAME
         self.failed = out / FAILED_DIRNAME
-        self.state = out / paths.STATE_DIRNAME
+        self.state = out / STATE_DIRNAME
 
     def __enter__(self) -> OutputFolder:
         while True:

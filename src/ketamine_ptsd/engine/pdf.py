@@ -292,10 +292,10 @@ def print_build(
 ) -> PdfReport:
     """``out/book.pdf`` from ``source``, the folder the HTML book in ``out`` was just rendered from (its book
     files and executed notebooks), so the PDF is that book (see :func:`build_pdf`)."""
-    from ketamine_ptsd import paths
+    from ketamine_ptsd.engine.output import STATE_DIRNAME
 
     out = Path(out).absolute()
-    work = out / paths.STATE_DIRNAME / "pdf"
+    work = out / STATE_DIRNAME / "pdf"
     chromium = find_chromium()
     if chromium is None:
         raise PdfFailed(f"the PDF needs Chromium, which is not installed; install it with: {INSTALL_CHROMIUM}")
