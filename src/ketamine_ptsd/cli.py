@@ -19,6 +19,8 @@ EXIT_FAILED = 1
 EXIT_BUSY = 75
 #: Problems printed before the rest are only counted; every one is still checked.
 MAX_PRINTED = 200
+#: The committer of a published book on the gh-pages branch.
+PUBLISH_AUTHOR = "ketamine-ptsd publish <publish@localhost>"
 
 
 def _err(line: str) -> None:
@@ -57,7 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     # The module's docstring is reStructuredText; --help prints plain text.
     parser = argparse.ArgumentParser(prog="ketamine-ptsd", description=__doc__.splitlines()[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_build_command, _validate_command, _columns_command, _reconstruct_command, _publish_command):
+        add(sub)
+    return parser
 
+
+#: The --columns option of build and validate.
+COLUMNS_HELP = (
+    "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
+)
+
+
+def _build_command(sub) -> None:
     build = sub.add_parser("build", help="validate a cohort file and build the book and results.json")
     build.add_argument(
         "--data",
@@ -73,10 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _parameter_options(build, "override one parameter, e.g. --param mcid=15 (repeatable)")
     build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
-    columns_help = (
-        "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
-    )
-    build.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
+    build.add_argument("--columns", type=Path, metavar="FILE.yml", help=COLUMNS_HELP)
     build.add_argument(
         "--no-wait",
         action="store_true",
@@ -89,12 +99,16 @@ def _parser() -> argparse.ArgumentParser:
         help="also print the book to OUT/book.pdf (needs Chromium: apt-get install chromium)",
     )
 
+
+def _validate_command(sub) -> None:
     validate = sub.add_parser("validate", help="check a cohort file against the data contract")
     validate.add_argument("--data", type=Path, required=True, help="cohort file to check")
-    validate.add_argument("--columns", type=Path, metavar="FILE.yml", help=columns_help)
+    validate.add_argument("--columns", type=Path, metavar="FILE.yml", help=COLUMNS_HELP)
     # The same parameters as build, so that a file validates as its build will read it (prorated totals).
     _parameter_options(validate, "a parameter as build takes it; validation reads pcl5_items_missing_max (repeatable)")
 
+
+def _columns_command(sub) -> None:
     columns = sub.add_parser(
         "columns",
         help="write a starting column mapping for a clinic's export",
@@ -105,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     columns.add_argument("file", type=Path, metavar="FILE", help="the export (CSV, Parquet or .xlsx)")
     columns.add_argument("--out", type=Path, default=None, metavar="FILE.yml", help="write here (default: print)")
 
+
+def _reconstruct_command(sub) -> None:
     reconstruct = sub.add_parser(
         "reconstruct",
         help="generate synthetic cohort(s) that reproduce the published aggregates",
@@ -141,6 +157,9 @@ def _parser() -> argparse.ArgumentParser:
         help="file to write: .parquet for Parquet, anything else CSV (default: data/cohort.csv "
         "for the bundled cohort; standard output with --n-cohorts)",
     )
+
+
+def _publish_command(sub) -> None:
     publish = sub.add_parser(
         "publish",
         help="put a built book on a git remote's gh-pages branch (GitHub Pages)",
@@ -150,7 +169,6 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="build folder (default: _build)")
     publish.add_argument("--remote", default="origin", help="remote name, URL or path (default: origin)")
     publish.add_argument("--message", default="Publish the book", help="commit message on gh-pages")
-    return parser
 
 
 def _build(args) -> int:
@@ -213,7 +231,7 @@ def _publish(args) -> int:
             pdf = out / PDF_FILENAME
             # A PDF from an earlier build would not match the pages published beside it.
             fresh_pdf = pdf.is_file() and pdf.stat().st_mtime >= (state / BUILT_STAMP).stat().st_mtime
-            commit = publish(out / paths.HTML_DIRNAME, url, args.message, [pdf] if fresh_pdf else [])
+            commit = publish(out / paths.HTML_DIRNAME, url, args.message, PUBLISH_AUTHOR, [pdf] if fresh_pdf else [])
     except PublishRefused as exc:
         _err(f"ketamine-ptsd publish: {exc}")
         return EXIT_FAILED

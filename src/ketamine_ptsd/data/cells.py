@@ -238,6 +238,20 @@ def _message(col: Column, key: str, value: str) -> str:
     raise KeyError(key)
 
 
+def _parsed(col: Column, a: pyarrow.Array, texts: pd.Series, ok: np.ndarray) -> pd.Series:
+    """A column's cells as values of its kind; NA where empty or not ``ok``."""
+    if col.kind == "integer":
+        return _to_int(a, ok)
+    if col.kind == "date":
+        return _dates(texts.where(ok, ""))
+    if col.kind == "boolean":
+        return _lookup(a, ok, _BOOLEAN_KEYS, _BOOLEAN_VALUES, "boolean")
+    if col.kind == "category":
+        return _lookup(a, ok, _GENDER_KEYS, _GENDER_VALUES, "string")
+    nulled = pc.if_else(pc.equal(a, ""), pyarrow.scalar(None, a.type), a)
+    return pd.Series(pyarrow.chunked_array([nulled]), dtype="string")
+
+
 def check_cells(table: Table, file: str, layout: Layout) -> Cells | ValidationResult:
     """Header and cell rules of a table (every problem collected); a result already when no row has a value."""
     headers, cells, rows = table.headers, table.cells, table.rows
@@ -295,20 +309,7 @@ def check_cells(table: Table, file: str, layout: Layout) -> Cells | ValidationRe
             out.error(name, _message(layout.known(name), key, value), value or None, at=i)
 
     # Parse; cells that failed become NA so that no later rule reports them again.
-    typed: dict[str, pd.Series] = {}
-    for name in T.columns:
-        col, a, ok = layout.known(name), text[name], ~bad[name]
-        if col.kind == "integer":
-            typed[name] = _to_int(a, ok)
-        elif col.kind == "date":
-            typed[name] = _dates(T[name].where(ok, ""))
-        elif col.kind == "boolean":
-            typed[name] = _lookup(a, ok, _BOOLEAN_KEYS, _BOOLEAN_VALUES, "boolean")
-        elif col.kind == "category":
-            typed[name] = _lookup(a, ok, _GENDER_KEYS, _GENDER_VALUES, "string")
-        else:
-            nulled = pc.if_else(pc.equal(a, ""), pyarrow.scalar(None, a.type), a)
-            typed[name] = pd.Series(pyarrow.chunked_array([nulled]), dtype="string")
+    typed = {name: _parsed(layout.known(name), text[name], T[name], ~bad[name]) for name in T.columns}
     ranged = tuple(c for c in T.columns if _value_rules(layout.known(c)))
     if ranged:
         frame = pd.DataFrame({c: typed[c] for c in ranged}, index=pd.RangeIndex(n), copy=False)

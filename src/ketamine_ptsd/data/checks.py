@@ -171,26 +171,9 @@ def check_items(T, typed, given, items_used, missing_required, value_of, out, li
             too_many = (n_items > 0) & (N_ITEMS - n_items > limit)
             scored = np.where(complete, answered, _prorated(answered, n_items))
             sums = pd.Series(pd.array(scored, dtype="Int64")).where(complete | prorated[tp])
-            differs = total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
-            for i in np.flatnonzero(complete & differs):
-                out.error(
-                    total_name,
-                    f"does not equal the sum of items {items[0]} .. {items[-1]}, which is {int(sums.iat[i])}",
-                    value_of(total_name, i),
-                    at=i,
-                )
-            # A system that sums the answered items only writes that sum as the total: it stands for the same
-            # answers, and the prorated total replaces it.
-            differs &= total.to_numpy(dtype="float64", na_value=np.nan) != answered
-            for i in np.flatnonzero(prorated[tp] & differs):
-                out.error(
-                    total_name,
-                    f"does not equal the total of items {items[0]} .. {items[-1]}: {N_ITEMS - n_items[i]} of "
-                    f"{N_ITEMS} are empty, and the mean of the {n_items[i]} answered x {N_ITEMS} is "
-                    f"{int(sums.iat[i])} (their sum {answered[i]})",
-                    value_of(total_name, i),
-                    at=i,
-                )
+            _given_total_mismatches(
+                total, sums, answered, complete, prorated[tp], n_items, items, total_name, value_of, out
+            )
             fill = (complete & ~total_given) | prorated[tp]
             if fill.any():
                 total = total.where(~fill, sums)
@@ -221,6 +204,30 @@ def check_items(T, typed, given, items_used, missing_required, value_of, out, li
             out.warning(total_name, too_many_empty(out.rows[too_many], limit, what, "no total, taken as missing"))
         totals[tp] = total
     return totals, derived, prorated
+
+
+def _given_total_mismatches(total, sums, answered, complete, prorated, n_items, items, total_name, value_of, out):
+    """An error for each given total that is neither its items' sum nor, where they are prorated, that total."""
+    differs = total.notna().to_numpy() & (total != sums).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(complete & differs):
+        out.error(
+            total_name,
+            f"does not equal the sum of items {items[0]} .. {items[-1]}, which is {int(sums.iat[i])}",
+            value_of(total_name, i),
+            at=i,
+        )
+    # A system that sums the answered items only writes that sum as the total: it stands for the same
+    # answers, and the prorated total replaces it.
+    differs &= total.to_numpy(dtype="float64", na_value=np.nan) != answered
+    for i in np.flatnonzero(prorated & differs):
+        out.error(
+            total_name,
+            f"does not equal the total of items {items[0]} .. {items[-1]}: {N_ITEMS - n_items[i]} of "
+            f"{N_ITEMS} are empty, and the mean of the {n_items[i]} answered x {N_ITEMS} is "
+            f"{int(sums.iat[i])} (their sum {answered[i]})",
+            value_of(total_name, i),
+            at=i,
+        )
 
 
 def check_ids(T, rows, out):

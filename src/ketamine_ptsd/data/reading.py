@@ -250,6 +250,24 @@ def _recomma(text: str, delimiter: str) -> str:
 
 
 def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1) -> Table:
+    data, text, skipped = _csv_text(path, label, delimiter, header_row)
+    frame, lines, fields = _csv_frame(data, text, label, skipped)
+
+    width = int(fields[0])
+    headers = [str(h) for h in frame.iloc[0, :width]]
+    cells = frame.iloc[1:].reset_index(drop=True)
+    lines, fields = np.asarray(lines[1:]) + skipped, np.asarray(fields[1:])
+    if len(cells) == 0:
+        raise Refused([Problem(label, None, None, "file has a header but no data rows")])
+    cells, lines, errors = _without_ragged_rows(cells, lines, fields, width, label)
+    cells = cells.iloc[:, :width]
+    cells.columns = range(width)
+    return Table(headers, cells, lines, errors=errors)
+
+
+def _csv_text(path: Path, label: str, delimiter: str, header_row: int) -> tuple[bytes, str, int]:
+    """The file as UTF-8 text with "\\n" line ends, from its header line on, in commas; and the lines skipped above
+    the header (Excel's ``sep=`` line, a title)."""
     data = _read_bytes(path, label)
     _sniff_not_text(data[:65536], label)
     if data.startswith(codecs.BOM_UTF8):
@@ -286,7 +304,12 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
             [Problem(label, 1 + skipped, None, f"line {1 + skipped} is empty; the first line must be the header")]
         )
     _check_separator(header_line, label)
+    return data, text, skipped
 
+
+def _csv_frame(data: bytes, text: str, label: str, skipped: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every record as text, with the line it starts on and its number of fields: pandas' C parser where a
+    structure pass agrees with it, else the csv module."""
     structure = _csv_records(data)
     frame = None
     problems: list[Problem] = []
@@ -318,13 +341,11 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
         if problems:
             raise Refused([Problem(p.file, p.row + skipped, p.column, p.message) for p in problems])
     frame.columns = range(frame.shape[1])
+    return frame, lines, fields
 
-    width = int(fields[0])
-    headers = [str(h) for h in frame.iloc[0, :width]]
-    cells = frame.iloc[1:].reset_index(drop=True)
-    lines, fields = np.asarray(lines[1:]) + skipped, np.asarray(fields[1:])
-    if len(cells) == 0:
-        raise Refused([Problem(label, None, None, "file has a header but no data rows")])
+
+def _without_ragged_rows(cells: pd.DataFrame, lines, fields, width: int, label: str):
+    """``cells`` without the rows whose fields do not match the header's (one error each), and those errors."""
     errors = []
     ragged = np.flatnonzero(fields != width)
     every_row_longer = bool(len(fields)) and bool((fields[fields > 0] > width).all())
@@ -348,9 +369,7 @@ def _read_csv(path: Path, label: str, delimiter: str = ",", header_row: int = 1)
         keep = np.ones(len(cells), dtype=bool)
         keep[bad] = False
         cells, lines = cells[keep].reset_index(drop=True), lines[keep]
-    cells = cells.iloc[:, :width]
-    cells.columns = range(width)
-    return Table(headers, cells, lines, errors=errors)
+    return cells, lines, errors
 
 
 def _read_parquet(path: Path, label: str) -> Table:

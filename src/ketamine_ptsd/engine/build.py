@@ -27,7 +27,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ketamine_ptsd.engine.execute import execute_notebooks
 from ketamine_ptsd.engine.output import HTML_DIRNAME, RESULTS_FILENAME, OutputFolder, sha256_file
@@ -35,6 +34,7 @@ from ketamine_ptsd.engine.plan import (
     CONFIG_FILE,
     TOC_FILE,
     BuildReport,
+    Plan,
     Project,
     State,
     plan_notebooks,
@@ -42,9 +42,6 @@ from ketamine_ptsd.engine.plan import (
     sha_text,
 )
 from ketamine_ptsd.engine.render import Renderer
-
-if TYPE_CHECKING:
-    pass
 
 
 def build(
@@ -79,33 +76,13 @@ def build(
         zygote = Zygote(list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
         renderer: Renderer | None = None
         try:
-            try:
-                parsed = json.loads(state.read("parsed.json") or "{}")
-            except ValueError:
-                parsed = {}
+            parsed = _parsed(state)
             toc = read_toc(project.root, parsed)
             plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
-            # What the rendering depends on besides the notebooks: the book's sources, and what a kept render
-            # folder was made by: the code that renders (this module, the Sphinx hooks, the lock) and the
-            # book's configuration and table of contents (pages taken out of the book are not deleted by Sphinx).
-            render_code = [
-                Path(__file__),
-                Path(__file__).with_name("render.py"),
-                Path(__file__).with_name("sphinx_ext.py"),
-                Path(__file__).with_name("sphinx_tables.py"),
-                Path(__file__).with_name("render_worker.py"),
-                *([project.lock_file] if project.lock_file.exists() else []),
-                *(p for p in project.book_files() if p.name in (TOC_FILE, CONFIG_FILE)),
-            ]
-            render_base = sha_text("".join(sha256_file(p) for p in render_code))
-
-            def render_key() -> str:
-                sources = "".join(sha256_file(p) for p in project.book_files())
-                return sha_text(json.dumps(plan.keys, sort_keys=True) + sources + render_base)
-
+            render_base = render_code_key(project)
             unchanged = (
                 not plan.todo
-                and state.read("render.key") == render_key()
+                and state.read("render.key") == _render_key(project, plan, render_base)
                 and all((out / name).exists() for name in [HTML_DIRNAME, *published])
             )
 
@@ -116,16 +93,8 @@ def build(
                 if not unchanged:
                     renderer = Renderer(project, toc, state, render_base)
 
-            execute_notebooks(
-                plan,
-                zygote,
-                state,
-                jobs or os.cpu_count() or 1,
-                echo,
-                report,
-                folder.failed_dir,
-                meanwhile=prepare_then_start_renderer,
-            )
+            jobs = jobs or os.cpu_count() or 1
+            execute_notebooks(plan, zygote, state, jobs, echo, report, folder.failed_dir, prepare_then_start_renderer)
             zygote.close()  # now, not after rendering: its memory and any unfinished imports are of no more use
             if renderer is None:
                 echo("render: unchanged, not rendered")
@@ -138,18 +107,57 @@ def build(
             if renderer is not None:
                 renderer.close()
         if renderer is not None:
-            files = {RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
-            files |= {name: source.read_bytes() for name, source in project.published_files().items()}
-            folder.publish(new_html, files)
+            _publish(project, folder, new_html, results, echo)
             renderer.published()
-            state.write("render.key", render_key())
+            state.write("render.key", _render_key(project, plan, render_base))
             report.rendered = True
-            echo(f"published: {folder.html} and {', '.join(str(out / name) for name in files)}")
         mark_built(state.dir, started)
         if pdf and (report.rendered or not folder.owns(PDF_FILENAME)):
-            from ketamine_ptsd.engine.pdf import print_build
-
-            # The render folder, kept after every published render, holds exactly this book's sources.
-            print_build(Renderer.source(state), out, echo)
-            folder.record(PDF_FILENAME)
+            _print_pdf(state, folder, echo)
     return report
+
+
+def _print_pdf(state: State, folder: OutputFolder, echo) -> None:
+    from ketamine_ptsd.engine.pdf import PDF_FILENAME, print_build
+
+    # The render folder, kept after every published render, holds exactly this book's sources.
+    print_build(Renderer.source(state), folder.out, echo)
+    folder.record(PDF_FILENAME)
+
+
+def _parsed(state: State) -> dict:
+    """The notebooks as the last build parsed them, by source digest (empty when missing or damaged)."""
+    try:
+        return json.loads(state.read("parsed.json") or "{}")
+    except ValueError:
+        return {}
+
+
+def _render_key(project: Project, plan: Plan, render_base: str) -> str:
+    """The rendering's key: every notebook's full key, the book's sources and what renders them."""
+    sources = "".join(sha256_file(p) for p in project.book_files())
+    return sha_text(json.dumps(plan.keys, sort_keys=True) + sources + render_base)
+
+
+def _publish(project: Project, folder: OutputFolder, new_html: Path, results: dict, echo) -> None:
+    """Put the new book and its results in place of the old, at once."""
+    files = {RESULTS_FILENAME: (json.dumps(results, indent=2, allow_nan=False) + "\n").encode()}
+    files |= {name: source.read_bytes() for name, source in project.published_files().items()}
+    folder.publish(new_html, files)
+    echo(f"published: {folder.html} and {', '.join(str(folder.out / name) for name in files)}")
+
+
+def render_code_key(project: Project) -> str:
+    """What the rendering depends on besides the notebooks and the book's sources: what a kept render folder
+    was made by, the code that renders (the engine's modules that do, the Sphinx hooks, the lock), and the
+    book's configuration and table of contents (pages taken out of the book are not deleted by Sphinx)."""
+    code = [
+        Path(__file__),
+        *(
+            Path(__file__).with_name(name)
+            for name in ("render.py", "sphinx_ext.py", "sphinx_tables.py", "render_worker.py")
+        ),
+        *([project.lock_file] if project.lock_file.exists() else []),
+        *(p for p in project.book_files() if p.name in (TOC_FILE, CONFIG_FILE)),
+    ]
+    return sha_text("".join(sha256_file(p) for p in code))

@@ -78,9 +78,9 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
-def publish(html: Path, url: str, message: str, extra_files: Iterable[Path] = (), author: str | None = None) -> str:
-    """Commit ``html`` (plus ``extra_files`` at its top) as the next commit of ``url``'s gh-pages branch and
-    push it; returns the commit."""
+def publish(html: Path, url: str, message: str, author: str, extra_files: Iterable[Path] = ()) -> str:
+    """Commit ``html`` (plus ``extra_files`` at its top) as the next commit of ``url``'s gh-pages branch, by
+    ``author`` (``Name <email>``), and push it; returns the commit."""
     with tempfile.TemporaryDirectory(prefix="publish-") as tmp:
         site, repo = Path(tmp) / "site", Path(tmp) / "repo"
         shutil.copytree(html, site, ignore=shutil.ignore_patterns(*NEVER_PUBLISHED))
@@ -88,7 +88,7 @@ def publish(html: Path, url: str, message: str, extra_files: Iterable[Path] = ()
             shutil.copy2(extra, site / extra.name)
         repo.mkdir()
         _git(repo, "init", "--quiet")
-        name, _, email = (author or "ketamine-ptsd publish <publish@localhost>").partition(" <")
+        name, _, email = author.partition(" <")
         _git(repo, "config", "user.name", name)
         _git(repo, "config", "user.email", email.rstrip(">"))
         _git(repo, "remote", "add", "site", url)

@@ -276,6 +276,32 @@ def imputed_post_scores(pre: np.ndarray, post: np.ndarray, m: int, seed: int) ->
     return imputed
 
 
+def _comparison_cell_sizes(done: np.ndarray, rates: Mapping, itt: Mapping, mi: Mapping):
+    """What each cell of :func:`missing_data_comparison` rests on (for the small-cell rule), and the cells
+    whose value the rule already hid in ``itt`` or ``mi``."""
+    n_done, n_drop = int(done.sum()), int((~done).sum())
+    k_cs, k_rem = rates["n_clinically_significant"], rates["n_remission"]
+    groups = {
+        "mean_change": (n_done,),
+        "ci_low": (n_done,),
+        "ci_high": (n_done,),
+        "d_av": (n_done,),
+        "pct_clinically_significant": (n_done, k_cs),
+        "pct_remission": (n_done, k_rem),
+    }
+    sizes = {(0, column): size for column, size in groups.items()}
+    sizes |= {(1, column): size + ((n_drop,) if column == "d_av" else ()) for column, size in groups.items()}
+    sizes |= {(2, column): (n_done, n_drop) for column in ("mean_change", "ci_low", "ci_high")}
+    # Values of itt and mi that the rule already hid are None here: still marked as suppressed.
+    inherited = [
+        (row, column)
+        for row, values, prefix in ((1, itt, "itt_"), (2, mi, "mi_"))
+        for column in ("mean_change", "ci_low", "ci_high")
+        if prefix + column in values.get(SUPPRESSED_KEY, ())
+    ]
+    return sizes, inherited
+
+
 def missing_data_comparison(
     cohort: pd.DataFrame,
     itt: Mapping,
@@ -350,24 +376,5 @@ def missing_data_comparison(
             "pct_remission": None,
         },
     ]
-    n_done, n_drop = int(done.sum()), int((~done).sum())
-    k_cs, k_rem = rates["n_clinically_significant"], rates["n_remission"]
-    groups = {
-        "mean_change": (n_done,),
-        "ci_low": (n_done,),
-        "ci_high": (n_done,),
-        "d_av": (n_done,),
-        "pct_clinically_significant": (n_done, k_cs),
-        "pct_remission": (n_done, k_rem),
-    }
-    sizes = {(0, column): size for column, size in groups.items()}
-    sizes |= {(1, column): size + ((n_drop,) if column == "d_av" else ()) for column, size in groups.items()}
-    sizes |= {(2, column): (n_done, n_drop) for column in ("mean_change", "ci_low", "ci_high")}
-    # Values of itt and mi that the rule already hid are None here: still marked as suppressed.
-    inherited = [
-        (row, column)
-        for row, values, prefix in ((1, itt, "itt_"), (2, mi, "mi_"))
-        for column in ("mean_change", "ci_low", "ci_high")
-        if prefix + column in values.get(SUPPRESSED_KEY, ())
-    ]
+    sizes, inherited = _comparison_cell_sizes(done, rates, itt, mi)
     return suppress_cells(_plain(pd.DataFrame(rows)), sizes, min_cell, inherited)

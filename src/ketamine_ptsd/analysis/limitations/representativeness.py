@@ -21,6 +21,52 @@ def _norm_label(s: pd.Series) -> pd.Series:
     return s.astype("string").str.lower().str.replace(r"[^a-z]+", " ", regex=True).str.strip()
 
 
+def _pct(k: int, n: int) -> float | None:
+    return 100 * k / n if n else None
+
+
+def _reported_share(cohort: pd.DataFrame, column: str, hits) -> tuple[dict, dict]:
+    """The share of patients reporting ``column`` whose value is one of ``hits``, with the bounds among all
+    patients; and what each value rests on (for the small-cell rule)."""
+    n = len(cohort)
+    s = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index, dtype="string")
+    s = _norm_label(s)
+    reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
+    k = int(reported.sum())
+    hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
+    values = {
+        "cohort_value": 100 * hit / k if k else None,
+        "cohort_n_reported": k,
+        "cohort_pct_unreported": _pct(n - k, n),
+        "cohort_all_low": _pct(hit, n) if k else None,
+        "cohort_all_high": _pct(hit + n - k, n) if k else None,
+    }
+    # A share with its denominator shown reveals both the count in and the count out of the category.
+    of_reported = (k, hit, k - hit)
+    return values, {
+        "cohort_value": of_reported,
+        "cohort_n_reported": k,
+        "cohort_pct_unreported": (k, n - k),
+        "cohort_all_low": of_reported + (n - k,),
+        "cohort_all_high": of_reported + (n - k,),
+    }
+
+
+def _mean_age(cohort: pd.DataFrame) -> tuple[dict, dict]:
+    """The mean age of the patients who reported it, and what each value rests on."""
+    n = len(cohort)
+    age = _num(cohort, "age")
+    age_k = int((~np.isnan(age)).sum())
+    values = {
+        "cohort_value": float(np.nanmean(age)) if age_k else None,
+        "cohort_n_reported": age_k,
+        "cohort_pct_unreported": _pct(n - age_k, n),
+        "cohort_all_low": None,
+        "cohort_all_high": None,
+    }
+    return values, {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)}
+
+
 def representativeness(
     cohort: pd.DataFrame,
     benchmarks: Sequence[Mapping],
@@ -53,56 +99,22 @@ def representativeness(
         cohort_all_high, suppressed, osmind_value, reference_population_value, reference_population_note``.
         ``cohort_value`` is None with the column entirely missing; the bounds are None for mean age.
     """
-    n = len(cohort)
 
     def osmind(id_):
         b = benchmark(benchmarks, id_)
         return _float(b["value"]) if b else None
 
-    def pct(k):
-        return 100 * k / n if n else None
-
-    def share(column, hits):
-        s = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index, dtype="string")
-        s = _norm_label(s)
-        reported = (s.notna() & (s != "")).to_numpy(dtype=bool)
-        k = int(reported.sum())
-        hit = int((reported & s.isin(hits).fillna(False).to_numpy(dtype=bool)).sum())
-        values = {
-            "cohort_value": 100 * hit / k if k else None,
-            "cohort_n_reported": k,
-            "cohort_pct_unreported": pct(n - k),
-            "cohort_all_low": pct(hit) if k else None,
-            "cohort_all_high": pct(hit + n - k) if k else None,
-        }
-        # A share with its denominator shown reveals both the count in and the count out of the category.
-        of_reported = (k, hit, k - hit)
-        return values, {
-            "cohort_value": of_reported,
-            "cohort_n_reported": k,
-            "cohort_pct_unreported": (k, n - k),
-            "cohort_all_low": of_reported + (n - k,),
-            "cohort_all_high": of_reported + (n - k,),
-        }
-
-    age = _num(cohort, "age")
-    age_k = int((~np.isnan(age)).sum())
-    age_row = (
-        {
-            "cohort_value": float(np.nanmean(age)) if age_k else None,
-            "cohort_n_reported": age_k,
-            "cohort_pct_unreported": pct(n - age_k),
-            "cohort_all_low": None,
-            "cohort_all_high": None,
-        },
-        {"cohort_value": age_k, "cohort_n_reported": age_k, "cohort_pct_unreported": (age_k, n - age_k)},
-    )
     rows, cells = [], []
     for i, (characteristic, unit, (values, sizes), ref) in enumerate(
         [
-            ("women", "% of reported", share("gender", ["woman", "female", "f"]), "osmind_female"),
-            ("white", "% of reported", share("race_ethnicity", [w.strip() for w in white_labels]), "osmind_white"),
-            ("mean age", "years", age_row, "osmind_age"),
+            ("women", "% of reported", _reported_share(cohort, "gender", ["woman", "female", "f"]), "osmind_female"),
+            (
+                "white",
+                "% of reported",
+                _reported_share(cohort, "race_ethnicity", [w.strip() for w in white_labels]),
+                "osmind_white",
+            ),
+            ("mean age", "years", _mean_age(cohort), "osmind_age"),
         ]
     ):
         shown = suppress(values, sizes, min_cell)
