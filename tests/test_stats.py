@@ -1,6 +1,7 @@
 """The report's statistics against values computed independently: formulas by hand, scipy, statsmodels."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -225,3 +226,13 @@ def test_noncentral_interval_survives_scipy_nan_region():
     assert math.isnan(sps.nct.cdf(-2.0, 5, 10.0))
     lo, hi = effects.noncentral_t_ci(-2.0, 5, 0.95)
     assert math.isfinite(lo) and math.isfinite(hi) and lo < -2.0 < hi
+
+
+def test_paired_outcome_against_r():
+    # R's t.test, cor and BayesFactor::ttestBF on PRE and POST (tests/results/paired_outcome.R writes the CSV).
+    r_values = pd.read_csv(Path(__file__).parent / "results" / "paired_outcome.csv").set_index("statistic")["value"]
+    r = stats.paired_outcome(PRE, POST)
+    for key in ("mean_change", "change_sd", "change_ci_low", "change_ci_high", "t", "df", "p", "r_pre_post"):
+        assert r[key] == pytest.approx(r_values[key], rel=1e-9, abs=1e-12), key
+    # BayesFactor integrates numerically to its own tolerance (about 1e-5 relative here).
+    assert r["bf10"] == pytest.approx(r_values["bf10"], rel=1e-4)
