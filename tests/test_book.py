@@ -8,7 +8,7 @@ import pytest
 
 from ketamine_ptsd import paths
 
-pytestmark = pytest.mark.pipeline
+from .helpers import toc_chapters
 
 
 def pages(html_dir: Path):
@@ -20,6 +20,7 @@ def pages(html_dir: Path):
         yield page, BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
 
 
+@pytest.mark.pipeline
 def test_every_internal_link_and_anchor_resolves(bundled):
     html = bundled[0] / "html"
     ids = {page: {el["id"] for el in soup.select("[id]")} for page, soup in pages(html)}
@@ -45,6 +46,7 @@ def test_every_internal_link_and_anchor_resolves(bundled):
     assert not broken, "\n".join(broken[:30])
 
 
+@pytest.mark.pipeline
 def test_every_image_has_alt_text(bundled):
     missing = [
         f"{page.name}: {img.get('src', '')[:60]}"
@@ -55,6 +57,7 @@ def test_every_image_has_alt_text(bundled):
     assert not missing, missing
 
 
+@pytest.mark.pipeline
 def test_the_bibliography_reads_by_author_and_year_sorted_by_surname(bundled):
     """What a reader sees: no alphabetic labels ([STGV16]), each entry opening "Surname, I. ... (year).", filed by
     first author; the text's citations are "(Surname et al., year)", so each leads to its entry by eye."""
@@ -75,6 +78,7 @@ def test_the_bibliography_reads_by_author_and_year_sorted_by_surname(bundled):
     assert re.search(r"\(<a[^>]*>Feder <em>et al\.</em>, 2021</a>\)", chapter)
 
 
+@pytest.mark.pipeline
 def test_every_tables_note_marks_are_its_notes(bundled):
     """In every table, the marks in its cells are exactly its notes' numbers, 1 to n, each note once."""
     checked = 0
@@ -105,6 +109,7 @@ def prose(markdown: str) -> str:
 ALLOWED = re.compile(r"PCL-5|DSM-5|CAPS-5|DSM-IV|\b0-80\b|\b0-4\b|SHA-256|\bUTF-8\b|Table 1\b|MAPP[12]\b|²")
 
 
+# Needs no build: in the fast tier.
 def test_no_number_is_typed_into_the_prose():
     typed = []
     for source in sorted(paths.NOTEBOOKS.glob("*.md")) + sorted(paths.BOOK.glob("*.md")):
@@ -113,3 +118,8 @@ def test_no_number_is_typed_into_the_prose():
             if re.search(r"\d", line):
                 typed.append(f"{source.name}: {line.strip()[:100]}")
     assert not typed, "\n".join(typed)
+
+
+def test_every_notebook_is_a_chapter_of_the_toc():
+    # A notebook left out of _toc.yml is never executed, and nothing else would say so.
+    assert {p.stem for p in paths.NOTEBOOKS.glob("*.md")} == set(toc_chapters())

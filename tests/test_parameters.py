@@ -1,6 +1,11 @@
+"""Parameters: defaults, overrides, bounds, and the places that list them."""
+
+import re
+
 import pytest
 
-from ketamine_ptsd import parameters
+from ketamine_ptsd import parameters, paths
+from ketamine_ptsd.parameters import SPEC
 
 
 def test_defaults_are_the_contracts():
@@ -62,3 +67,31 @@ def test_nullable_parameters_take_null_or_a_number():
     assert p["rci_sd"] is None and p["durability_margin"] is None
     assert parameters.resolve({"rci_sd": 14.5, "durability_margin": 0.5})["rci_sd"] == 14.5
     assert parameters.parse_assignment("rci_sd=null") == ("rci_sd", None)
+
+
+def _readme_section(title: str) -> str:
+    text = (paths.REPO / "README.md").read_text(encoding="utf-8")
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readmes_parameter_table_lists_exactly_the_parameters():
+    # Rows name a parameter as `name`, or a low/high pair as `name_low`, `_high`.
+    section = _readme_section("Parameters")
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = set()
+    for row in rows:
+        names = re.findall(r"`(\w+)`", row.split("|")[1])
+        listed |= {names[0][: -len("_low")] + n if n.startswith("_") else n for n in names}
+    assert listed == set(SPEC)
+
+
+def test_every_parameter_a_notebook_takes_is_defined_and_read():
+    taken = {
+        name
+        for notebook in paths.NOTEBOOKS.glob("*.md")
+        for name in re.findall(r'DEFAULTS\["(\w+)"\]', notebook.read_text(encoding="utf-8"))
+    }
+    assert taken - set(SPEC) == set()  # else a KeyError in the middle of a build
+    # A parameter read by no chapter changes nothing; the validation reads its own.
+    unread = set(SPEC) - taken - {"pcl5_items_missing_max"}
+    assert unread == set()
