@@ -585,3 +585,18 @@ def test_the_own_data_page_offers_the_example_file_and_states_the_guard(canary_b
     text = html_text(page)
     assert "What the privacy guard does" in text and "What it does not promise" in text
     assert soup.find("a", href=re.compile(r"cohort\.html#data-dictionary$"))
+
+
+@pipeline
+def test_no_count_the_rule_covers_is_published_below_min_cell(canary_build):
+    # Every count of patients the schema says the rule may hide, not only the names checked above: a new
+    # count published without the rule fails here. The canary has such counts (3 in remission, 3 with therapy).
+    _, _, r = canary_build
+    schema = json.loads(results.SCHEMA_PATH.read_text(encoding="utf-8"))["properties"]
+    covered = [
+        k for k, v in schema.items() if v.get("unit") == "patients" and "small-cell rule hid" in v["description"]
+    ]
+    assert len(covered) > 15
+    small = {k: r[k] for k in covered if isinstance(r.get(k), int) and 1 <= r[k] < r["min_cell"]}
+    assert small == {}
+    assert {"n_remission", "n_psychotherapy"} <= set(r["suppressed"])
