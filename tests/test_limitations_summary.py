@@ -3,6 +3,11 @@ table assembled from every limitation's row. Expected numbers come from the inpu
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+import re
+
 import pytest
 
 from ketamine_ptsd.analysis import limitations as L
@@ -111,3 +116,15 @@ def test_summary_table_uses_the_confidence_level_and_reports_safety(benchmarks):
     # No dropouts: the completer and ITT means agree, and the row says so instead of "lowers ... to".
     dropout = table.loc["dropout (completer analysis)"]
     assert dropout["quantity"] == 0 and "all 4 patients" in dropout["by_how_much"]
+
+
+def test_every_limitation_with_a_summary_row_has_its_row_in_the_table():
+    # A new limitation module whose row summary_table does not call would be missing from the table silently.
+    with_rows = {
+        m.name
+        for m in pkgutil.iter_modules(LT.__path__)
+        if hasattr(importlib.import_module(f"{LT.__name__}.{m.name}"), "summary_row")
+    }
+    called = set(re.findall(r"_(\w+)\.summary_row\(", inspect.getsource(LT.summary_table)))
+    assert len(with_rows) >= 8
+    assert called == with_rows
