@@ -17,7 +17,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from ketamine_ptsd.presentation import citations
+from ketamine_ptsd.presentation import citations, prose
 
 #: Words a status column may hold, with the symbol shown before each (a reader scanning a column finds
 #: the exceptions by shape; the word keeps it readable in print and by screen readers).
@@ -50,11 +50,12 @@ def _cell(value, decimals: int, status: bool) -> str:
         value = "yes" if value else "no"
         status = True
     elif isinstance(value, (float, np.floating)):
-        return f"{value:.{decimals}f}"
+        return prose.number(float(value), decimals)
     elif isinstance(value, (int, np.integer)):
         return str(value)
-    text = escape(str(value))
-    if NUMBER_TEXT.fullmatch(str(value)):
+    typed = prose.typeset(str(value))
+    text = escape(typed)
+    if NUMBER_TEXT.fullmatch(typed):
         # A number written as text (a p value "< .001", a range) is never broken over lines.
         return f'<span class="house-number">{text}</span>'
     symbol = STATUS_SYMBOLS.get(str(value)) if status else None
@@ -165,7 +166,9 @@ def show_table(
         cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
         if column in details:
             cells = [
-                c if _is_missing(d) or d == "" else f'{c}<div class="house-detail">{escape(str(d))}</div>'
+                c
+                if _is_missing(d) or d == ""
+                else f'{c}<div class="house-detail">{escape(prose.typeset(str(d)))}</div>'
                 for c, d in zip(cells, frame[details[column]], strict=True)
             ]
         shown[column] = cells
@@ -200,7 +203,7 @@ def show_table(
         table = table.tab_spanner(label=label, columns=columns)
     table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
     for note in [*notes, *source_notes]:
-        table = table.tab_source_note(note)
+        table = table.tab_source_note(prose.typeset(note))
     body = table.as_raw_html(inline_css=False)
 
     csv = frame.to_csv(index=False).encode("utf-8")
