@@ -109,9 +109,30 @@ def fitted(fig, **tight_layout):
 
     Every figure function of the book returns through here, so showing a figure draws it exactly once.
     """
+    from matplotlib.text import Text
+
+    # Every title, label and legend entry in the house style (tick labels already have a true minus).
+    for text in fig.findobj(Text):
+        text.set_text(figure_text(text.get_text()))
     fig.tight_layout(**tight_layout)
     fig.set_layout_engine(None)
     return fig
+
+
+def figure_text(text: str) -> str:
+    """A figure's label in the house style (:func:`~ketamine_ptsd.presentation.prose.typeset`), with the
+    glossary's names for statistics (as mathtext) and outcomes; mathtext already written is left alone.
+
+    >>> print(figure_text("d_av >= 0.8"), "|", figure_text("clinically_significant"))
+    $d_{\\mathrm{av}}$ ≥ 0.8 | clinically significant change
+    """
+    from ketamine_ptsd.presentation import glossary, prose
+
+    if "$" in text:
+        return text
+    if text in glossary.TERMS:
+        return glossary.mathtext(text)
+    return "".join(glossary.mathtext(p) if kind == "symbol" else p for kind, p in prose.names(prose.typeset(text)))
 
 
 @kept

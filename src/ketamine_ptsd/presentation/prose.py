@@ -70,6 +70,8 @@ _HYPHEN_RANGE = re.compile(r"(?<![\w.\-])(\d+(?:\.\d+)?)-(?=\d)")
 _E_NOTATION = re.compile(r"\b(\d(?:\.\d+)?)[eE]([+\-\u2212]?\d+)\b")
 _NEGATIVE_ZERO = re.compile(r"(?<![\w.])\u2212(0(?:\.0+)?)(?![\d.])")
 _COMPARISONS = {">=": "\u2265", "<=": "\u2264"}
+#: "Marx et al. 2022" as the book cites, author-year with a comma ("Marx et al., 2022").
+_CITED_YEAR = re.compile(r"\bet al\. (\d{4}[a-z]?)\b(?!')")
 
 
 def _typeset_words(text: str) -> str:
@@ -78,12 +80,14 @@ def _typeset_words(text: str) -> str:
     text = _E_NOTATION.sub(lambda m: scientific(float(m[0]), max(len(m[1]) - 2, 0)), text)
     text = _HYPHEN_RANGE.sub(lambda m: m[1] + EN_DASH, text)
     text = _HYPHEN_MINUS.sub(MINUS, text)
+    text = _CITED_YEAR.sub(r"et al., \1", text)
     return _NEGATIVE_ZERO.sub(r"\1", text)
 
 
 def typeset(text: str) -> str:
     """``text`` in the house style: a minus sign for a hyphen before a number ("−0.20"), an en dash between the
-    ends of a range ("0–80"), ≥ and ≤ for ">=" and "<=", "1.3 × 10³¹" for e-notation, no negative zero. Words
+    ends of a range ("0–80"), ≥ and ≤ for ">=" and "<=", "1.3 × 10³¹" for e-notation, no negative zero, a
+    comma between "et al." and the year. Words
     that are not prose (a web address, a DOI, an ISO date) and names inside a word ("PCL-5") stay as written.
 
     The book's Sphinx transform (:func:`setup`) passes every text a reader sees outside code through here; tables
@@ -100,26 +104,66 @@ def typeset(text: str) -> str:
     return "".join(out) + _typeset_words(text[last:])
 
 
+#: A name from the code in running text: lower-case words joined by underscores (``pcl5_post``, ``d_av``), not
+#: part of a file name (``example_cohort.csv``) or a longer word.
+NAME = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-]|\.\w)")
+
+
+def names(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into pieces ``(kind, text)``: ``"text"``, a statistic the glossary writes as notation
+    (``"symbol"``: its name), or a name a user types (``"code"``), which is shown as code.
+
+    >>> names("d_av = 1.6 where pcl5_post < 33")
+    [('symbol', 'd_av'), ('text', ' = 1.6 where '), ('code', 'pcl5_post'), ('text', ' < 33')]
+    """
+    from ketamine_ptsd.presentation import glossary
+
+    pieces, last = [], 0
+    for m in NAME.finditer(text):
+        pieces += [("text", text[last : m.start()])] if m.start() > last else []
+        term = glossary.TERMS.get(m[0])
+        pieces.append(("symbol" if term is not None and term.symbol else "code", m[0]))
+        last = m.end()
+    return pieces + ([("text", text[last:])] if last < len(text) else [])
+
+
 def setup(app):
-    """Sphinx extension: every text node a reader sees, except code, math and raw HTML, in the house style."""
+    """Sphinx extension: every text node a reader sees, except code, math and raw HTML, in the house style, its
+    statistics as notation and the names a user types as code."""
     from docutils import nodes
     from sphinx.transforms import SphinxTransform
 
+    from ketamine_ptsd.presentation import glossary
+
     skip = (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw, nodes.reference)
+
+    def node(kind, text):
+        if kind == "code":
+            return nodes.literal(text, text)
+        if kind == "symbol":
+            term = glossary.TERMS[text]
+            return [nodes.emphasis(term.symbol, term.symbol), nodes.subscript(term.subscript, term.subscript)]
+        return nodes.Text(text)
 
     class HouseStyle(SphinxTransform):
         default_priority = 900  # after glue values and citations are in the tree
 
         def apply(self):
-            for node in list(self.document.findall(nodes.Text)):
-                if any(isinstance(a, skip) for a in _ancestors(node)):
+            for text in list(self.document.findall(nodes.Text)):
+                if any(isinstance(a, skip) for a in _ancestors(text)):
                     continue
-                styled = typeset(str(node))
-                if styled != str(node):
-                    node.parent.replace(node, nodes.Text(styled))
+                styled = typeset(str(text))
+                if styled == str(text) and not NAME.search(styled):
+                    continue
+                parts = [n for kind, piece in names(styled) for n in _flat(node(kind, piece))]
+                text.parent.replace(text, parts)
 
     app.add_post_transform(HouseStyle)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _flat(node_or_nodes):
+    return node_or_nodes if isinstance(node_or_nodes, list) else [node_or_nodes]
 
 
 def _ancestors(node):

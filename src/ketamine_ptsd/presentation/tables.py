@@ -17,7 +17,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from ketamine_ptsd.presentation import citations, prose
+from ketamine_ptsd.presentation import citations, glossary, prose
 
 #: Words a status column may hold, with the symbol shown before each (a reader scanning a column finds
 #: the exceptions by shape; the word keeps it readable in print and by screen readers).
@@ -54,7 +54,7 @@ def _cell(value, decimals: int, status: bool) -> str:
     elif isinstance(value, (int, np.integer)):
         return str(value)
     typed = prose.typeset(str(value))
-    text = escape(typed)
+    text = reader_html(typed)
     if NUMBER_TEXT.fullmatch(typed):
         # A number written as text (a p value "< .001", a range) is never broken over lines.
         return f'<span class="house-number">{text}</span>'
@@ -62,6 +62,15 @@ def _cell(value, decimals: int, status: bool) -> str:
     if symbol:
         return f'<span class="house-status house-status-{escape(str(value)).replace(" ", "-")}">{symbol} {text}</span>'
     return text
+
+
+def reader_html(text: str) -> str:
+    """``text`` escaped, with its names as a reader sees them: an outcome or column the glossary names in words
+    when it is all of the cell, a statistic as notation, any other name (one a user types) as code."""
+    if text in glossary.TERMS:
+        return glossary.html(text)
+    shown = {"text": escape, "symbol": glossary.html, "code": lambda name: f"<code>{escape(name)}</code>"}
+    return "".join(shown[kind](piece) for kind, piece in prose.names(text))
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -153,6 +162,7 @@ def show_table(
         Sentences under the table.
     """
     from great_tables import GT
+    from great_tables import html as gt_html
     from IPython.display import HTML
 
     labels, spanners, decimals, details = labels or {}, spanners or {}, decimals or {}, details or {}
@@ -168,7 +178,7 @@ def show_table(
             cells = [
                 c
                 if _is_missing(d) or d == ""
-                else f'{c}<div class="house-detail">{escape(prose.typeset(str(d)))}</div>'
+                else f'{c}<div class="house-detail">{reader_html(prose.typeset(str(d)))}</div>'
                 for c, d in zip(cells, frame[details[column]], strict=True)
             ]
         shown[column] = cells
@@ -198,9 +208,11 @@ def show_table(
     table = GT(shown.reset_index(drop=True), id=f"gt-{slug}", groupname_col=groups)
     # Cells are escaped HTML already; great-tables would escape them again.
     table = table.fmt(columns=[c for c in shown.columns if c != groups], fns=lambda cell: cell)
-    table = table.cols_label(**{c: labels.get(c, c) for c in shown.columns if c != groups})
+    table = table.cols_label(
+        **{c: gt_html(reader_html(prose.typeset(labels.get(c, c)))) for c in shown.columns if c != groups}
+    )
     for label, columns in spanners.items():
-        table = table.tab_spanner(label=label, columns=columns)
+        table = table.tab_spanner(label=gt_html(reader_html(prose.typeset(label))), columns=columns)
     table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
     for note in [*notes, *source_notes]:
         table = table.tab_source_note(prose.typeset(note))
