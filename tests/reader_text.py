@@ -3,7 +3,7 @@
 :func:`html_prose` extracts the visible text of a built chapter without its code cells, :func:`pdf_text` the
 text of the PDF; :func:`defects` lists what breaks the house style in either. Text set as code (inline
 ``<code>``, which a reader sees as a name to type) may hold identifiers; everything else may not. The PDF loses
-that formatting, so an identifier there is allowed only where the HTML sets the same word as code.
+that formatting, so what the HTML sets as code is taken out of it before it is checked.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 #: A name from the code: lower-case words joined by underscores (``d_av``, ``pcl5_post``), or a module's
-#: function (``figures.paired_scores``).
-IDENTIFIER = re.compile(r"(?<![\w./-])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+\.[a-z]+_[a-z_]+)(?![\w-])")
+#: function (``figures.paired_scores``); a file name (``example_cohort.csv``) is none.
+IDENTIFIER = re.compile(r"(?<![\w./-])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-]|\.\w)|[a-z]+\.[a-z]+_[a-z_]+(?![\w-]))")
 #: A hyphen-minus where a minus is meant: before a digit, not inside a word ("PCL-5") or a range ("0-80").
 HYPHEN_MINUS = re.compile(r"(?<![\w.\-–−/])-(?=\.?\d)")
 #: A hyphen between two numbers, where a range wants an en dash ("0-80", "22-47"); ISO dates are dates.
@@ -35,17 +35,20 @@ def _prose(text: str) -> str:
     return _NOT_PROSE.sub(" ", text)
 
 
-def defects(text: str, code_words: frozenset[str] = frozenset()) -> list[str]:
+def defects(text: str, code: frozenset[str] = frozenset(), *, doubled: bool = True) -> list[str]:
     """Every defect of ``text`` (prose with code removed), one line each with the offending stretch.
 
-    ``code_words`` are identifiers the reader sees set as code, allowed in text that lost its formatting.
+    ``code`` holds what the reader sees set as code: its words are allowed in text that lost its formatting
+    (the PDF's). ``doubled`` checks doubled words, which needs table cells on lines of their own.
 
-    >>> defects("d_av = -0.20 (0-80), p >= .05, 1.33e+31, -0.0 and the the cohort [STGV16]")  # doctest: +NORMALIZE_WHITESPACE
-    ['identifier: d_av', 'hyphen for minus: = -0.20 (0', 'hyphen for range: 0-80', 'ASCII comparison: p >= .0',
-     'e-notation: 1.33e+31', 'negative zero: -0.0', 'doubled word: the the', 'citation label: [STGV16]']
+    >>> [d.split(":")[0] for d in defects("d_av = 1.6 (0-80), p >= .05, 1.33e+31, -0.0 and the the cohort [STGV16]")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['identifier', 'hyphen for minus', 'hyphen for range', 'ASCII comparison', 'e-notation', 'negative zero',
+     'doubled word', 'citation label']
     """
     found = []
     prose = _prose(text)
+    code_words = {word for snippet in code for word in re.findall(r"[\w.]+", snippet)}
 
     def around(m, width=4):
         return prose[max(0, m.start() - width) : m.end() + width].strip()
@@ -56,9 +59,20 @@ def defects(text: str, code_words: frozenset[str] = frozenset()) -> list[str]:
     found += [f"ASCII comparison: {around(m)}" for m in ASCII_COMPARISON.finditer(prose)]
     found += [f"e-notation: {m[0]}" for m in E_NOTATION.finditer(prose)]
     found += [f"negative zero: {m[0]}" for m in NEGATIVE_ZERO.finditer(prose)]
-    found += [f"doubled word: {m[0]}" for m in DOUBLED_WORD.finditer(text) if m[1].lower() not in _DOUBLED_OK]
+    if doubled:
+        found += [f"doubled word: {m[0]}" for m in DOUBLED_WORD.finditer(text) if m[1].lower() not in _DOUBLED_OK]
     found += [f"citation label: {m[0]}" for m in CITATION_LABEL.finditer(text)]
     return found
+
+
+def without_code(text: str, code: frozenset[str]) -> str:
+    """``text`` (the PDF's, which keeps no formatting) without the stretches the HTML sets as code, longest first
+    (a command line quoting "0-80" is the program's output, not the book's typography)."""
+    folded = re.sub(r"\s+", " ", text)
+    for snippet in sorted(code, key=len, reverse=True):
+        if len(snippet) > 3:
+            folded = folded.replace(snippet, " ")
+    return folded
 
 
 def _soup(path: Path):
@@ -72,23 +86,23 @@ def _article(soup):
     typeset by MathJax), and the links that download a table or a notebook."""
     article = soup.select_one("article.bd-article") or soup.body
     for hidden in article.select(
-        "script, style, div.cell_input, .highlight, pre, .MathJax, .math, mjx-container, p.table-download, "
-        "span.headerlink, a.headerlink"
+        "script, style, div.cell_input, .MathJax, .math, mjx-container, p.table-download, span.headerlink, a.headerlink"
     ):
         hidden.decompose()
     return article
 
 
 def html_prose(path: Path) -> tuple[str, frozenset[str]]:
-    """The visible text of the chapter at ``path``, code cells and inline code left out, and the words its
-    inline code holds. Block elements are separated by a newline, so words of two cells never run together."""
+    """The visible text of the chapter at ``path`` without code (code cells, code blocks, inline code), and the
+    text of that code, whitespace folded. Block elements end with a newline, so two cells never run together."""
     article = _article(_soup(path))
-    code_words = frozenset(word for c in article.select("code, kbd") for word in re.findall(r"[\w.]+", c.get_text()))
-    for code in article.select("code, kbd"):
-        code.replace_with(" ")
+    snippets = article.select("code, kbd, pre")
+    code = frozenset(re.sub(r"\s+", " ", c.get_text()).strip() for c in snippets)
+    for snippet in snippets:
+        snippet.replace_with(" ")
     for block in article.select("p, li, td, th, dt, dd, h1, h2, h3, h4, div, caption, figcaption, tr"):
         block.insert_after("\n")
-    return article.get_text(""), code_words
+    return article.get_text(""), code
 
 
 def table_note_marks(path: Path) -> list[str]:
