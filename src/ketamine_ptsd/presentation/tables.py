@@ -227,4 +227,6 @@ def show_table(
     # A box that may scroll takes the keyboard focus, named by its caption, so it can be scrolled without a mouse
     # (WCAG 2.1.1; axe: scrollable-region-focusable).
     scroll = f'<div class="house-table-scroll" tabindex="0" role="region" aria-label="{escape(caption or slug)}">'
-    return HTML(f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{scroll}{body}</div>{link}</div>')
+    # The frame carries the phone's cue that the box scrolls on (book/_static/house.js, house.css).
+    frame = f'<div class="house-table-frame">{scroll}{body}</div></div>'
+    return HTML(f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{frame}{link}</div>')
