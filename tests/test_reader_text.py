@@ -119,3 +119,22 @@ def test_the_pdf_reads_in_the_house_style(reader_build):
         if (d := defects(without_code(text, code), code, doubled=False))
     }
     assert found == {}, f"{label} build, defects by PDF page: {found}"
+
+
+@pytest.mark.pipeline
+def test_one_code_toggle_per_computation(bundled):
+    """A cell whose code shows nothing shares the next cell's "Show code" toggle: no two toggles follow each other
+    with nothing for the reader between them."""
+    from bs4 import BeautifulSoup
+
+    doubled = []
+    for page in _pages(bundled[0]):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for cell in soup.select("div.cell.tag_hide-input"):
+            output = cell.select_one("div.cell_output")
+            following = cell.find_next_sibling()
+            if (output is None or not output.get_text(strip=True) and not output.select("img, svg")) and (
+                following is not None and "tag_hide-input" in following.get("class", [])
+            ):
+                doubled.append(f"{page.name}: {cell.get_text(' ', strip=True)[:60]}")
+    assert doubled == []
