@@ -19,6 +19,8 @@ HYPHEN_MINUS = re.compile(r"(?<![\w.\-–−/])-(?=\.?\d)")
 #: A hyphen between two numbers, where a range wants an en dash ("0-80", "22-47"); ISO dates are dates.
 HYPHEN_RANGE = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?-\d")
 ASCII_COMPARISON = re.compile(r"[<>]=")
+#: Parentheses doubled by nesting ("(PCL-5; Blevins et al. (2015))", "(press coverage))").
+DOUBLED_PARENTHESES = re.compile(r"\(\(|\)\)")
 E_NOTATION = re.compile(r"\b\d(?:\.\d+)?[eE][+−-]?\d+\b")
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])[-−]0(?:\.0+)?(?![\d.])")
 #: Two words in a row on one line (words of two table cells or lines are apart by a newline).
@@ -58,6 +60,7 @@ def defects(text: str, code: frozenset[str] = frozenset(), *, doubled: bool = Tr
     found += [f"hyphen for range: {m[0]}" for m in HYPHEN_RANGE.finditer(prose)]
     found += [f"ASCII comparison: {around(m)}" for m in ASCII_COMPARISON.finditer(prose)]
     found += [f"e-notation: {m[0]}" for m in E_NOTATION.finditer(prose)]
+    found += [f"doubled parentheses: {around(m, 30)}" for m in DOUBLED_PARENTHESES.finditer(prose)]
     found += [f"negative zero: {m[0]}" for m in NEGATIVE_ZERO.finditer(prose)]
     if doubled:
         found += [f"doubled word: {m[0]}" for m in DOUBLED_WORD.finditer(text) if m[1].lower() not in _DOUBLED_OK]

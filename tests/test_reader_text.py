@@ -44,6 +44,7 @@ BUILDS = {
         ("cohorts: 1.33e+31", "e-notation"),
         ("an estimate of -0.0 (0.0 to 0.0)", "negative zero"),
         ("The The cohort chapter", "doubled word"),
+        ("(PCL-5; Blevins et al. (2015))", "doubled parentheses"),
         ("as the multiverse shows [STGV16]", "citation label"),
         ("(Blevins et al. 2015)", "citation label"),
     ],

@@ -39,6 +39,13 @@ TERMS: dict[str, Term] = {
     "reliable_change_marx": Term("reliable change (Marx)"),
     "remission": Term("remission"),
     "response": Term("response"),
+    # Published aggregates the paper's claims state (``result_key`` in data/published_claims.yml).
+    "pre_mean": Term("mean PCL-5 before treatment"),
+    "post_mean": Term("mean PCL-5 after treatment"),
+    "pre_sd": Term("SD of PCL-5 before treatment"),
+    "post_sd": Term("SD of PCL-5 after treatment"),
+    "pct_clinically_significant": Term("clinically significant change (% of completers)"),
+    "pct_remission": Term("remission (% of completers)"),
     # Columns of the data contract, as the text speaks of them.
     "pcl5_pre": Term("PCL-5 before treatment"),
     "pcl5_post": Term("PCL-5 after treatment"),
@@ -75,6 +82,14 @@ def mathtext(name: str) -> str:
     """The reader's name for a figure: Matplotlib mathtext for a symbol (``$d_{\\mathrm{av}}$``), else the words."""
     term = TERMS[name]
     return term.words if term.symbol is None else f"${term.symbol}_{{\\mathrm{{{term.subscript}}}}}$"
+
+
+def claim_label(claim) -> str:
+    """A published claim as a reader names it: what it states and where ("mean PCL-5 before treatment
+    (preprint)"), not its id in data/published_claims.yml."""
+    name = claim["result_key"]
+    # A statistic stays its name, which a table sets as notation; anything else is said in words.
+    return f"{name if TERMS[name].symbol else TERMS[name].words} ({claim['version']})"
 
 
 def text(name: str) -> str:

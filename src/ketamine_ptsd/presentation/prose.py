@@ -63,6 +63,11 @@ def format_p(p: float | None) -> str:
     return f"= {p:.3f}".replace("0.", ".", 1)
 
 
+def p_value(p: float) -> str:
+    """A p value standing alone, as in a table's p column (APA): ".027", "< .001"."""
+    return format_p(p).removeprefix("= ")
+
+
 # Text in the house style: what typeset() mends in a sentence or label written with ASCII signs.
 _WORDS_AS_GIVEN = re.compile(r"\S*(?:://|doi\.org|doi:|\d{4}-\d{2}-\d{2})\S*", re.IGNORECASE)
 _HYPHEN_MINUS = re.compile(r"(?<![\w.\-\u2013\u2212/])-(?=\.?\d)")
@@ -285,7 +290,7 @@ def opening(data_origin: str):
     from IPython.display import Markdown
 
     measured = (
-        "PTSD symptoms measured by the PTSD Checklist for DSM-5 (PCL-5; {cite:t}`blevins2015`) before the first "
+        "PTSD symptoms measured by the PTSD Checklist for DSM-5 (PCL-5; {cite:alp}`blevins2015`) before the first "
         "infusion and after treatment"
     )
     if data_origin == "synthetic":

@@ -42,14 +42,16 @@ def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
-def _cell(value, decimals: int, status: bool) -> str:
-    """One cell as escaped HTML."""
+def _cell(value, decimals: int | str, status: bool) -> str:
+    """One cell as escaped HTML; ``decimals`` is a number of places, a kind in ``prose.DECIMALS``, or "p"."""
     if _is_missing(value):
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         value = "yes" if value else "no"
         status = True
     elif isinstance(value, (float, np.floating)):
+        if decimals == "p":
+            return f'<span class="house-number">{escape(prose.p_value(float(value)))}</span>'
         return prose.number(float(value), decimals)
     elif isinstance(value, (int, np.integer)):
         return str(value)
@@ -121,12 +123,13 @@ def show_table(
     *,
     labels: dict[str, str] | None = None,
     spanners: dict[str, list[str]] | None = None,
-    decimals: dict[str, int] | None = None,
+    decimals: dict[str, int | str] | None = None,
     status: tuple[str, ...] = (),
     details: dict[str, str] | None = None,
     groups: str | None = None,
     sources: str | None = None,
     notes: tuple[str, ...] = (),
+    keys: tuple[str, ...] = (),
 ):
     """A table in the book's house style, followed by a link that downloads ``frame``, unrounded, as CSV.
 
@@ -146,7 +149,9 @@ def show_table(
     spanners : dict, optional
         Label over a group of columns: those columns (by name in ``frame``).
     decimals : dict, optional
-        Column name: decimals, where a column differs from ``float_format``.
+        Column name: decimals, where a column differs from ``float_format``: a number of places, a kind of
+        quantity (``"share"``, ``"points"``, ``"d"``: :data:`~ketamine_ptsd.presentation.prose.DECIMALS`), or
+        ``"p"`` for p values as APA writes them (".027", "< .001").
     status : tuple of str
         Columns of status words (:data:`STATUS_SYMBOLS`), shown with their symbol. Booleans always are.
     details : dict, optional
@@ -160,6 +165,8 @@ def show_table(
         book's bibliography as the bibliography gives it).
     notes : tuple of str
         Sentences under the table.
+    keys : tuple of str
+        Columns of ids that only machines read (a key in a data file): in the CSV download, not on the page.
     """
     from great_tables import GT
     from great_tables import html as gt_html
@@ -168,7 +175,7 @@ def show_table(
     labels, spanners, decimals, details = labels or {}, spanners or {}, decimals or {}, details or {}
     default = _decimals(float_format)
     slug = name or re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60]
-    hidden = set(details.values()) | ({groups} if groups else set())
+    hidden = set(details.values()) | ({groups} if groups else set()) | set(keys)
     shown = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         if column in hidden:
