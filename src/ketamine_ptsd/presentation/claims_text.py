@@ -356,7 +356,7 @@ def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple
         ``"cannot check"``) and ``what it means``, in the order of ``checks``.
     """
     as_stated = {claim["id"]: stated(claim) for claim in claims}
-    label = {claim["id"]: glossary.claim_label(claim) for claim in claims if claim.get("result_key")}
+    label = {claim["id"]: glossary.claim_label(claim) for claim in claims if claim.get("result_key") in glossary.TERMS}
     verdict = {True: "yes", False: "NO", None: "cannot check"}
     return pd.DataFrame(
         [
