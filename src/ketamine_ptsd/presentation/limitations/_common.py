@@ -7,7 +7,6 @@ from typing import NamedTuple
 
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_KEY
 from ketamine_ptsd.analysis.values import as_float
-from ketamine_ptsd.presentation.prose import number
 
 
 def sentence(template: str, missing: str, **values) -> str:
@@ -26,14 +25,14 @@ def sentence(template: str, missing: str, **values) -> str:
     return template.format(**values)
 
 
-def fmt(x: float | None, digits: int | str = 1) -> str:
-    """``x`` with ``digits`` decimals (or a kind's, :data:`~ketamine_ptsd.presentation.prose.DECIMALS`) in the
-    house style of :func:`~ketamine_ptsd.presentation.prose.number`, or "n/a".
+def fmt(x: float | None, digits: int = 1) -> str:
+    """``x`` with ``digits`` decimals, or "n/a". Its text is also recorded in ``results.json`` (the summary
+    table's rows), so it keeps ASCII signs; the page sets them in the house style (``prose.typeset``).
 
-    >>> fmt(2.345), fmt(-0.04), fmt(None)
-    ('2.3', '0.0', 'n/a')
+    >>> fmt(2.345), fmt(None)
+    ('2.3', 'n/a')
     """
-    return "n/a" if x is None else number(x, digits)
+    return "n/a" if x is None else f"{x:.{digits}f}"
 
 
 def markdown(text: str):

@@ -37,7 +37,7 @@ def summary_row(rtm: Mapping | None, observed_mean_change: float | None, observe
         of = (
             "the suppressed mean drop"
             if observed_suppressed
-            else f"the {fmt(observed_mean_change, 2)}-point mean drop ({fmt(pct)}%)"
+            else f"the {fmt(observed_mean_change)}-point mean drop ({fmt(pct)}%)"
         )
         text = (
             f"{q:.1f} points of {of} if patients "
