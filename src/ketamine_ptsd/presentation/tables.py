@@ -66,6 +66,11 @@ def _cell(value, decimals: int | str, status: bool) -> str:
     return text
 
 
+def _typed(text: str) -> str:
+    """A cell of names a user types, as code: "pcl5_pre_01 .. pcl5_pre_20" sets each name, not the dots."""
+    return re.sub(r"[\w.-]*\w", lambda m: f"<code>{m[0]}</code>", escape(text))
+
+
 def reader_html(text: str) -> str:
     """``text`` escaped, with its names as a reader sees them: an outcome or column the glossary names in words
     when it is all of the cell, a statistic as notation, any other name (one a user types) as code."""
@@ -130,6 +135,7 @@ def show_table(
     sources: str | None = None,
     notes: tuple[str, ...] = (),
     keys: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
 ):
     """A table in the book's house style, followed by a link that downloads ``frame``, unrounded, as CSV.
 
@@ -167,6 +173,8 @@ def show_table(
         Sentences under the table.
     keys : tuple of str
         Columns of ids that only machines read (a key in a data file): in the CSV download, not on the page.
+    names : tuple of str
+        Columns of names a user types (a column of the data file, a parameter): each cell set as code.
     """
     from great_tables import GT
     from great_tables import html as gt_html
@@ -180,7 +188,10 @@ def show_table(
     for column in frame.columns:
         if column in hidden:
             continue
-        cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
+        if column in names:
+            cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
+        else:
+            cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
         if column in details:
             cells = [
                 c
