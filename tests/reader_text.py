@@ -19,6 +19,8 @@ HYPHEN_MINUS = re.compile(r"(?<![\w.\-–−/])-(?=\.?\d)")
 #: A hyphen between two numbers, where a range wants an en dash ("0-80", "22-47"); ISO dates are dates.
 HYPHEN_RANGE = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?-\d")
 ASCII_COMPARISON = re.compile(r"[<>]=")
+#: A pointer that means nothing on paper, where no code cell is shown ("Made by ... in the cell above").
+CELL_ABOVE = re.compile(r"\bin the cell above\b", re.IGNORECASE)
 #: Parentheses doubled by nesting ("(PCL-5; Blevins et al. (2015))", "(press coverage))").
 DOUBLED_PARENTHESES = re.compile(r"\(\(|\)\)")
 E_NOTATION = re.compile(r"\b\d(?:\.\d+)?[eE][+−-]?\d+\b")
@@ -61,6 +63,7 @@ def defects(text: str, code: frozenset[str] = frozenset(), *, doubled: bool = Tr
     found += [f"ASCII comparison: {around(m)}" for m in ASCII_COMPARISON.finditer(prose)]
     found += [f"e-notation: {m[0]}" for m in E_NOTATION.finditer(prose)]
     found += [f"doubled parentheses: {around(m, 30)}" for m in DOUBLED_PARENTHESES.finditer(prose)]
+    found += [f"code pointer: {around(m, 30)}" for m in CELL_ABOVE.finditer(text)]
     found += [f"negative zero: {m[0]}" for m in NEGATIVE_ZERO.finditer(prose)]
     if doubled:
         found += [f"doubled word: {m[0]}" for m in DOUBLED_WORD.finditer(text) if m[1].lower() not in _DOUBLED_OK]

@@ -45,6 +45,7 @@ BUILDS = {
         ("an estimate of -0.0 (0.0 to 0.0)", "negative zero"),
         ("The The cohort chapter", "doubled word"),
         ("(PCL-5; Blevins et al. (2015))", "doubled parentheses"),
+        ("Made by `figures.paired_scores` in the cell above", "code pointer"),
         ("as the multiverse shows [STGV16]", "citation label"),
         ("(Blevins et al. 2015)", "citation label"),
     ],

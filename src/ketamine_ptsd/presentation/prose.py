@@ -44,6 +44,16 @@ def span(low: float, high: float, decimals: int | str = 2) -> str:
     return f"{number(low, decimals)}{sep}{number(high, decimals)}"
 
 
+def spread(low: str, high: str) -> str:
+    """A range of two values as shown, in words: "from 59.0% to 66.7%", or "61.5% throughout" when both ends
+    read the same (never "from 61.5% to 61.5%").
+
+    >>> spread("59.0%", "66.7%"), spread("61.5%", "61.5%")
+    ('from 59.0% to 66.7%', '61.5% throughout')
+    """
+    return f"{low} throughout" if low == high else f"from {low} to {high}"
+
+
 def scientific(x: float, digits: int = 2) -> str:
     """A very large or small number as "1.3 × 10³¹" (``digits`` significant decimals), never "1.3e+31".
 
