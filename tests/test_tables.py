@@ -153,14 +153,19 @@ def test_signs_kinds_and_p_values_in_the_house_style():
 def test_names_from_the_code_are_notation_code_or_words_never_labels():
     frame = pd.DataFrame(
         {
-            "column": ["pcl5_pre_01 .. pcl5_pre_20", "age"],
+            "column": ["pcl5_pre_01 .. pcl5_pre_20", "ae_<name>"],
             "definition": ["pcl5_post < 31", "d_av"],
             "family": ["clinically_significant", "mean_change"],
             "id": ["mapp1_placebo_within", "x_y"],
         }
     )
     html, soup = rendered(frame, names=("column",), keys=("id",))
-    assert [c.get_text() for c in soup.select("tbody td code")] == ["pcl5_pre_01", "pcl5_pre_20", "pcl5_post", "age"]
+    assert [c.get_text() for c in soup.select("tbody td code")] == [
+        "pcl5_pre_01",
+        "pcl5_pre_20",
+        "pcl5_post",
+        "ae_<name>",
+    ]
     assert "<i>d</i><sub>av</sub>" in html
     assert body_cells(soup)[0][2] == "clinically significant change"
     # A key for machines is in the CSV, not on the page.

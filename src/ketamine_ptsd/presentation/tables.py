@@ -67,8 +67,10 @@ def _cell(value, decimals: int | str, status: bool) -> str:
 
 
 def _typed(text: str) -> str:
-    """A cell of names a user types, as code: "pcl5_pre_01 .. pcl5_pre_20" sets each name, not the dots."""
-    return re.sub(r"[\w.-]*\w", lambda m: f"<code>{m[0]}</code>", escape(text))
+    """A cell of names a user types, as code: "pcl5_pre_01 .. pcl5_pre_20" sets each name, not the dots, and
+    "ae_<name>" whole."""
+    pieces = re.split(r"(\s+|\.\.)", text)
+    return "".join(escape(p) if i % 2 or not p else f"<code>{escape(p)}</code>" for i, p in enumerate(pieces))
 
 
 def reader_html(text: str) -> str:
