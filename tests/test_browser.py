@@ -186,6 +186,11 @@ def test_tables_fit_and_no_page_scrolls_sideways(site, browser, name, width, hei
                     cells: [...t.querySelectorAll('td, th')].map(c => c.textContent.trim()),
                     sticky: first ? getComputedStyle(first).position : null,
                     house: !!t.closest('.house-table'),
+                    scrolls: !!t.closest('.house-table-scroll')
+                        && t.closest('.house-table-scroll').scrollWidth > t.closest('.house-table-scroll').clientWidth + 1,
+                    cue: !!t.closest('.house-table-frame[data-more]'),
+                    font: getComputedStyle(t).fontFamily,
+                    body: getComputedStyle(document.querySelector('article p')).fontFamily,
                 };
             });
         }""")
@@ -195,8 +200,12 @@ def test_tables_fit_and_no_page_scrolls_sideways(site, browser, name, width, hei
             if width == 1280:
                 assert table["right"] <= 1 and table["left"] <= 1, f"{rel}: {table['caption']} is wider than the text"
             elif table["house"]:
-                # On a phone a table scrolls inside its box, its first column kept in view.
+                # On a phone a table scrolls inside its box, its first column kept in view, and a shadow at the
+                # edge says there is more.
                 assert table["sticky"] == "sticky", f"{rel}: {table['caption']}"
+                assert table["cue"] == table["scrolls"], f"{rel}: {table['caption']}: scrolls without a cue"
+            if table["house"]:
+                assert table["font"] == table["body"], f"{rel}: {table['caption']} is not set in the body's type"
         page.screenshot(path=str(ARTIFACTS / f"{rel.replace('/', '_')}-{name}.png"), full_page=True)
         page.close()
 

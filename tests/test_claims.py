@@ -353,13 +353,12 @@ def test_checks_table_keeps_the_kinds_asked_for_with_the_stated_values(claims):
     checks = _checks(claims)
     table = checks_table(checks, claims, {"GRIM", "GRIMMER"})
     assert list(table.columns) == ["check", "claim", "published", "consistent", "what it means"]
-    # Four means (GRIM) and the two preprint SDs (GRIMMER), in the report's order.
-    assert list(zip(table["check"], table["claim"])) == [
-        (row["check"], row["claim_id"]) for row in checks if row["check"] in ("GRIM", "GRIMMER")
-    ]
+    # Four means (GRIM) and the two preprint SDs (GRIMMER), in the report's order, named for readers.
+    assert list(table["check"]) == [row["check"] for row in checks if row["check"] in ("GRIM", "GRIMMER")]
     assert len(table) == 6
     published = dict(zip(table["claim"], table["published"]))
-    assert published["pre_sd_preprint"] == "11.90" and published["post_mean_published"] == "28.78"
+    assert published["SD of PCL-5 before treatment (preprint)"] == "11.90"
+    assert published["mean PCL-5 after treatment (published)"] == "28.78"
     assert set(table["consistent"]) == {"yes"}
     # False and None read as words, not as booleans.
     assert list(
@@ -389,8 +388,9 @@ def test_conflicts_table_puts_both_sides_with_their_sources(claims):
     table = conflicts_table(conflicts(claims, load_conflicts()), claims)
     assert list(table.columns) == ["about", "one source says", "another says", "why it matters"]
     pre = table[table["about"] == "pre_mean"].iloc[0]
-    assert pre["one source says"].startswith("52.54 (published: ")
-    assert pre["another says"].startswith("52.39 (preprint: ")
+    # No parentheses around the source, whose own ("(press coverage)") would nest in them.
+    assert pre["one source says"].startswith("52.54, published: MacConnel")
+    assert pre["another says"].startswith("52.39, preprint: MacConnel")
     assert len(conflicts_table([], claims)) == 0
 
 

@@ -22,7 +22,7 @@ def test_pyplot_with_theme_sets_the_colour_blind_palette(plt):
     pyplot, seaborn = figures.pyplot_with_theme()
     assert pyplot is plt and seaborn is sns
     cycle = [c["color"] for c in plt.rcParams["axes.prop_cycle"]]
-    assert [mcolors.to_hex(c) for c in cycle] == [mcolors.to_hex(c) for c in sns.color_palette("colorblind")]
+    assert [mcolors.to_hex(c) for c in cycle] == [c.lower() for c in figures.PALETTE]
     assert plt.rcParams["axes.grid"]  # seaborn's "whitegrid"
 
 
@@ -362,3 +362,139 @@ def test_no_two_labels_of_a_figure_overlap(plt, name):
         and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1
     ]
     assert clashes == [], name
+
+
+#: Smallest CAM02-UCS colour difference between two series of one figure, as a reader with deuteranopia or
+#: protanopia sees them (colorspacious's simulation at full severity). 20 keeps adjacent marks apart at a glance;
+#: seaborn's "colorblind" palette put its orange and vermilion 11 apart, its green and brown 6.
+MIN_DELTA_E = 20
+#: Below this CAM02 chroma a colour is grey, black or white: reference lines and frames, not a series.
+GREY_CHROMA = 12
+
+
+def _series_colours(fig) -> set[tuple[float, float, float]]:
+    """The chromatic colours of every data-carrying artist (lines, markers, bars, bands, violins, points);
+    colour maps (2-D histograms, contours) and the legend's own copies are left out."""
+    import matplotlib.colors as mcolors
+    from colorspacious import cspace_convert
+    from matplotlib.collections import Collection, QuadMesh
+    from matplotlib.contour import ContourSet
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    found = []
+    for ax in fig.axes:
+        for artist in ax.get_children():
+            if not artist.get_visible() or artist is ax.patch:
+                continue
+            if isinstance(artist, Line2D):
+                found += [artist.get_color(), artist.get_markerfacecolor()]
+            elif isinstance(artist, Collection) and not isinstance(artist, (QuadMesh, ContourSet)):
+                if artist.get_array() is None:  # colours from data values are a colour map
+                    found += [*artist.get_facecolors(), *artist.get_edgecolors()]
+            elif isinstance(artist, Patch):
+                found.append(artist.get_facecolor())
+    colours = set()
+    for colour in found:
+        if isinstance(colour, str) and colour.lower() == "none" or mcolors.to_rgba(colour)[3] == 0:
+            continue
+        rgb = tuple(round(c, 4) for c in mcolors.to_rgb(colour))
+        if cspace_convert(rgb, "sRGB1", "JCh")[1] >= GREY_CHROMA:
+            colours.add(rgb)
+    return colours
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_series_stay_apart_for_readers_with_red_green_colour_blindness(plt, name):
+    import itertools
+
+    from colorspacious import cspace_convert
+
+    fig = EXAMPLES[name]()
+    fig.canvas.draw()
+    close = []
+    for deficiency in ("deuteranomaly", "protanomaly"):
+        seen = {"name": "sRGB1+CVD", "cvd_type": deficiency, "severity": 100}
+        for a, b in itertools.combinations(sorted(_series_colours(fig)), 2):
+            ja, jb = (
+                cspace_convert(np.clip(cspace_convert(c, seen, "sRGB1"), 0, 1), "sRGB1", "CAM02-UCS") for c in (a, b)
+            )
+            if (delta := float(np.linalg.norm(ja - jb))) < MIN_DELTA_E:
+                close.append((deficiency, a, b, round(delta, 1)))
+    assert close == [], name
+
+
+def test_the_series_check_finds_seaborns_orange_beside_its_vermilion(plt):
+    """The check above can fail: the pair the editor could not tell apart (Fig 8) is caught."""
+    import seaborn as sns
+
+    fig, ax = plt.subplots()
+    orange, vermilion = sns.color_palette("colorblind")[1], sns.color_palette("colorblind")[3]
+    ax.plot([0, 1], [0, 1], color=orange)
+    ax.plot([0, 1], [1, 0], color=vermilion)
+    assert len(_series_colours(fig)) == 2
+    with pytest.raises(AssertionError):
+        EXAMPLES["_probe"] = lambda: fig
+        try:
+            test_series_stay_apart_for_readers_with_red_green_colour_blindness(plt, "_probe")
+        finally:
+            del EXAMPLES["_probe"]
+
+
+def _data_points(ax):
+    """Display coordinates of what an axes draws from data: line vertices, marker and bar corners, band outlines."""
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    points = []
+    for artist in ax.get_children():
+        if not artist.get_visible() or artist is ax.patch:
+            continue
+        if isinstance(artist, Line2D) and len(artist.get_xydata()):
+            xy = artist.get_xydata()
+            # Reference lines drawn across the axes (axhline, axvline) are not data a legend could hide.
+            if artist.get_transform() is not ax.transData:
+                continue
+            points.append(ax.transData.transform(xy))
+        elif isinstance(artist, Collection):
+            for path in artist.get_paths():
+                points.append(artist.get_transform().transform(path.vertices))
+            if len(artist.get_offsets()):
+                points.append(artist.get_offset_transform().transform(artist.get_offsets()))
+        elif isinstance(artist, Patch) and artist.get_transform() is not ax.transAxes:
+            points.append(artist.get_transform().transform(artist.get_path().vertices))
+    return np.concatenate(points) if points else np.empty((0, 2))
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_no_legend_covers_data(plt, name):
+    fig = EXAMPLES[name]()
+    fig.canvas.draw()
+    covered = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or not legend.get_visible():
+            continue
+        box = legend.get_window_extent()
+        points = _data_points(ax)
+        inside = points[
+            (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+        ]
+        if len(inside):
+            covered.append((ax.get_title() or ax.get_ylabel(), len(inside)))
+    assert covered == [], name
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_figure_text_is_in_the_house_style(plt, name):
+    """Every title, label, tick label and legend entry as the reader sees it: no name from the code, no
+    hyphen for a minus or a range, no ASCII comparison, no e-notation (the checks of the book's text)."""
+    from matplotlib.text import Text
+
+    from .reader_text import defects
+
+    fig = EXAMPLES[name]()
+    fig.canvas.draw()
+    texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and "$" not in t.get_text()]
+    assert [d for text in texts for d in defects(text)] == [], name

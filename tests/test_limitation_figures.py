@@ -17,7 +17,7 @@ def test_forest_plot_labels_every_effect_with_its_instrument(benchmarks, plt):
     rows = L.forest_rows({"d_av": 1.6, "ci_low": 1.3, "ci_high": 1.9}, benchmarks)
     ax = LF.forest_plot(rows).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "This cohort (d_av) [PCL-5]"
+    assert labels[0] == "This cohort ($d_{\\mathrm{av}}$) [PCL-5]"  # the glossary's notation
     assert "MAPP1 placebo + therapy (within) [CAPS-5]" in labels and len(labels) == len(rows)
     markers = {(ln.get_xdata()[0], ln.get_marker()) for ln in ax.get_lines() if len(ln.get_xdata()) == 1}
     assert (1.2, "s") in markers and (1.6, "o") in markers and (0.27, "D") in markers

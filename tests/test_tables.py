@@ -137,3 +137,38 @@ def test_note_marks_are_the_notes_numbered_from_one_once_per_work():
     assert [n.split(".")[0] for n in notes] == [str(k) for k in range(1, len(notes) + 1)]
     assert len(set(n.split(". ", 1)[1] for n in notes)) == len(notes)
     assert notes[1].startswith("2. Williams, T., Phillips, N. J., Stein, D. J., & Ipser, J. C. (2022).")
+
+
+def test_signs_kinds_and_p_values_in_the_house_style():
+    frame = pd.DataFrame(
+        {"what": ["change >= 5", "range 0-80"], "d": [-0.204, -0.0004], "share": [63.2478, 100.0], "p": [0.0271, 1e-5]}
+    )
+    _, soup = rendered(frame, decimals={"d": "d", "share": "share", "p": "p"})
+    assert body_cells(soup) == [
+        ["change \u2265 5", "\u22120.20", "63.2", ".027"],
+        ["range 0\u201380", "0.00", "100.0", "< .001"],
+    ]
+
+
+def test_names_from_the_code_are_notation_code_or_words_never_labels():
+    frame = pd.DataFrame(
+        {
+            "column": ["pcl5_pre_01 .. pcl5_pre_20", "ae_<name>"],
+            "definition": ["pcl5_post < 31", "d_av"],
+            "family": ["clinically_significant", "mean_change"],
+            "id": ["mapp1_placebo_within", "x_y"],
+        }
+    )
+    html, soup = rendered(frame, names=("column",), keys=("id",))
+    assert [c.get_text() for c in soup.select("tbody td code")] == [
+        "pcl5_pre_01",
+        "pcl5_pre_20",
+        "pcl5_post",
+        "ae_<name>",
+    ]
+    assert "<i>d</i><sub>av</sub>" in html
+    assert body_cells(soup)[0][2] == "clinically significant change"
+    # A key for machines is in the CSV, not on the page.
+    assert "mapp1_placebo_within" not in soup.get_text()
+    csv = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
+    assert "mapp1_placebo_within" in csv

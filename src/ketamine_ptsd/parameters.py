@@ -60,12 +60,12 @@ SPEC: dict[str, tuple[Any, str]] = {
     "multiverse_remission_cutoffs": (
         [31, 32, 33],
         "multiverse: remission is pcl5_post below each; the probable-PTSD cutoffs (Bovin et al. 2016; NCPTSD). "
-        "Marx et al. 2022's end score is part of their combined criterion, a different construct",
+        "The end score of Marx et al. (2022) is part of their combined criterion, a different construct",
     ),
     "multiverse_mcids": (
         [10, 15, 20],
         "multiverse: clinically significant change in points (NCPTSD guidance: 10-20; a drop of 5-10 is only "
-        "reliable change); Marx et al. 2022's combined criterion is added beside them",
+        "reliable change); the combined criterion of Marx et al. (2022) is added beside them",
     ),
     "multiverse_response_fractions": (
         [0.3, 0.5],

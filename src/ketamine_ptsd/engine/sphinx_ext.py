@@ -72,7 +72,41 @@ def _citation_list_translator():
     return Translator
 
 
+def _one_toggle_per_computation():
+    """A post-transform that gives a computation one "Show code" toggle, not one per cell: the source of a
+    hidden-input cell that shows nothing moves into the next cell's hidden source, when that cell follows it
+    directly (before myst-nb wraps each hidden source in its own toggle)."""
+    from docutils import nodes
+    from sphinx.transforms.post_transforms import SphinxPostTransform
+
+    def hidden_code(node):
+        return (
+            isinstance(node, nodes.container)
+            and node.get("nb_element") == "cell_code"
+            and node.get("hide_mode") == "input"
+            and node.children
+            and node.children[0].get("nb_element") == "cell_code_source"
+        )
+
+    def shows_nothing(cell):
+        return all(child.get("nb_element") != "cell_code_output" or not child.children for child in cell.children)
+
+    class OneToggle(SphinxPostTransform):
+        default_priority = 198  # myst-nb's HideInputCells (199) then wraps what is left
+        formats = ("html",)
+
+        def run(self, **kwargs):
+            for cell in list(self.document.findall(nodes.container)):
+                following = cell.next_node(descend=False, siblings=True)
+                if hidden_code(cell) and shows_nothing(cell) and hidden_code(following):
+                    following.children[0].children[:0] = cell.children[0].children
+                    cell.parent.remove(cell)
+
+    return OneToggle
+
+
 def setup(app):
+    app.add_post_transform(_one_toggle_per_computation())
     for builder in ("html", "singlehtml", "dirhtml"):
         app.set_translator(builder, _citation_list_translator(), override=True)
     app.connect("html-page-context", _unique_scripts, priority=900)

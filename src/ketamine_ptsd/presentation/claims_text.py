@@ -14,7 +14,7 @@ import pandas as pd
 
 from ketamine_ptsd.analysis.privacy import SUPPRESSED_TEXT
 from ketamine_ptsd.analysis.summary_effects import D_NAMES
-from ketamine_ptsd.presentation import consistency_text
+from ketamine_ptsd.presentation import consistency_text, glossary
 from ketamine_ptsd.presentation.prose import format_p
 
 #: The verdict a reader sees for a matching claim that the data were generated to match, or that holds only
@@ -234,8 +234,9 @@ def conflicts_table(rows: list[dict], claims: Sequence[Mapping]) -> pd.DataFrame
         [
             {
                 "about": row["id"],
-                "one source says": f"{stated(by_id[row['claim_a']])} ({row['version_a']}: {row['source_a']})",
-                "another says": f"{stated(by_id[row['claim_b']])} ({row['version_b']}: {row['source_b']})",
+                # The source's own parentheses ("(press coverage)") would nest inside a pair around it.
+                "one source says": f"{stated(by_id[row['claim_a']])}, {row['version_a']}: {row['source_a']}",
+                "another says": f"{stated(by_id[row['claim_b']])}, {row['version_b']}: {row['source_b']}",
                 "why it matters": row["issue"],
             }
             for row in rows
@@ -355,12 +356,13 @@ def checks_table(checks: list[dict], claims: list[dict], kinds: set[str] | tuple
         ``"cannot check"``) and ``what it means``, in the order of ``checks``.
     """
     as_stated = {claim["id"]: stated(claim) for claim in claims}
+    label = {claim["id"]: glossary.claim_label(claim) for claim in claims if claim.get("result_key") in glossary.TERMS}
     verdict = {True: "yes", False: "NO", None: "cannot check"}
     return pd.DataFrame(
         [
             {
                 "check": row["check"],
-                "claim": row["claim_id"],
+                "claim": label.get(row["claim_id"], row["claim_id"]),
                 "published": as_stated[row["claim_id"]],
                 "consistent": verdict[row["consistent"]],
                 "what it means": row["explanation"],

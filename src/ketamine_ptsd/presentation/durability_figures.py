@@ -9,7 +9,7 @@ import textwrap
 
 import pandas as pd
 
-from .figures import PALETTE, fitted, kept, pyplot_with_theme
+from .figures import PALETTE, figure_text, fitted, kept, pyplot_with_theme
 
 
 @kept
@@ -27,7 +27,7 @@ def trajectory(table: pd.DataFrame, ci_level: float):
     ax.errorbar(x, means, yerr=[low, high], color=color, marker="o", capsize=4, linewidth=2)
     # Up to seven times side by side: each label wrapped to a narrow column so neighbours never run together.
     labels = [f"{textwrap.fill(t, 11)}\n(n = {int(n)})" for t, n in zip(shown["time"], shown["n"])]
-    ax.set_xticks(list(x), labels, fontsize=8)
+    ax.set_xticks(list(x), [figure_text(label) for label in labels], fontsize=8)
     ax.set_ylim(0, 80)
     ax.set_ylabel("PCL-5 total (mean)")
     ax.set_title(f"PCL-5 before, during and after treatment, with {ci_level:.0%} intervals")

@@ -14,7 +14,11 @@ import pandas as pd
 
 #: Most patients drawn one mark each; above it figures show binned summaries.
 MAX_POINTS = 2000
-PALETTE = "colorblind"
+#: The series colours, in order: Paul Tol's high-contrast scheme (dark blue, ochre, rose) and his cyan. Any two
+#: stay apart for readers with deuteranopia or protanopia (CAM02-UCS ΔE above 25 simulated by colorspacious;
+#: seaborn's "colorblind" put its orange and vermilion, and its green and brown, within 15). Grey and black are
+#: for reference lines, never for a series.
+PALETTE = ["#004488", "#DDAA33", "#BB5566", "#66CCEE"]
 #: How a notebook shows a figure: as SVG, sharp at any zoom on the page and in the PDF printed from it, and
 #: at the figure's own size, which its function has laid it out to fit (:func:`fitted`): IPython's default
 #: tight bounding box would lay the figure out and draw it a second time. No date: a rebuild is byte-identical.
@@ -109,9 +113,39 @@ def fitted(fig, **tight_layout):
 
     Every figure function of the book returns through here, so showing a figure draws it exactly once.
     """
+    from matplotlib.text import Text
+
+    # Every title, label and legend entry in the house style (numeric ticks have a true minus already; tick labels
+    # given as text are set again at each draw, so a figure passes those through figure_text itself).
+    for text in fig.findobj(Text):
+        text.set_text(figure_text(text.get_text()))
     fig.tight_layout(**tight_layout)
     fig.set_layout_engine(None)
     return fig
+
+
+#: Where a legend goes when the data fill its axes: under them, beside the x label, never over a mark.
+BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "frameon": False}
+
+
+def figure_text(text: str) -> str:
+    """A figure's label in the house style (:func:`~ketamine_ptsd.presentation.prose.typeset`), with the
+    glossary's names for statistics (as mathtext), outcomes and columns; mathtext already written is left alone.
+
+    >>> print(figure_text("d_av >= 0.8"), "|", figure_text("clinically_significant"))
+    $d_{\\mathrm{av}}$ ≥ 0.8 | clinically significant change
+    """
+    from ketamine_ptsd.presentation import glossary, prose
+
+    if "$" in text:
+        return text
+    if text in glossary.TERMS:
+        return glossary.mathtext(text)
+    # A figure has no code type: a name there is the glossary's (a name it lacks is left for the tests to find).
+    return "".join(
+        glossary.mathtext(p) if kind != "text" and p in glossary.TERMS else p
+        for kind, p in prose.names(prose.typeset(text))
+    )
 
 
 @kept
@@ -133,7 +167,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         left.plot([0, 1], [pre.mean(), post.mean()], color=colors[3], linewidth=3, marker="o", label="mean")
         left.set_xlim(-0.15, 1.15)
         left.set_xticks([0, 1], ["before", "after"])
-        left.legend(loc="upper right")
+        left.legend(**BELOW)
         left.set_title("Each patient's PCL-5, before and after")
     else:
         bins = np.arange(-0.5, 81.5, 2)
@@ -148,7 +182,9 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         long = pd.DataFrame(
             {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
         )
-        sns.violinplot(data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0, legend=False)
+        sns.violinplot(
+            data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0, legend=False, saturation=1
+        )
         right.set_ylim(0, 80)
         right.set_xlabel("")
         cutoff_line = right.axhline
@@ -177,7 +213,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
             label=f"remission cutoff ({remission_cutoff:g})",
         )
     if remission_cutoff is not None or len(done) > MAX_POINTS:
-        right.legend(loc="upper right")
+        right.legend(**BELOW, ncol=2)
     right.set_title("Distribution of PCL-5 totals")
     return fitted(fig)
 
@@ -289,7 +325,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     scale = np.sqrt(grid["df"].iloc[0] + 1)
     twin = left.secondary_yaxis("right", functions=(lambda d: d * scale, lambda t: t / scale))
     twin.set_ylabel("paired t")
-    left.legend(loc="upper left", frameon=True)
+    left.legend(**{**BELOW, "bbox_to_anchor": (0.5, -0.2)})
     right.fill_between(
         grid["r"],
         grid["change_ci_low"],
@@ -304,7 +340,7 @@ def r_range_figure(r_rows: list[dict], reached: tuple[float, float], r_max: floa
     from matplotlib.ticker import MaxNLocator
 
     right.yaxis.set_major_locator(MaxNLocator(prune="lower"))
-    right.legend(loc="lower right", frameon=True)
+    right.legend(**{**BELOW, "bbox_to_anchor": (0.5, -0.2)}, ncol=2)
     return fitted(fig, w_pad=2.0)  # side-by-side panels: tick labels apart
 
 

@@ -42,7 +42,7 @@ def forest_plot(rows: pd.DataFrame):
     rows["y"] = positions
     fig, ax = plt.subplots(figsize=(11, 0.42 * y + 1.6))
     for row in rows.itertuples():
-        color = kind_color.get(row.kind, colors[7])
+        color = kind_color.get(row.kind, "grey")
         marker = INSTRUMENT_MARKERS.get(row.instrument, "o")
         has_ci = row.ci_low is not None and row.ci_high is not None and not pd.isna(row.ci_low)
         if has_ci:
@@ -58,7 +58,9 @@ def forest_plot(rows: pd.DataFrame):
             markeredgewidth=1.5,
         )
     ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_yticks(rows["y"], [f"{lbl} [{ins}]" for lbl, ins in zip(rows["label"], rows["instrument"])])
+    ax.set_yticks(
+        rows["y"], [figures.figure_text(f"{lbl} [{ins}]") for lbl, ins in zip(rows["label"], rows["instrument"])]
+    )
     ax.invert_yaxis()
     ax.set_xlabel("standardised effect (Cohen's d or Hedges' g)")
     ax.set_title("How much scores fell (within) and how much more than control (between)")

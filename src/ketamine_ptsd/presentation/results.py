@@ -47,11 +47,13 @@ def record_all(values: Mapping[str, Any], keys=None) -> None:
         record(key, values[key], [key] if key in hidden else ())
 
 
-def record_display(values: Mapping[str, Any], templates: Mapping[str, Any], missing: str = "not computed") -> None:
+def record_display(values: Mapping[str, Any], templates: Mapping[str, Any], missing: str = "not computed") -> dict:
     """Glue ``KEY_display``, the text the prose shows for each ``KEY`` of ``templates``: the value in its
     template (``"{:.1f}%"``, or a function of the value), "suppressed" when the small-cell rule hid it,
-    ``missing`` when the data could not give it. Prose cannot format a hidden value, so it shows these."""
+    ``missing`` when the data could not give it. Prose cannot format a hidden value, so it shows these.
+    Returns the texts by ``KEY``, for sentences built from several of them."""
     hidden = set(values.get(SUPPRESSED_KEY, ()))
+    shown = {}
     for key, template in templates.items():
         if key in hidden:
             text = SUPPRESSED_TEXT
@@ -60,6 +62,8 @@ def record_display(values: Mapping[str, Any], templates: Mapping[str, Any], miss
         else:
             text = template(values[key]) if callable(template) else template.format(values[key])
         record(key + DISPLAY_SUFFIX, text)
+        shown[key] = text
+    return shown
 
 
 def gather(notebooks: Mapping[str, Path]) -> dict[str, Any]:

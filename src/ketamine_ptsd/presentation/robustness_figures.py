@@ -42,7 +42,8 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
     fig, (top, bottom) = plt.subplots(
         2,
         1,
-        figsize=(10, 3.2 + 0.28 * len(lines)),
+        # As wide as its specifications need (labels on the left, legend on the right), not a page of white.
+        figsize=(min(10.0, 5.6 + 0.3 * len(rows)), 3.2 + 0.28 * len(lines)),
         sharex=True,
         gridspec_kw={"height_ratios": [3, 0.35 * len(lines) + 0.4]},
     )
@@ -69,7 +70,7 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
 
     top.yaxis.set_major_locator(MaxNLocator(prune="lower"))
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    top.set_title(family.replace("_", " ").capitalize() + ": every distinct specification, sorted")
+    top.set_title(family.replace("_", " ").capitalize())  # the caption says what is drawn and sorted
     for i, (column, value) in enumerate([("definition", d) for d in definitions] + [("entry", e) for e in entries]):
         hit = (rows[column] == value).to_numpy()
         bottom.plot(x[hit], np.full(int(hit.sum()), i), "s", color="black", markersize=5)
@@ -77,9 +78,10 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
         hit = (rows["population"] == population).to_numpy()
         y = len(definitions) + len(entries) + j
         bottom.plot(x[hit], np.full(int(hit.sum()), y), _MARKERS[population], color=colors[population], markersize=5)
-    bottom.set_yticks(range(len(lines)), lines)
+    bottom.set_yticks(range(len(lines)), [figures.figure_text(line) for line in lines])
     bottom.set_ylim(len(lines) - 0.5, -0.5)
     bottom.set_xticks(x, [""] * len(x))
+    bottom.set_xlim(-0.6, len(rows) - 0.4)  # half a step of margin: no mark on the frame
     bottom.set_xlabel("specifications, sorted by estimate")
     bottom.grid(axis="x", visible=False)
     # The one layout pass (figures are shown at their own size): room for the legend beside the top panel,
@@ -110,9 +112,11 @@ def bias_steps(steps: pd.DataFrame, mcid: float | None, ci_level: float):
             )
     ax.axvline(0, color="grey", linewidth=0.8)
     if mcid is not None:
-        ax.axvline(mcid, color="black", linestyle="--", linewidth=1, label=f"mcid ({mcid:g} points)")
+        ax.axvline(
+            mcid, color="black", linestyle="--", linewidth=1, label=f"clinically significant change ({mcid:g} points)"
+        )
         ax.legend(loc="upper left", fontsize="small")
-    ax.set_yticks(y, ["+ " + label if i else label for i, label in enumerate(steps["label"])])
+    ax.set_yticks(y, [figures.figure_text("+ " + label if i else label) for i, label in enumerate(steps["label"])])
     ax.invert_yaxis()
     ax.set_xlabel(f"PCL-5 points left (median and {ci_level:.0%} simulation interval)")
     ax.set_title("Removing one bias after another from the mean change")
@@ -146,7 +150,9 @@ def bias_tipping(draws: pd.DataFrame, sd: float, mcid: float | None, ci_level: f
     ax.contour(d, rtm, left, levels=levels, colors="black", linestyles=styles)
     handles = [Line2D([], [], color="black", linestyle="-", label="0 points left")]
     if mcid is not None:
-        handles.append(Line2D([], [], color="black", linestyle="--", label=f"mcid ({mcid:g} points) left"))
+        handles.append(
+            Line2D([], [], color="black", linestyle="--", label=f"{mcid:g} points left (clinically significant)")
+        )
     handles.append(
         ax.errorbar(
             median,
@@ -161,6 +167,6 @@ def bias_tipping(draws: pd.DataFrame, sd: float, mcid: float | None, ci_level: f
     )
     ax.set_xlabel("placebo and expectancy response, within-group d")
     ax.set_ylabel("regression to the mean, PCL-5 points")
-    ax.set_title("Where the change not explained reaches 0 and the mcid")
+    ax.set_title("Where the change not explained reaches 0\nand the clinically significant change")
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize="small")
     return figures.fitted(fig)

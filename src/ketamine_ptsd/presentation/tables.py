@@ -17,7 +17,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from ketamine_ptsd.presentation import citations
+from ketamine_ptsd.presentation import citations, glossary, prose
 
 #: Words a status column may hold, with the symbol shown before each (a reader scanning a column finds
 #: the exceptions by shape; the word keeps it readable in print and by screen readers).
@@ -42,25 +42,44 @@ def _is_missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
-def _cell(value, decimals: int, status: bool) -> str:
-    """One cell as escaped HTML."""
+def _cell(value, decimals: int | str, status: bool) -> str:
+    """One cell as escaped HTML; ``decimals`` is a number of places, a kind in ``prose.DECIMALS``, or "p"."""
     if _is_missing(value):
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         value = "yes" if value else "no"
         status = True
     elif isinstance(value, (float, np.floating)):
-        return f"{value:.{decimals}f}"
+        if decimals == "p":
+            return f'<span class="house-number">{escape(prose.p_value(float(value)))}</span>'
+        return prose.number(float(value), decimals)
     elif isinstance(value, (int, np.integer)):
         return str(value)
-    text = escape(str(value))
-    if NUMBER_TEXT.fullmatch(str(value)):
+    typed = prose.typeset(str(value))
+    text = reader_html(typed)
+    if NUMBER_TEXT.fullmatch(typed):
         # A number written as text (a p value "< .001", a range) is never broken over lines.
         return f'<span class="house-number">{text}</span>'
     symbol = STATUS_SYMBOLS.get(str(value)) if status else None
     if symbol:
         return f'<span class="house-status house-status-{escape(str(value)).replace(" ", "-")}">{symbol} {text}</span>'
     return text
+
+
+def _typed(text: str) -> str:
+    """A cell of names a user types, as code: "pcl5_pre_01 .. pcl5_pre_20" sets each name, not the dots, and
+    "ae_<name>" whole."""
+    pieces = re.split(r"(\s+|\.\.)", text)
+    return "".join(escape(p) if i % 2 or not p else f"<code>{escape(p)}</code>" for i, p in enumerate(pieces))
+
+
+def reader_html(text: str) -> str:
+    """``text`` escaped, with its names as a reader sees them: an outcome or column the glossary names in words
+    when it is all of the cell, a statistic as notation, any other name (one a user types) as code."""
+    if text in glossary.TERMS:
+        return glossary.html(text)
+    shown = {"text": escape, "symbol": glossary.html, "code": lambda name: f"<code>{escape(name)}</code>"}
+    return "".join(shown[kind](piece) for kind, piece in prose.names(text))
 
 
 def _numeric(column: pd.Series) -> bool:
@@ -111,12 +130,14 @@ def show_table(
     *,
     labels: dict[str, str] | None = None,
     spanners: dict[str, list[str]] | None = None,
-    decimals: dict[str, int] | None = None,
+    decimals: dict[str, int | str] | None = None,
     status: tuple[str, ...] = (),
     details: dict[str, str] | None = None,
     groups: str | None = None,
     sources: str | None = None,
     notes: tuple[str, ...] = (),
+    keys: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
 ):
     """A table in the book's house style, followed by a link that downloads ``frame``, unrounded, as CSV.
 
@@ -136,7 +157,9 @@ def show_table(
     spanners : dict, optional
         Label over a group of columns: those columns (by name in ``frame``).
     decimals : dict, optional
-        Column name: decimals, where a column differs from ``float_format``.
+        Column name: decimals, where a column differs from ``float_format``: a number of places, a kind of
+        quantity (``"share"``, ``"points"``, ``"d"``: :data:`~ketamine_ptsd.presentation.prose.DECIMALS`), or
+        ``"p"`` for p values as APA writes them (".027", "< .001").
     status : tuple of str
         Columns of status words (:data:`STATUS_SYMBOLS`), shown with their symbol. Booleans always are.
     details : dict, optional
@@ -150,22 +173,32 @@ def show_table(
         book's bibliography as the bibliography gives it).
     notes : tuple of str
         Sentences under the table.
+    keys : tuple of str
+        Columns of ids that only machines read (a key in a data file): in the CSV download, not on the page.
+    names : tuple of str
+        Columns of names a user types (a column of the data file, a parameter): each cell set as code.
     """
     from great_tables import GT
+    from great_tables import html as gt_html
     from IPython.display import HTML
 
     labels, spanners, decimals, details = labels or {}, spanners or {}, decimals or {}, details or {}
     default = _decimals(float_format)
     slug = name or re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60]
-    hidden = set(details.values()) | ({groups} if groups else set())
+    hidden = set(details.values()) | ({groups} if groups else set()) | set(keys)
     shown = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         if column in hidden:
             continue
-        cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
+        if column in names:
+            cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
+        else:
+            cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
         if column in details:
             cells = [
-                c if _is_missing(d) or d == "" else f'{c}<div class="house-detail">{escape(str(d))}</div>'
+                c
+                if _is_missing(d) or d == ""
+                else f'{c}<div class="house-detail">{reader_html(prose.typeset(str(d)))}</div>'
                 for c, d in zip(cells, frame[details[column]], strict=True)
             ]
         shown[column] = cells
@@ -195,12 +228,14 @@ def show_table(
     table = GT(shown.reset_index(drop=True), id=f"gt-{slug}", groupname_col=groups)
     # Cells are escaped HTML already; great-tables would escape them again.
     table = table.fmt(columns=[c for c in shown.columns if c != groups], fns=lambda cell: cell)
-    table = table.cols_label(**{c: labels.get(c, c) for c in shown.columns if c != groups})
+    table = table.cols_label(
+        **{c: gt_html(reader_html(prose.typeset(labels.get(c, c)))) for c in shown.columns if c != groups}
+    )
     for label, columns in spanners.items():
-        table = table.tab_spanner(label=label, columns=columns)
+        table = table.tab_spanner(label=gt_html(reader_html(prose.typeset(label))), columns=columns)
     table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
     for note in [*notes, *source_notes]:
-        table = table.tab_source_note(note)
+        table = table.tab_source_note(prose.typeset(note))
     body = table.as_raw_html(inline_css=False)
 
     csv = frame.to_csv(index=False).encode("utf-8")
@@ -212,4 +247,6 @@ def show_table(
     # A box that may scroll takes the keyboard focus, named by its caption, so it can be scrolled without a mouse
     # (WCAG 2.1.1; axe: scrollable-region-focusable).
     scroll = f'<div class="house-table-scroll" tabindex="0" role="region" aria-label="{escape(caption or slug)}">'
-    return HTML(f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{scroll}{body}</div>{link}</div>')
+    # The frame carries the phone's cue that the box scrolls on (book/_static/house.js, house.css).
+    frame = f'<div class="house-table-frame">{scroll}{body}</div></div>'
+    return HTML(f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{frame}{link}</div>')

@@ -26,7 +26,8 @@ def sentence(template: str, missing: str, **values) -> str:
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
-    """``x`` with ``digits`` decimals, or "n/a".
+    """``x`` with ``digits`` decimals, or "n/a". Its text is also recorded in ``results.json`` (the summary
+    table's rows), so it keeps ASCII signs; the page sets them in the house style (``prose.typeset``).
 
     >>> fmt(2.345), fmt(None)
     ('2.3', 'n/a')
