@@ -122,6 +122,59 @@ def _decimals(float_format: str) -> int:
     return int(match.group(1))
 
 
+def _column_cells(frame, column, decimals, status: bool, details: dict, names) -> list[str]:
+    """A column's cells as HTML: a name as code, a value in the house style, its detail under it."""
+    if column in names:
+        cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
+    else:
+        cells = [_cell(v, decimals, status) for v in frame[column]]
+    if column in details:
+        cells = [
+            c
+            if _is_missing(d) or d == ""
+            else f'{c}<div class="house-detail">{reader_html(prose.typeset(str(d)))}</div>'
+            for c, d in zip(cells, frame[details[column]], strict=True)
+        ]
+    return cells
+
+
+def _source_cells(values: pd.Series) -> tuple[list[str], list[str]]:
+    """Author-year citations with note marks, and the notes: numbered per table in order of first citation, one
+    per work, only for works with a note."""
+    cells, notes = [], []
+    for value in values:
+        if _is_missing(value):
+            cells.append(MISSING)
+            continue
+        marked = []
+        for short, note in _citations(str(value)):
+            if note is not None and note not in notes:
+                notes.append(note)
+            mark = "" if note is None else f"<sup>{notes.index(note) + 1}</sup>"
+            marked.append(f"{escape(short)}{mark}")
+        cells.append("; ".join(marked))
+    return cells, [f"{k}. {note}" for k, note in enumerate(notes, start=1)]
+
+
+def _great_table(shown: pd.DataFrame, slug: str, groups, labels: dict, spanners: dict, numeric, notes) -> str:
+    """The table's HTML by great-tables, from cells that are HTML already."""
+    from great_tables import GT
+    from great_tables import html as gt_html
+
+    table = GT(shown.reset_index(drop=True), id=f"gt-{slug}", groupname_col=groups)
+    # Cells are escaped HTML already; great-tables would escape them again.
+    table = table.fmt(columns=[c for c in shown.columns if c != groups], fns=lambda cell: cell)
+    table = table.cols_label(
+        **{c: gt_html(reader_html(prose.typeset(labels.get(c, c)))) for c in shown.columns if c != groups}
+    )
+    for label, columns in spanners.items():
+        table = table.tab_spanner(label=gt_html(reader_html(prose.typeset(label))), columns=columns)
+    table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
+    for note in notes:
+        table = table.tab_source_note(prose.typeset(note))
+    return table.as_raw_html(inline_css=False)
+
+
 def show_table(
     frame: pd.DataFrame,
     float_format: str = "{:.2f}",
@@ -178,8 +231,6 @@ def show_table(
     names : tuple of str
         Columns of names a user types (a column of the data file, a parameter): each cell set as code.
     """
-    from great_tables import GT
-    from great_tables import html as gt_html
     from IPython.display import HTML
 
     labels, spanners, decimals, details = labels or {}, spanners or {}, decimals or {}, details or {}
@@ -188,56 +239,25 @@ def show_table(
     hidden = set(details.values()) | ({groups} if groups else set()) | set(keys)
     shown = pd.DataFrame(index=frame.index)
     for column in frame.columns:
-        if column in hidden:
-            continue
-        if column in names:
-            cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
-        else:
-            cells = [_cell(v, decimals.get(column, default), column in status) for v in frame[column]]
-        if column in details:
-            cells = [
-                c
-                if _is_missing(d) or d == ""
-                else f'{c}<div class="house-detail">{reader_html(prose.typeset(str(d)))}</div>'
-                for c, d in zip(cells, frame[details[column]], strict=True)
-            ]
-        shown[column] = cells
+        if column not in hidden:
+            shown[column] = _column_cells(
+                frame, column, decimals.get(column, default), column in status, details, names
+            )
     source_notes: list[str] = []
     if sources:
-        # Notes numbered per table in order of first citation, one per work, only for works with a note.
-        cells = []
-        for value in frame[sources]:
-            if _is_missing(value):
-                cells.append(MISSING)
-                continue
-            marked = []
-            for short, note in _citations(str(value)):
-                if note is not None and note not in source_notes:
-                    source_notes.append(note)
-                mark = "" if note is None else f"<sup>{source_notes.index(note) + 1}</sup>"
-                marked.append(f"{escape(short)}{mark}")
-            cells.append("; ".join(marked))
-        shown[sources] = cells
-        source_notes = [f"{k}. {note}" for k, note in enumerate(source_notes, start=1)]
+        shown[sources], source_notes = _source_cells(frame[sources])
     if groups:
         shown[groups] = frame[groups].astype(str)
         order = list(dict.fromkeys(shown[groups]))
         shown = shown.iloc[np.argsort([order.index(g) for g in shown[groups]], kind="stable")]
     numeric = [c for c in shown.columns if c != groups and _numeric(frame[c])]
 
-    table = GT(shown.reset_index(drop=True), id=f"gt-{slug}", groupname_col=groups)
-    # Cells are escaped HTML already; great-tables would escape them again.
-    table = table.fmt(columns=[c for c in shown.columns if c != groups], fns=lambda cell: cell)
-    table = table.cols_label(
-        **{c: gt_html(reader_html(prose.typeset(labels.get(c, c)))) for c in shown.columns if c != groups}
-    )
-    for label, columns in spanners.items():
-        table = table.tab_spanner(label=gt_html(reader_html(prose.typeset(label))), columns=columns)
-    table = table.cols_align("left").cols_align("right", columns=numeric) if numeric else table.cols_align("left")
-    for note in [*notes, *source_notes]:
-        table = table.tab_source_note(prose.typeset(note))
-    body = table.as_raw_html(inline_css=False)
+    body = _great_table(shown, slug, groups, labels, spanners, numeric, [*notes, *source_notes])
+    return HTML(_with_caption_and_download(body, frame, slug, caption))
 
+
+def _with_caption_and_download(body: str, frame: pd.DataFrame, slug: str, caption: str | None) -> str:
+    """The table in its scrolling box, under its caption, over the link that downloads ``frame`` as CSV."""
     csv = frame.to_csv(index=False).encode("utf-8")
     link = (
         f'<p class="table-download"><a download="{escape(slug)}.csv" '
@@ -248,5 +268,5 @@ def show_table(
     # (WCAG 2.1.1; axe: scrollable-region-focusable).
     scroll = f'<div class="house-table-scroll" tabindex="0" role="region" aria-label="{escape(caption or slug)}">'
     # The frame carries the phone's cue that the box scrolls on (book/_static/house.js, house.css).
-    frame = f'<div class="house-table-frame">{scroll}{body}</div></div>'
-    return HTML(f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{frame}{link}</div>')
+    boxed = f'<div class="house-table-frame">{scroll}{body}</div></div>'
+    return f'<div class="house-table" id="tbl-{escape(slug)}">{caption_html}{boxed}{link}</div>'
