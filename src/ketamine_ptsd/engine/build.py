@@ -47,6 +47,7 @@ from ketamine_ptsd.engine.output import OutputFolder, sha256_file
 
 if TYPE_CHECKING:
     from ketamine_ptsd.engine.kernels import WarmKernel, Zygote
+    from ketamine_ptsd.engine.warm import Warm
 
 #: The file that lists the book's chapters, in the project's folder.
 TOC_FILE = "_toc.yml"
@@ -503,12 +504,15 @@ def execute_notebooks(
         try:
             result = meanwhile()
             state.notebooks.mkdir(parents=True, exist_ok=True)
+            go.set()
+            errors = [e for future in futures for e in future.result()]
         except BaseException:
             cancelled.set()
-            raise
-        finally:
             go.set()
-        errors = [e for future in futures for e in future.result()]
+            # Interrupted (Ctrl-C, SIGTERM) or the input refused: the kernels go with their zygote (ipykernel
+            # watches its parent), so a notebook running now stops within seconds instead of running to its end.
+            zygote.close()
+            raise
     if errors:
         raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir()}")
     return result
@@ -536,6 +540,9 @@ def _copy_mathjax(target: Path) -> None:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / part)
 
+
+#: Sources Sphinx reads as pages, when it builds (not while it sets up).
+PAGES = (".md", ".ipynb")
 
 #: An image of the book as a page refers to it.
 IMAGE = re.compile(r"""_images/([^"'?#\s)]+)""")
@@ -572,29 +579,44 @@ class Renderer:
     when a build stopped, is then read again.
     """
 
-    def __init__(self, project: Project, toc: Toc, state: _State, base: str):
+    def __init__(self, project: Project, toc: Toc, state: _State, base: str, warm: Warm | None = None):
         self.src = self.source(state)
         self.work = self.src.parent
         self.toc = toc
         self.state, self.base = state, base
+        self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
+
+        def setup_key() -> str | None:
+            """The render folder as a process setting Sphinx up finds it: published by a build with this
+            ``base``, with these sources other than pages (Sphinx reads those only once told to build)."""
+            if state.read(self.BASE) != base:
+                return None
+            setup = sorted((str(t), sha256_file(p)) for t, p in self.sources.items() if p.suffix not in PAGES)
+            return sha_text(json.dumps([base, setup]))
+
+        kept = setup_key() if warm is not None else None
         # Cleared now and written back only once the book is published: a render that fails or is
         # interrupted leaves the next one to start afresh.
         if state.read(self.BASE) != base:
             shutil.rmtree(self.work, ignore_errors=True)
         state.remove(self.BASE)
-        self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
         for target, path in self.sources.items():
             _update(path, target)
         if not (self.src / "_mathjax").exists():
             _copy_mathjax(self.src / "_mathjax" / "mathjax")
-        self.process = subprocess.Popen(
+        launch = functools.partial(self._launch, self.src, self.work)
+        self.process = launch() if warm is None else warm.render_process(kept, setup_key, launch)
+
+    @staticmethod
+    def _launch(src: Path, work: Path) -> subprocess.Popen:
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "ketamine_ptsd.engine.render_worker",
-                str(self.src),
+                str(src),
                 "--path-output",
-                str(self.work),
+                str(work),
                 "--warningiserror",
                 "--nitpick",
                 "--keep-going",
@@ -606,7 +628,8 @@ class Renderer:
             text=True,
         )
         # Its imports should use only what the notebooks' kernels leave idle.
-        os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
+        os.setpriority(os.PRIO_PROCESS, process.pid, 10)
+        return process
 
     #: State file holding the ``base`` key of the render folder's last successful render.
     BASE = "render.base"
@@ -683,6 +706,7 @@ def build(
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     wait: bool = True,
     pdf: bool = False,
+    warm: Warm | None = None,
 ) -> BuildReport:
     """Build ``project``'s book into ``out/html``, ``out/results.json`` and its other published files, and
     with ``pdf`` ``out/book.pdf`` (:mod:`ketamine_ptsd.engine.pdf`) from the same executed notebooks.
@@ -690,7 +714,8 @@ def build(
     Waits for another build of ``out`` to end (or raises :class:`~ketamine_ptsd.engine.output.OutputBusy`
     when ``wait`` is false), and raises :class:`~ketamine_ptsd.engine.output.NotMadeByBuild` rather than
     replace anything in ``out`` it did not make. The PDF is printed inside the same lock, so it always
-    belongs to the book beside it.
+    belongs to the book beside it. A process that builds again and again passes :class:`~ketamine_ptsd.engine.warm.Warm`,
+    which has a zygote and a render process started before the build.
     """
     from ketamine_ptsd.engine.kernels import Zygote
     from ketamine_ptsd.engine.pdf import PDF_FILENAME
@@ -705,7 +730,8 @@ def build(
         state = _State(out)
         # Started first: its imports take longer than planning, and overlap it. The environment may live
         # under the project's folder (.venv); the lock file stands for it.
-        zygote = Zygote(list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
+        zygote_args = (list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
+        zygote = warm.zygote(*zygote_args) if warm is not None else Zygote(*zygote_args)
         renderer: Renderer | None = None
         try:
             try:
@@ -742,7 +768,7 @@ def build(
                 report.warnings = project.prepare(state.dir, echo)
                 state.write("parsed.json", json.dumps(parsed))  # only now: invalid input leaves nothing behind
                 if not unchanged:
-                    renderer = Renderer(project, toc, state, render_base)
+                    renderer = Renderer(project, toc, state, render_base, warm)
 
             execute_notebooks(
                 plan,
