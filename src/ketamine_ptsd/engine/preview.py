@@ -133,7 +133,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if path == PREFIX + "reload.js":
             return self._send(RELOAD_SCRIPT.encode(), "text/javascript; charset=utf-8")
         target = Path(self.translate_path(self.path))
-        if target.is_dir() and path.endswith("/"):
+        if path.endswith("/"):
             target = target / "index.html"
         if target.suffix == ".html":
             try:
