@@ -60,7 +60,7 @@ def wait_for_text(page, text: str, timeout: float = 300) -> float:
         if shows(page, text):
             return time.perf_counter()
         time.sleep(0.01)
-    raise TimeoutError(f"the page never showed {text!r}")
+    raise TimeoutError(f"{page.url} never showed {text!r}")
 
 
 class Log:
@@ -86,6 +86,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="saves of each kind (default 5)")
     parser.add_argument("--pause", type=float, default=6.0, help="seconds of quiet before each save (default 6)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it is measured, also into a file
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped, it still stops the preview and cleans up
     chromium = find_chromium()
     if chromium is None:
         print("Chromium is not installed: apt-get install chromium", file=sys.stderr)
@@ -128,7 +130,7 @@ def main() -> int:
             time.sleep(0.05)
         page.goto(url)
         # The waiting page reloads itself once the first build is out, onto the book's landing page.
-        first = wait_for_text(page, "a reproducible re-analysis", timeout=600) - started
+        first = wait_for_text(page, "a reproducible re-analysis", timeout=max(120, 5 * clean)) - started
         print(f"first page of the book shown: {first:.1f} s after starting the preview (clean build {clean:.1f} s)")
 
         chapter = repo / "notebooks" / "cohort.md"
