@@ -215,6 +215,7 @@ def alive(pids: set[int]) -> set[int]:
 
 
 def unlocked(out: Path) -> bool:
+    """Whether a build could lock ``out`` now."""
     fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -348,6 +349,7 @@ def test_the_preview_shows_failures_on_the_last_good_page_and_stops_cleanly(tmp_
 @pytest.mark.spawns
 @pytest.mark.pipeline
 def test_sigterm_during_a_build_stops_its_kernels_and_publishes_nothing(tmp_path):
+    (tmp_path / "preview").mkdir()  # there before the build, so it stays after it, and its lock can be tried
     running = Running(tmp_path)
     try:
         running.wait_for(r"execute: \w+: [\d.]+ s")  # a notebook has run: kernels are at work
@@ -357,3 +359,33 @@ def test_sigterm_during_a_build_stops_its_kernels_and_publishes_nothing(tmp_path
     assert_nothing_left(running)
     assert not (running.out / "html").exists()
     assert "preview: stopping" in running.text()
+
+
+@pytest.mark.browser
+@pytest.mark.spawns
+def test_in_chromium_a_failure_shows_over_the_page_and_a_good_build_reloads_it_where_it_was(served):
+    from ketamine_ptsd.engine.pdf import CHROMIUM_ARGS, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed; install it with: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    base, html, status = served
+    tall = "<html><body><p>The cohort</p><div style='height:5000px'></div><p>end</p></body></html>"
+    (html / "notebooks" / "cohort.html").write_text(tall)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/notebooks/cohort.html")
+        page.evaluate("window.scrollTo(0, 1200); window.notReloaded = true")
+        status.update(built=False, error="notebook cohort failed in cell 3 of 9 (`x = 1/0`): ZeroDivisionError")
+        alert = page.wait_for_selector("#preview-error[role=alert]", timeout=10_000)
+        assert "cell 3 of 9" in alert.inner_text() and "last good page" in alert.inner_text()
+        assert page.evaluate("window.notReloaded") is True  # shown over the page, not by reloading it
+        (html / "notebooks" / "cohort.html").write_text(tall.replace("The cohort", "The cohort, rebuilt"))
+        status.update(built=True, error=None)
+        page.wait_for_function("document.body.innerText.includes('The cohort, rebuilt')", timeout=10_000)
+        page.wait_for_function("window.scrollY === 1200", timeout=10_000)
+        assert page.query_selector("#preview-error") is None
+        browser.close()

@@ -37,17 +37,11 @@ from ketamine_ptsd.engine.warm import Warm
 #: URL prefix of what the preview adds; no page of the book lives under it.
 PREFIX = "/__preview__/"
 
-#: Added to every served page (never to the files): reloads after a good build, keeping the scroll position,
+#: Added to every served page (never to the files): reloads after a good build (the browser keeps the scroll position),
 #: and shows a failed build's message over the page until the next good one.
 RELOAD_SCRIPT = """
 (() => {
   const loaded = Number(document.currentScript.dataset.generation);
-  const key = "preview-scroll:" + location.pathname;
-  const kept = sessionStorage.getItem(key);
-  if (kept !== null) {
-    sessionStorage.removeItem(key);
-    addEventListener("load", () => scrollTo(0, Number(kept)));
-  }
   let box = null;
   function show(message) {
     if (message === null) { if (box) { box.remove(); box = null; } return; }
@@ -66,7 +60,6 @@ RELOAD_SCRIPT = """
   events.onmessage = (event) => {
     const state = JSON.parse(event.data);
     if (state.generation > loaded) {
-      sessionStorage.setItem(key, String(scrollY));
       events.close();
       location.reload();
     } else {
