@@ -37,8 +37,8 @@ from ketamine_ptsd.engine.warm import Warm
 #: URL prefix of what the preview adds; no page of the book lives under it.
 PREFIX = "/__preview__/"
 
-#: Added to every served page (never to the files): reloads after a good build (the browser keeps the scroll position),
-#: and shows a failed build's message over the page until the next good one.
+#: Added to every served page (never to the files): reloads after a good build (the browser keeps the scroll
+#: position), and shows a failed build's message over the page until the next good one.
 RELOAD_SCRIPT = """
 (() => {
   const loaded = Number(document.currentScript.dataset.generation);
