@@ -11,8 +11,9 @@ In a copy of the repository (nothing here is edited), it:
      notebook (``book/own_data.md``). Each save waits for the preview to be idle and its spares ready
      (``--pause`` seconds), as an author's next save would come after reading the page.
 
-For each save it prints the total, the preview's own build time (its log's ``built in``) and the rest
-(noticing the save, and the browser's reload), and per kind the median. Targets (issue 23): prose edit
+For each save it prints the total, the preview's own build time (its log's ``built in``), when each phase of
+the rebuild ended after the save (the preview noticed it, planned, executed, rendered, published; the rest is
+the browser's reload) and the notebooks it executed; and per kind the median. Targets (issue 23): prose edit
 <= 1.0 s, code-cell edit <= 2.0 s, new mcid <= 3.0 s, first page within one clean build's time.
 
 Run: ``.venv/bin/python benchmarks/preview.py [--repeat 5] [--pause 6]`` (needs: apt-get install chromium).
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,16 +65,47 @@ def wait_for_text(page, text: str, timeout: float = 300) -> float:
     raise TimeoutError(f"{page.url} never showed {text!r}")
 
 
-class Log:
-    """The preview's standard error, read as it grows."""
+class Log(threading.Thread):
+    """The preview's output, each line stamped with the moment it appeared (read every 5 ms)."""
 
     def __init__(self, path: Path):
-        self.path, self.offset = path, 0
+        super().__init__(daemon=True)
+        self.path, self.lines, self.stopped = path, [], threading.Event()
+        self.start()
 
-    def new(self) -> str:
-        text = self.path.read_text(encoding="utf-8", errors="replace")
-        new, self.offset = text[self.offset :], len(text)
-        return new
+    def run(self) -> None:
+        with open(self.path, encoding="utf-8", errors="replace") as stream:
+            partial = ""
+            while not self.stopped.is_set():
+                chunk = stream.read()
+                now = time.perf_counter()
+                partial += chunk
+                *complete, partial = partial.split("\n")
+                self.lines += [(now, line) for line in complete]
+                time.sleep(0.005)
+
+    def since(self, moment: float) -> list[tuple[float, str]]:
+        return [(t, line) for t, line in self.lines if t >= moment]
+
+
+#: Lines of the preview's log that mark the phases of a rebuild, and their names in the timeline.
+PHASES = (
+    (r"^preview: changed", "noticed"),
+    (r"^validate:", "planned"),
+    (r"^execute: \w+: [\d.]+ s", "executed"),
+    (r"^render:", "rendered"),
+    (r"^published:", "published"),
+)
+
+
+def timeline(lines: list[tuple[float, str]], saved: float) -> str:
+    """When each phase ended, in seconds after the save (the last line of each kind)."""
+    marks = {}
+    for moment, line in lines:
+        for pattern, name in PHASES:
+            if re.search(pattern, line):
+                marks[name] = moment - saved
+    return ", ".join(f"{name} {marks[name]:.2f}" for _, name in PHASES if name in marks)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -176,20 +209,18 @@ def main() -> int:
             totals = []
             for k in range(args.repeat):
                 time.sleep(args.pause)
-                log.new()
                 saved = time.perf_counter()
                 save(k)
                 total = wait_for_text(page, expect(k)) - saved
                 time.sleep(0.2)
-                lines = log.new()
-                built = [float(x) for x in re.findall(r"built in ([\d.]+) s", lines)]
-                notebooks = re.findall(r"execute: (\w+): ([\d.]+) s", lines)
-                render = re.findall(r"render: ([\d.]+) s", lines)
-                build_time = built[-1] if built else float("nan")
+                lines = log.since(saved)
+                text = "\n".join(line for _, line in lines)
+                built = [float(x) for x in re.findall(r"built in ([\d.]+) s", text)]
+                notebooks = re.findall(r"execute: (\w+): ([\d.]+) s", text)
                 totals.append(total)
                 print(
-                    f"  save {k + 1}: {total:.2f} s  (build {build_time:.2f} s, noticing + reload "
-                    f"{total - build_time:.2f} s; render {render[-1] if render else '-'} s; executed: "
+                    f"  save {k + 1}: {total:.2f} s to the page showing it (build {built[-1] if built else '-'} s; "
+                    f"after the save: {timeline(lines, saved)}; executed: "
                     f"{', '.join(f'{n} {t} s' for n, t in notebooks) or 'none'})"
                 )
             medians[kind] = statistics.median(totals)
@@ -198,6 +229,7 @@ def main() -> int:
             print(f"  {kind}: {median:.2f} s")
         print(f"  first page: {first:.1f} s (clean build: {clean:.1f} s)")
     finally:
+        log.stopped.set()
         os.killpg(preview.pid, signal.SIGTERM)
         preview.wait(timeout=60)
         browser.close()
