@@ -337,6 +337,16 @@ def test_the_preview_shows_failures_on_the_last_good_page_and_stops_cleanly(tmp_
         assert (
             "The cohort, as previewed" in urllib.request.urlopen(running.url + "notebooks/cohort.html").read().decode()
         )
+
+        # The preview's own code cannot be reloaded in place: it starts again (the same process, exec'd), on
+        # the same port, and the open pages keep their build's number.
+        own = running.repo / "src" / "ketamine_ptsd" / "engine" / "preview.py"
+        mark = len(running.text())
+        own.write_text(own.read_text() + "# edited while previewing\n")
+        running.wait_for(r"starting it again[\s\S]*serving .* at " + re.escape(running.url), after=mark)
+        running.wait_for(r"preview: built in", after=mark)
+        assert running.process.poll() is None
+        assert running.state() == {"generation": 2, "error": None}
         time.sleep(preview.REFILL_AFTER_MS / 1000 + 1)  # the spares for the next build have started
     finally:
         seconds = running.stop()

@@ -8,6 +8,7 @@ is running and ``--no-wait`` was given; 1 any other failure. No traceback reache
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -219,6 +220,10 @@ def _build(args) -> int:
     return 0
 
 
+#: Handed to a preview started again after its own code changed: the last good build the open pages saw.
+PREVIEW_GENERATION = "KETAMINE_PTSD_PREVIEW_GENERATION"
+
+
 def _preview(args) -> int:
     from ketamine_ptsd.engine.preview import Preview
     from ketamine_ptsd.parameters import parse_assignment, resolve
@@ -234,12 +239,17 @@ def _preview(args) -> int:
 
     sources = [*(p for p in paths.BOOK_SOURCES if p.exists()), args.data]
     sources += [p for p in (args.columns, args.params) if p is not None]
+    generation = int(os.environ.get(PREVIEW_GENERATION, "0"))
     try:
-        preview = Preview(make_project, sources, args.out, args.port, _err, jobs=args.jobs)
+        preview = Preview(make_project, sources, args.out, args.port, _err, jobs=args.jobs, generation=generation)
     except OSError as exc:
         _err(f"ketamine-ptsd preview: cannot serve on 127.0.0.1:{args.port}: {exc.strerror}; try --port 0")
         return EXIT_FAILED
-    preview.run()
+    if preview.run():
+        # Its own code changed: the same command again, in this process's place, on the port the pages use.
+        port = preview.server.server_address[1]
+        env = {**os.environ, PREVIEW_GENERATION: str(preview.status.generation)}
+        os.execve(sys.executable, [sys.executable, "-m", "ketamine_ptsd.cli", *args.argv, "--port", str(port)], env)
     return 0
 
 
@@ -343,7 +353,9 @@ def _reconstruct(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    args.argv = argv  # a preview starts itself again with them
     try:
         commands = {
             "build": _build,

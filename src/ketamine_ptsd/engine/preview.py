@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -225,7 +226,9 @@ class Sources:
 class Preview:
     """``make_project`` gives the project as the sources now say (the parameter file is read again each
     time); ``sources`` are what a build reads: any change under a folder among them, or to a file among them,
-    starts a rebuild. Built into ``out`` with ``jobs`` kernels, served on ``port`` (0: any free port)."""
+    starts a rebuild. Built into ``out`` with ``jobs`` kernels, served on ``port`` (0: any free port).
+    ``generation`` is the number of the last good build the open pages saw (from the process before a restart).
+    """
 
     def __init__(
         self,
@@ -235,10 +238,12 @@ class Preview:
         port: int,
         echo: Callable[[str], None],
         jobs: int | None = None,
+        generation: int = 0,
     ):
         self.make_project, self.out, self.echo, self.jobs = make_project, Path(out).absolute(), echo, jobs
         self.sources = Sources(sources, self.out)
         self.status = _Status()
+        self.status.generation = generation
         handler = functools.partial(_Handler, directory=str(self.out / paths.HTML_DIRNAME), status=self.status)
         self.server = _Server(("127.0.0.1", port), handler)
         self.warm: Warm | None = None
@@ -247,8 +252,8 @@ class Preview:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
-    def rebuild(self) -> bool:
-        """One build of ``out``; its outcome is told to the open pages. True when it succeeded."""
+    def rebuild(self) -> None:
+        """One build of ``out``; its outcome is told to the open pages."""
         started = time.perf_counter()
         try:
             project = self.make_project()
@@ -261,15 +266,31 @@ class Preview:
             self.echo(f"preview: build failed ({time.perf_counter() - started:.1f} s); the last good book stays:")
             self.echo(message)
             self.status.update(built=False, error=message)
-            return False
+            return
         for warning in report.warnings:
             self.echo(f"warning: {warning}")
         self.echo(f"preview: built in {time.perf_counter() - started:.2f} s; {self.url}")
         self.status.update(built=report.rendered or self.status.generation == 0, error=None)
-        return True
 
-    def run(self) -> None:
-        """Serve, build, and rebuild on every change until SIGINT or SIGTERM; then stop everything started."""
+    def own_code(self) -> set[Path]:
+        """The files this process runs that the sources may change: the package's modules it has imported (the
+        build's own code, the project, validation) and the lock file (the libraries it imported)."""
+        if self.warm is None:
+            return set()
+        files = {self.warm.lock_file}
+        for module in list(sys.modules.values()):
+            origin = getattr(module, "__file__", None)
+            if origin and self.warm.package in Path(origin).parents:
+                files.add(Path(origin))
+        return files
+
+    def run(self) -> bool:
+        """Serve, build, and rebuild on every change until SIGINT or SIGTERM; then stop everything started.
+
+        A change to the code this process runs (:meth:`own_code`) cannot be taken in by it: then it stops
+        everything as well and returns True, for the caller to start the preview again in a new process (on
+        the same port: the open pages reconnect by themselves).
+        """
         import watchfiles
 
         # SIGTERM stops the preview as Ctrl-C does: the build in progress unwinds, stopping what it started.
@@ -298,6 +319,9 @@ class Preview:
                     continue
                 names = sorted({os.path.relpath(p, paths.REPO) for _, p in changes})
                 self.echo(f"preview: changed: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
+                if self.own_code() & {Path(p) for _, p in changes}:
+                    self.echo("preview: code the preview itself runs changed: starting it again")
+                    return True
                 self.rebuild()
                 refill = True
         except KeyboardInterrupt:
@@ -305,6 +329,7 @@ class Preview:
         finally:
             signal.signal(signal.SIGTERM, previous)
             self.close(thread)
+        return False
 
     def close(self, thread: threading.Thread | None = None) -> None:
         self.status.close()
