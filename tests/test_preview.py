@@ -179,11 +179,11 @@ def test_a_spare_zygote_is_handed_over_while_its_imports_hold(fake):
 def test_a_spare_render_process_is_used_only_on_the_folder_it_set_up_on(fake):
     keeper, _, _ = fake
     folder = {"key": "published-1"}
-    launch = lambda: FakeProcess("render")  # noqa: E731
+    launch = lambda spare=False: FakeProcess("render", spare)  # noqa: E731
     first = keeper.render_process(None, lambda: folder["key"], launch)
     keeper.refill()
     spare = FakeProcess.started[-1]
-    assert spare is not first
+    assert spare is not first and spare.args == ("render", True) and first.args == ("render", False)
     assert keeper.render_process("published-1", lambda: folder["key"], launch) is spare
     keeper.refill()
     spare = FakeProcess.started[-1]

@@ -608,7 +608,8 @@ class Renderer:
         self.process = launch() if warm is None else warm.render_process(kept, setup_key, launch)
 
     @staticmethod
-    def _launch(src: Path, work: Path) -> subprocess.Popen:
+    def _launch(src: Path, work: Path, spare: bool = False) -> subprocess.Popen:
+        """The render process; ``spare``: one set up between builds, for the next (:mod:`ketamine_ptsd.engine.warm`)."""
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -627,8 +628,10 @@ class Renderer:
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Its imports should use only what the notebooks' kernels leave idle.
-        os.setpriority(os.PRIO_PROCESS, process.pid, 10)
+        # Its imports should use only what the notebooks' kernels leave idle. A spare sets up while no build
+        # runs, and then renders at the priority it has: lowered, it would wait for any other busy process.
+        if not spare:
+            os.setpriority(os.PRIO_PROCESS, process.pid, 10)
         return process
 
     #: State file holding the ``base`` key of the render folder's last successful render.

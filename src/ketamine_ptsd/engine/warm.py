@@ -38,7 +38,7 @@ class Warm:
         self.zygote_made = ""
         # How the last build started its render process and said which render folder it was for, its spare,
         # and the render folder that spare set up on.
-        self.render_launch: Callable[[], subprocess.Popen] | None = None
+        self.render_launch: Callable[..., subprocess.Popen] | None = None
         self.render_key: Callable[[], str | None] | None = None
         self.spare_render: subprocess.Popen | None = None
         self.render_made: str | None = None
@@ -64,11 +64,11 @@ class Warm:
         return zygote
 
     def render_process(
-        self, kept: str | None, key: Callable[[], str | None], launch: Callable[[], subprocess.Popen]
+        self, kept: str | None, key: Callable[[], str | None], launch: Callable[..., subprocess.Popen]
     ) -> subprocess.Popen:
         """A render process for a build: the spare if it set up on the render folder ``kept`` names (the
         build's ``key()`` before it touched the folder; None: no build published the folder as it is);
-        otherwise one ``launch()`` starts. ``key`` and ``launch`` make the next spare."""
+        otherwise one ``launch()`` starts. ``key`` and ``launch(spare=True)`` make the next spare."""
         self.render_key, self.render_launch = key, launch
         spare, self.spare_render = self.spare_render, None
         if spare is not None and kept is not None and kept == self.render_made and spare.poll() is None:
@@ -85,7 +85,7 @@ class Warm:
                 self.spare_render = _stop(self.spare_render)
             if self.spare_render is None and now is not None:
                 self.render_made = now
-                self.spare_render = self.render_launch()
+                self.spare_render = self.render_launch(spare=True)
 
     def _refill_zygote(self) -> None:
         if self.zygote_args is None:
