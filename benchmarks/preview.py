@@ -16,7 +16,8 @@ the rebuild ended after the save (the preview noticed it, planned, executed, ren
 the browser's reload) and the notebooks it executed; and per kind the median. Targets (issue 23): prose edit
 <= 1.0 s, code-cell edit <= 2.0 s, new mcid <= 3.0 s, first page within one clean build's time.
 
-Run: ``.venv/bin/python benchmarks/preview.py [--repeat 5] [--pause 6]`` (needs: apt-get install chromium).
+Run: ``.venv/bin/python benchmarks/preview.py [--repeat 5] [--pause 6] [--only prose]`` (needs: apt-get install
+chromium).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="saves of each kind (default 5)")
     parser.add_argument("--pause", type=float, default=6.0, help="seconds of quiet before each save (default 6)")
+    parser.add_argument("--only", default="", help="only the kinds of save whose name contains this (e.g. prose)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each line as it is measured, also into a file
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped, it still stops the preview and cleans up
@@ -203,6 +205,8 @@ def main() -> int:
         }
         medians = {}
         for kind, (where, save, expect) in kinds.items():
+            if args.only not in kind:
+                continue
             page.goto(url + where)
             page.wait_for_load_state("load")
             print(f"\n{kind} ({where}):")
