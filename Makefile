@@ -13,10 +13,15 @@ LINTED := src tests benchmarks tools
 # `make publish REMOTE=name-or-url` puts OUT's book on that git remote's gh-pages branch.
 REMOTE ?= origin
 
-.PHONY: report pdf publish test test-fast install lock benchmark mutation clean
+.PHONY: report preview pdf publish test test-fast install lock benchmark mutation clean
 
 report: $(VENV)/.installed
 	$(BIN)/ketamine-ptsd build --data "$(DATA)" --out "$(OUT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
+
+# Builds into OUT/preview, serves it on 127.0.0.1:PORT and rebuilds on every save, reloading the open page.
+PORT ?= 8000
+preview: $(VENV)/.installed
+	$(BIN)/ketamine-ptsd preview --data "$(DATA)" --out "$(OUT)/preview" --port "$(PORT)" $(if $(COLUMNS),--columns "$(COLUMNS)")
 
 # The book and its PDF (OUT/book.pdf), printed by Debian's Chromium; without it, says how to install it.
 pdf: $(VENV)/.installed

@@ -1,7 +1,9 @@
 """The book as readers meet it: headless Chromium (Debian's package) against the book served on localhost."""
 
+import contextlib
 import functools
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from ketamine_ptsd import paths
+
+from .helpers import run
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.browser]
 
@@ -29,15 +33,34 @@ if CHROMIUM is None:
     pytest.skip("Chromium is not installed; install it with: apt-get install chromium", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def site(bundled):
-    html = bundled[0] / "html"
+@contextlib.contextmanager
+def served(html: Path):
+    """``html`` served on localhost: its base URL."""
     handler = functools.partial(_QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", html, bundled[1]
+    yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def site(bundled):
+    html = bundled[0] / "html"
+    with served(html) as url:
+        yield url, html, bundled[1]
+
+
+@pytest.fixture(scope="module")
+def redcap_site(tmp_path_factory):
+    """The book built from the bundled REDCap export through its mapping: a clinic's book, with its follow-up
+    chapter and adverse events."""
+    out = tmp_path_factory.mktemp("redcap") / "out"
+    data, columns = paths.DATA / "example_redcap_export.csv", paths.DATA / "example_redcap_columns.yml"
+    proc = run("build", "--data", data, "--columns", columns, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    with served(out / "html") as url:
+        yield url, out / "html", json.loads((out / "results.json").read_text())
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -234,12 +257,14 @@ def test_the_code_behind_every_table_and_figure_is_one_click_away(site):
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
+@pytest.mark.parametrize("book", ["site", "redcap_site"])
 @pytest.mark.parametrize("width", [1280, 390])
-def test_no_page_has_an_accessibility_fault(site, browser, width):
-    """axe-core (the engine of most accessibility checkers) on every page, on a desktop and a phone."""
+def test_no_page_has_an_accessibility_fault(request, book, browser, width):
+    """axe-core (the engine of most accessibility checkers) on every page, on a desktop and a phone, of the
+    bundled book and of a clinic's (the REDCap example)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    url, html, _ = site
+    url, html, _ = request.getfixturevalue(book)
     faults = {}
     for name in ["index.html", *chapter_urls(html), "book/own_data.html"]:
         page, _ = open_page(browser, f"{url}/{name}", width=width)

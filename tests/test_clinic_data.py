@@ -578,6 +578,6 @@ def test_help_is_plain_text():
     parser = cli._parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     texts = [parser.format_help(), *(p.format_help() for p in commands.values())]
-    assert set(commands) == {"build", "validate", "columns", "reconstruct", "publish"}
+    assert set(commands) == {"build", "preview", "validate", "columns", "reconstruct", "publish"}
     # No reStructuredText or Markdown markup: ``literal``, `role`, :func: and the like.
     assert [t for t in texts if re.search(r"`|:[a-z]+:`|::", t)] == []

@@ -81,6 +81,26 @@ def test_every_chapter_is_there_numbered_and_listed_in_the_contents(canary_pdf):
         assert squeezed(f"{number} {title}") in body, title
 
 
+def test_html_chapters_and_sections_are_numbered_as_in_the_pdf(canary_pdf):
+    """Each HTML chapter shows the number the PDF gives it (its place in the contents), and each of its
+    sections the PDF's chapter.section; the PDF's contents list the same numbers before the same titles."""
+    out, _, texts, _ = canary_pdf
+    from bs4 import BeautifulSoup
+
+    contents = squeezed(texts[1])
+    for chapter, name in enumerate(toc_pages(), start=1):
+        soup = BeautifulSoup((out / "html" / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+        top = soup.select_one("article.bd-article > section")
+        title = top.find("h1")
+        assert title.select_one("span.section-number").get_text().strip() == f"{chapter}.", name
+        for k, section in enumerate(top.find_all("section", recursive=False), start=1):
+            heading = section.find(["h2", "h3"])
+            number = heading.select_one("span.section-number")
+            assert number is not None and number.get_text().strip() == f"{chapter}.{k}.", (name, heading.get_text())
+            number.decompose()
+            assert squeezed(f"{chapter}.{k} {heading.get_text().rstrip('#')}") in contents, (name, k)
+
+
 def test_the_contents_give_the_page_each_chapter_begins_on(canary_pdf):
     """The contents list a page for every chapter, and that page (numbered as the footers number them) is the one
     with the chapter's numbered title."""

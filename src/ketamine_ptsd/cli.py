@@ -1,4 +1,4 @@
-"""The ``ketamine-ptsd`` command: ``build``, ``validate``, ``columns``, ``reconstruct`` and ``publish``.
+"""The ``ketamine-ptsd`` command: ``build``, ``preview``, ``validate``, ``columns``, ``reconstruct`` and ``publish``.
 
 Exit status: 0 success; 2 invalid data or arguments, or an output folder holding an ``html/`` or
 ``results.json`` the build did not make (it is left as it was); 75 another build of the same output folder
@@ -8,6 +8,7 @@ is running and ``--no-wait`` was given; 1 any other failure. No traceback reache
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +45,24 @@ def _parameter_options(parser: argparse.ArgumentParser, help_param: str) -> None
     parser.add_argument("--params", type=Path, metavar="FILE.yml", help="YAML file of parameters")
 
 
+COLUMNS_HELP = (
+    "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
+)
+
+
+def _book_options(parser: argparse.ArgumentParser) -> None:
+    """What a book is built from, the same for ``build`` and ``preview``."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=paths.BUNDLED_COHORT,
+        help="cohort file (CSV, Parquet or .xlsx); default: the bundled synthetic cohort",
+    )
+    _parameter_options(parser, "override one parameter, e.g. --param mcid=15 (repeatable)")
+    parser.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
+    parser.add_argument("--columns", type=Path, metavar="FILE.yml", help=COLUMNS_HELP)
+
+
 def _resolved_params(args) -> dict | None:
     """The parameters of ``--param`` and ``--params`` over the defaults; None (said in one line) when one is bad."""
     from ketamine_ptsd.parameters import ParameterError, parse_assignment, resolve
@@ -59,34 +78,27 @@ def _parser() -> argparse.ArgumentParser:
     # The module's docstring is reStructuredText; --help prints plain text.
     parser = argparse.ArgumentParser(prog="ketamine-ptsd", description=__doc__.splitlines()[0].replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_build_command, _validate_command, _columns_command, _reconstruct_command, _publish_command):
+    for add in (
+        _build_command,
+        _preview_command,
+        _validate_command,
+        _columns_command,
+        _reconstruct_command,
+        _publish_command,
+    ):
         add(sub)
     return parser
 
 
-#: The --columns option of build and validate.
-COLUMNS_HELP = (
-    "YAML mapping of the file's column names and codes to the contract's (ketamine-ptsd columns FILE starts one)"
-)
-
-
 def _build_command(sub) -> None:
     build = sub.add_parser("build", help="validate a cohort file and build the book and results.json")
-    build.add_argument(
-        "--data",
-        type=Path,
-        default=paths.BUNDLED_COHORT,
-        help="cohort file (CSV, Parquet or .xlsx); default: the bundled synthetic cohort",
-    )
     build.add_argument(
         "--out",
         type=Path,
         default=paths.DEFAULT_OUT,
         help="output folder: gets html/ and results.json (default: _build)",
     )
-    _parameter_options(build, "override one parameter, e.g. --param mcid=15 (repeatable)")
-    build.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: cores)")
-    build.add_argument("--columns", type=Path, metavar="FILE.yml", help=COLUMNS_HELP)
+    _book_options(build)
     build.add_argument(
         "--no-wait",
         action="store_true",
@@ -98,6 +110,22 @@ def _build_command(sub) -> None:
         action="store_true",
         help="also print the book to OUT/book.pdf (needs Chromium: apt-get install chromium)",
     )
+
+
+def _preview_command(sub) -> None:
+    preview = sub.add_parser(
+        "preview",
+        help="build, serve on 127.0.0.1 and rebuild on every save, reloading the open page",
+        description="Builds the book into a private output folder (--out, default _build/preview), serves it on "
+        "127.0.0.1 and rebuilds whenever a source changes (notebooks, book/, src/, data/, _config.yml, _toc.yml, "
+        "the lock file and the --data, --columns and --params files), reloading the page open in the browser. A "
+        "failed build keeps the last good pages and shows its message on them. Ctrl-C stops it.",
+    )
+    _book_options(preview)
+    preview.add_argument(
+        "--out", type=Path, default=paths.DEFAULT_OUT / "preview", help="output folder (default: _build/preview)"
+    )
+    preview.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)")
 
 
 def _validate_command(sub) -> None:
@@ -216,6 +244,39 @@ def _build(args) -> int:
     return 0
 
 
+#: Handed to a preview started again after its own code changed: the last good build the open pages saw.
+PREVIEW_GENERATION = "KETAMINE_PTSD_PREVIEW_GENERATION"
+
+
+def _preview(args) -> int:
+    from ketamine_ptsd.engine.preview import Preview
+    from ketamine_ptsd.parameters import parse_assignment, resolve
+    from ketamine_ptsd.project import KetaminePtsd
+
+    if _resolved_params(args) is None:
+        return EXIT_INVALID
+    assignments = dict(parse_assignment(a) for a in args.param)
+
+    def make_project() -> KetaminePtsd:
+        # Read again for every build: the parameter file is one of the sources being edited.
+        return KetaminePtsd(args.data, resolve(assignments, args.params), args.columns)
+
+    sources = [*(p for p in paths.BOOK_SOURCES if p.exists()), args.data]
+    sources += [p for p in (args.columns, args.params) if p is not None]
+    generation = int(os.environ.get(PREVIEW_GENERATION, "0"))
+    try:
+        preview = Preview(make_project, sources, args.out, args.port, _err, jobs=args.jobs, generation=generation)
+    except OSError as exc:
+        _err(f"ketamine-ptsd preview: cannot serve on 127.0.0.1:{args.port}: {exc.strerror}; try --port 0")
+        return EXIT_FAILED
+    if preview.run():
+        # Its own code changed: the same command again, in this process's place, on the port the pages use.
+        port = preview.server.server_address[1]
+        env = {**os.environ, PREVIEW_GENERATION: str(preview.status.generation)}
+        os.execve(sys.executable, [sys.executable, "-m", "ketamine_ptsd.cli", *args.argv, "--port", str(port)], env)
+    return 0
+
+
 def _publish(args) -> int:
     from ketamine_ptsd.engine.output import reading
     from ketamine_ptsd.engine.pdf import PDF_FILENAME
@@ -316,10 +377,13 @@ def _reconstruct(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
+    args.argv = argv  # a preview starts itself again with them
     try:
         commands = {
             "build": _build,
+            "preview": _preview,
             "validate": _validate,
             "columns": _columns,
             "reconstruct": _reconstruct,

@@ -191,6 +191,14 @@ class KetaminePtsd:
         schema = paths.PACKAGE / "presentation" / "results.schema.json"
         return {schema.name: schema}
 
+    def failure_message(self, exc: BaseException) -> str | None:
+        """Invalid data as ``validate`` prints it: each problem on its line, repeated ones summarised."""
+        from ketamine_ptsd.data.validate import ValidationFailed, summarised
+
+        if not isinstance(exc, ValidationFailed):
+            return None
+        return "\n".join([*summarised(exc.errors), f"{len(exc.errors)} problem(s) found in the data."])
+
 
 def _digests(files: list[Path]) -> dict[str, str | None]:
     """SHA-256 of each file by name (None for one that cannot be read)."""

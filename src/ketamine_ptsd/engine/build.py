@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ketamine_ptsd.engine.execute import execute_notebooks
 from ketamine_ptsd.engine.output import HTML_DIRNAME, RESULTS_FILENAME, OutputFolder, sha256_file
@@ -43,6 +44,9 @@ from ketamine_ptsd.engine.plan import (
 )
 from ketamine_ptsd.engine.render import Renderer
 
+if TYPE_CHECKING:
+    from ketamine_ptsd.engine.warm import Warm
+
 
 def build(
     project: Project,
@@ -51,6 +55,7 @@ def build(
     echo: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
     wait: bool = True,
     pdf: bool = False,
+    warm: Warm | None = None,
 ) -> BuildReport:
     """Build ``project``'s book into ``out/html``, ``out/results.json`` and its other published files, and
     with ``pdf`` ``out/book.pdf`` (:mod:`ketamine_ptsd.engine.pdf`) from the same executed notebooks.
@@ -58,7 +63,8 @@ def build(
     Waits for another build of ``out`` to end (or raises :class:`~ketamine_ptsd.engine.output.OutputBusy`
     when ``wait`` is false), and raises :class:`~ketamine_ptsd.engine.output.NotMadeByBuild` rather than
     replace anything in ``out`` it did not make. The PDF is printed inside the same lock, so it always
-    belongs to the book beside it.
+    belongs to the book beside it. A process that builds again and again passes
+    :class:`~ketamine_ptsd.engine.warm.Warm`, which has a zygote and a render process started before the build.
     """
     from ketamine_ptsd.engine.kernels import Zygote
     from ketamine_ptsd.engine.pdf import PDF_FILENAME
@@ -73,7 +79,8 @@ def build(
         state = State(out)
         # Started first: its imports take longer than planning, and overlap it. The environment may live
         # under the project's folder (.venv); the lock file stands for it.
-        zygote = Zygote(list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
+        zygote_args = (list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
+        zygote = warm.zygote(*zygote_args) if warm is not None else Zygote(*zygote_args)
         renderer: Renderer | None = None
         try:
             parsed = _parsed(state)
@@ -91,7 +98,7 @@ def build(
                 report.warnings = project.prepare(state.dir, echo)
                 state.write("parsed.json", json.dumps(parsed))  # only now: invalid input leaves nothing behind
                 if not unchanged:
-                    renderer = Renderer(project, toc, state, render_base)
+                    renderer = Renderer(project, toc, state, render_base, warm)
 
             jobs = jobs or os.cpu_count() or 1
             execute_notebooks(plan, zygote, state, jobs, echo, report, folder.failed_dir, prepare_then_start_renderer)

@@ -75,6 +75,27 @@ def _reads_log(target: Path) -> Path:
     return target.with_suffix(".reads")
 
 
+def _run(item: Item, kernel: WarmKernel, plan: Plan, state: State, echo, failed_dir: Callable[[], Path]) -> str:
+    """Execute one notebook and record its key and the files it read; a failed run is kept in ``failed_dir()``."""
+    target = state.notebooks / f"{item.name}.running.ipynb"
+    started = time.perf_counter()
+    try:
+        _execute(item.name, item.source, item.params, target, kernel)
+    except BaseException:
+        if target.exists():
+            shutil.move(str(target), failed_dir() / f"{item.name}.ipynb")
+        raise
+    executed = state.notebooks / f"{item.name}.ipynb"
+    os.replace(target, executed)
+    reads = dict(line.split("\t") for line in _reads_log(target).read_text(encoding="utf-8").splitlines())
+    _reads_log(target).unlink()
+    record = Record(item.key, dict(sorted(reads.items())), sha256_file(executed))
+    state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
+    plan.keys[item.name] = record.full_key()
+    echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")
+    return item.name
+
+
 def execute_notebooks(
     plan: Plan,
     zygote: Zygote,
@@ -100,25 +121,6 @@ def execute_notebooks(
     queue = deque(sorted(plan.todo, key=lambda item: -len(item.source)))
     go, cancelled = threading.Event(), threading.Event()
 
-    def run(item: Item, kernel: WarmKernel) -> str:
-        target = state.notebooks / f"{item.name}.running.ipynb"
-        started = time.perf_counter()
-        try:
-            _execute(item.name, item.source, item.params, target, kernel)
-        except BaseException:
-            if target.exists():
-                shutil.move(str(target), failed_dir() / f"{item.name}.ipynb")
-            raise
-        executed = state.notebooks / f"{item.name}.ipynb"
-        os.replace(target, executed)
-        reads = dict(line.split("\t") for line in _reads_log(target).read_text(encoding="utf-8").splitlines())
-        _reads_log(target).unlink()
-        record = Record(item.key, dict(sorted(reads.items())), sha256_file(executed))
-        state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
-        plan.keys[item.name] = record.full_key()
-        echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")
-        return item.name
-
     def worker(index: int) -> list[str]:
         kernel = WarmKernel(zygote, state.dir, state.dir / f"kernel-{index}.log", plan.lock)
         errors = []
@@ -131,7 +133,7 @@ def execute_notebooks(
                 except IndexError:
                     break
                 try:
-                    report.executed.append(run(item, kernel))
+                    report.executed.append(_run(item, kernel, plan, state, echo, failed_dir))
                 except BuildFailed as exc:
                     errors.append(str(exc))
         except KernelFailed as exc:
@@ -146,12 +148,15 @@ def execute_notebooks(
         try:
             result = meanwhile()
             state.notebooks.mkdir(parents=True, exist_ok=True)
+            go.set()
+            errors = [e for future in futures for e in future.result()]
         except BaseException:
             cancelled.set()
-            raise
-        finally:
             go.set()
-        errors = [e for future in futures for e in future.result()]
+            # Interrupted (Ctrl-C, SIGTERM) or the input refused: the kernels go with their zygote (ipykernel
+            # watches its parent), so a notebook running now stops within seconds instead of running to its end.
+            zygote.close()
+            raise
     if errors:
         raise BuildFailed("; ".join(errors) + f"; executed copies kept in {failed_dir()}")
     return result

@@ -87,6 +87,7 @@ class Zygote:
         )
         self.lock = threading.Lock()
         self.pending = 0  # preloads not yet answered
+        self.forked: list[int] = []
         self._send({"watch": str(watch), "ignore": [str(i) for i in ignore]})
         self.preload(libraries)
 
@@ -115,16 +116,32 @@ class Zygote:
                 self._receive()
                 self.pending -= 1
             self._send({"argv": argv, "cwd": cwd, "log": log, "env": env})
-            return self._receive()["pid"]
+            pid = self._receive()["pid"]
+            self.forked.append(pid)
+            return pid
 
     def close(self) -> None:
-        """End the process (again: it does nothing). Its kernels have been shut down, and it holds nothing
-        else: it is not left to finish imports no kernel will use."""
+        """End the process (again: it does nothing). Its kernels have been shut down, or exit with it (ipykernel
+        watches its parent); it holds nothing else, and is not left to finish imports no kernel will use."""
         if self.process.poll() is None:
+            # A kernel still running (the build was interrupted) is ended now, not when it notices its parent
+            # gone; while it is this process's child its pid cannot have been reused.
+            for pid in self.forked:
+                if _parent(pid) == self.process.pid:
+                    os.kill(pid, signal.SIGKILL)
             self.process.kill()
             self.process.wait()
         for stream in (self.process.stdin, self.process.stdout, self.errors):
             stream.close()
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of process ``pid`` (None if it is gone, or where /proc does not tell)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])  # the name, in parentheses, may hold spaces
 
 
 class _ForkedProcess:
@@ -250,9 +267,7 @@ class WarmKernel:
         try:
             await client.wait_for_ready(timeout=120)
             msg_id = client.execute(code, silent=True, store_history=False)
-            reply = await client.get_shell_msg(timeout=120)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = await client.get_shell_msg(timeout=120)
+            reply = await self._reply(client, msg_id, timeout=120)
         except (Empty, RuntimeError) as exc:
             raise KernelFailed(f"preparing a kernel failed: no answer ({exc or 'timed out'})") from None
         finally:
@@ -260,6 +275,22 @@ class WarmKernel:
         content = reply["content"]
         if content["status"] != "ok":
             raise KernelFailed(f"preparing a kernel failed: {content.get('ename')}: {content.get('evalue')}")
+
+    async def _reply(self, client, msg_id: str, timeout: float) -> dict:
+        """The shell reply to ``msg_id``; asked for a second at a time, so a kernel that died (killed when a
+        build is interrupted) is noticed at once rather than after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = await client.get_shell_msg(timeout=1)
+            except Empty:
+                if not await self.manager.is_alive():
+                    raise RuntimeError("the kernel died") from None
+                if time.monotonic() > deadline:
+                    raise
+                continue
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
 
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync

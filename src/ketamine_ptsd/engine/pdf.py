@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 
 #: Print layout. The theme's own print rules hide most of its chrome; these hide the rest, keep code out,
-#: and number chapters and their sections with CSS counters (the HTML book leaves chapters unnumbered).
+#: and number chapters and their sections with CSS counters, as the HTML book numbers them.
 #: A4, with side margins of 17 mm: the width, in CSS pixels, that the printed text has.
 PRINTED_WIDTH_PX = round((210 - 2 * 17) / 25.4 * 96)
 PRINT_CSS = """
@@ -148,6 +148,10 @@ def shape_for_print(html: str, today: date | None = None) -> str:
 
     soup = BeautifulSoup(html, "html.parser")
     article = soup.select_one("article.bd-article")
+    # Sphinx numbers the headings as the HTML pages show them; print numbers them again with CSS counters
+    # (the same numbers: chapters in the contents' order), which also number the contents.
+    for number in article.select("span.section-number"):
+        number.decompose()
     root = article.find("section", recursive=False)
     title = root.find("h1")
     for link in title.select("a.headerlink"):

@@ -60,6 +60,10 @@ class Project(Protocol):
     def published_files(self) -> dict[str, Path]:
         """Files published beside ``results.json`` (name in OUT: source)."""
 
+    def failure_message(self, exc: BaseException) -> str | None:
+        """A build refused for its input, in the user's words (every problem on its line); None for any other
+        failure, which is shown as it is."""
+
 
 class BuildFailed(RuntimeError):
     """A notebook or the rendering failed; the message says which and where."""

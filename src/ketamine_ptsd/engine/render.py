@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import shutil
@@ -13,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from ketamine_ptsd.engine.plan import BuildFailed, Project, State, Toc
+from ketamine_ptsd.engine.output import sha256_file
+from ketamine_ptsd.engine.plan import BuildFailed, Project, State, Toc, sha_text
 
 if TYPE_CHECKING:
-    pass
+    from ketamine_ptsd.engine.warm import Warm
 
 REDIRECT = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Redirecting to the book</title>
@@ -40,6 +43,9 @@ def _copy_mathjax(target: Path) -> None:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / part)
 
+
+#: Sources Sphinx reads as pages, when it builds (not while it sets up).
+PAGES = (".md", ".ipynb")
 
 #: An image of the book as a page refers to it.
 IMAGE = re.compile(r"""_images/([^"'?#\s)]+)""")
@@ -76,29 +82,45 @@ class Renderer:
     when a build stopped, is then read again.
     """
 
-    def __init__(self, project: Project, toc: Toc, state: State, base: str):
+    def __init__(self, project: Project, toc: Toc, state: State, base: str, warm: Warm | None = None):
         self.src = self.source(state)
         self.work = self.src.parent
         self.toc = toc
         self.state, self.base = state, base
+        self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
+
+        def setup_key() -> str | None:
+            """The render folder as a process setting Sphinx up finds it: published by a build with this
+            ``base``, with these sources other than pages (Sphinx reads those only once told to build)."""
+            if state.read(self.BASE) != base:
+                return None
+            setup = sorted((str(t), sha256_file(p)) for t, p in self.sources.items() if p.suffix not in PAGES)
+            return sha_text(json.dumps([base, setup]))
+
+        kept = setup_key() if warm is not None else None
         # Cleared now and written back only once the book is published: a render that fails or is
         # interrupted leaves the next one to start afresh.
         if state.read(self.BASE) != base:
             shutil.rmtree(self.work, ignore_errors=True)
         state.remove(self.BASE)
-        self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
         for target, path in self.sources.items():
             _update(path, target)
         if not (self.src / "_mathjax").exists():
             _copy_mathjax(self.src / "_mathjax" / "mathjax")
-        self.process = subprocess.Popen(
+        launch = functools.partial(self._launch, self.src, self.work)
+        self.process = launch() if warm is None else warm.render_process(kept, setup_key, launch)
+
+    @staticmethod
+    def _launch(src: Path, work: Path, spare: bool = False) -> subprocess.Popen:
+        """The render process; ``spare``: one set up between builds, for the next (:mod:`ketamine_ptsd.engine.warm`)."""
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "ketamine_ptsd.engine.render_worker",
-                str(self.src),
+                str(src),
                 "--path-output",
-                str(self.work),
+                str(work),
                 "--warningiserror",
                 "--nitpick",
                 "--keep-going",
@@ -109,8 +131,11 @@ class Renderer:
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Its imports should use only what the notebooks' kernels leave idle.
-        os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
+        # Its imports should use only what the notebooks' kernels leave idle. A spare sets up while no build
+        # runs, and then renders at the priority it has: lowered, it would wait for any other busy process.
+        if not spare:
+            os.setpriority(os.PRIO_PROCESS, process.pid, 10)
+        return process
 
     #: State file holding the ``base`` key of the render folder's last successful render.
     BASE = "render.base"
