@@ -1,8 +1,10 @@
 """Tests of the probabilistic bias analysis against independent values: with every bias at zero it gives
 back the t interval of the mean change, a fixed bias shifts every draw by exactly its size, a normal case
 matches its analytic interval (scipy), the placebo synthesis matches R's metafor (tests/results/bias_meta.R
-and its output), the truncated-normal moments match scipy's truncnorm, and the tipping points and the
-regression-to-the-mean window hold at their thresholds."""
+and its output), the truncated-normal moments match scipy's truncnorm, the tipping points and the
+regression-to-the-mean window hold at their thresholds, and bias_analysis() as a whole, with its sensitivity
+rows, equals its recipe written out with numpy and scipy on a small cohort whose probabilities are not near 0
+or 1 (the same seeded streams, so the comparison is to rounding error, and a population SD fails it)."""
 
 from __future__ import annotations
 
@@ -296,3 +298,124 @@ def test_bias_ranges_must_run_low_to_high():
     assert parameters.resolve({"bias_sd": "pcl5_pre"})["bias_sd"] == "pcl5_pre"
     with pytest.raises(parameters.ParameterError, match="bias_sd"):
         parameters.resolve({"bias_sd": "change"})
+
+
+# A small cohort for bias_analysis() recomputed by hand: 10 completers and 3 dropouts, one PCL-5 control arm
+# (d 0.6 from 40 patients) and an MCID of 2 points, so that both probabilities land between 0.3 and 0.7.
+SMALL_PRE = [52, 61, 45, 70, 38, 55, 49, 66, 58, 41, 63, 47, 57]
+SMALL_POST = [40, 50, 44, 49, 36, 41, 45, 60, 42, 40, None, None, None]
+SMALL_ARM = arm("p", "PCL-5", 0.6, n=None, n_arm=40)
+SMALL_PARAMS = dict(parameters.DEFAULTS, bias_draws=2000, mcid=2.0)
+
+
+def _by_hand(reliability, sd_name, with_rtm=True, p=SMALL_PARAMS):
+    """bias_analysis's summary written out from the module docstring's recipe, with numpy and scipy only."""
+    pre, post = np.array(SMALL_PRE, dtype=float), np.array(SMALL_POST, dtype=float)
+    done = ~np.isnan(post)
+    n, n_c = len(pre), int(done.sum())
+    n_d = n - n_c
+    change, pre_c, post_c = pre[done] - post[done], pre[done], post[done]
+
+    def sample_sd(x):
+        return math.sqrt(((x - x.mean()) ** 2).sum() / (len(x) - 1))
+
+    sds = {"d_av": math.sqrt((sample_sd(pre_c) ** 2 + sample_sd(post_c) ** 2) / 2), "pcl5_pre": sample_sd(pre_c)}
+    sd, draws = sds[sd_name], p["bias_draws"]
+    # One arm: its d, and SD sqrt(1/n + d^2 / (2n)) with no heterogeneity to add.
+    placebo_sd = math.sqrt(1 / 40 + 0.6**2 / 80)
+    # The four streams, in the order random error, dropout, regression to the mean, placebo.
+    error, dropout_rng, rtm_rng, placebo_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(p["bias_seed"]).spawn(4)
+    )
+    rtm, accepted = np.zeros(draws), None
+    if with_rtm:
+        rho = reliability[0] + (reliability[1] - reliability[0]) * rtm_rng.random(draws)
+        mu = rtm_rng.uniform(p["bias_population_mean_low"], p["bias_population_mean_high"], 20 * draws)
+        sigma = rtm_rng.uniform(p["bias_population_sd_low"], p["bias_population_sd_high"], 20 * draws)
+        # Normal truncated below at c: with a = (c - mu) / sigma and l = phi(a) / (1 - Phi(a)), mean
+        # mu + sigma l and SD sigma sqrt(1 + a l - l^2).
+        a = (p["rtm_entry_threshold"] - mu) / sigma
+        lam = stats.norm.pdf(a) / stats.norm.sf(a)
+        t_mean, t_sd = mu + sigma * lam, sigma * np.sqrt(1 + a * lam - lam**2)
+        z = stats.norm.ppf(0.975)
+        fits = (np.abs(t_mean - pre_c.mean()) <= z * sample_sd(pre_c) / math.sqrt(n_c)) & (
+            np.abs(t_sd - sample_sd(pre_c)) <= z * sample_sd(pre_c) / math.sqrt(2 * (n_c - 1))
+        )
+        assert fits.sum() >= draws  # one batch of candidates is enough for this cohort
+        accepted = fits.mean()
+        # Barnett et al. 2005: (1 - rho) (E[X | X >= c] - mu), for the first `draws` populations that fit.
+        rtm = (1 - rho) * (t_mean[fits][:draws] - mu[fits][:draws])
+    observed = change.mean() + sample_sd(change) / math.sqrt(n_c) * error.standard_t(n_c - 1, draws)
+    delta = p["bias_dropout_delta_low"] + (p["bias_dropout_delta_high"] - p["bias_dropout_delta_low"]) * (
+        dropout_rng.random(draws)
+    )
+    # Mean over all n when the n_d dropouts changed by delta times the completers' mean: (n_c + delta n_d) / n
+    # of it, so the step removes (1 - delta) n_d / n of the observed change.
+    dropout = observed * (1 - delta) * n_d / n
+    placebo = sd * (0.6 + placebo_sd * placebo_rng.standard_normal(draws))
+    left = observed - dropout - rtm - placebo
+    before = np.median(observed - dropout - rtm)
+    q = [0.025, 0.5, 0.975]
+    low, median, high = np.quantile(left, q)
+    return {
+        "bias_unexplained_change_median": median,
+        "bias_unexplained_change_low": low,
+        "bias_unexplained_change_high": high,
+        "bias_unexplained_d_median": median / sd,
+        "bias_unexplained_d_low": low / sd,
+        "bias_unexplained_d_high": high / sd,
+        "bias_prob_above_zero": np.mean(left > 0),
+        "bias_prob_above_mcid": np.mean(left >= p["mcid"]),
+        "bias_tipping_placebo_points_zero": before,
+        "bias_tipping_placebo_points_mcid": before - p["mcid"],
+        "bias_tipping_placebo_d_zero": before / sd,
+        "bias_tipping_placebo_d_mcid": (before - p["mcid"]) / sd,
+        "bias_placebo_prior_sd": placebo_sd,
+        "bias_rtm_accepted_share": accepted,
+        "bias_sd_points": sd,
+        "stacked_median": [np.median(x) for x in (observed, observed - dropout, observed - dropout - rtm, left)],
+    }
+
+
+def test_bias_analysis_equals_its_recipe_by_hand_on_a_small_cohort():
+    got = B.bias_analysis(cohort(SMALL_PRE, SMALL_POST), [SMALL_ARM], SMALL_PARAMS, min_cell=3)
+    want = _by_hand((0.82, 0.84), "d_av")
+    assert got["reason"] is None and got["suppressed"] == []
+    # Not degenerate: both probabilities are away from 0 and 1, so a shift of the draws moves them.
+    assert 0.3 < want["bias_prob_above_mcid"] < want["bias_prob_above_zero"] < 0.7
+    stacked_median = want.pop("stacked_median")
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    assert got["stacked"]["median"].tolist() == pytest.approx(stacked_median, rel=1e-9)
+    assert (got["bias_placebo_n_arms"], got["bias_placebo_prior_mean"], got["bias_placebo_tau2"]) == (1, 0.6, 0.0)
+    assert got["bias_n_dropouts"] == 3
+    # The SD is the sample SD (n - 1): a population SD (ddof=0) is 5% smaller with 10 completers.
+    pre_c, post_c = np.array(SMALL_PRE[:10], dtype=float), np.array(SMALL_POST[:10], dtype=float)
+    population = math.sqrt((pre_c.var() + post_c.var()) / 2)
+    assert got["bias_sd_points"] != pytest.approx(population, rel=0.01)
+
+
+def test_bias_sensitivity_rows_equal_their_recipe_by_hand():
+    table = B.bias_analysis(cohort(SMALL_PRE, SMALL_POST), [SMALL_ARM], SMALL_PARAMS, min_cell=3)["sensitivity"]
+    rows = table.set_index("scenario")
+    cases = {
+        "as specified": _by_hand((0.82, 0.84), "d_av"),
+        "placebo only, no regression-to-the-mean step": _by_hand((0.82, 0.84), "d_av", with_rtm=False),
+        "PCL-5 control arms only": _by_hand((0.82, 0.84), "d_av"),
+        "placebo d in points through the baseline SD": _by_hand((0.82, 0.84), "pcl5_pre"),
+        "reliability 0.7 to 0.9": _by_hand((0.70, 0.90), "d_av"),
+    }
+    assert list(rows.index) == list(cases)
+    for scenario, want in cases.items():
+        row = rows.loc[scenario]
+        for column, key in B._SENSITIVITY_FROM_SUMMARY.items():
+            assert row[column] == pytest.approx(want[key], rel=1e-9, abs=1e-12), (scenario, column)
+        assert row["note"] == ""
+
+
+def test_probabilities_count_draws_at_their_thresholds():
+    # above zero: strictly; at least the MCID: a draw exactly at it counts.
+    draws = pd.DataFrame({"unexplained": [-0.5, 0.0, 1.9, 2.0, 2.1]})
+    s = B.summarise(draws, 1.0, mcid=2.0, ci_level=0.95)
+    assert s["bias_prob_above_zero"] == 3 / 5
+    assert s["bias_prob_above_mcid"] == 2 / 5
