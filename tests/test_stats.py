@@ -46,6 +46,12 @@ def test_paired_outcome_matches_scipy_and_hand_formulas():
 
     assert abs(r["d_av"]) == pytest.approx(pg.compute_effsize(PRE, POST, paired=True, eftype="cohen"), rel=1e-12)
     assert r["d_z"] == pytest.approx(change.mean() / change.std(ddof=1), rel=1e-12)
+    # d_z's interval is the noncentral-t interval of t over sqrt(n): at its limits, ncp = d sqrt(n), scipy's
+    # P(T <= t) is .975 and .025. d_av's is the same interval times d_av / d_z = SD_change / s_av.
+    for key, p in (("d_z_ci_low", 0.975), ("d_z_ci_high", 0.025)):
+        assert sps.nct.cdf(r["t"], 9, r[key] * math.sqrt(10)) == pytest.approx(p, abs=1e-8), key
+    for end in ("low", "high"):
+        assert r[f"d_av_ci_{end}"] == pytest.approx(r[f"d_z_ci_{end}"] * change.std(ddof=1) / s_av, rel=1e-9)
     assert r["wilcoxon_p"] == pytest.approx(sps.wilcoxon(PRE, POST).pvalue)
     assert r["r_pre_post"] == pytest.approx(sps.pearsonr(PRE, POST)[0])
 
