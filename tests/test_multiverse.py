@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from ketamine_ptsd import paths
@@ -389,3 +390,89 @@ def test_a_large_cohort_is_counted_without_a_loop_over_patients():
     done = ~np.isnan(post)
     expected = [(post[done] < cut).sum() for cut in GRID["remission_cutoffs"]]
     assert rows(table, "remission", "itt")["k"].tolist() == expected
+
+
+def _hand_null_specification(pre, change, signs, adjusted, centre):
+    """One specification on every null data set (rows of ``signs``), written out: the statistic, its t and
+    two-sided p. Mean change and effect sizes rest on the one-sample t of the flipped changes (scipy); the
+    baseline-adjusted mean change is the intercept of change on (baseline - centre), with the textbook
+    standard error sqrt(s^2 (1/n + cbar^2 / Sxx)) on n - 2 degrees of freedom."""
+    n = change.size
+    x = signs * change
+    post = pre - x
+    res = sps.ttest_1samp(x, 0.0, axis=1)
+    j = math.exp(math.lgamma((n - 1) / 2) - math.lgamma((n - 2) / 2)) / math.sqrt((n - 1) / 2)
+    d_av = x.mean(axis=1) / np.sqrt((pre.var(ddof=1) + post.var(axis=1, ddof=1)) / 2)
+    values = {"d_av": d_av, "d_z": x.mean(axis=1) / x.std(axis=1, ddof=1), "g_av": j * d_av}
+    if not adjusted:
+        return values | {"mean_change": x.mean(axis=1)}, res.statistic, res.pvalue
+    c = pre - centre
+    sxx = ((c - c.mean()) ** 2).sum()
+    slope = ((c - c.mean()) * (x - x.mean(axis=1, keepdims=True))).sum(axis=1) / sxx
+    intercept = x.mean(axis=1) - slope * c.mean()
+    rss = ((x - intercept[:, None] - slope[:, None] * c) ** 2).sum(axis=1)
+    t = intercept / np.sqrt(rss / (n - 2) * (1 / n + c.mean() ** 2 / sxx))
+    return {"mean_change": intercept}, t, 2 * sps.t.sf(np.abs(t), n - 2)
+
+
+def test_joint_test_recomputes_every_specification_on_the_same_null_data_by_hand():
+    # Dropouts, two entry thresholds (50 keeps the patient at exactly 50) and the baseline-adjusted rows; one
+    # effect size marked suppressed must be left out. The null data are the module's: the observed signs, then
+    # `draws` rows of random signs from the seed; everything else is recomputed here.
+    c = cohort()
+    table = run(c, entry=(0, 50))
+    hidden = (table["family"] == "effect_size") & (table["population"] == "itt") & (table["entry_threshold"] == 50)
+    table.loc[hidden & (table["effect_size"] == "d_z"), "suppressed"] = True
+    draws, alpha = 400, 0.05
+    joint = specification_curve.joint_test(c, table, draws=draws, seed=11, alpha=alpha)
+    pre_all = np.array(PRE, float)
+    post_all = np.array([np.nan if p is None else p for p in POST])
+    signs = np.vstack([np.ones(8), np.random.default_rng(11).choice([-1.0, 1.0], size=(draws, 8))])
+    specs = table[
+        table["duplicate_of"].isna()
+        & table["family"].isin(["mean_change", "effect_size"])
+        & table["population"].isin(["completers", "itt"])
+        & table["estimate"].notna()
+        & ~table["suppressed"].astype(bool)
+    ]
+    d, significant = [], []
+    for spec in specs.itertuples():
+        keep = pre_all >= spec.entry_threshold
+        if spec.population == "completers":
+            keep &= ~np.isnan(post_all)
+        change = np.nan_to_num(pre_all[keep] - post_all[keep])  # intention to treat: dropouts unchanged
+        adjusted = spec.family == "mean_change" and bool(spec.baseline_adjusted)
+        values, t, p = _hand_null_specification(pre_all[keep], change, signs[:, keep], adjusted, pre_all.mean())
+        name = "mean_change" if spec.family == "mean_change" else spec.effect_size
+        assert values[name][0] == pytest.approx(spec.estimate, rel=1e-9)  # the observed data set is row 0
+        if spec.family == "effect_size":
+            d.append(values[name])
+        significant.append((p < alpha) & (t > 0))
+    medians, counts = np.median(np.array(d), axis=0), np.array(significant).sum(axis=0)
+    # 2 populations x 2 thresholds x (mean change, adjusted mean change, 3 effect sizes), less the suppressed one
+    assert joint["multiverse_joint_n_specifications"] == len(specs) == 19
+    assert joint["multiverse_joint_median_d"] == pytest.approx(medians[0], rel=1e-12)
+    assert joint["multiverse_joint_n_significant"] == counts[0] > 0
+    assert joint["multiverse_joint_p_n_significant"] == np.mean(counts >= counts[0])
+    # A null median within rounding of the observed one may fall either side of it.
+    at_least = (np.mean(medians > medians[0] + 1e-12), np.mean(medians >= medians[0] - 1e-12))
+    assert at_least[0] <= joint["multiverse_joint_p_median"] <= at_least[1]
+    assert 0 < joint["multiverse_joint_p_n_significant"] < 1 and 0 < joint["multiverse_joint_p_median"] < 1
+
+
+def test_joint_test_without_effect_sizes_counts_significance_only_and_without_rows_gives_none():
+    c = cohort()
+    table = run(c)
+    only_means = table.assign(suppressed=table["suppressed"].astype(bool) | (table["family"] == "effect_size"))
+    joint = specification_curve.joint_test(c, only_means, draws=50, seed=2, alpha=0.05)
+    assert joint["multiverse_joint_median_d"] is None and joint["multiverse_joint_p_median"] is None
+    assert joint["multiverse_joint_n_significant"] >= 1
+    none = specification_curve.joint_test(c, table.assign(suppressed=True), draws=50, seed=2, alpha=0.05)
+    assert none == {
+        "multiverse_null_draws": 50,
+        "multiverse_joint_n_specifications": 0,
+        "multiverse_joint_median_d": None,
+        "multiverse_joint_n_significant": None,
+        "multiverse_joint_p_median": None,
+        "multiverse_joint_p_n_significant": None,
+    }
