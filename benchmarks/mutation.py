@@ -33,7 +33,7 @@ ANALYSIS = "src/ketamine_ptsd/analysis"
 MODULES = {
     "outcomes.py": ["tests/test_outcomes.py", "tests/test_stats.py"],
     "effects.py": ["tests/test_effects.py", "tests/test_stats.py"],
-    "privacy.py": ["tests/test_privacy_properties.py", "tests/test_privacy.py"],
+    "privacy.py": ["tests/test_privacy_properties.py", "tests/test_stats.py"],
     "stats.py": ["tests/test_stats.py", "tests/test_effects.py"],
     "bias.py": ["tests/test_bias.py"],
     "durability.py": ["tests/test_durability.py", "tests/test_durability_km.py"],
