@@ -33,8 +33,8 @@ ANALYSIS = "src/ketamine_ptsd/analysis"
 MODULES = {
     "outcomes.py": ["tests/test_outcomes.py", "tests/test_stats.py"],
     "effects.py": ["tests/test_effects.py", "tests/test_stats.py"],
-    "privacy.py": ["tests/test_privacy_properties.py", "tests/test_stats.py"],
-    "stats.py": ["tests/test_stats.py", "tests/test_effects.py"],
+    "privacy.py": ["tests/test_privacy_properties.py", "tests/test_privacy.py", "tests/test_stats.py"],
+    "stats.py": ["tests/test_stats.py", "tests/test_effects.py", "tests/test_privacy.py", "tests/test_claims.py"],
     "bias.py": ["tests/test_bias.py"],
     "durability.py": ["tests/test_durability.py", "tests/test_durability_km.py"],
     "multiverse.py": ["tests/test_multiverse.py", "tests/test_effects.py"],
@@ -43,6 +43,9 @@ MODULES = {
     "consistency.py": ["tests/test_consistency.py", "tests/test_consistency_text.py", "tests/test_claims.py"],
     "summary_effects.py": ["tests/test_summary_effects.py", "tests/test_claims.py"],
 }
+
+#: What the scratch copy holds: the package, its tests, and the data and book sources some unit tests read.
+COPIED = ("src", "tests", "data", "notebooks", "book", "_toc.yml", "_config.yml", "pyproject.toml")
 
 #: mutmut's result words that count as killed (a timeout is a mutant the tests did not let pass).
 KILLED = ("killed", "timeout")
@@ -59,7 +62,7 @@ def configure(work: Path, modules: list[str]) -> None:
             f"only_mutate = {[f'{ANALYSIS}/{m}' for m in modules]!r}\n"
             f"pytest_add_cli_args_test_selection = {tests!r}\n"
             "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-m', 'not (pipeline or browser or spawns or scale)']\n"
-            "also_copy = ['data/']\n"
+            f"also_copy = {[n for n in COPIED if n not in ('src', 'tests', 'pyproject.toml')]!r}\n"
         )
 
 
@@ -80,9 +83,11 @@ def main() -> int:
         parser.error(f"not in MODULES: {', '.join(sorted(unknown))}")
 
     work = Path(tempfile.mkdtemp(prefix="mutation-"))
-    for name in ("src", "tests", "data"):
-        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "mutants"))
-    shutil.copy(ROOT / "pyproject.toml", work / "pyproject.toml")
+    for name in COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "mutants"))
+        else:
+            shutil.copy(ROOT / name, work / name)
     configure(work, modules)
     # The mutated package must shadow the editable install of the repository's own src/.
     env = {**os.environ, "KETAMINE_PTSD_FAST_TIER": "1", "PYTHONPATH": str(work / "mutants" / "src")}

@@ -231,3 +231,106 @@ def test_noncentral_interval_survives_scipy_nan_region():
     assert math.isnan(sps.nct.cdf(-2.0, 5, 10.0))
     lo, hi = effects.noncentral_t_ci(-2.0, 5, 0.95)
     assert math.isfinite(lo) and math.isfinite(hi) and lo < -2.0 < hi
+
+
+#: paired_outcome's keys, in the contract's order.
+OUTCOME_KEYS = [
+    "n_completers",
+    "pre_mean",
+    "pre_sd",
+    "post_mean",
+    "post_sd",
+    "mean_change",
+    "change_sd",
+    "change_ci_low",
+    "change_ci_high",
+    "t",
+    "df",
+    "p",
+    "d_av",
+    "d_av_ci_low",
+    "d_av_ci_high",
+    "d_z",
+    "d_z_ci_low",
+    "d_z_ci_high",
+    "wilcoxon_p",
+    "bf10",
+    "r_pre_post",
+]
+
+
+def test_paired_outcome_gives_what_few_patients_allow():
+    empty = stats.paired_outcome([], [])
+    assert list(empty) == OUTCOME_KEYS and empty == dict.fromkeys(OUTCOME_KEYS) | {"n_completers": 0}
+    one = stats.paired_outcome([50], [30])
+    assert (one["pre_mean"], one["post_mean"], one["mean_change"]) == (50.0, 30.0, 20.0)
+    assert one["pre_sd"] is one["post_sd"] is one["change_sd"] is None
+    # Two patients are enough for every statistic: changes 20 and 5, mean 12.5, SD 15 / sqrt(2).
+    two = stats.paired_outcome([50, 40], [30, 35])
+    sd = 15 / math.sqrt(2)
+    assert two["change_sd"] == pytest.approx(sd) and two["pre_sd"] == pytest.approx(math.sqrt(50))
+    assert two["t"] == pytest.approx(12.5 / (sd / math.sqrt(2))) and two["df"] == 1
+    assert two["p"] == pytest.approx(2 * sps.t.sf(12.5 / (sd / math.sqrt(2)), 1))
+    assert two["wilcoxon_p"] == pytest.approx(0.5)  # both changes positive: 2 x 1/4 of the sign patterns
+    assert two["r_pre_post"] == pytest.approx(-1.0)
+    assert all(two[key] is not None for key in OUTCOME_KEYS)
+    # Every change the same: no t, no interval; the correlation still exists.
+    same = stats.paired_outcome([50, 40, 30], [40, 30, 20])
+    assert same["change_sd"] == 0 and same["t"] is None and same["wilcoxon_p"] is None and same["d_av"] is None
+    # A constant post-treatment total has no correlation with the baseline.
+    flat = stats.paired_outcome([50, 40, 45], [30, 30, 30])
+    assert flat["r_pre_post"] is None and flat["t"] is not None
+
+
+PSY_KEYS = [
+    "n_psychotherapy",
+    "n_no_psychotherapy",
+    "mean_change_psychotherapy",
+    "mean_change_no_psychotherapy",
+    "psychotherapy_d",
+    "psychotherapy_d_ci_low",
+    "psychotherapy_d_ci_high",
+    "psychotherapy_p",
+]
+
+
+def _psy(with_, without):
+    change = with_ + without
+    return cohort_from(
+        [60] * len(change),
+        [60 - c for c in change],
+        psychotherapy=pd.array([True] * len(with_) + [False] * len(without), dtype="boolean"),
+    )
+
+
+def test_psychotherapy_contrast_with_small_and_flat_groups():
+    one = stats.psychotherapy_contrast(_psy([10], [4, 6]))
+    assert one == dict.fromkeys(PSY_KEYS) | {
+        "n_psychotherapy": 1,
+        "n_no_psychotherapy": 2,
+        "mean_change_psychotherapy": 10.0,
+        "mean_change_no_psychotherapy": 5.0,
+    }
+    assert list(one) == PSY_KEYS
+    assert stats.psychotherapy_contrast(_psy([10, 12], [4]))["psychotherapy_d"] is None
+    # Two and two: pooled SD sqrt((2 + 2) / 2) = sqrt(2), d = (11 - 5) / sqrt(2), Student's t on 2 df.
+    two = stats.psychotherapy_contrast(_psy([10, 12], [4, 6]))
+    assert two["psychotherapy_d"] == pytest.approx(6 / math.sqrt(2))
+    assert two["psychotherapy_p"] == pytest.approx(sps.ttest_ind([10, 12], [4, 6]).pvalue)
+    assert two["psychotherapy_d_ci_low"] < two["psychotherapy_d"] < two["psychotherapy_d_ci_high"]
+    # Both groups without spread: no pooled SD, no d; one patient's spread is enough (pooled SD 1).
+    assert stats.psychotherapy_contrast(_psy([10, 10], [4, 4]))["psychotherapy_d"] is None
+    assert stats.psychotherapy_contrast(_psy([10, 10], [3, 5]))["psychotherapy_d"] == pytest.approx(6.0)
+
+
+def test_ols_keys_and_its_degrees_of_freedom_at_zero_and_one():
+    import statsmodels.api as sm
+
+    X = np.column_stack([np.ones(3), [1.0, 2.0, 4.0]])
+    y = np.array([2.0, 3.5, 8.0])
+    fit, ref = stats.ols(y, X), sm.OLS(y, X).fit()
+    assert list(fit) == ["coef", "se", "t", "p", "rss", "df_resid"] and fit["df_resid"] == 1
+    np.testing.assert_allclose(fit["t"], ref.tvalues, rtol=1e-10)
+    np.testing.assert_allclose(fit["p"], ref.pvalues, rtol=1e-10)
+    exact = stats.ols(y[:2], X[:2])  # two points, two coefficients: no residual degrees of freedom
+    assert exact["df_resid"] == 0 and np.isnan(exact["p"]).all() and len(exact["p"]) == 2
