@@ -487,18 +487,19 @@ def test_joint_test_without_effect_sizes_counts_significance_only_and_without_ro
 
 @pytest.mark.parametrize("adjusted", [False, True])
 def test_null_statistics_of_one_specification_on_many_sign_patterns(adjusted):
-    # Twelve patients, 3,000 sign patterns and alpha 0.3 put many null t values near each critical value.
-    rng = np.random.default_rng(4)
+    # Twelve patients and 3,000 sign patterns: with this seed some null t values fall between the critical
+    # values of neighbouring degrees of freedom (11 and 13; 9 and 10 adjusted), so a wrong df changes a verdict.
+    rng = np.random.default_rng(9)
     pre = rng.integers(35, 75, 12).astype(float)
     change = rng.integers(-8, 20, 12).astype(float)
     signs = rng.choice([-1.0, 1.0], size=(3000, 12))
-    est, sig = specification_curve._paired_null(pre, change, signs, adjusted, 50.0, 0.3)
+    est, sig = specification_curve._paired_null(pre, change, signs, adjusted, 50.0, 0.05)
     _, t, p = _hand_null_specification(pre, change, signs, adjusted, 50.0)
-    significant = (p < 0.3) & (t > 0)
-    assert 200 < significant.sum() < 2800
+    significant = (p < 0.05) & (t > 0)
+    assert 20 < significant.sum() < 2980
     np.testing.assert_array_equal(sig["mean_change"], significant)
     # The effect sizes and their significance rest on the unadjusted t whichever the mean change's model.
     sizes, t, p = _hand_null_specification(pre, change, signs, False, 50.0)
     for name in ("d_av", "d_z", "g_av"):
         np.testing.assert_allclose(est[name], sizes[name], rtol=1e-12)
-        np.testing.assert_array_equal(sig[name], (p < 0.3) & (t > 0))
+        np.testing.assert_array_equal(sig[name], (p < 0.05) & (t > 0))
