@@ -334,3 +334,56 @@ def test_ols_keys_and_its_degrees_of_freedom_at_zero_and_one():
     np.testing.assert_allclose(fit["p"], ref.pvalues, rtol=1e-10)
     exact = stats.ols(y[:2], X[:2])  # two points, two coefficients: no residual degrees of freedom
     assert exact["df_resid"] == 0 and np.isnan(exact["p"]).all() and len(exact["p"]) == 2
+
+
+def test_sensitivity_table_names_each_outcome_and_shares_of_all_patients():
+    # Four completers (changes 9, 18, 27, 8) and one dropout: shares of the completers and of all five.
+    cohort = cohort_from([40, 50, 60, 70, 55], [31, 32, 33, 62, None])
+    table = stats.sensitivity_table(cohort, [33], [10])
+    assert list(table.columns) == ["outcome", "definition", "n", "pct", "pct_itt"]
+    assert table["outcome"].tolist() == [
+        "remission",
+        "clinically_significant",
+        "reliable_improvement",
+        "reliable_change_marx",
+        "clinically_significant_marx",
+    ]
+    assert table["n"].tolist()[:2] == [2, 2]
+    assert table["pct_itt"].tolist()[:2] == pytest.approx([100 * 2 / 5, 100 * 2 / 5])
+
+
+MODERATOR_ROW = ["moderator", "n", "estimate", "ci_low", "ci_high", "statistic", "p", "note", "suppressed"]
+
+
+def test_moderator_rows_say_why_they_have_no_result():
+    done = stats.completers(
+        cohort_from(
+            [50, 60, 40, 55, 45, 70],
+            [30, 45, 35, 20, 44, 25],
+            age=pd.array([None] * 6, dtype="Int64"),
+            n_psych_meds=pd.array([2] * 6, dtype="Int64"),
+            days_between=pd.array([10, 20, 30, None, None, None], dtype="Int64"),
+            psychotherapy=pd.array([True, True, False, False, True, False], dtype="boolean"),
+        )
+    )
+    none = stats.moderator_test(done, "age", min_cell=0)
+    assert list(none) == MODERATOR_ROW
+    assert none == dict.fromkeys(MODERATOR_ROW) | {
+        "moderator": "age",
+        "n": 0,
+        "note": "not reported for any completer",
+        "suppressed": False,
+    }
+    assert stats.moderator_test(done, "n_psych_meds", min_cell=0)["note"] == "takes a single value"
+    # Three completers for intercept, baseline and moderator: no residual degrees of freedom.
+    assert stats.moderator_test(done, "days_between", min_cell=0)["note"] == "too few patients"
+    # A yes/no moderator with 3 and 3: a result, which min_cell 4 hides.
+    shown = stats.moderator_test(done, "psychotherapy", min_cell=3)
+    hidden = stats.moderator_test(done, "psychotherapy", min_cell=4)
+    assert shown["p"] is not None and shown["n"] == 6 and not shown["suppressed"]
+    assert hidden == dict.fromkeys(MODERATOR_ROW) | {
+        "moderator": "psychotherapy",
+        "n": 6,
+        "note": "suppressed: a group of fewer than 4 completers",
+        "suppressed": True,
+    }
