@@ -743,6 +743,10 @@ def test_claim_conditions_at_their_bounds(claim, below, at, above):
         (_claim("less_than", high=5), _claim("range", low=5, high=9), True),
         (_claim("percent", value=62, decimals=0), _claim("at_most", high=61.5), False),
         (_claim("percent", value=62, decimals=0), _claim("more_than", low=62.5), True),
+        # a number's rounding interval keeps both ends: 10 admits 10.5, and 1.5 at 1 decimal admits 1.55
+        (_claim("number", value=10, decimals=0), _claim("at_least", low=10.5), False),
+        (_claim("number", value=1.5, decimals=1), _claim("at_least", low=1.55), False),
+        (_claim("less_than", high=10), _claim("at_most", high=5), False),
     ],
 )
 def test_claims_that_cannot_hold_together(a, b, incompatible):
@@ -779,3 +783,16 @@ def test_claim_counts_by_hand():
         "n_claims_matching_only_unadjusted": 1,
         "n_claims_supported": 1,
     }
+
+
+def test_the_sample_size_is_the_number_claim_of_n_patients():
+    from ketamine_ptsd.analysis.claims import _sample_size
+
+    claims = [
+        {"result_key": "pre_mean", "kind": "number", "value": 52.5},
+        {"result_key": "n_patients", "kind": "percent", "value": 50},
+        {"result_key": "n_patients", "kind": "number", "value": 117},
+    ]
+    assert _sample_size(claims) == 117
+    with pytest.raises(ValueError, match=r"^no claim gives the number of patients \(result_key n_patients\)$"):
+        _sample_size(claims[:2])
