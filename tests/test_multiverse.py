@@ -195,6 +195,19 @@ def test_imputed_effect_sizes_pool_each_completed_data_set():
     got = rows(table, "effect_size", "mi").set_index("effect_size")
     for name in ("d_av", "d_z"):
         assert got.loc[name, "estimate"] == pytest.approx(statistics.mean(r[name] for r in per_set))
+    # g_av: Hedges' exact J(7) = Gamma(3.5) / (sqrt(3.5) Gamma(3)) times each set's d_av.
+    j = math.exp(math.lgamma(3.5) - math.lgamma(3.0)) / math.sqrt(3.5)
+    assert got.loc["g_av", "estimate"] == pytest.approx(j * statistics.mean(r["d_av"] for r in per_set))
+    # Rubin by hand for d_z: each set's variance 1/n + d_z^2 / (2n), T = Ubar + (1 + 1/m) B, Barnard-Rubin df
+    # with the complete-data df n - 1 = 7.
+    q = np.array([r["d_z"] for r in per_set])
+    u = 1 / 8 + q**2 / 16
+    b, ubar = q.var(ddof=1), u.mean()
+    total = ubar + 1.25 * b
+    lam = 1.25 * b / total
+    df = 1 / (1 / ((4 - 1) / lam**2) + 1 / ((7 + 1) / (7 + 3) * 7 * (1 - lam)))
+    half = sps.t.ppf(0.975, df) * math.sqrt(total)
+    assert (got.loc["d_z", "ci_low"], got.loc["d_z", "ci_high"]) == pytest.approx((q.mean() - half, q.mean() + half))
     mean_change = rows(table, "mean_change", "mi")
     assert len(mean_change) == 1  # no baseline adjustment of imputed scores
     assert mean_change.loc[0, "estimate"] == pytest.approx(statistics.mean(r["mean_change"] for r in per_set))
