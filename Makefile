@@ -42,10 +42,12 @@ test: $(VENV)/.installed
 test-fast: $(VENV)/.installed
 	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q -m "not (pipeline or browser or spawns or scale)"
 
-# Mutation score of the definitions and statistics (benchmarks/mutation.py); needs mutmut in the venv
-# (.venv/bin/pip install mutmut), not in CI.
+# Mutation score of the modules of analysis/ (benchmarks/mutation.py); needs mutmut in the venv
+# (.venv/bin/pip install mutmut), not in CI. All modules take about an hour and a half on two cores;
+# `make mutation MUTATE="bias.py durability.py"` runs some.
+MUTATE ?=
 mutation: $(VENV)/.installed
-	$(BIN)/python benchmarks/mutation.py
+	$(BIN)/python benchmarks/mutation.py $(MUTATE)
 
 install: $(VENV)/.installed
 

@@ -698,3 +698,101 @@ def test_the_title_claim_is_the_durability_verdict(claims):
     for verdict in ("worsening", "not enough data to tell"):
         assert _only(claims, "rapid_and_sustained_title", {"durability_verdict": verdict})["status"] == "differs"
     assert _only(claims, "rapid_and_sustained_title", {"durability_verdict": None})["status"] == "not computable"
+
+
+def _claim(kind, **kw):
+    return {"id": f"c_{kind}", "kind": kind, **kw}
+
+
+@pytest.mark.parametrize(
+    ("claim", "below", "at", "above"),
+    [
+        (_claim("at_least", low=10), False, True, True),
+        (_claim("more_than", low=10), False, False, True),
+        (_claim("at_most", high=10), True, True, False),
+        (_claim("less_than", high=10), True, False, False),
+        (_claim("range", low=10, high=20), False, True, True),
+    ],
+)
+def test_claim_conditions_at_their_bounds(claim, below, at, above):
+    from ketamine_ptsd.analysis.claims import _holds
+
+    bound = claim.get("low", claim.get("high"))
+    assert [_holds(v, claim) for v in (bound - 0.001, bound, bound + 0.001)] == [below, at, above]
+    if claim["kind"] == "range":  # its upper end is excluded
+        assert [_holds(v, claim) for v in (19.999, 20)] == [True, False]
+    with pytest.raises(ValueError, match=r"^c_x: kind 'x' has no condition$"):
+        _holds(1.0, _claim("x"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "incompatible"),
+    [
+        # 52.54 at 2 decimals admits [52.535, 52.545]; 52.5 at 1 decimal admits [52.45, 52.55]: they overlap
+        (_claim("number", value=52.54, decimals=2), _claim("number", value=52.5, decimals=1), False),
+        (_claim("number", value=52.54, decimals=2), _claim("number", value=52.6, decimals=1), True),
+        # touching ends: both included, one excluded
+        (_claim("at_most", high=10), _claim("at_least", low=10), False),
+        (_claim("at_least", low=10), _claim("at_most", high=10), False),
+        (_claim("less_than", high=10), _claim("at_least", low=10), True),
+        (_claim("at_least", low=10), _claim("less_than", high=10), True),
+        (_claim("at_most", high=10), _claim("more_than", low=10), True),
+        (_claim("more_than", low=10), _claim("at_most", high=10), True),
+        (_claim("range", low=10, high=20), _claim("at_least", low=20), True),
+        (_claim("range", low=10, high=20), _claim("at_most", high=10), False),
+        (_claim("less_than", high=5), _claim("range", low=5, high=9), True),
+        (_claim("percent", value=62, decimals=0), _claim("at_most", high=61.5), False),
+        (_claim("percent", value=62, decimals=0), _claim("more_than", low=62.5), True),
+        # a number's rounding interval keeps both ends: 10 admits 10.5, and 1.5 at 1 decimal admits 1.55
+        (_claim("number", value=10, decimals=0), _claim("at_least", low=10.5), False),
+        (_claim("number", value=1.5, decimals=1), _claim("at_least", low=1.55), False),
+        (_claim("less_than", high=10), _claim("at_most", high=5), False),
+    ],
+)
+def test_claims_that_cannot_hold_together(a, b, incompatible):
+    from ketamine_ptsd.analysis.claims import _incompatible
+
+    assert _incompatible(a, b) is incompatible
+
+
+def test_adjusted_key_names_the_holm_p_of_a_moderator_only():
+    from ketamine_ptsd.analysis.claims import adjusted_key
+
+    assert adjusted_key("moderator_p_age") == "moderator_p_holm_age"
+    assert adjusted_key("moderator_p_holm_age") is None
+    assert adjusted_key("p") is None and adjusted_key(None) is None
+
+
+def test_claim_counts_by_hand():
+    from ketamine_ptsd.analysis.claims import claim_counts
+
+    rows = [
+        {"status": "matches", "by_construction": True, "holds_after_adjustment": None},
+        {"status": "matches", "by_construction": False, "holds_after_adjustment": False},
+        {"status": "matches", "by_construction": False, "holds_after_adjustment": True},
+        {"status": "differs", "by_construction": False, "holds_after_adjustment": None},
+        {"status": "not computable", "by_construction": False, "holds_after_adjustment": None},
+        {"status": "not computable", "by_construction": False, "holds_after_adjustment": None},
+    ]
+    assert claim_counts(rows) == {
+        "n_claims": 6,
+        "n_claims_matching": 3,
+        "n_claims_differing": 1,
+        "n_claims_not_computable": 2,
+        "n_claims_by_construction": 1,
+        "n_claims_matching_only_unadjusted": 1,
+        "n_claims_supported": 1,
+    }
+
+
+def test_the_sample_size_is_the_number_claim_of_n_patients():
+    from ketamine_ptsd.analysis.claims import _sample_size
+
+    claims = [
+        {"result_key": "pre_mean", "kind": "number", "value": 52.5},
+        {"result_key": "n_patients", "kind": "percent", "value": 50},
+        {"result_key": "n_patients", "kind": "number", "value": 117},
+    ]
+    assert _sample_size(claims) == 117
+    with pytest.raises(ValueError, match=r"^no claim gives the number of patients \(result_key n_patients\)$"):
+        _sample_size(claims[:2])

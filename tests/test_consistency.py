@@ -17,7 +17,7 @@ from ketamine_ptsd.analysis.consistency import (
     percent_counts,
     rounds_to,
 )
-from ketamine_ptsd.analysis.summary_effects import d_definitions
+from ketamine_ptsd.analysis.summary_effects import D_NAMES, d_definitions
 
 getcontext().prec = 50
 
@@ -247,3 +247,117 @@ def test_closest_to_identifies_the_preprint_d_as_d_av():
     assert closest_to(1.62, d_definitions(**PRE, decimals=2), 2)["matches"] == ["d_mean_sd"]
     none = closest_to(1.00, d_definitions(**PRE), 2)
     assert none["matches"] == [] and none["closest"] == "d_post"  # 22.97/16.52 = 1.39
+
+
+# --------------------------------------------------------------------------- at the ties and edges
+def _both_rules(x: Fraction, places: int) -> set[float]:
+    return {_round(x, places, ROUND_HALF_UP), _round(x, places, ROUND_HALF_EVEN)}
+
+
+def test_rounds_to_at_every_tie_of_whole_numbers_positive_zero_and_negative():
+    # Quarters from -3.5 to 3.5 hold every tie k + 1/2 exactly; a value rounds to a reported whole number
+    # when half up (away from zero) or half to even gives it.
+    for k in range(-14, 15):
+        x = Fraction(k, 4)
+        for reported in range(-4, 5):
+            assert rounds_to(float(x), float(reported), 0) == (reported in _both_rules(x, 0)), (x, reported)
+
+
+def test_a_reported_value_may_carry_float_noise_up_to_a_millionth():
+    assert rounds_to(1.0, 1.000001, 0)
+    with pytest.raises(ValueError, match=r"^1\.00001 has more than 0 decimals$"):
+        rounds_to(1.0, 1.00001, 0)
+    with pytest.raises(ValueError, match="^decimals must be >= 0, got -1$"):
+        rounds_to(1.0, 1.0, -1)
+
+
+@pytest.mark.parametrize(("n", "items"), [(3, 1), (4, 2), (7, 3)])
+def test_grim_sums_are_every_total_that_rounds_to_the_mean(n, items):
+    count = n * items
+    cases = [(m, 0) for m in (-2.0, -1.0, 0.0, 1.0, 3.0)] + [(m, 1) for m in (-1.5, -0.5, 0.0, 0.3, 2.5, 2.4, 4.1)]
+    for mean, places in cases:
+        want = [t for t in range(-100, 101) if mean in _both_rules(Fraction(t, count), places)]
+        assert grim_sums(mean, n, places, items) == want, (mean, places)
+        assert grim(mean, n, places, items) == bool(want)
+    # neighbours of 4.1 over 21 values: 86.1 lies between 86 and 87
+    assert grim_neighbours(4.1, 7, 1, items=3) == (86, 87)
+    with pytest.raises(ValueError, match="^n and items must be >= 1$"):
+        grim_sums(1.0, 0, 1)
+    with pytest.raises(ValueError, match="^n and items must be >= 1$"):
+        grim_sums(1.0, 3, 1, items=0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_grimmer_never_rejects_a_real_sample_at_whole_number_precision(n):
+    # Reported to 0 decimals (and the mean also to 1), both rules: SDs that are exact ties (0.5, 1.5, ...)
+    # and means of 0 are among them, as are totals whose first candidate lies outside [n lo, n hi].
+    for values in itertools.combinations_with_replacement(range(7), n):
+        total = sum(values)
+        mean = Fraction(total, n)
+        variance = Fraction(sum(v * v for v in values) * n - total * total, n * (n - 1))
+        sd = (Decimal(variance.numerator) / Decimal(variance.denominator)).sqrt()
+        for m_places in (0, 1):
+            for m in _both_rules(mean, m_places):
+                for s in {_round(sd, 0, ROUND_HALF_UP), _round(sd, 0, ROUND_HALF_EVEN)}:
+                    assert grimmer(m, s, n, m_places, lo=0, hi=6, sd_decimals=0), (values, m, s)
+
+
+def _extreme_sums_of_squares(total, n, lo, hi):
+    squares = [sum(v * v for v in vs) for vs in itertools.product(range(lo, hi + 1), repeat=n) if sum(vs) == total]
+    return min(squares), max(squares)
+
+
+@pytest.mark.parametrize(("n", "lo", "hi"), [(3, 0, 4), (4, 1, 5), (2, 3, 3), (3, -2, 2)])
+def test_smallest_and_largest_sums_of_squares_by_enumeration(n, lo, hi):
+    from ketamine_ptsd.analysis.consistency import _max_sum_squares, _min_sum_squares
+
+    for total in range(n * lo, n * hi + 1):
+        smallest, largest = _extreme_sums_of_squares(total, n, lo, hi)
+        assert _min_sum_squares(total, n) == smallest, total
+        assert _max_sum_squares(total, n, lo, hi) == largest, total
+
+
+def test_grimmer_rejects_a_negative_sd_and_checks_its_bounds():
+    assert not grimmer(3.0, -1.0, 4, 1)
+    assert grimmer(3.0, 0.0, 4, 1, lo=3, hi=3)  # every score 3: the one sample there is
+    with pytest.raises(ValueError, match="^lo must not exceed hi$"):
+        grimmer(3.0, 1.0, 4, 1, lo=5, hi=3)
+    for lo, hi in ((0, None), (None, 6)):
+        with pytest.raises(ValueError, match="^give both lo and hi, or neither$"):
+            grimmer(3.0, 1.0, 4, 1, lo=lo, hi=hi)
+    with pytest.raises(ValueError, match="^a standard deviation needs n >= 2$"):
+        grimmer(3.0, 1.0, 1, 1)
+
+
+def test_grimmer_window_by_hand():
+    from ketamine_ptsd.analysis.consistency import grimmer_window
+
+    # (n - 1) (high^2 - max(low, 0)^2), with SD 0.5 at 1 decimal: high 0.55, low 0.45
+    assert grimmer_window(0.5, 5, 1) == pytest.approx(4 * (0.55**2 - 0.45**2))
+    # SD 0.0: the lower end -0.05 is no bound, so the window starts at 0
+    assert grimmer_window(0.0, 5, 1) == pytest.approx(4 * 0.05**2)
+
+
+def test_percent_counts_at_the_ends_of_the_scale():
+    assert percent_counts(0, 10) == [0]
+    assert percent_counts(100, 1) == [1]
+    # 99.5% rounds to 100 under both rules, so 995 to 1000 of 1000 all give 100%
+    assert percent_counts(100, 1000) == list(range(995, 1001))
+    with pytest.raises(ValueError, match="^n must be >= 1$"):
+        percent_counts(50, 0)
+
+
+def test_closest_to_includes_the_ties_of_a_value_and_the_ends_of_a_range():
+    defs = d_definitions(50.0, 10.0, 40.0, 10.0, 100)
+    names = list(D_NAMES)
+    # Reported 2 at 0 decimals: 1.5 (half up) and 2.5 (half to even) both round to it.
+    for value in (1.5, 2.5):
+        exact = {**defs, **dict.fromkeys(names, value), "ranges": None}
+        assert closest_to(2.0, exact, 0)["matches"] == names, value
+    # A range that only touches the interval at an end still matches.
+    touching = {**defs, "ranges": {name: (0.0, 1.5) for name in names}}
+    assert closest_to(2.0, touching, 0)["matches"] == names
+    touching = {**defs, "ranges": {name: (2.5, 3.0) for name in names}}
+    assert closest_to(2.0, touching, 0)["matches"] == names
+    zero = closest_to(0.0, defs, 2)
+    assert zero["r_for_d_z"] is None and set(zero["differences"]) == set(names)

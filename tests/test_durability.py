@@ -248,3 +248,46 @@ def test_small_follow_up_groups_are_suppressed():
     # a lost at day 20 (40 > 35), b kept to 40 (censored), c lost at 200: S = 2/3, then 0, so the median is 200.
     assert values["durability_median_days_to_loss"] == 200
     assert values["suppressed"] == []
+
+
+def test_trajectory_is_each_times_mean_and_t_interval_by_hand():
+    import numpy as np
+    from scipy import stats
+
+    pre = [60, 55, 70, 65, 50, 58]
+    cohort, later = tables(LMM, pre=pre)
+    # Interim assessments: p1 twice (its last, 35, counts), p2 once.
+    interim = pd.DataFrame(
+        {"patient_id": ["p1", "p1", "p2"], "days_after_post": [-10, -5, -5], "pcl5": [40, 35, 30]}
+    ).assign(assessment="interim", days=lambda f: f["days_after_post"] + 21)
+    later = pd.concat([later, interim[list(ASSESSMENT_COLUMNS)]], ignore_index=True)
+    table = durability.trajectory(cohort, later, [30, 90, 365], 0.95)
+    # Each patient's last total in each window (0, 30], (30, 90], (90, 365] of days after post, from LMM.
+    expected = {
+        "before treatment": pre,
+        "interim": [35, 30],
+        "after treatment": [20, 15, 30, 22, 18, 25],
+        "0-30 days after": [24, 33],
+        "30-90 days after": [31, 15, 40, 27, 26],
+        "90-365 days after": [35, 19, 52, 21, 36, 30],
+    }
+    assert table["time"].tolist() == list(expected)
+    for (_, row), values in zip(table.iterrows(), expected.values()):
+        x = np.array(values, dtype=float)
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+        assert row["n"] == len(x) and row["mean"] == pytest.approx(x.mean()), row["time"]
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((x.mean() - half, x.mean() + half)), row["time"]
+    # The published table hides the rows of 1 to min_cell - 1 patients: here the two of 2.
+    shown = durability.trajectory_table(cohort, later, [30, 90, 365], 0.95, min_cell=3)
+    assert shown["n"].tolist() == [6, None, 6, None, 5, 6] and shown["mean"].isna().tolist() == [
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    # One value: a mean, no interval; none: no mean.
+    p4 = durability.trajectory(cohort[cohort["patient_id"] == "p4"], later, [30, 90, 365], 0.95).set_index("time")
+    assert p4.loc["90-365 days after", "n"] == 1 and p4.loc["90-365 days after", "mean"] == 21.0
+    assert pd.isna(p4.loc["90-365 days after", "ci_low"]) and pd.isna(p4.loc["0-30 days after", "mean"])

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from ketamine_ptsd import paths
@@ -194,6 +195,19 @@ def test_imputed_effect_sizes_pool_each_completed_data_set():
     got = rows(table, "effect_size", "mi").set_index("effect_size")
     for name in ("d_av", "d_z"):
         assert got.loc[name, "estimate"] == pytest.approx(statistics.mean(r[name] for r in per_set))
+    # g_av: Hedges' exact J(7) = Gamma(3.5) / (sqrt(3.5) Gamma(3)) times each set's d_av.
+    j = math.exp(math.lgamma(3.5) - math.lgamma(3.0)) / math.sqrt(3.5)
+    assert got.loc["g_av", "estimate"] == pytest.approx(j * statistics.mean(r["d_av"] for r in per_set))
+    # Rubin by hand for d_z: each set's variance 1/n + d_z^2 / (2n), T = Ubar + (1 + 1/m) B, Barnard-Rubin df
+    # with the complete-data df n - 1 = 7.
+    q = np.array([r["d_z"] for r in per_set])
+    u = 1 / 8 + q**2 / 16
+    b, ubar = q.var(ddof=1), u.mean()
+    total = ubar + 1.25 * b
+    lam = 1.25 * b / total
+    df = 1 / (1 / ((4 - 1) / lam**2) + 1 / ((7 + 1) / (7 + 3) * 7 * (1 - lam)))
+    half = sps.t.ppf(0.975, df) * math.sqrt(total)
+    assert (got.loc["d_z", "ci_low"], got.loc["d_z", "ci_high"]) == pytest.approx((q.mean() - half, q.mean() + half))
     mean_change = rows(table, "mean_change", "mi")
     assert len(mean_change) == 1  # no baseline adjustment of imputed scores
     assert mean_change.loc[0, "estimate"] == pytest.approx(statistics.mean(r["mean_change"] for r in per_set))
@@ -389,3 +403,116 @@ def test_a_large_cohort_is_counted_without_a_loop_over_patients():
     done = ~np.isnan(post)
     expected = [(post[done] < cut).sum() for cut in GRID["remission_cutoffs"]]
     assert rows(table, "remission", "itt")["k"].tolist() == expected
+
+
+def _hand_null_specification(pre, change, signs, adjusted, centre):
+    """One specification on every null data set (rows of ``signs``), written out: the statistic, its t and
+    two-sided p. Mean change and effect sizes rest on the one-sample t of the flipped changes (scipy); the
+    baseline-adjusted mean change is the intercept of change on (baseline - centre), with the textbook
+    standard error sqrt(s^2 (1/n + cbar^2 / Sxx)) on n - 2 degrees of freedom."""
+    n = change.size
+    x = signs * change
+    post = pre - x
+    res = sps.ttest_1samp(x, 0.0, axis=1)
+    j = math.exp(math.lgamma((n - 1) / 2) - math.lgamma((n - 2) / 2)) / math.sqrt((n - 1) / 2)
+    d_av = x.mean(axis=1) / np.sqrt((pre.var(ddof=1) + post.var(axis=1, ddof=1)) / 2)
+    values = {"d_av": d_av, "d_z": x.mean(axis=1) / x.std(axis=1, ddof=1), "g_av": j * d_av}
+    if not adjusted:
+        return values | {"mean_change": x.mean(axis=1)}, res.statistic, res.pvalue
+    c = pre - centre
+    sxx = ((c - c.mean()) ** 2).sum()
+    slope = ((c - c.mean()) * (x - x.mean(axis=1, keepdims=True))).sum(axis=1) / sxx
+    intercept = x.mean(axis=1) - slope * c.mean()
+    rss = ((x - intercept[:, None] - slope[:, None] * c) ** 2).sum(axis=1)
+    t = intercept / np.sqrt(rss / (n - 2) * (1 / n + c.mean() ** 2 / sxx))
+    return {"mean_change": intercept}, t, 2 * sps.t.sf(np.abs(t), n - 2)
+
+
+@pytest.mark.parametrize(
+    "post",
+    [POST, [40, 63, 31, 41, 43, 54, None, None], [44, 58, 25, 57, 31, 75, None, None]],
+    ids=["clear", "weak", "borderline"],
+)
+def test_joint_test_recomputes_every_specification_on_the_same_null_data_by_hand(post):
+    # Dropouts, two entry thresholds (50 keeps the patient at exactly 50) and the baseline-adjusted rows; one
+    # effect size marked suppressed must be left out. The null data are the module's: the observed signs, then
+    # `draws` rows of random signs from the seed; everything else is recomputed here. With the weak change
+    # (10, -3, 9, 14, 2, 16) 8 of 20 specifications are significant; with the borderline one (6, 2, 15, -2,
+    # 14, -5) a single one is, and both p are near 0.2, so they depend on which null data sets cross the
+    # significance line and where their medians fall.
+    c = cohort(PRE, post)
+    table = run(c, entry=(0, 50))
+    hidden = (table["family"] == "effect_size") & (table["population"] == "itt") & (table["entry_threshold"] == 50)
+    table.loc[hidden & (table["effect_size"] == "d_z"), "suppressed"] = True
+    draws, alpha = 400, 0.05
+    joint = specification_curve.joint_test(c, table, draws=draws, seed=11, alpha=alpha)
+    pre_all = np.array(PRE, float)
+    post_all = np.array([np.nan if p is None else p for p in post])
+    signs = np.vstack([np.ones(8), np.random.default_rng(11).choice([-1.0, 1.0], size=(draws, 8))])
+    specs = table[
+        table["duplicate_of"].isna()
+        & table["family"].isin(["mean_change", "effect_size"])
+        & table["population"].isin(["completers", "itt"])
+        & table["estimate"].notna()
+        & ~table["suppressed"].astype(bool)
+    ]
+    d, significant = [], []
+    for spec in specs.itertuples():
+        keep = pre_all >= spec.entry_threshold
+        if spec.population == "completers":
+            keep &= ~np.isnan(post_all)
+        change = np.nan_to_num(pre_all[keep] - post_all[keep])  # intention to treat: dropouts unchanged
+        adjusted = spec.family == "mean_change" and bool(spec.baseline_adjusted)
+        values, t, p = _hand_null_specification(pre_all[keep], change, signs[:, keep], adjusted, pre_all.mean())
+        name = "mean_change" if spec.family == "mean_change" else spec.effect_size
+        assert values[name][0] == pytest.approx(spec.estimate, rel=1e-9)  # the observed data set is row 0
+        if spec.family == "effect_size":
+            d.append(values[name])
+        significant.append((p < alpha) & (t > 0))
+    medians, counts = np.median(np.array(d), axis=0), np.array(significant).sum(axis=0)
+    assert joint["multiverse_joint_n_specifications"] == len(specs)
+    assert joint["multiverse_joint_median_d"] == pytest.approx(medians[0], rel=1e-12)
+    assert joint["multiverse_joint_n_significant"] == counts[0]
+    assert joint["multiverse_joint_p_n_significant"] == np.mean(counts >= counts[0])
+    # A null median within rounding of the observed one may fall either side of it.
+    at_least = (np.mean(medians > medians[0] + 1e-12), np.mean(medians >= medians[0] - 1e-12))
+    assert at_least[0] <= joint["multiverse_joint_p_median"] <= at_least[1]
+    assert 0 < joint["multiverse_joint_p_n_significant"] < 1 and 0 < joint["multiverse_joint_p_median"] < 1
+
+
+def test_joint_test_without_effect_sizes_counts_significance_only_and_without_rows_gives_none():
+    c = cohort()
+    table = run(c)
+    only_means = table.assign(suppressed=table["suppressed"].astype(bool) | (table["family"] == "effect_size"))
+    joint = specification_curve.joint_test(c, only_means, draws=50, seed=2, alpha=0.05)
+    assert joint["multiverse_joint_median_d"] is None and joint["multiverse_joint_p_median"] is None
+    assert joint["multiverse_joint_n_significant"] >= 1
+    none = specification_curve.joint_test(c, table.assign(suppressed=True), draws=50, seed=2, alpha=0.05)
+    assert none == {
+        "multiverse_null_draws": 50,
+        "multiverse_joint_n_specifications": 0,
+        "multiverse_joint_median_d": None,
+        "multiverse_joint_n_significant": None,
+        "multiverse_joint_p_median": None,
+        "multiverse_joint_p_n_significant": None,
+    }
+
+
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_null_statistics_of_one_specification_on_many_sign_patterns(adjusted):
+    # Twelve patients and 3,000 sign patterns: with this seed some null t values fall between the critical
+    # values of neighbouring degrees of freedom (11 and 13; 9 and 10 adjusted), so a wrong df changes a verdict.
+    rng = np.random.default_rng(9)
+    pre = rng.integers(35, 75, 12).astype(float)
+    change = rng.integers(-8, 20, 12).astype(float)
+    signs = rng.choice([-1.0, 1.0], size=(3000, 12))
+    est, sig = specification_curve._paired_null(pre, change, signs, adjusted, 50.0, 0.05)
+    _, t, p = _hand_null_specification(pre, change, signs, adjusted, 50.0)
+    significant = (p < 0.05) & (t > 0)
+    assert 20 < significant.sum() < 2980
+    np.testing.assert_array_equal(sig["mean_change"], significant)
+    # The effect sizes and their significance rest on the unadjusted t whichever the mean change's model.
+    sizes, t, p = _hand_null_specification(pre, change, signs, False, 50.0)
+    for name in ("d_av", "d_z", "g_av"):
+        np.testing.assert_allclose(est[name], sizes[name], rtol=1e-12)
+        np.testing.assert_array_equal(sig[name], (p < 0.05) & (t > 0))

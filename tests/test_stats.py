@@ -47,6 +47,12 @@ def test_paired_outcome_matches_scipy_and_hand_formulas():
 
     assert abs(r["d_av"]) == pytest.approx(pg.compute_effsize(PRE, POST, paired=True, eftype="cohen"), rel=1e-12)
     assert r["d_z"] == pytest.approx(change.mean() / change.std(ddof=1), rel=1e-12)
+    # d_z's interval is the noncentral-t interval of t over sqrt(n): at its limits, ncp = d sqrt(n), scipy's
+    # P(T <= t) is .975 and .025. d_av's is the same interval times d_av / d_z = SD_change / s_av.
+    for key, p in (("d_z_ci_low", 0.975), ("d_z_ci_high", 0.025)):
+        assert sps.nct.cdf(r["t"], 9, r[key] * math.sqrt(10)) == pytest.approx(p, abs=1e-8), key
+    for end in ("low", "high"):
+        assert r[f"d_av_ci_{end}"] == pytest.approx(r[f"d_z_ci_{end}"] * change.std(ddof=1) / s_av, rel=1e-9)
     assert r["wilcoxon_p"] == pytest.approx(sps.wilcoxon(PRE, POST).pvalue)
     assert r["r_pre_post"] == pytest.approx(sps.pearsonr(PRE, POST)[0])
 
@@ -236,3 +242,159 @@ def test_paired_outcome_against_r():
         assert r[key] == pytest.approx(r_values[key], rel=1e-9, abs=1e-12), key
     # BayesFactor integrates numerically to its own tolerance (about 1e-5 relative here).
     assert r["bf10"] == pytest.approx(r_values["bf10"], rel=1e-4)
+
+
+#: paired_outcome's keys, in the contract's order.
+OUTCOME_KEYS = [
+    "n_completers",
+    "pre_mean",
+    "pre_sd",
+    "post_mean",
+    "post_sd",
+    "mean_change",
+    "change_sd",
+    "change_ci_low",
+    "change_ci_high",
+    "t",
+    "df",
+    "p",
+    "d_av",
+    "d_av_ci_low",
+    "d_av_ci_high",
+    "d_z",
+    "d_z_ci_low",
+    "d_z_ci_high",
+    "wilcoxon_p",
+    "bf10",
+    "r_pre_post",
+]
+
+
+def test_paired_outcome_gives_what_few_patients_allow():
+    empty = stats.paired_outcome([], [])
+    assert list(empty) == OUTCOME_KEYS and empty == dict.fromkeys(OUTCOME_KEYS) | {"n_completers": 0}
+    one = stats.paired_outcome([50], [30])
+    assert (one["pre_mean"], one["post_mean"], one["mean_change"]) == (50.0, 30.0, 20.0)
+    assert one["pre_sd"] is one["post_sd"] is one["change_sd"] is None
+    # Two patients are enough for every statistic: changes 20 and 5, mean 12.5, SD 15 / sqrt(2).
+    two = stats.paired_outcome([50, 40], [30, 35])
+    sd = 15 / math.sqrt(2)
+    assert two["change_sd"] == pytest.approx(sd) and two["pre_sd"] == pytest.approx(math.sqrt(50))
+    assert two["t"] == pytest.approx(12.5 / (sd / math.sqrt(2))) and two["df"] == 1
+    assert two["p"] == pytest.approx(2 * sps.t.sf(12.5 / (sd / math.sqrt(2)), 1))
+    assert two["wilcoxon_p"] == pytest.approx(0.5)  # both changes positive: 2 x 1/4 of the sign patterns
+    assert two["r_pre_post"] == pytest.approx(-1.0)
+    assert all(two[key] is not None for key in OUTCOME_KEYS)
+    # Every change the same: no t, no interval; the correlation still exists.
+    same = stats.paired_outcome([50, 40, 30], [40, 30, 20])
+    assert same["change_sd"] == 0 and same["t"] is None and same["wilcoxon_p"] is None and same["d_av"] is None
+    # A constant post-treatment total has no correlation with the baseline.
+    flat = stats.paired_outcome([50, 40, 45], [30, 30, 30])
+    assert flat["r_pre_post"] is None and flat["t"] is not None
+
+
+PSY_KEYS = [
+    "n_psychotherapy",
+    "n_no_psychotherapy",
+    "mean_change_psychotherapy",
+    "mean_change_no_psychotherapy",
+    "psychotherapy_d",
+    "psychotherapy_d_ci_low",
+    "psychotherapy_d_ci_high",
+    "psychotherapy_p",
+]
+
+
+def _psy(with_, without):
+    change = with_ + without
+    return cohort_from(
+        [60] * len(change),
+        [60 - c for c in change],
+        psychotherapy=pd.array([True] * len(with_) + [False] * len(without), dtype="boolean"),
+    )
+
+
+def test_psychotherapy_contrast_with_small_and_flat_groups():
+    one = stats.psychotherapy_contrast(_psy([10], [4, 6]))
+    assert one == dict.fromkeys(PSY_KEYS) | {
+        "n_psychotherapy": 1,
+        "n_no_psychotherapy": 2,
+        "mean_change_psychotherapy": 10.0,
+        "mean_change_no_psychotherapy": 5.0,
+    }
+    assert list(one) == PSY_KEYS
+    assert stats.psychotherapy_contrast(_psy([10, 12], [4]))["psychotherapy_d"] is None
+    # Two and two: pooled SD sqrt((2 + 2) / 2) = sqrt(2), d = (11 - 5) / sqrt(2), Student's t on 2 df.
+    two = stats.psychotherapy_contrast(_psy([10, 12], [4, 6]))
+    assert two["psychotherapy_d"] == pytest.approx(6 / math.sqrt(2))
+    assert two["psychotherapy_p"] == pytest.approx(sps.ttest_ind([10, 12], [4, 6]).pvalue)
+    assert two["psychotherapy_d_ci_low"] < two["psychotherapy_d"] < two["psychotherapy_d_ci_high"]
+    # Both groups without spread: no pooled SD, no d; one patient's spread is enough (pooled SD 1).
+    assert stats.psychotherapy_contrast(_psy([10, 10], [4, 4]))["psychotherapy_d"] is None
+    assert stats.psychotherapy_contrast(_psy([10, 10], [3, 5]))["psychotherapy_d"] == pytest.approx(6.0)
+
+
+def test_ols_keys_and_its_degrees_of_freedom_at_zero_and_one():
+    import statsmodels.api as sm
+
+    X = np.column_stack([np.ones(3), [1.0, 2.0, 4.0]])
+    y = np.array([2.0, 3.5, 8.0])
+    fit, ref = stats.ols(y, X), sm.OLS(y, X).fit()
+    assert list(fit) == ["coef", "se", "t", "p", "rss", "df_resid"] and fit["df_resid"] == 1
+    np.testing.assert_allclose(fit["t"], ref.tvalues, rtol=1e-10)
+    np.testing.assert_allclose(fit["p"], ref.pvalues, rtol=1e-10)
+    exact = stats.ols(y[:2], X[:2])  # two points, two coefficients: no residual degrees of freedom
+    assert exact["df_resid"] == 0 and np.isnan(exact["p"]).all() and len(exact["p"]) == 2
+
+
+def test_sensitivity_table_names_each_outcome_and_shares_of_all_patients():
+    # Four completers (changes 9, 18, 27, 8) and one dropout: shares of the completers and of all five.
+    cohort = cohort_from([40, 50, 60, 70, 55], [31, 32, 33, 62, None])
+    table = stats.sensitivity_table(cohort, [33], [10])
+    assert list(table.columns) == ["outcome", "definition", "n", "pct", "pct_itt"]
+    assert table["outcome"].tolist() == [
+        "remission",
+        "clinically_significant",
+        "reliable_improvement",
+        "reliable_change_marx",
+        "clinically_significant_marx",
+    ]
+    assert table["n"].tolist()[:2] == [2, 2]
+    assert table["pct_itt"].tolist()[:2] == pytest.approx([100 * 2 / 5, 100 * 2 / 5])
+
+
+MODERATOR_ROW = ["moderator", "n", "estimate", "ci_low", "ci_high", "statistic", "p", "note", "suppressed"]
+
+
+def test_moderator_rows_say_why_they_have_no_result():
+    done = stats.completers(
+        cohort_from(
+            [50, 60, 40, 55, 45, 70],
+            [30, 45, 35, 20, 44, 25],
+            age=pd.array([None] * 6, dtype="Int64"),
+            n_psych_meds=pd.array([2] * 6, dtype="Int64"),
+            days_between=pd.array([10, 20, 30, None, None, None], dtype="Int64"),
+            psychotherapy=pd.array([True, True, False, False, True, False], dtype="boolean"),
+        )
+    )
+    none = stats.moderator_test(done, "age", min_cell=0)
+    assert list(none) == MODERATOR_ROW
+    assert none == dict.fromkeys(MODERATOR_ROW) | {
+        "moderator": "age",
+        "n": 0,
+        "note": "not reported for any completer",
+        "suppressed": False,
+    }
+    assert stats.moderator_test(done, "n_psych_meds", min_cell=0)["note"] == "takes a single value"
+    # Three completers for intercept, baseline and moderator: no residual degrees of freedom.
+    assert stats.moderator_test(done, "days_between", min_cell=0)["note"] == "too few patients"
+    # A yes/no moderator with 3 and 3: a result, which min_cell 4 hides.
+    shown = stats.moderator_test(done, "psychotherapy", min_cell=3)
+    hidden = stats.moderator_test(done, "psychotherapy", min_cell=4)
+    assert shown["p"] is not None and shown["n"] == 6 and not shown["suppressed"]
+    assert hidden == dict.fromkeys(MODERATOR_ROW) | {
+        "moderator": "psychotherapy",
+        "n": 6,
+        "note": "suppressed: a group of fewer than 4 completers",
+        "suppressed": True,
+    }

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ketamine_ptsd.analysis.summary_effects import d_definitions, r_range_for, r_range_summary
+from ketamine_ptsd.analysis.summary_effects import (
+    change_sd_floor,
+    d_definitions,
+    implied_r,
+    r_grid,
+    r_range_for,
+    r_range_summary,
+)
 
 PRE = dict(pre_mean=52.39, pre_sd=11.90, post_mean=29.42, post_sd=16.52, n=117)
 
@@ -87,3 +94,73 @@ def test_r_range_summary():
     # r = -0.2: SD change = sqrt(414.5204 + 0.4 * 196.588) = 22.2071; t = 22.97 / (22.2071 / sqrt(117)) = 11.19
     assert summary["t_min"] == pytest.approx(22.97 / (math.sqrt(414.5204 + 0.4 * 11.90 * 16.52) / math.sqrt(117)))
     assert summary["r_min"] == -0.2 and summary["r_max"] == 0.95
+
+
+SUMMARY_KEYS = ["r_min", "r_max", "t_min", "t_max", "p_min", "p_max", "d_z_min", "d_z_max", "ci_low_min", "ci_high_max"]
+
+
+def test_r_grid_is_the_default_steps_extended_to_cover_every_value():
+    default = (-0.2, -0.15, -0.1, -0.05, 0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+    default += (0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    assert r_grid() == default
+    assert r_grid([-0.317, 0.5]) == (-0.317, -0.3, -0.25, *default)
+    assert r_grid([0.97]) == (*default, 0.97)
+    assert r_grid([-0.3, 1.0]) == (-0.3, -0.25, *default, 1.0)  # ends on a step: not repeated
+
+
+def test_paired_rows_without_spread_give_no_statistics_and_small_spreads_do():
+    # Equal SDs and r = 1: the SD of the change is 0, so there is no t, p, d_z or interval.
+    d = d_definitions(3.0, 1.0, 2.0, 1.0, 10, r_values=(1.0,))
+    assert d["d_z"] == [{"r": 1.0, "d_z": None, "sd_change": 0.0, "t": None, "df": 9, "p": None}]
+    assert d["ranges"] is None
+    assert d["inputs"] == {"pre_mean": 3.0, "pre_sd": 1.0, "post_mean": 2.0, "post_sd": 1.0, "n": 10, "decimals": None}
+    rows = r_range_for(3.0, 1.0, 2.0, 1.0, 10, r_values=(1.0,))
+    assert rows == [
+        {
+            "basis": "grid",
+            "r": 1.0,
+            "possible": True,
+            "sd_change": 0.0,
+            "d_z": None,
+            "t": None,
+            "df": 9,
+            "p": None,
+            "change_ci_low": None,
+            "change_ci_high": None,
+        }
+    ]
+    # r = 0.9: SD of change sqrt(1 + 1 - 1.8) = 0.447, below 1 and still a spread.
+    row = d_definitions(3.0, 1.0, 2.0, 1.0, 10, r_values=(0.9,))["d_z"][0]
+    assert row["sd_change"] == pytest.approx(math.sqrt(0.2)) and row["t"] == pytest.approx(1 / math.sqrt(0.2 / 10))
+
+
+def test_d_ranges_with_sds_below_one_by_hand():
+    # Means 3.0 and 2.0, SDs 0.5, to 1 decimal: the change runs 0.9 to 1.1 and each SD 0.45 to 0.55.
+    ranges = d_definitions(3.0, 0.5, 2.0, 0.5, 10, decimals=1)["ranges"]
+    assert ranges["d_av"] == pytest.approx([0.9 / 0.55, 1.1 / 0.45])
+    assert ranges["d_pre"] == pytest.approx([0.9 / 0.55, 1.1 / 0.45])
+
+
+def test_implied_r_at_the_ends_of_its_range():
+    # SDs 3 and 5: a change SD of 2 means r = (9 + 25 - 4) / 30 = 1; of 8, r = -1; of 9, r = -47/30.
+    assert implied_r(3.0, 5.0, 2.0) == 1.0
+    assert implied_r(3.0, 5.0, 8.0) == -1.0
+    assert implied_r(3.0, 5.0, 9.0) is None
+
+
+def test_implied_rows_are_named_and_never_enter_the_summary():
+    rows = r_range_for(**PRE, r_values=(0.3, 0.5), reported_d_z=10, reported_t=12.0)
+    assert [row["basis"] for row in rows] == ["grid", "grid", "reported t", "reported d_z"]
+    assert [row["possible"] for row in rows] == [True, True, True, False]
+    assert r_range_summary(rows) == r_range_summary(rows[:2])
+    assert list(r_range_summary(rows)) == SUMMARY_KEYS
+    assert r_range_summary([]) == dict.fromkeys(SUMMARY_KEYS)
+
+
+def test_change_sd_floor_at_its_edges():
+    # Two patients, one at most 0 with mean 5: changes 0 and 10, SD sqrt(50).
+    assert change_sd_floor(5.0, 2, 1, 0.0) == pytest.approx(math.sqrt(50))
+    assert change_sd_floor(5.0, 4, 4, 0.0) == 0.0  # everyone below: no constraint
+    assert change_sd_floor(5.0, 4, 0, 0.0) == 0.0
+    with pytest.raises(ValueError, match="^an SD needs n >= 2$"):
+        change_sd_floor(5.0, 1, 0, 0.0)
