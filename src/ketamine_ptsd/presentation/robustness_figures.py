@@ -43,7 +43,7 @@ def specification_curve(table: pd.DataFrame, family: str, reference: float | Non
         2,
         1,
         # As wide as its specifications need (labels on the left, legend on the right), not a page of white.
-        figsize=(min(10.0, 5.6 + 0.3 * len(rows)), 3.2 + 0.28 * len(lines)),
+        figsize=(min(10.0, 7.5 + 0.3 * len(rows)), 3.2 + 0.28 * len(lines)),
         sharex=True,
         gridspec_kw={"height_ratios": [3, 0.35 * len(lines) + 0.4]},
     )
