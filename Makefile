@@ -38,9 +38,9 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest --durations=10
 
 # The unit tier, for the edit-test loop: no builds, no processes, no browser, no scale tests (a test of this
-# tier that starts a process fails and asks to be marked). `make test` runs both tiers.
+# tier that starts a process fails and asks to be marked), on every core. `make test` runs both tiers, one at a time.
 test-fast: $(VENV)/.installed
-	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q --durations=10 -m "not (pipeline or browser or spawns or scale)"
+	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q -n auto --durations=10 -m "not (pipeline or browser or spawns or scale)"
 
 # Mutation score of the modules of analysis/ (benchmarks/mutation.py); needs mutmut in the venv
 # (.venv/bin/pip install mutmut), not in CI. All modules take about an hour and a half on two cores;
