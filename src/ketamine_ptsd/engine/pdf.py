@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ketamine_ptsd.engine.render import STRICT
+
 #: How a reader gets the browser the PDF is printed with (Debian's package; a downloaded one fails offline).
 INSTALL_CHROMIUM = "apt-get install chromium"
 CHROMIUM_ARGS = [
@@ -125,10 +127,7 @@ def render_single_page(source: Path, work: Path) -> Path:
             "singlehtml",
             "--path-output",
             str(work),
-            "--warningiserror",
-            "--nitpick",
-            "--keep-going",
-            "--quiet",
+            *STRICT,
         ],
         capture_output=True,
         text=True,

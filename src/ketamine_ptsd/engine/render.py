@@ -44,6 +44,9 @@ def _copy_mathjax(target: Path) -> None:
             shutil.copy2(source, target / part)
 
 
+#: How every Sphinx run of the book goes, the HTML's and the PDF's alike: a warning fails it, every one reported.
+STRICT = ("--warningiserror", "--nitpick", "--keep-going", "--quiet")
+
 #: Sources Sphinx reads as pages, when it builds (not while it sets up).
 PAGES = (".md", ".ipynb")
 
@@ -121,10 +124,7 @@ class Renderer:
                 str(src),
                 "--path-output",
                 str(work),
-                "--warningiserror",
-                "--nitpick",
-                "--keep-going",
-                "--quiet",
+                *STRICT,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
