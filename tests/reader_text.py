@@ -30,6 +30,9 @@ DOUBLED_WORD = re.compile(r"\b([A-Za-z]{2,})[ \t\u00a0]+\1\b", re.IGNORECASE)
 #: A citation that is not author-year: an alphabetic label ("[STGV16]", "[BOV+24]") or a year without its comma.
 CITATION_LABEL = re.compile(r"\[[A-Z][A-Za-z]{1,5}\+?\d{2}[a-z]?\]|\bet al\. \d{4}\b")
 #: Words that contain hyphen-digits legitimately: URLs, DOIs, ISBNs, ISO dates and times, file names.
+#: A value printed at more places than any house kind has (4 or more, beyond a small threshold such as .0083),
+#: except in the consistency checks' worked rounding ("gives 28.77778, which rounds to 28.78"), which must show it.
+RAW_DECIMALS = re.compile(r"(?<![\w.])(?:[1-9]\d*\.\d{4,}|0?\.[1-9]\d{3,})(?![\d.])(?!, which round)")
 _NOT_PROSE = re.compile(r"\S*(?:://|doi|/|\d{4}-\d{2}-\d{2}|ISBN)\S*|\b\d{1,2}:\d{2}(?::\d{2})?\b", re.IGNORECASE)
 #: Where a doubled word is how English works ("that that", "had had").
 _DOUBLED_OK = {"that", "had"}
@@ -45,10 +48,10 @@ def defects(text: str, code: frozenset[str] = frozenset(), *, doubled: bool = Tr
     ``code`` holds what the reader sees set as code: its words are allowed in text that lost its formatting
     (the PDF's). ``doubled`` checks doubled words, which needs table cells on lines of their own.
 
-    >>> [d.split(":")[0] for d in defects("d_av = 1.6 (0-80), p >= .05, 1.33e+31, -0.0 and the the cohort [STGV16]")]
+    >>> [d.split(":")[0] for d in defects("d_av = 1.6 (0-80), p >= .05, 1.33e+31, -0.0, 1.5955 and the the [STGV16]")]
     ... # doctest: +NORMALIZE_WHITESPACE
     ['identifier', 'hyphen for minus', 'hyphen for range', 'ASCII comparison', 'e-notation', 'negative zero',
-     'doubled word', 'citation label']
+     'raw decimals', 'doubled word', 'citation label']
     """
     found = []
     prose = _prose(text)
@@ -65,6 +68,7 @@ def defects(text: str, code: frozenset[str] = frozenset(), *, doubled: bool = Tr
     found += [f"doubled parentheses: {around(m, 30)}" for m in DOUBLED_PARENTHESES.finditer(prose)]
     found += [f"code pointer: {around(m, 30)}" for m in CELL_ABOVE.finditer(text)]
     found += [f"negative zero: {m[0]}" for m in NEGATIVE_ZERO.finditer(prose)]
+    found += [f"raw decimals: {around(m, 12)}" for m in RAW_DECIMALS.finditer(prose)]
     if doubled:
         found += [f"doubled word: {m[0]}" for m in DOUBLED_WORD.finditer(text) if m[1].lower() not in _DOUBLED_OK]
     found += [f"citation label: {m[0]}" for m in CITATION_LABEL.finditer(text)]
@@ -124,6 +128,20 @@ def table_note_marks(path: Path) -> list[str]:
         }
         if marks != notes:
             problems.append(f"{table.get('id')}: marks {sorted(marks)}, notes {sorted(notes)}")
+    return problems
+
+
+def share_columns_past_one_place(path: Path) -> list[str]:
+    """Each table cell under a header (or spanner) that says "%" whose value has more than the house's one
+    place for a share, as "header: value"."""
+    problems = []
+    for table in _soup(path).select("div.house-table"):
+        header = {th.get("id"): th.get_text(" ", strip=True) for th in table.select("thead th")}
+        for cell in table.select("tbody td[headers]"):
+            label = " ".join(header.get(h, "") for h in cell["headers"])
+            text = cell.get_text(" ", strip=True)
+            if "%" in label and re.fullmatch(r"[−-]?\d+\.\d{2,}", text):
+                problems.append(f"{label}: {text}")
     return problems
 
 

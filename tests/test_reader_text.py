@@ -15,7 +15,14 @@ from ketamine_ptsd import paths
 from ketamine_ptsd.presentation import prose
 
 from .helpers import run
-from .reader_text import defects, html_prose, pdf_text, table_note_marks, without_code
+from .reader_text import (
+    defects,
+    html_prose,
+    pdf_text,
+    share_columns_past_one_place,
+    table_note_marks,
+    without_code,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -48,6 +55,8 @@ BUILDS = {
         ("Made by `figures.paired_scores` in the cell above", "code pointer"),
         ("as the multiverse shows [STGV16]", "citation label"),
         ("(Blevins et al. 2015)", "citation label"),
+        ("computed from the reported means: d_av 1.5955", "raw decimals"),
+        ("a share of .2483 of the patients", "raw decimals"),
     ],
 )
 def test_each_check_finds_its_defect(text, kind):
@@ -100,7 +109,11 @@ def test_every_html_chapter_reads_in_the_house_style(reader_build):
     found = {}
     for page in _pages(out):
         text, code_words = html_prose(page)
-        problems = defects(text, code_words) + [f"note mark: {p}" for p in table_note_marks(page)]
+        problems = (
+            defects(text, code_words)
+            + [f"note mark: {p}" for p in table_note_marks(page)]
+            + [f"share past one place: {p}" for p in share_columns_past_one_place(page)]
+        )
         if problems:
             found[page.name] = sorted(set(problems))
     assert found == {}, f"{label} build: {found}"

@@ -287,8 +287,9 @@ def _d_definition_text(row: Mapping, by_id: Mapping) -> tuple[str, str]:
         )
     defs, found = row["definitions"], row["found"]
     low, high = defs["ranges"]["d_av"]
+    places = claim["decimals"] + 1
     detail = (
-        f"d_av = {defs['d_av']:.4f} ({low:.4f} to {high:.4f} over the rounding of the inputs); "
+        f"d_av = {defs['d_av']:.{places}f} ({low:.{places}f} to {high:.{places}f} over the rounding of the inputs); "
         f"definitions that fit: {', '.join(found['matches']) or 'none'}"
     )
     return detail, consistency_text.explain_closest(found, defs, claim["decimals"])

@@ -165,7 +165,7 @@ def explain_closest(found: dict, definitions: dict, decimals: int = 2) -> str:
     'The reported d of 1.60 is reproduced by d_av: mean change / '
     """
     shown = _fmt(found["reported"], decimals)
-    parts = [f"{_D_SHORT[nm]} = {_fmt(definitions[nm], decimals + 2)}" for nm in summary_effects.D_NAMES]
+    parts = [f"{_D_SHORT[nm]} = {_fmt(definitions[nm], decimals + 1)}" for nm in summary_effects.D_NAMES]
     if found["matches"]:
         text = (
             f"The reported d of {shown} is reproduced by "

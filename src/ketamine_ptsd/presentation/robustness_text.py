@@ -31,6 +31,20 @@ FAMILY_LABELS = {
     "mean_change": "the mean change",
     "effect_size": "the effect size",
 }
+#: The house decimals (:data:`~ketamine_ptsd.presentation.prose.DECIMALS`) of each unit of ``FAMILIES``.
+UNIT_DECIMALS = {"% of patients": "share", "PCL-5 points": "points", "standardised mean change": "d"}
+
+
+def family_decimals(families: pd.Series) -> pd.Series:
+    """The house decimals of each row's estimate, from its outcome family (a share of patients to 1 place, a
+    change in points and a d to 2), for ``tables.show_table``'s ``decimals``.
+
+    >>> family_decimals(pd.Series(["remission", "mean_change", "effect_size"])).tolist()
+    ['share', 'points', 'd']
+    """
+    return families.map(FAMILIES).map(UNIT_DECIMALS)
+
+
 #: Why a decision's options can give the same result on a cohort.
 COLLAPSE_REASONS = {
     "population": "without dropouts, intention to treat and imputation analyse the completers",

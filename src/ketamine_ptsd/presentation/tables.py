@@ -126,6 +126,8 @@ def _column_cells(frame, column, decimals, status: bool, details: dict, names) -
     """A column's cells as HTML: a name as code, a value in the house style, its detail under it."""
     if column in names:
         cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
+    elif isinstance(decimals, pd.Series):
+        cells = [_cell(v, d, status) for v, d in zip(frame[column], decimals.reindex(frame.index), strict=True)]
     else:
         cells = [_cell(v, decimals, status) for v in frame[column]]
     if column in details:
@@ -183,7 +185,7 @@ def show_table(
     *,
     labels: dict[str, str] | None = None,
     spanners: dict[str, list[str]] | None = None,
-    decimals: dict[str, int | str] | None = None,
+    decimals: dict[str, int | str | pd.Series] | None = None,
     status: tuple[str, ...] = (),
     details: dict[str, str] | None = None,
     groups: str | None = None,
@@ -212,7 +214,8 @@ def show_table(
     decimals : dict, optional
         Column name: decimals, where a column differs from ``float_format``: a number of places, a kind of
         quantity (``"share"``, ``"points"``, ``"d"``: :data:`~ketamine_ptsd.presentation.prose.DECIMALS`), or
-        ``"p"`` for p values as APA writes them (".027", "< .001").
+        ``"p"`` for p values as APA writes them (".027", "< .001"); or a Series of those by row, where the
+        rows of one column hold different quantities.
     status : tuple of str
         Columns of status words (:data:`STATUS_SYMBOLS`), shown with their symbol. Booleans always are.
     details : dict, optional

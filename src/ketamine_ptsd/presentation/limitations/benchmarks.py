@@ -81,7 +81,7 @@ def paragraph(at_max: Mapping | None, outcome: Mapping):
         sentence(
             "If the non-drug response were as large as the largest control-arm within-group d in the benchmarks, "
             "{p:.2f}, this cohort's d_av of {d:.2f} would shrink to {rem:.2f}: {pct:.0f}% of what was observed, or "
-            "{pts:.1f} of the {change:.1f} points.",
+            "{pts:.2f} of the {change:.2f} points.",
             missing,
             p=row.get("placebo_d"),
             d=outcome["d_av"],

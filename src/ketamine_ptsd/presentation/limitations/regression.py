@@ -37,10 +37,10 @@ def summary_row(rtm: Mapping | None, observed_mean_change: float | None, observe
         of = (
             "the suppressed mean drop"
             if observed_suppressed
-            else f"the {fmt(observed_mean_change)}-point mean drop ({fmt(pct)}%)"
+            else f"the {fmt(observed_mean_change, 2)}-point mean drop ({fmt(pct)}%)"
         )
         text = (
-            f"{q:.1f} points of {of} if patients "
+            f"{q:.2f} points of {of} if patients "
             f"entered at PCL-5 >= {rtm['entry_threshold']:g} from a population with mean "
             f"{rtm['population_mean']:g}, SD {rtm['population_sd']:g}, test-retest r {rtm['reliability']:g}"
         )
