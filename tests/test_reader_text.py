@@ -153,3 +153,19 @@ def test_one_code_toggle_per_computation(bundled):
             ):
                 doubled.append(f"{page.name}: {cell.get_text(' ', strip=True)[:60]}")
     assert doubled == []
+
+
+@pytest.mark.pipeline
+def test_every_figure_opens_full_size_from_its_image(bundled):
+    """On a phone a figure is drawn at a third of its size: each figure's image links to its own file."""
+    from bs4 import BeautifulSoup
+
+    figures = 0
+    for page in _pages(bundled[0]):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for image in soup.select("figure img"):
+            figures += 1
+            link = image.parent
+            assert link.name == "a" and "house-figure-open" in link.get("class", []), (page.name, image["src"])
+            assert link["href"] == image["src"] and (page.parent / image["src"]).is_file()
+    assert figures >= 10  # the bundled book draws figures in six chapters

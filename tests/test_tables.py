@@ -172,3 +172,20 @@ def test_names_from_the_code_are_notation_code_or_words_never_labels():
     assert "mapp1_placebo_within" not in soup.get_text()
     csv = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)).decode()
     assert "mapp1_placebo_within" in csv
+
+
+def test_a_parameter_value_that_is_a_name_is_code_and_other_values_read_as_values():
+    frame = pd.DataFrame(
+        {"parameter": ["bias_sd", "reliability", "bias_low", "x"], "value": ["d_av", 0.8234, None, "not set"]}
+    )
+    html, soup = rendered(frame, names=("parameter",), values=("value",))
+    # The value d_av is what a user types in the parameter file, not the statistic d_av it selects.
+    assert [c.get_text() for c in soup.select("tbody td code")] == ["bias_sd", "d_av", "reliability", "bias_low", "x"]
+    assert "<i>d</i><sub>av</sub>" not in html
+    assert [row[1] for row in body_cells(soup)] == ["d_av", "0.82", tables.MISSING, "not set"]
+
+
+def test_decimals_by_row_follow_each_row_s_quantity():
+    frame = pd.DataFrame({"family": ["a share", "points"], "estimate": [63.2478, 23.7564]})
+    _, soup = rendered(frame, decimals={"estimate": pd.Series(["share", "points"])})
+    assert [row[1] for row in body_cells(soup)] == ["63.2", "23.76"]

@@ -182,8 +182,24 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         long = pd.DataFrame(
             {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
         )
+        from matplotlib import patheffects
+
+        # White quartile lines edged in black read on the dark fill and on the light one alike.
         sns.violinplot(
-            data=long, x="time", y="PCL-5 total", hue="time", ax=right, inner="quart", cut=0, legend=False, saturation=1
+            data=long,
+            x="time",
+            y="PCL-5 total",
+            hue="time",
+            ax=right,
+            inner="quart",
+            inner_kws={
+                "color": "white",
+                "linewidth": 1.4,
+                "path_effects": [patheffects.withStroke(linewidth=2.8, foreground="black")],
+            },
+            cut=0,
+            legend=False,
+            saturation=1,
         )
         right.set_ylim(0, 80)
         right.set_xlabel("")

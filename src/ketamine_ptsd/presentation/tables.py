@@ -122,10 +122,21 @@ def _decimals(float_format: str) -> int:
     return int(match.group(1))
 
 
-def _column_cells(frame, column, decimals, status: bool, details: dict, names) -> list[str]:
+#: A parameter's value that is one name (``bias_sd: d_av``): what the user types, not the statistic it names.
+TYPED_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_[A-Za-z0-9_]*")
+
+
+def _column_cells(frame, column, decimals, status: bool, details: dict, names, values=()) -> list[str]:
     """A column's cells as HTML: a name as code, a value in the house style, its detail under it."""
     if column in names:
         cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
+    elif column in values:
+        cells = [
+            f"<code>{escape(v)}</code>"
+            if isinstance(v, str) and TYPED_VALUE.fullmatch(v)
+            else _cell(v, decimals, status)
+            for v in frame[column]
+        ]
     elif isinstance(decimals, pd.Series):
         cells = [_cell(v, d, status) for v, d in zip(frame[column], decimals.reindex(frame.index), strict=True)]
     else:
@@ -193,6 +204,7 @@ def show_table(
     notes: tuple[str, ...] = (),
     keys: tuple[str, ...] = (),
     names: tuple[str, ...] = (),
+    values: tuple[str, ...] = (),
 ):
     """A table in the book's house style, followed by a link that downloads ``frame``, unrounded, as CSV.
 
@@ -233,6 +245,9 @@ def show_table(
         Columns of ids that only machines read (a key in a data file): in the CSV download, not on the page.
     names : tuple of str
         Columns of names a user types (a column of the data file, a parameter): each cell set as code.
+    values : tuple of str
+        Columns of parameters' values: a value that is a name with an underscore (``d_av`` as the value of
+        ``bias_sd``) is what the user types, set as code; numbers and phrases are shown as in any column.
     """
     from IPython.display import HTML
 
@@ -244,7 +259,7 @@ def show_table(
     for column in frame.columns:
         if column not in hidden:
             shown[column] = _column_cells(
-                frame, column, decimals.get(column, default), column in status, details, names
+                frame, column, decimals.get(column, default), column in status, details, names, values
             )
     source_notes: list[str] = []
     if sources:
