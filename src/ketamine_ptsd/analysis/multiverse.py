@@ -237,13 +237,14 @@ def _effect_sizes(pre: np.ndarray, post: np.ndarray, ci_level: float) -> dict[st
     d_z = float(effects.d_z(change.mean(), change.std(ddof=1)))
     d_av = float(effects.d_av(change.mean(), pre.std(ddof=1), post.std(ddof=1)))
     sizes = {"d_av": d_av, "d_z": d_z, "g_av": hedges_j(n - 1) * d_av}
+    # A finite t (the change varies) on at least 2 df: the interval always exists.
     lo, hi = effects.noncentral_t_ci(d_z * math.sqrt(n), n - 1, ci_level)
     # d_av and g_av are d_z rescaled: carry the d_z interval over (Algina & Keselman 2003).
     return {
         name: {
             "estimate": sizes[name],
-            "ci_low": None if lo is None else lo / math.sqrt(n) * sizes[name] / d_z,
-            "ci_high": None if hi is None else hi / math.sqrt(n) * sizes[name] / d_z,
+            "ci_low": lo / math.sqrt(n) * sizes[name] / d_z,
+            "ci_high": hi / math.sqrt(n) * sizes[name] / d_z,
         }
         for name in EFFECT_SIZES
     }
@@ -547,10 +548,10 @@ def summary(table: pd.DataFrame) -> dict:
         for k in (key, key + "_n_within_interval"):
             if out[k] is None and hidden_any[table["family"] == family].any():
                 out["suppressed"].append(k)
-    ranked = influence(table).sort_values("median_range", ascending=False, kind="stable")
+    # The first of equal ranges in influence()'s order (population, entry restriction, definition) wins.
     out["multiverse_most_influential_decision"] = {
-        family: rows.iloc[0]["decision"]
-        for family, rows in ranked.groupby("family", sort=False)
-        if rows.iloc[0]["median_range"] > 0
+        family: rows.loc[rows["median_range"].idxmax(), "decision"]
+        for family, rows in influence(table).groupby("family", sort=False)
+        if rows["median_range"].max() > 0
     }
     return out
