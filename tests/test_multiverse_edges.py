@@ -280,6 +280,7 @@ def test_influence_is_the_median_and_largest_range_over_the_other_decisions():
         # response first: the output keeps the table's order of families, not the alphabet's
         ("response", "completers", 0, "a", 40.0, 30.0, 50.0, 4, False),
         ("response", "completers", 0, "b", 42.0, 30.0, 50.0, 4, False),
+        ("response", "itt", 0, "a", None, None, None, None, False),  # nothing computed: no second population
         ("clinically_significant", "completers", 0, "a", 60.0, 50.0, 70.0, 6, False),
         ("clinically_significant", "completers", 0, "b", 70.0, 60.0, 80.0, 7, False),
         ("clinically_significant", "itt", 0, "a", 50.0, 40.0, 60.0, 6, False),
