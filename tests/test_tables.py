@@ -176,13 +176,13 @@ def test_names_from_the_code_are_notation_code_or_words_never_labels():
 
 def test_a_parameter_value_that_is_a_name_is_code_and_other_values_read_as_values():
     frame = pd.DataFrame(
-        {"parameter": ["bias_sd", "reliability", "bias_low", "x"], "value": ["d_av", 0.8234, None, "not set"]}
+        {"parameter": ["bias_sd", "reliability", "bias_low", "x"], "value": ["d_av", 31.0, -0.5, "not set"]}
     )
     html, soup = rendered(frame, names=("parameter",), values=("value",))
     # The value d_av is what a user types in the parameter file, not the statistic d_av it selects.
     assert [c.get_text() for c in soup.select("tbody td code")] == ["bias_sd", "d_av", "reliability", "bias_low", "x"]
     assert "<i>d</i><sub>av</sub>" not in html
-    assert [row[1] for row in body_cells(soup)] == ["d_av", "0.82", tables.MISSING, "not set"]
+    assert [row[1] for row in body_cells(soup)] == ["d_av", "31", "\u22120.5", "not set"]
 
 
 def test_decimals_by_row_follow_each_row_s_quantity():

@@ -126,17 +126,21 @@ def _decimals(float_format: str) -> int:
 TYPED_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_[A-Za-z0-9_]*")
 
 
+def _value_cell(value, decimals, status: bool) -> str:
+    """A parameter's value as the user types it: a name as code, a number with its own places (31, 0.82)."""
+    if isinstance(value, str) and TYPED_VALUE.fullmatch(value):
+        return f"<code>{escape(value)}</code>"
+    if isinstance(value, (float, np.floating)) and not _is_missing(value):
+        return prose.typeset(f"{value:g}")
+    return _cell(value, decimals, status)
+
+
 def _column_cells(frame, column, decimals, status: bool, details: dict, names, values=()) -> list[str]:
     """A column's cells as HTML: a name as code, a value in the house style, its detail under it."""
     if column in names:
         cells = [MISSING if _is_missing(v) else _typed(str(v)) for v in frame[column]]
     elif column in values:
-        cells = [
-            f"<code>{escape(v)}</code>"
-            if isinstance(v, str) and TYPED_VALUE.fullmatch(v)
-            else _cell(v, decimals, status)
-            for v in frame[column]
-        ]
+        cells = [_value_cell(v, decimals, status) for v in frame[column]]
     elif isinstance(decimals, pd.Series):
         cells = [_cell(v, d, status) for v, d in zip(frame[column], decimals.reindex(frame.index), strict=True)]
     else:
@@ -246,8 +250,8 @@ def show_table(
     names : tuple of str
         Columns of names a user types (a column of the data file, a parameter): each cell set as code.
     values : tuple of str
-        Columns of parameters' values: a value that is a name with an underscore (``d_av`` as the value of
-        ``bias_sd``) is what the user types, set as code; numbers and phrases are shown as in any column.
+        Columns of parameters' values, shown as the user types them: a name with an underscore (``d_av`` as the
+        value of ``bias_sd``) as code, a number with its own places (31, not 31.00); phrases as in any column.
     """
     from IPython.display import HTML
 
