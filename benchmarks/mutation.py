@@ -36,7 +36,7 @@ MODULES = {
     "privacy.py": ["tests/test_privacy_properties.py", "tests/test_privacy.py", "tests/test_stats.py"],
     "stats.py": ["tests/test_stats.py", "tests/test_effects.py", "tests/test_privacy.py", "tests/test_claims.py"],
     "bias.py": ["tests/test_bias.py"],
-    "durability.py": ["tests/test_durability.py", "tests/test_durability_km.py"],
+    "durability.py": ["tests/test_durability.py", "tests/test_durability_edges.py", "tests/test_durability_km.py"],
     "multiverse.py": ["tests/test_multiverse.py", "tests/test_multiverse_edges.py", "tests/test_effects.py"],
     "specification_curve.py": ["tests/test_multiverse.py"],
     "claims.py": ["tests/test_claims.py"],
