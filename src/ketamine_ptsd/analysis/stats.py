@@ -327,9 +327,8 @@ def ols(y: np.ndarray, X: np.ndarray) -> dict:
 
 
 def _design(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Columns coding one moderator: numeric as is, boolean as 0/1, a category as dummies (first level dropped)."""
-    if values.dtype == "boolean" or values.dtype == bool:
-        return values.astype("float64").to_numpy()[:, None], [values.name]
+    """Columns coding one moderator: numeric as is, boolean as 0/1 (pandas counts both as numeric), a category
+    as dummies (first level dropped)."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64").to_numpy()[:, None], [values.name]
     levels = sorted(values.dropna().unique())

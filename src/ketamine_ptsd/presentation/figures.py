@@ -148,6 +148,29 @@ def figure_text(text: str) -> str:
     )
 
 
+def _violins(ax, long: pd.DataFrame, sns) -> None:
+    """The two totals' distributions, with quartile lines white edged in black: they read on the dark fill and
+    on the light one alike."""
+    from matplotlib import patheffects
+
+    sns.violinplot(
+        data=long,
+        x="time",
+        y="PCL-5 total",
+        hue="time",
+        ax=ax,
+        inner="quart",
+        inner_kws={
+            "color": "white",
+            "linewidth": 1.4,
+            "path_effects": [patheffects.withStroke(linewidth=2.8, foreground="black")],
+        },
+        cut=0,
+        legend=False,
+        saturation=1,
+    )
+
+
 @kept
 def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
     """Left: each patient's line from ``pcl5_pre`` to ``pcl5_post`` (or a 2-D histogram for large cohorts).
@@ -182,25 +205,7 @@ def paired_scores(done: pd.DataFrame, remission_cutoff: float | None = None):
         long = pd.DataFrame(
             {"PCL-5 total": np.concatenate([pre, post]), "time": ["before"] * len(pre) + ["after"] * len(post)}
         )
-        from matplotlib import patheffects
-
-        # White quartile lines edged in black read on the dark fill and on the light one alike.
-        sns.violinplot(
-            data=long,
-            x="time",
-            y="PCL-5 total",
-            hue="time",
-            ax=right,
-            inner="quart",
-            inner_kws={
-                "color": "white",
-                "linewidth": 1.4,
-                "path_effects": [patheffects.withStroke(linewidth=2.8, foreground="black")],
-            },
-            cut=0,
-            legend=False,
-            saturation=1,
-        )
+        _violins(right, long, sns)
         right.set_ylim(0, 80)
         right.set_xlabel("")
         cutoff_line = right.axhline

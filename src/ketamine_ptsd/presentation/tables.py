@@ -250,8 +250,7 @@ def show_table(
     names : tuple of str
         Columns of names a user types (a column of the data file, a parameter): each cell set as code.
     values : tuple of str
-        Columns of parameters' values, shown as the user types them: a name with an underscore (``d_av`` as the
-        value of ``bias_sd``) as code, a number with its own places (31, not 31.00); phrases as in any column.
+        Columns of parameters' values as typed: a name (``d_av``) as code, a number with its own places (31).
     """
     from IPython.display import HTML
 
@@ -260,22 +259,25 @@ def show_table(
     slug = name or re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60]
     hidden = set(details.values()) | ({groups} if groups else set()) | set(keys)
     shown = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        if column not in hidden:
-            shown[column] = _column_cells(
-                frame, column, decimals.get(column, default), column in status, details, names, values
-            )
+    for column in (c for c in frame.columns if c not in hidden):
+        shown[column] = _column_cells(
+            frame, column, decimals.get(column, default), column in status, details, names, values
+        )
     source_notes: list[str] = []
     if sources:
         shown[sources], source_notes = _source_cells(frame[sources])
     if groups:
-        shown[groups] = frame[groups].astype(str)
-        order = list(dict.fromkeys(shown[groups]))
-        shown = shown.iloc[np.argsort([order.index(g) for g in shown[groups]], kind="stable")]
+        shown = _grouped(shown, frame[groups].astype(str), groups)
     numeric = [c for c in shown.columns if c != groups and _numeric(frame[c])]
 
     body = _great_table(shown, slug, groups, labels, spanners, numeric, [*notes, *source_notes])
     return HTML(_with_caption_and_download(body, frame, slug, caption))
+
+
+def _grouped(shown: pd.DataFrame, group: pd.Series, column: str) -> pd.DataFrame:
+    """``shown`` with the group labels as ``column``, each group's rows together in order of first appearance."""
+    order = list(dict.fromkeys(group))
+    return shown.assign(**{column: group}).iloc[np.argsort([order.index(g) for g in group], kind="stable")]
 
 
 def _with_caption_and_download(body: str, frame: pd.DataFrame, slug: str, caption: str | None) -> str:
