@@ -78,7 +78,8 @@ def test_the_published_paths_pass_every_argument_on():
     assert done["change"].dtype == "float64"
     got = S.suppressed_outcome(COHORT, 0.9, min_cell=0)
     assert got == {**S.paired_outcome(done["pcl5_pre"], done["pcl5_post"], 0.9), "suppressed": []}
-    args = dict(mcid=12, reliability=0.9, response_fraction=0.4, remission_cutoff=31)
+    # Not the defaults (10, 0.82, 0.3, 33), and a cutoff of 26 counts other patients than 33 does (2, not 3).
+    args = dict(mcid=12, reliability=0.9, response_fraction=0.4, remission_cutoff=26)
     got = S.suppressed_rates(COHORT, **args, min_cell=0, rci_sd=8.0)
     assert got == {**S.clinical_significance(COHORT, **args, rci_sd=8.0), "suppressed": []}
     assert S.suppressed_contrast(COHORT, 0.9, min_cell=0) == {**S.psychotherapy_contrast(COHORT, 0.9), "suppressed": []}

@@ -333,7 +333,7 @@ def _design(values: pd.Series) -> tuple[np.ndarray, list[str]]:
         return values.astype("float64").to_numpy()[:, None], [values.name]
     levels = sorted(values.dropna().unique())
     cols = [f"{values.name}[{lvl}]" for lvl in levels[1:]]
-    return np.column_stack([(values == lvl).to_numpy(dtype="float64") for lvl in levels[1:]]) if cols else np.empty(
+    return np.column_stack([(values == lvl).to_numpy(dtype="float64") for lvl in levels[1:]]) if cols else np.zeros(
         (len(values), 0)
     ), cols
 
