@@ -45,7 +45,7 @@ MODULES = {
     "durability.py": ["tests/test_durability.py", "tests/test_durability_edges.py", "tests/test_durability_km.py"],
     "multiverse.py": ["tests/test_multiverse.py", "tests/test_multiverse_edges.py", "tests/test_effects.py"],
     "specification_curve.py": ["tests/test_multiverse.py"],
-    "claims.py": ["tests/test_claims.py"],
+    "claims.py": ["tests/test_claims.py", "tests/test_claims_edges.py"],
     "consistency.py": ["tests/test_consistency.py", "tests/test_consistency_text.py", "tests/test_claims.py"],
     "summary_effects.py": ["tests/test_summary_effects.py", "tests/test_claims.py"],
 }
