@@ -1,17 +1,20 @@
 """The build's cache keys: everything that can change a notebook's output changes its key."""
 
+import dataclasses
 import json
 import os
 import re
 import shutil
 import uuid
 
+import jupytext  # noqa: F401 - imported here, not in a test: where pandoc is installed, its import runs it
+import nbformat
 import pytest
 
 from ketamine_ptsd import paths, project
 from ketamine_ptsd.engine import kernel_state, output, plan
 
-from .helpers import run, tree_digest
+from .helpers import html_text, run, tree_digest
 
 FRONT = """\
 ---
@@ -193,7 +196,7 @@ def test_key_changes_with_source_parameters_input_modules_and_lock(package):
     assert before == key()
     assert before != key(mcid=15)
     assert before != key(digest="b" * 64)
-    assert before != key(source=source + "\n")
+    assert before != key(source=source.replace("%matplotlib inline", "%matplotlib agg"))
     assert before != key(lock="m")
     (pkg / "unused.py").write_text("x = 1\n")
     assert key() == before
@@ -201,12 +204,141 @@ def test_key_changes_with_source_parameters_input_modules_and_lock(package):
     assert key() != before
 
 
+PROSE = (
+    FRONT
+    + """
+# Title
+
+Some prose, gluing {glue:text}`answer`.
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+answer = 1
+```
+
+More prose.
+
+```{code-cell} ipython3
+:tags: [hide-input]
+
+glue("answer", answer)
+```
+
+```{code-cell} ipython3
+print(answer)
+```
+
+The end.
+"""
+)
+
+
+def test_a_notebooks_key_covers_what_its_kernel_sees_and_not_its_prose():
+    """Papermill runs the code cells in order, injects the parameters after the cell tagged ``parameters``
+    and reads cell tags (``raises-exception``); the Markdown reaches no kernel."""
+
+    def key(source):
+        return plan.notebook_key(source, {"answer": 2}, "a" * 64, {}, "l")
+
+    before = key(PROSE)
+    prose_edits = [
+        PROSE.replace("Some prose", "Other words"),
+        PROSE.replace("{glue:text}`answer`", "{glue:text}`other`"),
+        PROSE.replace("More prose.\n", "More prose.\n\n+++\n\nA Markdown cell of its own.\n"),
+        # A code cell moved across prose: the kernel runs the same code in the same order.
+        PROSE.replace("More prose.\n\n", "").replace("The end.", "More prose.\n\nThe end."),
+    ]
+    for edited in prose_edits:
+        assert edited != PROSE and key(edited) == before, edited
+    swapped = PROSE.replace('glue("answer", answer)', "@@").replace("print(answer)", 'glue("answer", answer)')
+    code_edits = [
+        PROSE.replace("print(answer)", "print(answer + 1)"),
+        swapped.replace("@@", "print(answer)"),  # two code cells in the other order
+        PROSE.replace(":tags: [hide-input]", ":tags: [hide-input, raises-exception]"),
+        PROSE.replace(":tags: [parameters]", ":tags: []").replace(":tags: [hide-input]", ":tags: [parameters]"),
+        PROSE.replace("  name: python3", "  name: python2"),  # the notebook's metadata: its kernel
+    ]
+    for edited in code_edits:
+        assert key(edited) != before, edited
+
+
+def executed_notebook(source: str) -> dict:
+    """``source`` as papermill leaves it executed (its JSON): parameters injected after the cell tagged
+    ``parameters``, each code cell with an output naming it, and tags on every cell."""
+    notebook = jupytext.reads(source, fmt="md:myst")
+    cells, count = [], 0
+    for cell in notebook.cells:
+        cell.metadata.setdefault("tags", [])
+        cells.append(cell)
+        if cell.cell_type == "code":
+            count += 1
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ran {cell.source}\n")]
+            cell.execution_count = count
+            if "parameters" in cell.metadata.tags:
+                count += 1
+                injected = nbformat.v4.new_code_cell("# Parameters\nanswer = 2\n", execution_count=count)
+                injected.metadata["tags"] = ["injected-parameters", "hide-cell"]
+                cells.append(injected)
+    notebook.cells = cells
+    return json.loads(nbformat.writes(notebook))
+
+
+def test_a_notebook_whose_prose_alone_changed_takes_the_new_prose_and_keeps_its_outputs():
+    executed = executed_notebook(PROSE)
+    edited = (
+        PROSE.replace("Some prose", "Other words")
+        .replace("More prose.\n", "More prose.\n\n+++\n\nA Markdown cell of its own.\n")
+        .replace("The end.\n", "")
+    )
+    assembled = plan.with_prose(executed, edited)
+    nbformat.validate(nbformat.from_dict(assembled))
+    assert assembled["metadata"] == executed["metadata"]
+    current = jupytext.reads(edited, fmt="md:myst").cells
+    ran = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    # The new source's cells in its order, the injected parameters after the parameters cell; each code cell
+    # is the one that ran, with its output and count.
+    expected = [*current[:2], ran[1], *current[2:]]
+    assert [(c["cell_type"], "".join(c["source"])) for c in assembled["cells"]] == [
+        (c["cell_type"], "".join(c["source"])) for c in expected
+    ]
+    assert [c for c in assembled["cells"] if c["cell_type"] == "code"] == ran
+    assert "Other words" in "".join(assembled["cells"][0]["source"])
+    # As executed notebooks store them: lines, and tags on every cell.
+    assert all(isinstance(c["source"], list) and "tags" in c["metadata"] for c in assembled["cells"])
+    # A code cell moved across prose keeps its output where it now stands.
+    moved = plan.with_prose(
+        executed, PROSE.replace("More prose.\n\n", "").replace("The end.", "More prose.\n\nThe end.")
+    )
+    assert [c["cell_type"] for c in moved["cells"]] == ["markdown", "code", "code", "code", "code", "markdown"]
+    assert moved["cells"][-2] == ran[-1] and "More prose." in "".join(moved["cells"][-1]["source"])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s.replace("print(answer)", "print(answer + 1)"),
+        lambda s: s.replace("print(answer)", "print(answer)\n```\n\n```{code-cell} ipython3\nprint(0)"),
+        lambda s: (
+            s.replace('glue("answer", answer)', "@@")
+            .replace("print(answer)", 'glue("answer", answer)')
+            .replace("@@", "print(answer)")
+        ),
+    ],
+    ids=["a code cell changed", "a code cell added", "two code cells swapped"],
+)
+def test_an_execution_of_other_code_takes_no_prose(edit):
+    assert plan.with_prose(executed_notebook(PROSE), edit(PROSE)) is None
+
+
 def test_a_recorded_read_is_unchanged_only_while_the_file_is(tmp_path):
     (tmp_path / "a.yml").write_text("x: 1\n")
     (tmp_path / "run.ipynb").write_text("{}")
     digests = {"a.yml": kernel_state.file_digest(str(tmp_path / "a.yml")), "later.yml": ""}
-    record = plan.Record("k", digests, output.sha256_file(tmp_path / "run.ipynb"))
+    record = plan.Record("k", digests, output.sha256_file(tmp_path / "run.ipynb"), "source")
     assert record.unchanged("k", tmp_path) and not record.unchanged("other", tmp_path)
+    # The notebook as rendered is another when its prose is, though its execution is the same.
+    assert record.full_key() != dataclasses.replace(record, source="other source").full_key()
     # The executed notebook it vouches for: intact while its bytes are those recorded, not once cut short.
     assert record.intact(tmp_path / "run.ipynb")
     (tmp_path / "run.ipynb").write_text("{")
@@ -377,3 +509,87 @@ def test_a_changed_reference_value_is_published(repo_copy, name, old, new, publi
     finally:
         reference.write_text(text)
     assert executed and str(before) in old and str(after) in new
+
+
+def code_cell(text: str, marker: str) -> str:
+    """The whole ``{code-cell}`` block of MyST ``text`` that holds ``marker``."""
+    at = text.index(marker)
+    start = text.rindex("```{code-cell}", 0, at)
+    return text[start : text.index("\n```\n", at) + len("\n```\n")]
+
+
+@pytest.fixture
+def chapter(repo_copy):
+    """The cohort chapter of the copy, settled (built as it is) and put back after the test."""
+    path = repo_copy.repo / "notebooks" / "cohort.md"
+    text = path.read_text(encoding="utf-8")
+    repo_copy.build()
+    yield path, text
+    path.write_text(text, encoding="utf-8")
+
+
+def page(repo_copy) -> str:
+    return html_text(repo_copy.out / "html" / "notebooks" / "cohort.html")
+
+
+@pytest.mark.pipeline
+def test_a_prose_edit_is_rendered_without_executing_anything(repo_copy, chapter):
+    path, text = chapter
+    results = repo_copy.results()
+    old = "Every characteristic is given for all patients"
+    assert text.count(old) == 1 and "Every single characteristic" not in page(repo_copy)
+    path.write_text(text.replace(old, "Every single characteristic is given for all patients"), encoding="utf-8")
+    executed, err = repo_copy.build()
+    assert executed == set() and "execute: cohort: only its prose changed, not executed" in err, err
+    assert "Every single characteristic is given for all patients" in page(repo_copy)
+    assert repo_copy.results() == results
+
+
+@pytest.mark.pipeline
+def test_a_glue_reference_edited_in_prose_shows_its_value_or_fails_the_build(repo_copy, chapter):
+    path, text = chapter
+    n_patients = repo_copy.results()["n_patients"]
+    old = "{glue:text}`n_dropouts` have no assessment after treatment."
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, old + " Glued anew: {glue:text}`n_patients` patients."), encoding="utf-8")
+    executed, _ = repo_copy.build()
+    assert executed == set() and f"Glued anew: {n_patients} patients." in page(repo_copy)
+    published = {k: v for k, v in tree_digest(repo_copy.out).items() if not k.startswith(paths.STATE_DIRNAME)}
+    path.write_text(text.replace(old, old + " {glue:text}`no_such_key`"), encoding="utf-8")
+    proc = run("build", "--out", repo_copy.out, env=repo_copy.env)
+    assert proc.returncode == 1 and "rendering the book failed" in proc.stderr and "no_such_key" in proc.stderr
+    assert {k: v for k, v in tree_digest(repo_copy.out).items() if not k.startswith(paths.STATE_DIRNAME)} == published
+    path.write_text(text, encoding="utf-8")
+    executed, _ = repo_copy.build()  # the prose as it was, on the same execution
+    assert executed == set() and "Glued anew" not in page(repo_copy)
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    "edit, shown",
+    [
+        (
+            lambda t: t.replace(
+                "data_origin_note(data_origin)\n", 'data_origin_note(data_origin)\nprint("a code edit")\n'
+            ),
+            "a code edit",
+        ),
+        (lambda t: t.replace(":tags: [hide-input]\n\nsummary =", ":tags: [hide-input, a-new-tag]\n\nsummary ="), None),
+        (
+            lambda t: (
+                t.replace(data := code_cell(t, "contract.data_dictionary()"), "@@")
+                .replace(clinic := code_cell(t, "contract.clinic_dictionary()"), data)
+                .replace("@@", clinic)
+            ),
+            None,
+        ),
+    ],
+    ids=["a code cell changed", "a tag added", "two code cells swapped"],
+)
+def test_an_edit_the_kernel_sees_executes_the_notebook(repo_copy, chapter, edit, shown):
+    path, text = chapter
+    assert edit(text) != text
+    path.write_text(edit(text), encoding="utf-8")
+    executed, _ = repo_copy.build()
+    assert executed == {"cohort"}
+    assert shown is None or shown in page(repo_copy)

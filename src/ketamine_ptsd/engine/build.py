@@ -5,14 +5,16 @@ data files and injected parameters). The engine knows nothing about the book it 
 are offered, how the input is checked and what is published come from a :class:`~ketamine_ptsd.engine.plan.Project`
 (:mod:`ketamine_ptsd.project` is this repository's).
 
-Each notebook's execution is keyed on everything that can change its output: its source, the library
+Each notebook's execution is keyed on everything that can change its output: what its kernel sees of its
+source (its code cells in order, with their tags and metadata, and the notebook's metadata), the library
 modules it imports (found with ``importlib``, transitively), the input's digest, the values of the
 parameters it declares, the lock file, and every file under the project's folder it read when it last ran
 (recorded by an audit hook in its kernel, :mod:`ketamine_ptsd.engine.kernel_state`, and kept with its key).
-A notebook whose key is unchanged is not executed again; a book whose notebooks and sources are unchanged
-is not rendered again, and a render reads and writes only the pages that changed
-(:class:`~ketamine_ptsd.engine.render.Renderer`). All build state lives in ``OUT/.state``, so deleting the output folder gives a
-clean build.
+A notebook whose key is unchanged is not executed again; when only its prose changed, its last execution
+takes the Markdown of the source as it is now (:func:`~ketamine_ptsd.engine.plan.with_prose`). A book
+whose notebooks and sources are unchanged is not rendered again, and a render reads and writes only the pages
+that changed (:class:`~ketamine_ptsd.engine.render.Renderer`). All build state lives in ``OUT/.state``, so
+deleting the output folder gives a clean build.
 
 One build at a time holds ``OUT`` (:mod:`ketamine_ptsd.engine.output`), and it replaces only what it made.
 Nothing is published until everything has succeeded: the new HTML and results replace the old ones only at
@@ -77,15 +79,19 @@ def build(
     with OutputFolder(out, project.name, [*published, PDF_FILENAME], wait, echo) as folder:
         values, input_digest = project.inputs()
         state = State(out)
-        # Started first: its imports take longer than planning, and overlap it. The environment may live
-        # under the project's folder (.venv); the lock file stands for it.
+        # Started first: its imports take longer than planning, and overlap it; a warm one is taken only if a
+        # notebook is to run. The environment may live under the project's folder (.venv): the lock stands for it.
         zygote_args = (list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
-        zygote = warm.zygote(*zygote_args) if warm is not None else Zygote(*zygote_args)
+        zygote = Zygote(*zygote_args) if warm is None else None
+        if warm is not None:
+            warm.expect(*zygote_args)
         renderer: Renderer | None = None
         try:
             parsed = _parsed(state)
             toc = read_toc(project.root, parsed)
             plan = plan_notebooks(project, toc, values, input_digest, state, echo, report, parsed)
+            if warm is not None and plan.todo:
+                zygote = warm.zygote(*zygote_args)
             render_base = render_code_key(project)
             unchanged = (
                 not plan.todo
@@ -102,7 +108,8 @@ def build(
 
             jobs = jobs or os.cpu_count() or 1
             execute_notebooks(plan, zygote, state, jobs, echo, report, folder.failed_dir, prepare_then_start_renderer)
-            zygote.close()  # now, not after rendering: its memory and any unfinished imports are of no more use
+            if zygote is not None:
+                zygote.close()  # now, not after rendering: its memory and any unfinished imports are of no more use
             if renderer is None:
                 echo("render: unchanged, not rendered")
             else:
@@ -110,7 +117,8 @@ def build(
                 results = project.results({name: state.notebooks / f"{name}.ipynb" for name in toc.notebooks})
                 new_html = renderer.wait(echo)
         finally:
-            zygote.close()
+            if zygote is not None:
+                zygote.close()
             if renderer is not None:
                 renderer.close()
         if renderer is not None:

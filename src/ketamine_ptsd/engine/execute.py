@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ketamine_ptsd.engine.output import sha256_file
-from ketamine_ptsd.engine.plan import BuildFailed, BuildReport, Item, Plan, Record, State
+from ketamine_ptsd.engine.plan import BuildFailed, BuildReport, Item, Plan, Record, State, notebook_text, sha_text
 
 if TYPE_CHECKING:
     from ketamine_ptsd.engine.kernels import WarmKernel, Zygote
@@ -68,7 +68,7 @@ def _execute(name: str, source: str, params: dict, target: Path, kernel: WarmKer
         # The parameters actually used are shown, collapsed; the defaults they replaced are not.
         if "injected-parameters" in tags:
             tags.append("hide-cell")
-    target.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    target.write_text(notebook_text(executed), encoding="utf-8")
 
 
 def _reads_log(target: Path) -> Path:
@@ -89,16 +89,28 @@ def _run(item: Item, kernel: WarmKernel, plan: Plan, state: State, echo, failed_
     os.replace(target, executed)
     reads = dict(line.split("\t") for line in _reads_log(target).read_text(encoding="utf-8").splitlines())
     _reads_log(target).unlink()
-    record = Record(item.key, dict(sorted(reads.items())), sha256_file(executed))
+    record = Record(item.key, dict(sorted(reads.items())), sha256_file(executed), sha_text(item.source))
     state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
     plan.keys[item.name] = record.full_key()
     echo(f"execute: {item.name}: {time.perf_counter() - started:.1f} s")
     return item.name
 
 
+def write_prose(plan: Plan, state: State) -> None:
+    """Put the notebooks whose prose alone changed in place of their last execution, with their records.
+
+    The record is written first: a build stopped between the two finds a notebook its record does not vouch
+    for, and executes it again.
+    """
+    for item in plan.prose:
+        text, record = item.prose
+        state.write(f"notebooks/{item.name}.key", json.dumps(record.__dict__, indent=1))
+        state.write(f"notebooks/{item.name}.ipynb", text)
+
+
 def execute_notebooks(
     plan: Plan,
-    zygote: Zygote,
+    zygote: Zygote | None,
     state: State,
     jobs: int,
     echo,
@@ -106,14 +118,17 @@ def execute_notebooks(
     failed_dir: Callable[[], Path],
     meanwhile: Callable[[], Any],
 ) -> Any:
-    """Execute the planned notebooks, ``jobs`` at a time in kernels forked from ``zygote``, recording each
-    one's key and the files it read; returns what ``meanwhile`` returned.
+    """Execute the planned notebooks, ``jobs`` at a time in kernels forked from ``zygote`` (None only when
+    there are none), recording each one's key and the files it read, and write those whose prose alone
+    changed (:func:`write_prose`); returns what ``meanwhile`` returned.
 
     ``meanwhile`` (checking the input) runs in this thread while the kernels start and import their
-    libraries; the notebooks start once it has returned, and none does if it raises.
+    libraries; the notebooks start once it has returned, and nothing is written if it raises.
     """
     if not plan.todo:
-        return meanwhile()
+        result = meanwhile()
+        write_prose(plan, state)
+        return result
     from ketamine_ptsd.engine.kernels import KernelFailed, WarmKernel
 
     zygote.preload(sorted({module for item in plan.todo for module in item.modules}))
@@ -147,6 +162,7 @@ def execute_notebooks(
         futures = [executor.submit(worker, i) for i in range(workers)]
         try:
             result = meanwhile()
+            write_prose(plan, state)
             state.notebooks.mkdir(parents=True, exist_ok=True)
             go.set()
             errors = [e for future in futures for e in future.result()]

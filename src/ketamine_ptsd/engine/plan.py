@@ -12,7 +12,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -92,12 +92,21 @@ class Parsed:
     parameters: list[str] | None
     #: The Python of its code cells, IPython magics turned into the calls they stand for.
     code: str
+    #: SHA-256 of what its kernel can see (:func:`kernel_view`): its execution is keyed on this, not on its prose.
+    kernel: str
+
+
+def kernel_view(notebook) -> list:
+    """What executing a notebook (jupytext's) depends on: its metadata (the kernel), and its code cells in
+    order with their metadata (the ``parameters`` tag places the injected parameters; papermill and nbclient
+    read other tags, such as ``raises-exception``). Its Markdown cells only the rendering reads."""
+    return [notebook.metadata, [[c.source, c.metadata] for c in notebook.cells if c.cell_type == "code"]]
 
 
 def parse(source: str, cache: dict[str, dict] | None = None) -> Parsed:
     """Read MyST Markdown ``source``; ``cache`` (by the source's SHA-256) spares a rebuild importing jupytext."""
     digest = sha_text(source)
-    if cache is not None and digest in cache:
+    if cache is not None and cache.get(digest, {}).keys() == Parsed.__dataclass_fields__.keys():
         return Parsed(**cache[digest])
     import jupytext
     from IPython.core.inputtransformer2 import TransformerManager
@@ -114,7 +123,12 @@ def parse(source: str, cache: dict[str, dict] | None = None) -> Parsed:
                     parameters += [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and n.id not in parameters]
             break
     transform = TransformerManager().transform_cell
-    parsed = Parsed("kernelspec" in notebook.metadata, parameters, "\n".join(transform(c.source) for c in cells))
+    parsed = Parsed(
+        "kernelspec" in notebook.metadata,
+        parameters,
+        "\n".join(transform(c.source) for c in cells),
+        sha_text(json.dumps(kernel_view(notebook), sort_keys=True)),
+    )
     if cache is not None:
         cache[digest] = parsed.__dict__
     return parsed
@@ -238,11 +252,20 @@ def import_closure(code: str, package: str) -> dict[str, Path]:
     return dict(sorted(seen.items()))
 
 
-def notebook_key(source: str, params: dict[str, Any], input_digest: str, modules: dict[str, Path], lock: str) -> str:
-    """The key of a notebook's execution, before the files it reads (:class:`Record`) are added."""
+def notebook_key(
+    source: str,
+    params: dict[str, Any],
+    input_digest: str,
+    modules: dict[str, Path],
+    lock: str,
+    cache: dict[str, dict] | None = None,
+) -> str:
+    """The key of a notebook's execution, before the files it reads (:class:`Record`) are added: of its
+    source, only what the kernel sees (:func:`kernel_view`)."""
     # kernel_state runs before every notebook, in the kernel, so it belongs to every notebook's code.
     hashes = {name: sha256_file(path) for name, path in modules.items()} | {"(kernel state)": sha256_file(KERNEL_STATE)}
-    payload = {"source": sha_text(source), "modules": hashes, "input": input_digest, "params": params, "lock": lock}
+    kernel = parse(source, cache).kernel
+    payload = {"kernel": kernel, "modules": hashes, "input": input_digest, "params": params, "lock": lock}
     return sha_text(json.dumps(payload, sort_keys=True, default=str))
 
 
@@ -273,15 +296,18 @@ class State:
 
 @dataclass
 class Record:
-    """What a notebook's last execution depended on: its key, and the files it read with their SHA-256; and
-    the SHA-256 of the executed notebook it left, so a copy cut short or changed is not trusted."""
+    """What a notebook's last execution depended on: its key, and the files it read with their SHA-256; the
+    SHA-256 of the executed notebook it left, so a copy cut short or changed is not trusted; and the SHA-256
+    of the source whose Markdown that notebook carries (:func:`with_prose`)."""
 
     key: str
     reads: dict[str, str]
     output: str
+    source: str
 
     def full_key(self) -> str:
-        return sha_text(json.dumps([self.key, self.reads], sort_keys=True))
+        """The key of the executed notebook as rendered: its execution's, and its prose."""
+        return sha_text(json.dumps([self.key, self.reads, self.source], sort_keys=True))
 
     @classmethod
     def load(cls, text: str | None) -> Record | None:
@@ -308,6 +334,9 @@ class Item:
     params: dict[str, Any]
     key: str
     modules: dict[str, Path]
+    #: For a notebook whose code is unchanged and whose prose is not: its last execution with the prose of
+    #: ``source`` (:func:`with_prose`) and its record, to be written once the input is checked.
+    prose: tuple[str, Record] | None = None
 
 
 @dataclass
@@ -316,6 +345,7 @@ class Plan:
     keys: dict[str, str]  # every notebook's full key (for those to execute: known once they have run)
     todo: list[Item]  # those to execute
     lock: str  # SHA-256 of the lock file ("" without one)
+    prose: list[Item] = field(default_factory=list)  # those not to execute whose prose changed
 
 
 def plan_notebooks(
@@ -340,15 +370,61 @@ def plan_notebooks(
         except (BuildFailed, SyntaxError) as exc:
             raise BuildFailed(f"notebook {name}: {exc}") from None
         item = plan.items[name] = Item(
-            name, source, params, notebook_key(source, params, input_digest, modules, lock), modules
+            name, source, params, notebook_key(source, params, input_digest, modules, lock, cache), modules
         )
         record = Record.load(state.read(f"notebooks/{name}.key"))
         if record and record.unchanged(item.key, project.root):
-            if record.intact(state.notebooks / f"{name}.ipynb"):
+            executed = state.notebooks / f"{name}.ipynb"
+            if not record.intact(executed):
+                echo(f"cache: {name}.ipynb damaged or missing, executing again")
+            elif record.source == sha_text(source):
                 plan.keys[name] = record.full_key()
                 report.cached.append(name)
                 echo(f"execute: {name}: unchanged, not executed")
                 continue
-            echo(f"cache: {name}.ipynb damaged or missing, executing again")
+            elif (notebook := with_prose(json.loads(executed.read_text(encoding="utf-8")), source)) is not None:
+                text = notebook_text(notebook)
+                record = replace(record, output=sha_text(text), source=sha_text(source))
+                item.prose = text, record
+                plan.prose.append(item)
+                plan.keys[name] = record.full_key()
+                report.cached.append(name)
+                echo(f"execute: {name}: only its prose changed, not executed")
+                continue
         plan.todo.append(item)
     return plan
+
+
+def notebook_text(notebook: dict) -> str:
+    """An executed notebook (its JSON) as the build stores it."""
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def with_prose(executed: dict, source: str) -> dict | None:
+    """The ``executed`` notebook (its JSON) with the Markdown and raw cells of MyST ``source`` in place of its
+    own: its code cells, with their outputs and the parameters papermill injected after them, stand where
+    ``source`` has them. None when ``source``'s code cells are not those that ran."""
+    import jupytext
+
+    current = jupytext.reads(source, fmt="md:myst")
+    ran: list[dict] = []
+    injected: dict[int, list[dict]] = {}  # by the number of code cells before them
+    for cell in executed["cells"]:
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            injected.setdefault(len(ran), []).append(cell)
+        elif cell["cell_type"] == "code":
+            ran.append(cell)
+    code = [cell.source for cell in current.cells if cell.cell_type == "code"]
+    if code != ["".join(cell["source"]) for cell in ran]:
+        return None
+    cells, done = list(injected.get(0, [])), 0
+    for cell in current.cells:
+        if cell.cell_type == "code":
+            done += 1
+            cells += [ran[done - 1], *injected.get(done, [])]
+        else:
+            # As the build stores an executed notebook's cells: the source in lines, tags always present.
+            metadata = {"tags": [], **cell.metadata}
+            lines = cell.source.splitlines(True)
+            cells.append({"cell_type": cell.cell_type, "id": cell.id, "metadata": metadata, "source": lines})
+    return {**executed, "cells": cells}

@@ -1,5 +1,5 @@
-"""Sphinx hooks for the book: every inline script once, pages re-read when a value they glue changes, and
-citation lists that assistive technology can read.
+"""Sphinx hooks for the book: every inline script once, pages re-read when a value they glue changes,
+citation lists that assistive technology can read, and a bibliography formatted once.
 
 sphinx-thebe registers its configuration script each time Sphinx reads documents, and Jupyter Book reads
 twice, so every page declared ``THEBE_JS_URL`` twice and the browser logged an error on each page.
@@ -8,9 +8,18 @@ A page can show a value glued in another notebook (myst-nb's ``path::key``), but
 dependency between the two: a build that reads only changed documents would keep the page's old value.
 So the documents each page glues from are kept in the build environment, and a page is read again
 whenever one of them changed.
+
+sphinxcontrib-bibtex formats every entry of every bibliography whenever Sphinx reads any document (with its
+tooltips, twice): 0.24 s of the book's render after one page changed. The entries as formatted are kept in the
+build environment, keyed on everything formatting reads (:func:`_formatting_key`), and formatted again only
+when that changed.
 """
 
 from __future__ import annotations
+
+import functools
+import hashlib
+import json
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -53,6 +62,69 @@ def _merge(app, env, docnames, other) -> None:
 def _pages_gluing_from_changes(app, env, added, changed, removed) -> list[str]:
     touched = set(added) | set(changed) | set(removed)
     return sorted(name for name, sources in _glued_from(env).items() if sources & touched and name not in touched)
+
+
+@functools.cache
+def _style_code(name: str) -> str:
+    """A digest of the code of pybtex's formatting style ``name``: its module and the modules it imports, as this
+    process imported them (:func:`_remember_styles` asks before any page is read)."""
+    import pybtex.plugin
+
+    from ketamine_ptsd.engine.memo import code_key
+
+    return code_key(pybtex.plugin.find_plugin("pybtex.style.formatting", name).__module__)
+
+
+def _remember_styles(app) -> None:
+    for name in (app.config.bibtex_default_style, app.config.bibtex_tooltips_style):
+        if name:
+            _style_code(name)
+
+
+def _formatting_key(domain, bibliography, keys: list[str], tooltips: bool, tooltips_style: str) -> str:
+    """What formatting a bibliography reads: its entries (the bib files' bytes, as read, and the keys chosen, in
+    citation order), the pybtex styles with their code, the label prefix and the tooltips' settings."""
+    styles = [bibliography.style, *([tooltips_style] if tooltips and tooltips_style else [])]
+    files = [hashlib.sha256(path.read_bytes()).hexdigest() for path in bibliography.bibfiles]
+    encoding = domain.env.config.bibtex_encoding
+    payload = [files, encoding, keys, styles, [_style_code(s) for s in styles], bibliography.labelprefix, tooltips]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def _bibtex_domain():
+    """sphinxcontrib-bibtex's domain, its formatted entries kept in the environment (one set per bibliography).
+
+    A formatting that warned never reaches a later build: a warning fails the render, and the render folder,
+    with the environment, is then made afresh.
+    """
+    from sphinxcontrib.bibtex.domain import BibtexDomain
+
+    class Domain(BibtexDomain):
+        def get_formatted_entries(self, bibliography_key, docnames, tooltips, tooltips_style):
+            bibliography = self.bibliographies[bibliography_key]
+            entries = {entry.key: entry for _, entry in self.get_sorted_entries(bibliography_key, docnames)}
+            key = _formatting_key(self, bibliography, list(entries), tooltips, tooltips_style)
+            kept = _formatted(self.env)
+            if bibliography_key not in kept or kept[bibliography_key][0] != key:
+                formatted = super().get_formatted_entries(bibliography_key, docnames, tooltips, tooltips_style)
+                kept[bibliography_key] = key, [(entry.key, text, tip) for entry, text, tip in formatted]
+            return [(entries[name], text, tip) for name, text, tip in kept[bibliography_key][1]]
+
+    return Domain
+
+
+def _keep_formatted_bibliographies(app, config) -> None:
+    """In a book that has bibliographies (every extension is set up by now, and no domain made yet)."""
+    if "sphinxcontrib.bibtex" in app.extensions:
+        app.add_domain(_bibtex_domain(), override=True)
+        app.connect("builder-inited", _remember_styles)
+
+
+def _formatted(env) -> dict:
+    """Per bibliography, the key of its formatting and its entries as formatted (kept in the pickled environment)."""
+    if not hasattr(env, "kp_formatted_bibliographies"):
+        env.kp_formatted_bibliographies = {}
+    return env.kp_formatted_bibliographies
 
 
 def _translator():
@@ -126,6 +198,7 @@ def _one_toggle_per_computation():
 
 
 def setup(app):
+    app.connect("config-inited", _keep_formatted_bibliographies)
     app.add_post_transform(_one_toggle_per_computation())
     for builder in ("html", "singlehtml", "dirhtml"):
         app.set_translator(builder, _translator(), override=True)

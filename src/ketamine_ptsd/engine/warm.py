@@ -53,12 +53,17 @@ class Warm:
                 digest.update(str(path).encode() + path.read_bytes())
         return digest.hexdigest()
 
-    def zygote(self, libraries: list[str], watch: Path, ignore: list[Path]) -> Zygote:
-        """A zygote for a build: the spare if it was made with these arguments and its imports still hold."""
+    def expect(self, libraries: list[str], watch: Path, ignore: list[Path]) -> None:
+        """Say what the builds' zygotes are made with (a build that executes nothing takes none): a spare made
+        with other arguments is closed, and :meth:`refill` makes one with these."""
         args = (list(libraries), watch, list(ignore))
         if args != self.zygote_args:
             self._close_zygote()
             self.zygote_args = args
+
+    def zygote(self, libraries: list[str], watch: Path, ignore: list[Path]) -> Zygote:
+        """A zygote for a build: the spare if it was made with these arguments and its imports still hold."""
+        self.expect(libraries, watch, ignore)
         self._refill_zygote()
         zygote, self.spare_zygote = self.spare_zygote, None
         return zygote
