@@ -7,6 +7,8 @@ score, killed / (killed + survived), the surviving mutants, and the time per mut
 
     python benchmarks/mutation.py                      # every module of MODULES
     python benchmarks/mutation.py bias.py durability.py
+    python benchmarks/mutation.py limitations/missing.py   # a module of a sub-package
+    python benchmarks/mutation.py limitations/             # each module of a sub-package
     python benchmarks/mutation.py bias.py --only 'ketamine_ptsd.analysis.bias.x_bias_analysis__mutmut_*'
 
 The machine is shared: one worker unless ``--max-children`` says otherwise. Survivors judged equivalent are
@@ -29,7 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSIS = "src/ketamine_ptsd/analysis"
 
-#: Each module of analysis/ with the fast-tier test files that test it (the oracle).
+#: The test files of the limitations/ and reconstruction/ sub-packages, which test their modules together
+#: (the chapter summary and the figures call several modules at once).
+_LIMITATIONS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_limitation*.py"))
+_RECONSTRUCTION = ["tests/test_reconstruct.py", "tests/test_reconstruct_many.py", "tests/test_memo.py"]
+
+#: Each module of analysis/ with the fast-tier test files that test it (the oracle). A module of a
+#: sub-package is named by its path under analysis/ (``limitations/missing.py``).
 MODULES = {
     "outcomes.py": ["tests/test_outcomes.py", "tests/test_stats.py"],
     "effects.py": ["tests/test_effects.py", "tests/test_stats.py"],
@@ -48,6 +56,21 @@ MODULES = {
     "claims.py": ["tests/test_claims.py", "tests/test_claims_edges.py"],
     "consistency.py": ["tests/test_consistency.py", "tests/test_consistency_text.py", "tests/test_claims.py"],
     "summary_effects.py": ["tests/test_summary_effects.py", "tests/test_claims.py"],
+    "describe.py": ["tests/test_privacy.py", "tests/test_claims.py", "tests/test_reconstruct_many.py"],
+    "adverse_events.py": ["tests/test_durability.py", "tests/test_claims.py"],
+    "values.py": ["tests/test_values.py", "tests/test_claims.py"],
+    "limitations/_common.py": _LIMITATIONS,
+    "limitations/benchmarks.py": _LIMITATIONS,
+    "limitations/followup.py": _LIMITATIONS,
+    "limitations/missing.py": [*_LIMITATIONS, "tests/test_multiverse.py"],
+    "limitations/multiplicity.py": _LIMITATIONS,
+    "limitations/regression.py": _LIMITATIONS,
+    "limitations/representativeness.py": _LIMITATIONS,
+    "limitations/safety.py": _LIMITATIONS,
+    "reconstruction/targets.py": _RECONSTRUCTION,
+    "reconstruction/bundled.py": _RECONSTRUCTION,
+    "reconstruction/many.py": _RECONSTRUCTION,
+    "reconstruction/spread.py": _RECONSTRUCTION,
 }
 
 #: What the scratch copy holds: the package, its tests, and the data and book sources some unit tests read.
@@ -84,7 +107,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", default=[], help="mutant-name globs to run (default: all)")
     parser.add_argument("--max-children", type=int, default=1)
     args = parser.parse_args()
-    modules = args.modules or list(MODULES)
+    # A sub-package's folder (``limitations/``) stands for each of its modules.
+    modules = [m for arg in args.modules or list(MODULES) for m in ([arg] if arg in MODULES else _under(arg))]
     if unknown := set(modules) - set(MODULES):
         parser.error(f"not in MODULES: {', '.join(sorted(unknown))}")
 
@@ -115,13 +139,13 @@ def main() -> int:
     by_module: dict[str, Counter] = defaultdict(Counter)
     for name, word in status.items():
         by_module[module_of(name)][word] += 1
-    print(f"\n{'module':<24} killed/(killed+survived)   other")
+    print(f"\n{'module':<34} killed/(killed+survived)   other")
     for module in sorted(by_module):
         counts = by_module[module]
         killed, survived = sum(counts[k] for k in KILLED), counts["survived"]
         other = {k: v for k, v in counts.items() if k not in (*KILLED, "survived")}
         print(
-            f"{module:<24} {killed:>5}/{killed + survived:<5} {killed / max(killed + survived, 1):7.1%}   {other or ''}"
+            f"{module:<34} {killed:>5}/{killed + survived:<5} {killed / max(killed + survived, 1):7.1%}   {other or ''}"
         )
     survivors = sorted(name for name, word in status.items() if word == "survived")
     untested = sorted(name for name, word in status.items() if word == "no tests")
@@ -130,6 +154,11 @@ def main() -> int:
     print(f"\n{len(status)} mutants in {seconds:.0f} s ({seconds / max(len(status), 1):.2f} s a mutant, with setup)")
     print(f"mutants, mutmut's log and state in {work} (mutmut show <name> there, with PYTHONPATH={env['PYTHONPATH']})")
     return 0
+
+
+def _under(folder: str) -> list[str]:
+    """The modules of MODULES in ``folder`` (``limitations/``); ``[folder]`` itself if none, to be refused."""
+    return [m for m in MODULES if m.startswith(folder.rstrip("/") + "/")] or [folder]
 
 
 def _glob(pattern: str) -> str:

@@ -48,6 +48,12 @@ def test_followup_summary_shows_a_percentile_only_with_min_cell_patients_beyond_
     # Ties: when at least min_cell completers share the shortest interval, the 5th percentile is theirs.
     tied = L.followup_summary(make_cohort([50] * 40, [30] * 40, days=[7] * 6 + list(range(8, 42))), min_cell=5)
     assert tied["p05"] == 7 and "p05" not in tied["suppressed"]
+    # A tie counts on both sides of it. Sorted days 3, 7 x5, 8..35, 50 x5, 60: the 5th percentile (position
+    # 0.05 * 39 = 1.95) is 7, with 6 days at or below it but 1 strictly below; the 95th (37.05) is 50, with 6
+    # at or above it but 1 strictly above. Both are shown.
+    tie_days = [3] + [7] * 5 + list(range(8, 36)) + [50] * 5 + [60]
+    both = L.followup_summary(make_cohort([50] * 40, [30] * 40, days=tie_days), min_cell=5)
+    assert (both["p05"], both["p95"]) == (7, 50) and both["suppressed"] == []
     # Fewer than min_cell completers with an interval: the count and every statistic are suppressed.
     few = L.followup_summary(make_cohort([50] * 6, [30] * 6, days=[10, 20, 30, 40, None, None]), min_cell=5)
     assert few["n"] is None and few["median"] is None and few["mean"] is None and few["n_completers_missing"] is None

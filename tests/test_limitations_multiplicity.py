@@ -25,6 +25,7 @@ def test_multiplicity_matches_statsmodels():
     names = ["age", "gender", "days_between", "n_psych_meds", "psychotherapy"]
     holm = multipletests(raw, alpha=0.05, method="holm")
     bonf = multipletests(raw, alpha=0.05, method="bonferroni")
+    np.testing.assert_allclose(out.loc[names, "p_raw"].astype(float), raw)
     np.testing.assert_allclose(out.loc[names, "p_holm"].astype(float), holm[1])
     np.testing.assert_allclose(out.loc[names, "p_bonferroni"].astype(float), bonf[1])
     assert out.loc[names, "significant_holm"].tolist() == holm[0].tolist()
@@ -42,6 +43,9 @@ def test_multiplicity_matches_statsmodels():
 def test_multiplicity_ties_and_empty():
     out = L.multiplicity({"a": 0.02, "b": 0.02, "c": 0.9})
     np.testing.assert_allclose(out["p_holm"], multipletests([0.02, 0.02, 0.9], method="holm")[1])
+    # Bonferroni caps at 1: 0.9 * 3 = 2.7.
+    np.testing.assert_allclose(out["p_bonferroni"], multipletests([0.02, 0.02, 0.9], method="bonferroni")[1])
+    assert out["p_bonferroni"].iloc[2] == 1
     empty = L.multiplicity({"a": None})
     assert empty.attrs["k"] == 0 and empty.attrs["fwer_uncorrected"] == 0
     assert empty.attrs["n_significant"] == {"raw": 0, "holm": 0, "bonferroni": 0}
@@ -56,3 +60,19 @@ def test_multiplicity_paragraph_carries_the_counts_or_says_there_is_no_family():
     no_tests = L.multiplicity({"age": None})
     text = LT.multiplicity.paragraph(no_tests, 2, {"psychotherapy_p": None, "suppressed": []}, 0.05, 5).data
     assert text.startswith("The data allow no moderator test") and "fewer than 5 completers" in text
+
+
+def test_multiplicity_counts_p_exactly_at_alpha_as_not_significant():
+    # Raw p = alpha; Holm's smallest p doubled (2 tests) is 0.025 * 2 = 0.05 = alpha, exactly in floating point.
+    at = L.multiplicity({"a": 0.05, "b": 0.5}, alpha=0.05)
+    assert at["significant_raw"].tolist() == [False, False]
+    holm_at = L.multiplicity({"a": 0.025, "b": 0.5}, alpha=0.05)
+    assert holm_at["p_holm"].iloc[0] == 0.05
+    assert holm_at["significant_raw"].tolist() == [True, False]
+    assert holm_at["significant_holm"].tolist() == [False, False]
+
+
+def test_multiplicity_uses_its_alpha_for_the_familywise_rate():
+    out = L.multiplicity({"a": 0.06, "b": 0.5, "c": 0.08}, alpha=0.10)
+    assert out.attrs["fwer_uncorrected"] == pytest.approx(1 - 0.90**3)  # 0.271
+    assert out.attrs["n_significant"] == {"raw": 2, "holm": 0, "bonferroni": 0}

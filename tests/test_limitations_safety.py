@@ -19,7 +19,7 @@ def test_zero_event_upper_bound_is_clopper_pearson():
         assert (1 - out["upper"]) ** n == pytest.approx(0.025)
         assert out["upper_pct"] == pytest.approx(100 * exact, rel=1e-9)
     assert L.zero_event_upper_bound(117, 0.90)["upper"] < L.zero_event_upper_bound(117, 0.95)["upper"]
-    assert L.zero_event_upper_bound(0)["upper"] is None
+    assert L.zero_event_upper_bound(0) == {"n": 0, "upper": None, "upper_pct": None}
 
 
 def test_safety_paragraph_gives_the_bound_as_one_patient_in_so_many():
