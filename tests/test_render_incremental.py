@@ -97,7 +97,8 @@ BIB = """@book{first,
 @pytest.mark.parametrize("hooked", [True, False])
 def test_the_bibliography_is_formatted_again_only_when_it_changed(tmp_path, monkeypatch, hooked):
     """sphinxcontrib-bibtex formats every entry whenever any page is read; with the hook, a render that changed
-    another page formats none and writes the same bibliography, and a changed entry is formatted and shown."""
+    another page formats none and writes the same bibliography, and a changed entry is formatted and shown, on
+    the bibliography and in the citations of the pages that cite it."""
     src, out, log = tmp_path / "src", tmp_path / "out", tmp_path / "formatted.log"
     src.mkdir()
     monkeypatch.setenv("FORMAT_LOG", str(log))
@@ -127,7 +128,10 @@ def test_the_bibliography_is_formatted_again_only_when_it_changed(tmp_path, monk
     render(src, out)
     # Without the hook every entry is formatted again: the cost the hook exists to spare.
     assert (log.read_text() == "") is hooked and (out / "bibliography.html").read_text() == bibliography
+    assert "A Second Book" in (out / "text.html").read_text()  # a citation's tooltip: the entry as formatted
     (src / "references.bib").write_text(BIB.replace("A Second Book", "A Second Book, Revised"))
     render(src, out)
     assert "second" in log.read_text().split()
     assert "A Second Book, Revised" in (out / "bibliography.html").read_text()
+    # The page that cites it is read again too; without the hook it keeps the old tooltip.
+    assert ("A Second Book, Revised" in (out / "text.html").read_text()) is hooked

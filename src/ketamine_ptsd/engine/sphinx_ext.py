@@ -12,7 +12,8 @@ whenever one of them changed.
 sphinxcontrib-bibtex formats every entry of every bibliography whenever Sphinx reads any document (with its
 tooltips, twice): 0.24 s of the book's render after one page changed. The entries as formatted are kept in the
 build environment, keyed on everything formatting reads (:func:`_formatting_key`), and formatted again only
-when that changed.
+when that changed. And when a bib file changed, every page that cites is read again: sphinxcontrib-bibtex
+makes only the page listing a bibliography depend on it, so the others kept their citations' old tooltips.
 """
 
 from __future__ import annotations
@@ -118,6 +119,20 @@ def _keep_formatted_bibliographies(app, config) -> None:
     if "sphinxcontrib.bibtex" in app.extensions:
         app.add_domain(_bibtex_domain(), override=True)
         app.connect("builder-inited", _remember_styles)
+        app.connect("env-get-outdated", _pages_citing_a_changed_bib_file)
+
+
+def _pages_citing_a_changed_bib_file(app, env, added, changed, removed) -> list[str]:
+    """Every page that cites, once a bib file changed: its citations' labels and tooltips come from the entries,
+    but sphinxcontrib-bibtex makes only the pages listing a bibliography depend on the bib files."""
+    from pathlib import Path
+
+    digest = hashlib.sha256(b"".join(Path(app.srcdir, f).read_bytes() for f in app.config.bibtex_bibfiles)).hexdigest()
+    before, env.kp_bib_files = getattr(env, "kp_bib_files", None), digest
+    if before in (None, digest):  # None: a new environment, in which Sphinx reads every page
+        return []
+    touched = set(added) | set(changed) | set(removed)
+    return sorted({ref.docname for ref in env.get_domain("cite").citation_refs} - touched)
 
 
 def _formatted(env) -> dict:
