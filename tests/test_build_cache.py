@@ -373,8 +373,9 @@ def test_new_data_in_the_same_output_folder_reexecutes_everything(bundled, tmp_p
     assert json.loads((work / "results.json").read_text())["pre_mean"] == results["pre_mean"]
 
 
-#: The reference files the notebooks may read, whoever reads them (or none does): every YAML file under data/.
-REFERENCE_FILES = sorted(p.name for p in paths.DATA.glob("*.yml"))
+#: The reference files the notebooks may read, whoever reads them (or none does): every YAML file under data/,
+#: and the bibliography, which tables cite their sources from (relative to the repository).
+REFERENCE_FILES = [*sorted(f"data/{p.name}" for p in paths.DATA.glob("*.yml")), "book/references.bib"]
 
 
 class RepoCopy:
@@ -459,7 +460,7 @@ def test_a_configuration_sphinx_cannot_load_fails_the_render_and_keeps_the_last_
 def test_an_edited_reference_file_reexecutes_exactly_its_readers(repo_copy, name, tmp_path):
     """Its readers, found independently of the build's records: the notebooks that fail in a clean build
     without the file."""
-    reference = repo_copy.repo / "data" / name
+    reference = repo_copy.repo / name
     text = reference.read_text()
     repo_copy.build()
     reference.write_text(text + "\n# edited by a test\n")
@@ -474,7 +475,7 @@ def test_an_edited_reference_file_reexecutes_exactly_its_readers(repo_copy, name
     readers = set(re.findall(r"notebook (\w+) failed in cell", err))
     assert executed == readers, err
     if not readers:
-        assert name in err or "published:" in err, err
+        assert reference.name in err or "published:" in err, err
 
 
 @pytest.mark.pipeline

@@ -32,3 +32,17 @@ def test_a_tables_source_is_found_in_the_bibliography_by_author_and_year_or_by_d
     assert citations.find(title_first) == "borgogna2024"
     assert citations.find("this re-analysis") is None
     assert citations.find("Blanchard et al. 2023, J Trauma Stress") is None
+
+
+def test_the_bibliography_is_read_again_at_every_call(tmp_path, monkeypatch):
+    """A build runs notebook after notebook in one kernel and records the files each one reads: every
+    notebook that cites reads the file itself (then a changed entry runs it again), and sees it as it is."""
+    bib = tmp_path / "references.bib"
+    text = citations.BIB_FILE.read_text(encoding="utf-8")
+    holm = text.index("@article{holm1979,")
+    text = text[:holm] + text[holm:].replace("year = {1979}", "year = {YEAR}", 1)
+    bib.write_text(text.replace("YEAR", "1979"), encoding="utf-8")
+    monkeypatch.setattr(citations, "BIB_FILE", bib)
+    assert citations.short("holm1979") == "Holm, 1979"
+    bib.write_text(text.replace("YEAR", "1980"), encoding="utf-8")
+    assert citations.short("holm1979") == "Holm, 1980" and "(1980)." in citations.full("holm1979")

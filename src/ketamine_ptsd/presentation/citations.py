@@ -49,9 +49,18 @@ def names(children, context, role, **kwargs):
     return join(**kwargs)[formatted].format_data(context)
 
 
+@functools.cache
+def _text():
+    """pybtex's plain-text backend, looked up once (``render_as`` looks it up in the installed packages' entry
+    points at every call: 17 ms, which made a table citing a few dozen sources take seconds)."""
+    from pybtex.plugin import find_plugin
+
+    return find_plugin("pybtex.backends", "text")()
+
+
 def _surname(person) -> str:
     # Rendered from LaTeX, so "Ot{\\'a}lora" reads "Otálora".
-    return " ".join(part.render_as("text") for part in person.rich_prelast_names + person.rich_last_names)
+    return " ".join(part.render(_text()) for part in person.rich_prelast_names + person.rich_last_names)
 
 
 def author_year(entry) -> str:
@@ -152,11 +161,23 @@ class HouseStyle(_Unsrt):
         ]
 
 
-@functools.cache
 def _entries():
-    from pybtex.database import parse_file
+    """The bibliography's entries. The file is read at every call: a build runs notebook after notebook in one
+    kernel and records the files each reads, so a read kept from an earlier notebook would hide the file from
+    the next, which would not run again when it changed. Only its parsing is kept, for its text."""
+    return _parsed(BIB_FILE.read_text(encoding="utf-8")).entries
 
-    return parse_file(str(BIB_FILE)).entries
+
+@functools.lru_cache(maxsize=1)
+def _parsed(text: str):
+    from pybtex.database import parse_string
+
+    return parse_string(text, "bibtex")
+
+
+@functools.cache
+def _house_style() -> HouseStyle:
+    return HouseStyle()  # its plugins are looked up when it is made
 
 
 def find(source: str) -> str | None:
@@ -185,7 +206,7 @@ def short(key: str) -> str:
 def full(key: str) -> str:
     """The bibliography's entry for ``key``, as plain text."""
     entry = _entries()[key]
-    return HouseStyle().format_entry(short(key), entry).text.render_as("text")
+    return _house_style().format_entry(short(key), entry).text.render(_text())
 
 
 def _round_brackets() -> BracketStyle:
