@@ -1,8 +1,12 @@
 """Recomputed results with every argument away from its default and with later assessments (the fast tier's
-other claims tests pass neither), and the messages of the change-SD bound's refusals."""
+other claims tests pass neither), the messages of the change-SD bound's refusals, the checks at a claim's own
+precision (GRIMMER against an enumeration of every sample), and the adjusted p of a claim that is not computable."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -130,3 +134,64 @@ def test_a_conflicts_issue_is_one_line():
     entry = {"id": "x", "issue": "the  means\n   differ", "between": ["pre_mean_published", "pre_mean_preprint"]}
     (row,) = claims.conflicts(load_claims(), [entry])
     assert row["issue"] == "the means differ" and row["claim_b"] == "pre_mean_preprint"
+
+
+def test_the_cohort_summary_takes_the_cell_size_passed_on():
+    # Two women of 40: a share of 5% that min_cell 2 shows and the default, 5, would hide.
+    cohort = _small_group_cohort()
+    cohort["gender"] = pd.array(["woman"] * 2 + ["man"] * 38, dtype="string")
+    params = dict(mcid=10, reliability=0.82, response_fraction=0.3, remission_cutoff=33, ci_level=0.95)
+    assert claims.recomputed_results(cohort, **params, min_cell=2)["pct_women"] == 100 * 2 / 40
+    hidden = claims.recomputed_results(cohort, **params, min_cell=5)
+    assert hidden["pct_women"] is None and "pct_women" in hidden["suppressed"]
+
+
+def _number(claim_id, key, value, decimals):
+    """A claim of a number, with the fields the checks read."""
+    return {"id": claim_id, "version": "v", "kind": "number", "result_key": key, "value": value, "decimals": decimals}
+
+
+def _reachable(n, mean, mean_decimals, sd, sd_decimals):
+    """Whether some n scores of 0 to 80 have a mean and a sample SD that round to these (either tie rule)."""
+    scores = np.indices((81,) * n).reshape(n, -1).T.astype(float)
+    m, s = scores.mean(axis=1), scores.std(axis=1, ddof=1)
+    near_mean = np.abs(m - mean) <= 0.5 * 10**-mean_decimals + 1e-12
+    return bool((near_mean & (np.abs(s - sd) <= 0.5 * 10**-sd_decimals + 1e-12)).any())
+
+
+def test_grimmer_reads_the_sd_at_its_own_precision():
+    # Three scores with a mean of 0.33 total 1: (0, 0, 1), SD sqrt(1/3) = 0.577. That is 0.6 at one decimal,
+    # not 0.60 at the mean's two.
+    assert _reachable(3, 0.33, 2, 0.6, 1) and not _reachable(3, 0.33, 2, 0.60, 2)
+    for sd_decimals, expected in ((1, True), (2, False)):
+        rows = claims.consistency_report(
+            [
+                _number("n", "n_patients", 3, 0),
+                _number("m", "pre_mean", 0.33, 2),
+                _number("s", "pre_sd", 0.6, sd_decimals),
+            ]
+        )
+        [row] = [r for r in rows if r["check"] == "GRIMMER"]
+        assert row["consistent"] is expected and row["mean_id"] == "m"
+
+
+def test_the_d_check_reads_the_claimed_d_at_its_own_precision():
+    # d_av = 22.97 / sqrt((12^2 + 17^2) / 2) = 1.5611, and over the inputs' rounding (+- 0.005) it stays within
+    # 1.5599 to 1.5623: a d of 1.6 at one decimal (1.55 to 1.65), not 1.60 at two (1.595 to 1.605).
+    d_av = (52.39 - 29.42) / math.sqrt((12.00**2 + 17.00**2) / 2)
+    inputs = [("pre_mean", 52.39), ("pre_sd", 12.00), ("post_mean", 29.42), ("post_sd", 17.00)]
+    given = [_number("n", "n_patients", 117, 0)] + [_number(key, key, value, 2) for key, value in inputs]
+    for decimals, consistent in ((1, True), (2, False)):
+        rows = claims.consistency_report([*given, _number("d", "d_av", 1.6, decimals)])
+        [row] = [r for r in rows if r["check"] == "effect size definition"]
+        assert row["consistent"] is consistent and row["definitions"]["d_av"] == pytest.approx(d_av)
+
+
+def test_a_claim_that_is_not_computable_shows_no_adjusted_p():
+    # The p hidden by the small-cell rule, or missing: its Holm p, even if present, is not shown either.
+    [claim] = [c for c in _claims() if c["id"] == "moderator_age_not_significant_preprint"]
+    hidden = {"moderator_p_age": 0.2, "moderator_p_holm_age": 0.6, "suppressed": ["moderator_p_age"]}
+    for results in (hidden, {"moderator_p_age": None, "moderator_p_holm_age": 0.6}):
+        [row] = claims.compare_claims([claim], results)
+        assert row["status"] == "not computable" and row["recomputed"] is None
+        assert row["p_adjusted"] is None and row["holds_after_adjustment"] is None
