@@ -547,6 +547,30 @@ def test_a_prose_edit_is_rendered_without_executing_anything(repo_copy, chapter)
 
 
 @pytest.mark.pipeline
+def test_a_published_file_is_never_written_again_and_the_unchanged_ones_are_linked(repo_copy, chapter, tmp_path):
+    """The book is staged by hard-linking the files neither the render nor anyone changed since it was
+    published: a page of the last book keeps its bytes (no build writes into a published file), a changed
+    page is a new file, an unchanged one is the same file, and one edited by hand in the book is replaced."""
+    path, text = chapter
+    html = repo_copy.out / "html"
+    cohort, css = html / "notebooks" / "cohort.html", next((html / "_static").glob("*.css"))
+    other = html / "notebooks" / "durability.html"
+    last_cohort, last_css = cohort.read_bytes(), css.read_bytes()
+    os.link(cohort, tmp_path / "last-cohort.html")  # the last book's page, whatever happens to the folder
+    css.write_bytes(last_css + b"/* edited by hand in the published book */\n")
+    unchanged_inode = other.stat().st_ino
+    path.write_text(text.replace("Every characteristic", "Every single characteristic"), encoding="utf-8")
+    repo_copy.build()
+    assert (tmp_path / "last-cohort.html").read_bytes() == last_cohort
+    assert (
+        "Every single characteristic" in page(repo_copy)
+        and cohort.stat().st_ino != tmp_path.joinpath("last-cohort.html").stat().st_ino
+    )
+    assert other.stat().st_ino == unchanged_inode and other.stat().st_nlink == 1
+    assert css.read_bytes() == last_css
+
+
+@pytest.mark.pipeline
 def test_a_glue_reference_edited_in_prose_shows_its_value_or_fails_the_build(repo_copy, chapter):
     path, text = chapter
     n_patients = repo_copy.results()["n_patients"]

@@ -84,7 +84,7 @@ def build(
         zygote_args = (list(project.libraries), project.root, [out, Path(sys.prefix), Path(sys.base_prefix)])
         zygote = Zygote(*zygote_args) if warm is None else None
         if warm is not None:
-            warm.expect(*zygote_args)
+            warm.start(*zygote_args)
         renderer: Renderer | None = None
         try:
             parsed = _parsed(state)

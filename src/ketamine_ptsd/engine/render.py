@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from ketamine_ptsd.engine.output import sha256_file
+from ketamine_ptsd.engine.output import HTML_DIRNAME, sha256_file
 from ketamine_ptsd.engine.plan import BuildFailed, Project, State, Toc, sha_text
 
 if TYPE_CHECKING:
@@ -69,6 +69,13 @@ def _update(source: Path, target: Path) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return True
+
+
+def _stamp(path: Path) -> list[int]:
+    """What changes whenever a file's bytes do, as git's index tells a changed file: inode, size, modification
+    time, and the change time, which no program can set back (a write, a link or an unlink moves it on)."""
+    stat = path.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 class Renderer:
@@ -191,11 +198,45 @@ class Renderer:
         # A copy is published: the render folder keeps its own for the next build to update.
         staged = self.state.dir / "html.new"
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(html, staged)
+        shutil.copytree(html, staged, copy_function=self._copier(html))
         return staged
 
+    #: State file: for each file of the published book, its render file's and its own :func:`_stamp` when
+    #: they last held the same bytes (written once the book is out).
+    MANIFEST = "html.manifest.json"
+
+    def _copier(self, html: Path):
+        """``copytree``'s copy: a file that neither the render nor anything else changed since the book was
+        published is hard-linked to the published one (no byte of a published file is ever written again: a
+        build replaces the folder whole), any other file copied."""
+        self.published_html = self.state.dir.parent / HTML_DIRNAME
+        try:
+            manifest = json.loads(self.state.read(self.MANIFEST) or "{}")
+        except ValueError:
+            manifest = {}
+
+        def copy(source: str, target: str) -> str:
+            name = os.path.relpath(source, html)
+            old = self.published_html / name
+            try:
+                if manifest.get(name) == [_stamp(Path(source)), _stamp(old)]:
+                    os.link(old, target)
+                    return target
+            except OSError:
+                pass  # gone, or a file system without hard links: copied
+            return shutil.copy2(source, target)
+
+        return copy
+
     def published(self) -> None:
-        """The book is out: the next build may update this render."""
+        """The book is out: the next build may update this render, and link to the files it did not change."""
+        html = self.work / "_build" / "html"
+        manifest = {}
+        for path in html.rglob("*"):
+            name = str(path.relative_to(html))
+            if path.is_file() and (self.published_html / name).is_file():
+                manifest[name] = [_stamp(path), _stamp(self.published_html / name)]
+        self.state.write(self.MANIFEST, json.dumps(manifest))
         self.state.write(self.BASE, self.base)
 
     def close(self) -> None:

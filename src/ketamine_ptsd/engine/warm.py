@@ -61,6 +61,12 @@ class Warm:
             self._close_zygote()
             self.zygote_args = args
 
+    def start(self, libraries: list[str], watch: Path, ignore: list[Path]) -> None:
+        """:meth:`expect`, and start a zygote now unless a spare that holds is waiting: the first build's, or
+        the one after a module changed, imports while the build plans, as a build without spares does."""
+        self.expect(libraries, watch, ignore)
+        self._refill_zygote()
+
     def zygote(self, libraries: list[str], watch: Path, ignore: list[Path]) -> Zygote:
         """A zygote for a build: the spare if it was made with these arguments and its imports still hold."""
         self.expect(libraries, watch, ignore)
