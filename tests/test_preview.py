@@ -68,6 +68,25 @@ def test_a_served_page_carries_the_reload_script_and_the_file_does_not(served):
     assert code == 200 and "EventSource" in script and headers["Content-Type"].startswith("text/javascript")
 
 
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [
+        ("?v=03e43079", True),  # Sphinx's checksum of the file
+        ("?digest=55c26ed414f5f8a31ebb", True),  # the theme's
+        ("?a=1&v=03e43079", True),
+        ("", False),
+        ("?v=1", False),  # not a checksum
+        ("?version=03e43079", False),
+        ("?v=03e43079x", False),
+    ],
+)
+def test_only_an_address_naming_its_content_is_kept_by_the_browser(served, query, kept):
+    base, _, _ = served
+    code, _, headers = get(f"{base}/style.css{query}")
+    assert code == 200
+    assert headers["Cache-Control"] == ("max-age=31536000, immutable" if kept else "no-cache")
+
+
 def test_before_the_first_book_the_landing_page_says_it_is_building(served):
     base, html, _ = served
     shutil.rmtree(html)

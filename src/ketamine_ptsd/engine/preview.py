@@ -22,6 +22,7 @@ import http.server
 import importlib.util
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -71,6 +72,9 @@ RELOAD_SCRIPT = """
 })();
 """.replace("__PREFIX__", PREFIX)
 
+#: The query of an address that names its file's content: Sphinx's checksum ``?v=``, the theme's ``?digest=``.
+CHECKSUMMED = re.compile(r"(?:^|&)(?:v|digest)=[0-9a-f]{8,}(?:&|$)")
+
 #: Quiet time after a build before the spares for the next are started: the browser reloads first.
 REFILL_AFTER_MS = 500
 
@@ -116,9 +120,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass  # one line per request would bury the build's own
 
     def end_headers(self) -> None:
-        # Always asked again (a 304 when unchanged): a rebuilt page's images and styles are never taken from
-        # the browser's cache.
-        self.send_header("Cache-Control", "no-cache")
+        # A style or script whose address carries its checksum (Sphinx's ``?v=``, the theme's ``?digest=``) is
+        # a new address when it changes: kept by the browser, a reload does not wait to ask for it again.
+        # Anything else is always asked again (a 304 when unchanged): a rebuilt page's images are never stale.
+        if CHECKSUMMED.search(urlsplit(self.path).query):
+            self.send_header("Cache-Control", "max-age=31536000, immutable")
+        else:
+            self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
     def do_GET(self) -> None:
