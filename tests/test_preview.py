@@ -3,6 +3,7 @@ runs it (real processes: a copy of the repository edited while the preview watch
 
 import fcntl
 import functools
+import http.client
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import pytest
 
 from ketamine_ptsd import paths
 from ketamine_ptsd.data.validate import Problem, ValidationFailed
-from ketamine_ptsd.engine import preview, warm
+from ketamine_ptsd.engine import preview, render, warm
 from ketamine_ptsd.project import KetaminePtsd
 
 from .helpers import CLI
@@ -85,6 +86,23 @@ def test_only_an_address_naming_its_content_is_kept_by_the_browser(served, query
     code, _, headers = get(f"{base}/style.css{query}")
     assert code == 200
     assert headers["Cache-Control"] == ("max-age=31536000, immutable" if kept else "no-cache")
+
+
+def test_the_landing_page_is_a_redirect_said_in_the_reply(served):
+    """The book's index.html only sends the browser on (a meta refresh, for static hosting); the preview says
+    so in its reply, and the published file keeps its own redirect."""
+    base, html, _ = served
+    landing = render.REDIRECT.format(target="notebooks/cohort.html")
+    (html / "index.html").write_text(landing, encoding="utf-8")
+    for path in ("/", "/index.html"):
+        connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=10)
+        connection.request("GET", path)
+        reply = connection.getresponse()
+        assert (reply.status, reply.getheader("Location"), reply.read()) == (302, "/notebooks/cohort.html", b"")
+        connection.close()
+    with urllib.request.urlopen(f"{base}/", timeout=10) as response:
+        assert response.url.endswith("/notebooks/cohort.html") and "The cohort" in response.read().decode()
+    assert (html / "index.html").read_text(encoding="utf-8") == landing
 
 
 def test_before_the_first_book_the_landing_page_says_it_is_building(served):

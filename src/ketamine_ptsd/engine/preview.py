@@ -75,6 +75,9 @@ RELOAD_SCRIPT = """
 #: The query of an address that names its file's content: Sphinx's checksum ``?v=``, the theme's ``?digest=``.
 CHECKSUMMED = re.compile(r"(?:^|&)(?:v|digest)=[0-9a-f]{8,}(?:&|$)")
 
+#: The landing page's redirect to the book's first page (:data:`ketamine_ptsd.engine.render.REDIRECT`).
+LANDING_REDIRECT = re.compile(r'<meta http-equiv="Refresh" content="0; url=([\w./-]+\.html)">')
+
 #: Quiet time after a build before the spares for the next are started: the browser reloads first.
 REFILL_AFTER_MS = 500
 
@@ -145,6 +148,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 if path not in ("/", "/index.html"):
                     return self.send_error(404)
                 page = WAITING_PAGE
+            # The landing page only sends the browser on to the book's first page: said in the reply, the
+            # browser goes there without loading it first.
+            if path in ("/", "/index.html") and (found := LANDING_REDIRECT.search(page)):
+                self.send_response(302)
+                self.send_header("Location", "/" + found.group(1))
+                self.send_header("Content-Length", "0")
+                return self.end_headers()
             return self._send(self._with_script(page).encode(), "text/html; charset=utf-8")
         return super().do_GET()
 
