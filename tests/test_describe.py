@@ -15,27 +15,17 @@ import pandas as pd
 import pytest
 
 from ketamine_ptsd.analysis import describe
+from ketamine_ptsd.data.contract import COHORT_DTYPES
 
 COLUMNS = ["characteristic", "level", "value"]
 
 
 def _cohort(n, **columns):
     """A cohort of ``n`` patients in the contract's dtypes; columns not given are all NA (not recorded)."""
-    dtypes = {
-        "pcl5_pre": "Int64",
-        "pcl5_post": "Int64",
-        "days_between": "Int64",
-        "age": "Int64",
-        "gender": "string",
-        "race_ethnicity": "string",
-        "n_infusions": "Int64",
-        "n_psych_meds": "Int64",
-        "suicidal_ideation": "boolean",
-        "psychotherapy": "boolean",
-    }
     frame = pd.DataFrame({"patient_id": pd.array([f"p{i}" for i in range(n)], dtype="string")})
-    for name, dtype in dtypes.items():
-        frame[name] = pd.array(columns.get(name, [None] * n), dtype=dtype)
+    for name, dtype in COHORT_DTYPES.items():
+        if name != "patient_id":
+            frame[name] = pd.array(columns.get(name, [None] * n), dtype=dtype)
     return frame
 
 

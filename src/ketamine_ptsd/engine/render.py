@@ -95,6 +95,9 @@ class Renderer:
     def __init__(self, project: Project, toc: Toc, state: State, base: str, warm: Warm | None = None):
         self.src = self.source(state)
         self.work = self.src.parent
+        # Where Sphinx writes the book, and where the build publishes it.
+        self.html = self.work / "_build" / "html"
+        self.published_html = state.dir.parent / HTML_DIRNAME
         self.toc = toc
         self.state, self.base = state, base
         self.sources = {self.src / path.relative_to(project.root): path for path in project.book_files()}
@@ -186,37 +189,35 @@ class Renderer:
             detail = "\n".join(lines[-20:]) or (stdout + stderr)[-3000:]
             raise BuildFailed(f"rendering the book failed (warnings are errors):\n{detail}")
         echo(f"render: {time.perf_counter() - self.started:.1f} s")
-        html = self.work / "_build" / "html"
         # Jupyter Book's landing redirect has no icon link, so browsers ask for a /favicon.ico that is not there.
-        (html / "index.html").write_text(REDIRECT.format(target=f"{self.toc.root}.html"), encoding="utf-8")
+        (self.html / "index.html").write_text(REDIRECT.format(target=f"{self.toc.root}.html"), encoding="utf-8")
         # Sphinx never deletes an image: the figures a page showed before it changed would stay (and be
         # published) beside the new ones. Only those a page shows are kept.
-        shown = {unquote(name) for page in html.rglob("*.html") for name in IMAGE.findall(page.read_text("utf-8"))}
-        for image in (html / "_images").glob("*"):
+        shown = {unquote(name) for page in self.html.rglob("*.html") for name in IMAGE.findall(page.read_text("utf-8"))}
+        for image in (self.html / "_images").glob("*"):
             if image.name not in shown:
                 image.unlink()
         # A copy is published: the render folder keeps its own for the next build to update.
         staged = self.state.dir / "html.new"
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(html, staged, copy_function=self._copier(html))
+        shutil.copytree(self.html, staged, copy_function=self._copier())
         return staged
 
     #: State file: for each file of the published book, its render file's and its own :func:`_stamp` when
     #: they last held the same bytes (written once the book is out).
     MANIFEST = "html.manifest.json"
 
-    def _copier(self, html: Path):
+    def _copier(self):
         """``copytree``'s copy: a file that neither the render nor anything else changed since the book was
         published is hard-linked to the published one (no byte of a published file is ever written again: a
         build replaces the folder whole), any other file copied."""
-        self.published_html = self.state.dir.parent / HTML_DIRNAME
         try:
             manifest = json.loads(self.state.read(self.MANIFEST) or "{}")
         except ValueError:
             manifest = {}
 
         def copy(source: str, target: str) -> str:
-            name = os.path.relpath(source, html)
+            name = os.path.relpath(source, self.html)
             old = self.published_html / name
             try:
                 if manifest.get(name) == [_stamp(Path(source)), _stamp(old)]:
@@ -230,10 +231,9 @@ class Renderer:
 
     def published(self) -> None:
         """The book is out: the next build may update this render, and link to the files it did not change."""
-        html = self.work / "_build" / "html"
         manifest = {}
-        for path in html.rglob("*"):
-            name = str(path.relative_to(html))
+        for path in self.html.rglob("*"):
+            name = str(path.relative_to(self.html))
             if path.is_file() and (self.published_html / name).is_file():
                 manifest[name] = [_stamp(path), _stamp(self.published_html / name)]
         self.state.write(self.MANIFEST, json.dumps(manifest))

@@ -40,9 +40,8 @@ def _warm(app) -> None:
         app.builder.highlighter.highlight_block("x = 1", language)
     soupsieve.compile("li.toctree-l1 > details")
     # Read as myst-nb reads one (validated on the way), a notebook of the last render has the executed ones' format.
-    for notebook in Path(app.srcdir).rglob("*.ipynb"):
+    if (notebook := next(Path(app.srcdir).rglob("*.ipynb"), None)) is not None:
         nbformat.reads(notebook.read_text(encoding="utf-8"), as_version=4)
-        break
     try:
         names = json.loads((Path(app.doctreedir) / TEMPLATES).read_text(encoding="utf-8"))
     except (OSError, ValueError):
