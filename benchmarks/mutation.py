@@ -34,7 +34,12 @@ ANALYSIS = "src/ketamine_ptsd/analysis"
 #: The test files of the limitations/ and reconstruction/ sub-packages, which test their modules together
 #: (the chapter summary and the figures call several modules at once).
 _LIMITATIONS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_limitation*.py"))
-_RECONSTRUCTION = ["tests/test_reconstruct.py", "tests/test_reconstruct_many.py", "tests/test_memo.py"]
+_RECONSTRUCTION = [
+    "tests/test_reconstruct.py",
+    "tests/test_reconstruct_many.py",
+    "tests/test_reconstruct_values.py",
+    "tests/test_memo.py",
+]
 
 #: Each module of analysis/ with the fast-tier test files that test it (the oracle). A module of a
 #: sub-package is named by its path under analysis/ (``limitations/missing.py``).

@@ -120,6 +120,8 @@ def search_scores(
 
 
 def _covariates(n: int, rng: np.random.Generator, t: Targets) -> pd.DataFrame:
+    """Covariates drawn for ``n`` patients, as whole numbers within plausible ranges: days between the two
+    scores 7-180, age 18-78, psychiatric medications 0-7, infusions 1-12 (summing to the published mean)."""
     n_race_unreported = int(round(n * np.mean(t.pct_race_unreported_range) / 100))
     race = rng.choice(
         ["White", "Hispanic or Latino", "Black or African American", "Asian", "Multiracial"],

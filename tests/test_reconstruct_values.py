@@ -1,0 +1,166 @@
+"""The reconstructions' statistics on cohorts small enough to check by hand, and the generator at its bounds.
+
+:func:`reconstruction_statistics` is checked here against numpy and scipy on two hand-made cohorts that differ
+in every aggregate (every cohort of a real reconstruction shares its means by construction, and its p values
+are too small to tell one formula from another), and the bundled generator's searches against targets whose
+scores must reach the ends of their range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from ketamine_ptsd.analysis import reconstruction
+from ketamine_ptsd.analysis.reconstruction import bundled
+
+# Two cohorts of eight: the second starts higher, improves less and has a weaker psychotherapy contrast.
+PRE = np.array(
+    [
+        [50, 62, 45, 71, 58, 39, 66, 54],
+        [60, 70, 48, 77, 52, 44, 69, 63],
+    ]
+)
+POST = np.array(
+    [
+        [30, 41, 40, 35, 28, 33, 60, 20],
+        [52, 49, 47, 61, 50, 30, 60, 38],
+    ]
+)
+THERAPY = np.array(
+    [
+        [True, False, True, False, True, False, False, True],
+        [False, True, True, False, False, True, False, True],
+    ]
+)
+REC = reconstruction.Reconstructions(seed=7, pcl5_pre=PRE, pcl5_post=POST, psychotherapy=THERAPY, attempts=[1, 3])
+
+
+def _noncentral_interval(t, df, level):
+    """The ncp whose noncentral t puts ``t`` at the upper and lower tail, solved with scipy's ``nct``."""
+    a = 1 - level
+    lo = optimize.brentq(lambda ncp: stats.nct.cdf(t, df, ncp) - (1 - a / 2), t - 20, t + 20)
+    hi = optimize.brentq(lambda ncp: stats.nct.cdf(t, df, ncp) - a / 2, t - 20, t + 20)
+    return lo, hi
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_each_cohorts_statistics_by_numpy_and_scipy(k):
+    """Each column at a 90% level and non-default thresholds (a drop of 12, reliability 0.9, response at 40%
+    of baseline, remission below 40), from numpy, scipy's paired and two-sample t tests and its noncentral t."""
+    table = reconstruction.reconstruction_statistics(
+        REC, mcid=12, reliability=0.9, response_fraction=0.4, remission_cutoff=40, ci_level=0.9
+    )
+    assert list(table.columns) == [
+        "cohort", "seed", "attempts", "pre_mean", "pre_sd", "post_mean", "post_sd", "r_pre_post", "mean_change",
+        "change_sd", "change_ci_low", "change_ci_high", "t", "df", "p", "d_av", "d_z", "reliable_change_threshold",
+        "pct_clinically_significant", "pct_reliable_improvement", "pct_response", "pct_remission",
+        "n_psychotherapy", "psychotherapy_d", "psychotherapy_d_ci_low", "psychotherapy_d_ci_high", "psychotherapy_p",
+    ]  # fmt: skip
+    row = table.iloc[k]
+    pre, post, therapy = PRE[k].astype(float), POST[k].astype(float), THERAPY[k]
+    change = pre - post
+    paired = stats.ttest_rel(pre, post)
+    ci = paired.confidence_interval(0.9)
+    rct = 1.96 * pre.std(ddof=1) * np.sqrt(2 * (1 - 0.9))  # Jacobson & Truax (1991)
+    a, b = change[therapy], change[~therapy]
+    groups = stats.ttest_ind(a, b, equal_var=True)
+    scale = np.sqrt(1 / a.size + 1 / b.size)
+    ncp_lo, ncp_hi = _noncentral_interval(groups.statistic, 6, 0.9)
+    expected = {
+        "cohort": k,
+        "seed": 7,
+        "attempts": [1, 3][k],
+        "pre_mean": pre.mean(),
+        "pre_sd": pre.std(ddof=1),
+        "post_mean": post.mean(),
+        "post_sd": post.std(ddof=1),
+        "r_pre_post": np.corrcoef(pre, post)[0, 1],
+        "mean_change": change.mean(),
+        "change_sd": change.std(ddof=1),
+        "change_ci_low": ci.low,
+        "change_ci_high": ci.high,
+        "t": paired.statistic,
+        "df": 7,
+        "p": paired.pvalue,
+        "d_av": change.mean() / np.sqrt((pre.var(ddof=1) + post.var(ddof=1)) / 2),
+        "d_z": change.mean() / change.std(ddof=1),
+        "reliable_change_threshold": rct,
+        "pct_clinically_significant": 100 * np.mean(change >= 12),
+        "pct_reliable_improvement": 100 * np.mean(change > rct),
+        "pct_response": 100 * np.mean(change >= 0.4 * pre),
+        "pct_remission": 100 * np.mean(post < 40),
+        "n_psychotherapy": therapy.sum(),
+        "psychotherapy_d": groups.statistic * scale,
+        "psychotherapy_d_ci_low": ncp_lo * scale,
+        "psychotherapy_d_ci_high": ncp_hi * scale,
+        "psychotherapy_p": groups.pvalue,
+    }
+    for key, value in expected.items():
+        assert row[key] == pytest.approx(value, rel=1e-7), key
+
+
+def test_the_two_cohorts_differ_where_their_scores_do():
+    """A statistic taken over every cohort at once instead of each would give both rows one value."""
+    table = reconstruction.reconstruction_statistics(REC)
+    for key in ("pre_mean", "post_mean", "mean_change", "pct_clinically_significant", "p"):
+        assert table.loc[0, key] != table.loc[1, key], key
+    # By hand: changes 20 21 5 36 30 6 6 34 (mean 19.75, 5 of 8 drop 10 or more) and 8 21 1 16 2 14 9 25
+    # (mean 12, 4 of 8).
+    assert table["mean_change"].tolist() == [19.75, 12.0]
+    assert table["pct_clinically_significant"].tolist() == [62.5, 50.0]
+
+
+def test_search_scores_reach_zero_and_the_maximum_without_passing_them():
+    """Targets that need post-treatment scores of 0 (mean 0.5 over 20: ten 0s and ten 1s give SD 0.51) and
+    baseline scores at the maximum of 80 (mean 78.0, SD 2.05 over 20 is not reachable below 80 without many 80s)."""
+    targets = reconstruction.Targets(
+        n=20,
+        pre_mean=78.0,
+        pre_sd=2.05,
+        post_mean=0.5,
+        post_sd=0.51,
+        n_clinically_significant=20,
+        n_remission=20,
+    )
+    pre, post = reconstruction.search_scores(targets, np.random.default_rng(3))
+    assert f"{pre.mean():.2f}" == "78.00" and f"{pre.std(ddof=1):.2f}" == "2.05"
+    assert f"{post.mean():.2f}" == "0.50" and f"{post.std(ddof=1):.2f}" == "0.51"
+    assert pre.max() == 80 and pre.min() >= 33 and post.min() == 0 and post.max() <= 80
+
+
+def test_fit_sum_moves_single_points_within_bounds():
+    """From 0s and 2s, a target sum of 9 over ten entries in [0, 2] is reached exactly, every entry in range;
+    a target above ten 2s is refused."""
+    x = np.array([0, 2, 0, 2, 0, 2, 0, 2, 0, 2])
+    bundled.fit_sum(x, 9, 0, 2, np.random.default_rng(1))
+    assert x.sum() == 9 and x.min() >= 0 and x.max() <= 2
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^sum unreachable within bounds$"):
+        bundled.fit_sum(np.zeros(10, dtype=np.int64), 21, 0, 2, np.random.default_rng(1))
+
+
+def test_the_searches_say_which_constraint_they_did_not_reach():
+    """An SD no scores of 33-80 can have (30) stops the sum-of-squares search with its own message."""
+    targets = reconstruction.Targets(pre_sd=30.0)
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^sum of squares not reached$"):
+        reconstruction.search_scores(targets, np.random.default_rng(0), max_steps=2000)
+
+
+def test_covariates_are_whole_numbers_within_their_ranges():
+    """Over 20,000 draws no range is passed (the docstring's ranges) and each end is reached, but the 180 days:
+    a gamma(4, 9) draw passes it with probability about 3e-6. The infusions sum to the published mean's total,
+    ceil(4.87 * n)."""
+    n = 20_000
+    covariates = bundled._covariates(n, np.random.default_rng(11), reconstruction.Targets())
+    for column, (low, high) in {
+        "days_between": (7, 180),
+        "age": (18, 78),
+        "n_psych_meds": (0, 7),
+        "n_infusions": (1, 12),
+    }.items():
+        values = covariates[column]
+        assert values.dtype == np.int64, column
+        assert values.min() == low, column
+        assert values.max() <= high if column == "days_between" else values.max() == high, column
+    assert covariates["n_infusions"].sum() == int(np.ceil(4.87 * n))
