@@ -2,11 +2,14 @@
 
 :func:`reconstruction_statistics` is checked here against numpy and scipy on two hand-made cohorts that differ
 in every aggregate (every cohort of a real reconstruction shares its means by construction, and its p values
-are too small to tell one formula from another), and the bundled generator's searches against targets whose
-scores must reach the ends of their range.
+are too small to tell one formula from another); the bundled generator's searches against targets whose
+scores must reach the ends of their range; the many reconstructions against targets of their own; and the
+book's 200 reconstructions pinned, so that a change to the search cannot change them unnoticed.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -164,3 +167,55 @@ def test_covariates_are_whole_numbers_within_their_ranges():
         assert values.min() == low, column
         assert values.max() <= high if column == "days_between" else values.max() == high, column
     assert covariates["n_infusions"].sum() == int(np.ceil(4.87 * n))
+
+
+#: SHA-256 of the book's 200 reconstructions (``reconstruct_many(200, DEFAULT_SEED)`` with the published
+#: targets): ``pcl5_pre``, ``pcl5_post``, ``psychotherapy`` and ``attempts`` as int64, in that order. A pin, not a
+#: check of correctness (the constraint tests of test_reconstruct_many.py are that): the reconstructions chapter
+#: publishes these cohorts' spread, so a change to the search that changes any of them changes the book, and
+#: must change this digest with a commit that says why.
+BOOK_RECONSTRUCTIONS_SHA256 = "31e87375e35910a0117c66963737a61cd1ec7b2bb82482fae9a292165680ed5c"
+
+
+def test_the_books_reconstructions_are_the_ones_this_search_made():
+    rec = reconstruction.reconstruct_many(200, reconstruction.DEFAULT_SEED)
+    digest = hashlib.sha256()
+    for array in (rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy, rec.attempts):
+        digest.update(np.asarray(array, dtype="int64").tobytes())
+    assert digest.hexdigest() == BOOK_RECONSTRUCTIONS_SHA256
+    assert rec.seed == reconstruction.DEFAULT_SEED and len(rec) == 200
+
+
+def test_reconstructions_meet_the_targets_they_are_given():
+    """Forty patients with their own means, SDs, counts and psychotherapy d (0.50), checked with numpy and
+    scipy: the targets reach every cohort's search, not only the published ones."""
+    targets = reconstruction.Targets(
+        n=40,
+        pre_mean=60.1,
+        post_mean=35.45,
+        pre_sd=9.5,
+        post_sd=14.2,
+        n_clinically_significant=30,
+        n_remission=18,
+        psychotherapy_d=0.5,
+    )
+    rec = reconstruction.reconstruct_many(2, 1, targets=targets)
+    assert rec.pcl5_pre.shape == (2, 40) and rec.seed == 1
+    for pre, post, therapy in zip(rec.pcl5_pre, rec.pcl5_post, rec.psychotherapy):
+        assert f"{pre.mean():.2f}" == "60.10" and f"{post.mean():.2f}" == "35.45"
+        assert f"{pre.std(ddof=1):.2f}" == "9.50" and f"{post.std(ddof=1):.2f}" == "14.20"
+        # 30 of 40 is 75%, 18 of 40 is 45%: no other count rounds to either.
+        assert ((pre - post) >= 10).sum() == 30 and (post < 33).sum() == 18
+        change = (pre - post).astype(float)
+        a, b = change[therapy], change[~therapy]
+        d = stats.ttest_ind(a, b).statistic * np.sqrt(1 / a.size + 1 / b.size)
+        assert f"{d:.2f}" == "0.50"
+
+
+def test_reconstruct_many_needs_a_cohort_and_long_format_names_its_columns():
+    with pytest.raises(ValueError, match=r"^n_cohorts must be at least 1$"):
+        reconstruction.reconstruct_many(0)
+    long = reconstruction.long_format(REC)
+    assert list(long.columns) == ["cohort", "patient", "pcl5_pre", "pcl5_post", "psychotherapy"]
+    assert long["pcl5_pre"].tolist() == PRE.ravel().tolist()
+    assert long["psychotherapy"].tolist() == THERAPY.ravel().tolist()
