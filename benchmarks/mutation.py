@@ -10,6 +10,7 @@ score, killed / (killed + survived), the surviving mutants, and the time per mut
     python benchmarks/mutation.py limitations/missing.py   # a module of a sub-package
     python benchmarks/mutation.py limitations/             # each module of a sub-package
     python benchmarks/mutation.py bias.py --only 'ketamine_ptsd.analysis.bias.x_bias_analysis__mutmut_*'
+    python benchmarks/mutation.py reconstruction/many.py --spawns   # the oracle adds the tests that start processes
 
 The machine is shared: one worker unless ``--max-children`` says otherwise. Survivors judged equivalent are
 listed, with the reason, in tests/README.md ("Mutation score").
@@ -90,9 +91,11 @@ COPIED = ("src", "tests", "data", "notebooks", "book", "_toc.yml", "_config.yml"
 KILLED = ("killed", "timeout")
 
 
-def configure(work: Path, modules: list[str]) -> None:
-    """Append mutmut's configuration to the scratch copy's pyproject: only ``modules`` are mutated."""
+def configure(work: Path, modules: list[str], spawns: bool = False) -> None:
+    """Append mutmut's configuration to the scratch copy's pyproject: only ``modules`` are mutated; with
+    ``spawns`` the oracle also runs the tests that start processes (the parallel paths)."""
     tests = sorted({t for m in modules for t in MODULES[m]})
+    left_out = " or ".join(["pipeline", "browser", "scale", *([] if spawns else ["spawns"])])
     with (work / "pyproject.toml").open("a") as config:
         config.write(
             "\n[tool.mutmut]\n"
@@ -100,7 +103,7 @@ def configure(work: Path, modules: list[str]) -> None:
             f"source_paths = {['src/ketamine_ptsd']!r}\n"
             f"only_mutate = {[f'{ANALYSIS}/{m}' for m in modules]!r}\n"
             f"pytest_add_cli_args_test_selection = {tests!r}\n"
-            "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-m', 'not (pipeline or browser or spawns or scale)']\n"
+            f"pytest_add_cli_args = ['-p', 'no:cacheprovider', '-m', 'not ({left_out})']\n"
             f"also_copy = {[n for n in COPIED if n not in ('src', 'tests', 'pyproject.toml')]!r}\n"
         )
 
@@ -116,6 +119,9 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--only", nargs="+", default=[], help="mutant-name globs to run (default: all)")
     parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument(
+        "--spawns", action="store_true", help="add the tests that start processes to the oracle (slower)"
+    )
     args = parser.parse_args()
     # A sub-package's folder (``limitations/``) stands for each of its modules.
     modules = [m for arg in args.modules or list(MODULES) for m in ([arg] if arg in MODULES else _under(arg))]
@@ -128,7 +134,7 @@ def main() -> int:
             shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "mutants"))
         else:
             shutil.copy(ROOT / name, work / name)
-    configure(work, modules)
+    configure(work, modules, args.spawns)
     # The mutated package must shadow the editable install of the repository's own src/.
     env = {**os.environ, "KETAMINE_PTSD_FAST_TIER": "1", "PYTHONPATH": str(work / "mutants" / "src")}
     # Python caches a sys.path entry that does not exist yet as unimportable: create it before mutmut runs.

@@ -189,7 +189,8 @@ def placebo_sensitivity(
     labels = {b["id"]: b.get("label") or b["id"] for b in benchmarks}
     if placebo_ds is None:
         top = max((d for _, d in controls), default=0.0)
-        grid = np.round(np.arange(0.0, top + step / 2, step), 10)
+        # Whole steps up to the largest control d, never past it (1e-9 absorbs 1.2 / 0.1 = 11.999...).
+        grid = np.round(step * np.arange(math.floor(top / step + 1e-9) + 1), 10)
         placebo_ds = sorted(set(grid.tolist()) | {d for _, d in controls})
     placebo = np.asarray(placebo_ds, dtype=float)
     lo = min((d for _, d in controls), default=math.nan)
