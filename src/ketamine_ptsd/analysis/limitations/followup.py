@@ -188,7 +188,8 @@ def lowess_curve(cohort: pd.DataFrame, frac: float = 2 / 3, n_bins: int = 40) ->
         edges_idx = np.searchsorted(uniq, days)
         nb = uniq.size
     else:
-        edges = np.unique(np.quantile(days, np.linspace(0, 1, n_bins + 1)))
+        # Rounded so that an edge meant to fall on a day (7, not 7.000000000000001) opens that day's bin.
+        edges = np.unique(np.round(np.quantile(days, np.linspace(0, 1, n_bins + 1)), 9))
         edges_idx = np.clip(np.searchsorted(edges, days, side="right") - 1, 0, edges.size - 2)
         nb = edges.size - 1
     n = np.bincount(edges_idx, minlength=nb).astype(float)
