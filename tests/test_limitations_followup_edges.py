@@ -149,6 +149,12 @@ def test_quantile_bins_split_at_the_quartiles():
     assert curve["n"].tolist() == [25, 25, 25, 26]
     assert curve["days"].tolist() == [13, 38, 63, 88.5]
     assert curve["mean_change"].tolist() == [26, 76, 126, 177]
+    # Days 1 to 100: the quartiles 25.75, 50.5 and 75.25 fall between days and are kept as they are (rounded
+    # to whole days they would move a day from one bin to the next): 25 days in each bin.
+    days = np.arange(1, 101)
+    curve = L.lowess_curve(make_cohort([300] * 100, 300 - 2 * days, days=days), n_bins=4)
+    assert curve["n"].tolist() == [25, 25, 25, 25]
+    assert curve["days"].tolist() == [13, 38, 63, 88]
 
 
 @pytest.mark.parametrize(("n_days", "bins"), [(40, 40), (41, 40)])

@@ -71,6 +71,7 @@ def test_columns_that_are_not_in_the_file_and_a_file_without_patients():
     assert out["cohort_n_reported"].tolist() == [0, 0, 0]
     assert out["cohort_pct_unreported"].tolist() == [100, 100, 100]
     assert out["cohort_all_low"].tolist() == [None, None, None]
+    assert out["cohort_all_high"].tolist() == [None, None, None]
     empty = L.representativeness(make_cohort([], []), [], min_cell=0)
     assert empty["cohort_pct_unreported"].tolist() == [None, None, None]
     assert empty["cohort_n_reported"].tolist() == [0, 0, 0]

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from ketamine_ptsd import paths
 from ketamine_ptsd.analysis import reconstruction
-from ketamine_ptsd.analysis.reconstruction import bundled
+from ketamine_ptsd.analysis.reconstruction import bundled, many
 
 # Two cohorts of eight: the second starts higher, improves less and has a weaker psychotherapy contrast.
 PRE = np.array(
@@ -219,3 +221,106 @@ def test_reconstruct_many_needs_a_cohort_and_long_format_names_its_columns():
     assert list(long.columns) == ["cohort", "patient", "pcl5_pre", "pcl5_post", "psychotherapy"]
     assert long["pcl5_pre"].tolist() == PRE.ravel().tolist()
     assert long["psychotherapy"].tolist() == THERAPY.ravel().tolist()
+
+
+def test_the_sum_of_squares_window_excludes_an_sd_on_its_upper_rounding_edge():
+    """401 scores with mean 50.0 (sum 20,050, so sum^2 / n = 1,002,500) and SD 0.9 at one decimal: the SD is
+    sqrt((SS - 1,002,500) / 400), so SD 0.85 (rounds up to 0.9) is SS 1,002,789, inside, and SD 0.95 (rounds up
+    to 1.0) is SS 1,002,861, outside: the window ends at 1,002,860."""
+    targets = reconstruction.Targets(n=401, pre_mean=50.0, pre_sd=0.9, decimals=1)
+    assert targets.ss_window(50.0, 0.9) == (1_002_789, 1_002_860)
+
+
+def test_reconstruction_refuses_an_sd_no_whole_numbers_have_and_accepts_a_single_sum_of_squares():
+    """Three scores of mean 50.0 and SD 0.01: SS would lie in [7500.00005, 7500.00045], which holds no whole
+    number. Twenty post scores of mean 0.5 and SD 0.51: exactly one SS, 10 (ten 0s and ten 1s), which is a
+    window, not an empty one."""
+    impossible = reconstruction.Targets(n=3, pre_mean=50.0, pre_sd=0.01)
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^no 3 whole numbers have mean 50.0 and SD 0.01$"):
+        reconstruction.reconstruct_cohort(np.random.SeedSequence(0), impossible)
+    single = reconstruction.Targets(
+        n=20, pre_mean=60.0, pre_sd=10.0, post_mean=0.5, post_sd=0.51, n_clinically_significant=20, n_remission=20
+    )
+    assert single.ss_window(0.5, 0.51) == (10, 10)
+    post = reconstruction.reconstruct_cohort(np.random.SeedSequence(0), single)[1]
+    assert sorted(post.tolist()) == [0] * 10 + [1] * 10
+
+
+def test_a_stalled_search_draws_again():
+    """With 20 steps per search, seed 5's first two starting draws stall and its third meets every constraint:
+    the attempt count says so, and the cohort is the one a larger budget would not need to redraw for."""
+    pre, post, therapy, attempts = reconstruction.reconstruct_cohort(np.random.SeedSequence(5), max_steps=20)
+    assert attempts == 3
+    assert f"{pre.mean():.2f}" == "52.54" and f"{post.std(ddof=1):.2f}" == "16.52"
+    assert round(100 * np.mean(post < 33)) == 62 and round(100 * np.mean(pre - post >= 10)) == 75
+
+
+def test_each_count_that_rounds_to_the_published_percentage_is_used_for_both_counts():
+    """72 and 73 of 117 both round to 62%: with 72 as the clinically significant count (as for remission),
+    cohorts with either count appear."""
+    rec = reconstruction.reconstruct_many(30, 5, targets=reconstruction.Targets(n_clinically_significant=72))
+    assert set(((rec.pcl5_pre - rec.pcl5_post) >= 10).sum(axis=1).tolist()) == {72, 73}
+
+
+def test_descend_tries_other_shifts_when_one_cannot_help():
+    """Two scores of 5 in [0, 10] and a sum of squares of exactly 52: only a shift of one point (6 and 4) gets
+    there; a shift of 2 to 5 overshoots and one of 6 or more leaves the range. Whatever shift is drawn first,
+    the search draws again until it reaches the window."""
+    for seed in range(10):
+        x = np.array([5, 5])
+        assert many._descend(x, (52, 52), 0, 10, np.random.default_rng(seed), max_steps=500)
+        assert sorted(x.tolist()) == [4, 6]
+
+
+def test_a_draw_clipped_to_one_value_is_returned_as_it_is():
+    """A target mean of 200 on a 0-80 scale clips every score to 80: the spread is 0 and the rounds stop."""
+    z = np.array([-1.0, 0.0, 1.0, 2.0])
+    assert many._matched_draw(z, 200.0, 10.0, 0, 80).tolist() == [80, 80, 80, 80]
+
+
+def test_the_bundled_searches_say_which_target_they_could_not_reach():
+    """25 remissions among 20 patients; a psychotherapy d of 5; a psychotherapy p below 1e-12: each search
+    gives up with its own message."""
+    remissions = reconstruction.Targets(
+        n=20, pre_mean=60.0, pre_sd=10.0, post_mean=30.0, post_sd=10.0, n_clinically_significant=10, n_remission=25
+    )
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^post scores did not reach every constraint$"):
+        reconstruction.search_scores(remissions, np.random.default_rng(0), max_steps=5000)
+    scores = pd.DataFrame({"pcl5_pre": [60, 55, 70, 65, 50, 62], "pcl5_post": [30, 40, 35, 20, 45, 33]})
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^psychotherapy effect not reached$"):
+        bundled._assign_psychotherapy(scores, reconstruction.Targets(psychotherapy_d=5.0), np.random.default_rng(0), 50)
+    with pytest.raises(reconstruction.ReconstructionError, match=r"^no covariate draw met every target in 2 tries$"):
+        reconstruction.bundled_cohort(targets=reconstruction.Targets(alpha=1e-12), max_tries=2)
+
+
+def test_search_scores_reach_the_maximum_after_treatment_without_passing_it():
+    """Post scores of mean 78.0 and SD 2.05 over 20 patients need several at the maximum of 80."""
+    targets = reconstruction.Targets(
+        n=20, pre_mean=79.0, pre_sd=1.03, post_mean=78.0, post_sd=2.05, n_clinically_significant=0, n_remission=0
+    )
+    for seed in range(3):
+        pre, post = reconstruction.search_scores(targets, np.random.default_rng(seed))
+        assert f"{post.mean():.2f}" == "78.00" and f"{post.std(ddof=1):.2f}" == "2.05"
+        assert post.max() == 80 and pre.max() <= 80
+
+
+def _bundled_typed():
+    return bundled._typed(pd.read_csv(paths.BUNDLED_COHORT))
+
+
+def test_the_covariate_check_holds_for_the_bundled_cohort_and_fails_on_each_finding():
+    """The bundled cohort meets the qualitative findings. Exactly half of the reported genders women is not
+    "most"; 58 of 117 without race (49.6%) is still "nearly half", 59 (50.4%) is not."""
+    targets = reconstruction.Targets()
+    cohort = _bundled_typed()
+    assert bundled._meets_covariate_targets(cohort, targets)
+    reported = cohort.index[cohort["gender"].notna()]
+    half = cohort.copy()
+    half.loc[reported, "gender"] = ["woman" if i % 2 else "man" for i in range(len(reported))]
+    if len(reported) % 2:  # an odd count cannot split in half: leave one unreported
+        half.loc[reported[-1], "gender"] = pd.NA
+    assert not bundled._meets_covariate_targets(half, targets)
+    for unreported, expected in ((58, True), (59, False)):
+        race = cohort.copy()
+        race["race_ethnicity"] = pd.array(["White"] * (117 - unreported) + [pd.NA] * unreported, dtype="string")
+        assert bool(bundled._meets_covariate_targets(race, targets)) is expected, unreported
