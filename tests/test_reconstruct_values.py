@@ -130,6 +130,7 @@ def test_search_scores_reach_zero_and_the_maximum_without_passing_them():
         n_remission=20,
     )
     pre, post = reconstruction.search_scores(targets, np.random.default_rng(3))
+    assert pre.dtype == post.dtype == np.int64  # whole-number totals, as the docstring promises
     assert f"{pre.mean():.2f}" == "78.00" and f"{pre.std(ddof=1):.2f}" == "2.05"
     assert f"{post.mean():.2f}" == "0.50" and f"{post.std(ddof=1):.2f}" == "0.51"
     assert pre.max() == 80 and pre.min() >= 33 and post.min() == 0 and post.max() <= 80
@@ -169,6 +170,11 @@ def test_covariates_are_whole_numbers_within_their_ranges():
         assert values.min() == low, column
         assert values.max() <= high if column == "days_between" else values.max() == high, column
     assert covariates["n_infusions"].sum() == int(np.ceil(4.87 * n))
+    # Means of infusions far from the draw's 4.9 move every count to its end of the range, never past it.
+    for low, high in ((1.1, 1.3), (11.5, 11.9)):
+        targets = reconstruction.Targets(mean_infusions_range=(low, high))
+        infusions = bundled._covariates(2000, np.random.default_rng(12), targets)["n_infusions"]
+        assert infusions.sum() == int(np.ceil((low + high) / 2 * 2000)) and infusions.between(1, 12).all()
 
 
 #: SHA-256 of the book's 200 reconstructions (``reconstruct_many(200, DEFAULT_SEED)`` with the published
@@ -320,6 +326,12 @@ def test_the_covariate_check_holds_for_the_bundled_cohort_and_fails_on_each_find
     if len(reported) % 2:  # an odd count cannot split in half: leave one unreported
         half.loc[reported[-1], "gender"] = pd.NA
     assert not bundled._meets_covariate_targets(half, targets)
+    # The published finding is the unsuppressed test: three "nonbinary" patients with the largest changes make
+    # gender a significant moderator (p < .001), though pooling small levels would hide it (p = .27).
+    gender = cohort.copy()
+    gender["gender"] = gender["gender"].replace("nonbinary", "woman")
+    gender.loc[(cohort["pcl5_pre"] - cohort["pcl5_post"]).nlargest(3).index, "gender"] = "nonbinary"
+    assert not bundled._meets_covariate_targets(gender, targets)
     for unreported, expected in ((58, True), (59, False)):
         race = cohort.copy()
         race["race_ethnicity"] = pd.array(["White"] * (117 - unreported) + [pd.NA] * unreported, dtype="string")
