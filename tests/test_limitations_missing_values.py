@@ -235,3 +235,15 @@ def test_the_comparison_uses_the_level_and_cutoff_it_is_given():
     assert out.loc[0, "pct_remission"] == pytest.approx(75) and out.loc[1, "pct_remission"] == pytest.approx(50)
     assert out.loc[0, "pct_clinically_significant"] == pytest.approx(75)
     assert out.loc[1, "pct_clinically_significant"] == pytest.approx(50)
+
+
+def test_a_seed_gives_the_same_imputations_in_every_version():
+    """A pin, not a check of correctness (the tests above are that): the imputed scores the build's seed gives for
+    a cohort with two dropouts, as this version of the draws makes them. A researcher's multiple-imputation
+    figures rest on them, so a change to the order or sign of the draws changes every such report and must
+    change these numbers with a commit that says why."""
+    pre = np.array([50.0, 60.0, 40.0, 70.0, 55.0, 65.0])
+    post = np.array([30.0, 40.0, 35.0, 20.0, np.nan, np.nan])
+    imputed = L.imputed_post_scores(pre, post, 3, 20240917)
+    expected = [[29.9795416343, 25.7550150545], [87.454846247, 52.9756512388], [29.2123291344, 29.2961428512]]
+    np.testing.assert_allclose(imputed, expected, atol=1e-9)
