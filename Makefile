@@ -43,7 +43,7 @@ test-fast: $(VENV)/.installed
 	KETAMINE_PTSD_FAST_TIER=1 $(BIN)/python -m pytest -q -n auto --durations=10 -m "not (pipeline or browser or spawns or scale)"
 
 # Mutation score of the modules of analysis/ (benchmarks/mutation.py); needs mutmut in the venv
-# (.venv/bin/pip install mutmut==3.8.1: 3.8.0 fails under pytest 9), not in CI. All modules take about an hour and a half on two cores;
+# (.venv/bin/pip install mutmut==3.8.1: 3.8.0 fails under pytest 9), not in CI. All modules take about two hours on two cores;
 # `make mutation MUTATE="bias.py durability.py"` runs some.
 MUTATE ?=
 mutation: $(VENV)/.installed
