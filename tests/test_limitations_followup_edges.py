@@ -166,3 +166,12 @@ def test_up_to_forty_days_each_day_is_a_bin(n_days, bins):
     curve = L.lowess_curve(make_cohort([80] * n_days, [40] * n_days, days=days))
     assert len(curve) == bins
     assert curve["n"].iloc[-1] == n_days - bins + 1
+
+
+def test_forty_days_stay_forty_bins_however_the_patients_crowd_one_day():
+    """100 patients on day 1 and one on each of days 2 to 40: still a bin a day (quantile bins of these 139
+    patients would have only 12 distinct edges, merging the sparse days)."""
+    days = np.r_[np.ones(100, dtype=int), np.arange(2, 41)]
+    curve = L.lowess_curve(make_cohort([80] * days.size, [40] * days.size, days=days))
+    assert curve["days"].tolist() == list(range(1, 41))
+    assert curve["n"].tolist() == [100] + [1] * 39
