@@ -1,7 +1,8 @@
-"""Cohort frames for the unit tests, written out patient by patient."""
+"""Inputs for the unit tests, written out by hand: cohort frames patient by patient, and benchmark entries."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -27,3 +28,42 @@ def make_cohort(pre, post, days=None, age=None, gender=None, race=None) -> pd.Da
             "psychotherapy": col(None, "boolean"),
         }
     )
+
+
+def completers_with_days(change, days) -> pd.DataFrame:
+    """Completers with a baseline of 80, the given changes, and follow-up days as given (floats allowed)."""
+    change = np.asarray(change, dtype=float)
+    return pd.DataFrame({"pcl5_pre": np.full(change.size, 80.0), "pcl5_post": 80.0 - change, "days_between": days})
+
+
+#: The fields of an entry of ``data/benchmarks.yml``, as the tests write them.
+BENCHMARK_FIELDS = (
+    "id",
+    "label",
+    "instrument",
+    "design",
+    "arm_kind",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "range_low",
+    "range_high",
+    "n_arm",
+    "n",
+    "source",
+    "note",
+)
+
+
+def benchmark_entry(id_, measure, arm_kind, value, **more) -> dict:
+    """One entry of a benchmarks file: every field present, None where not given; ``more`` sets any field."""
+    return dict.fromkeys(BENCHMARK_FIELDS) | {
+        "id": id_,
+        "label": f"{id_} label",
+        "measure": measure,
+        "arm_kind": arm_kind,
+        "value": value,
+        "source": f"{id_} source",
+        **more,
+    }

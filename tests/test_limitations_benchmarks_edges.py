@@ -11,47 +11,16 @@ import pytest
 
 from ketamine_ptsd.analysis import limitations as L
 
-FIELDS = (
-    "id",
-    "label",
-    "instrument",
-    "design",
-    "arm_kind",
-    "measure",
-    "value",
-    "ci_low",
-    "ci_high",
-    "range_low",
-    "range_high",
-    "n_arm",
-    "n",
-    "source",
-    "note",
-)
-
-
-def _benchmark(id_, measure, arm_kind, value, **more):
-    """One entry of a benchmarks file: every field present, None where not given."""
-    return (
-        dict.fromkeys(FIELDS)
-        | {"id": id_, "label": f"{id_} label", "measure": measure}
-        | more
-        | {
-            "arm_kind": arm_kind,
-            "value": value,
-            "source": f"{id_} source",
-        }
-    )
-
+from .cohorts import benchmark_entry
 
 # In file order: a between-group effect, a control arm, an active arm, a benchmark without a number and one
 # of another measure; the forest puts the active arm first, then the control, then the between-group effect.
 FILE = [
-    _benchmark("between", "between_group_g", None, 0.4, ci_low=0.1, ci_high=0.7, instrument="CAPS-5"),
-    _benchmark("control", "within_group_d", "control", 0.56, instrument="CAPS-5"),
-    _benchmark("active", "within_group_d", "active", 1.3, ci_low=1.0, ci_high=1.6, instrument="PCL-5"),
-    _benchmark("missing", "within_group_d", "control", None),
-    _benchmark("remission", "pct_remission", "active", 40.0),
+    benchmark_entry("between", "between_group_g", None, 0.4, ci_low=0.1, ci_high=0.7, instrument="CAPS-5"),
+    benchmark_entry("control", "within_group_d", "control", 0.56, instrument="CAPS-5"),
+    benchmark_entry("active", "within_group_d", "active", 1.3, ci_low=1.0, ci_high=1.6, instrument="PCL-5"),
+    benchmark_entry("missing", "within_group_d", "control", None),
+    benchmark_entry("remission", "pct_remission", "active", 40.0),
 ]
 
 
@@ -167,7 +136,10 @@ def test_without_control_arms_the_grid_is_zero_and_nothing_is_in_range():
 def test_two_control_arms_of_one_size_are_both_named():
     """Two control arms with d 0.3, with the default step of 0.1: the grid is 0, 0.1, 0.2, 0.3 and the row at
     0.3 names both, ids joined by a comma and labels by a semicolon."""
-    two = [_benchmark("a", "within_group_d", "control", 0.3), _benchmark("b", "within_group_d", "control", 0.3)]
+    two = [
+        benchmark_entry("a", "within_group_d", "control", 0.3),
+        benchmark_entry("b", "within_group_d", "control", 0.3),
+    ]
     out = L.placebo_sensitivity(0.6, benchmarks=two)
     assert out["placebo_d"].tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3])
     assert out["benchmark_id"].iloc[-1] == "a, b" and out["benchmark_label"].iloc[-1] == "a label; b label"

@@ -11,46 +11,16 @@ import pytest
 
 from ketamine_ptsd.analysis import limitations as L
 
-FIELDS = (
-    "id",
-    "label",
-    "instrument",
-    "design",
-    "arm_kind",
-    "measure",
-    "value",
-    "ci_low",
-    "ci_high",
-    "range_low",
-    "range_high",
-    "n_arm",
-    "n",
-    "source",
-    "note",
-)
-
-
-def _benchmark(id_, measure, arm_kind, value, **more):
-    """One entry of a benchmarks file: every field present, None where not given."""
-    return dict.fromkeys(FIELDS) | {
-        "id": id_,
-        "label": f"{id_} label",
-        "measure": measure,
-        "arm_kind": arm_kind,
-        "value": value,
-        "source": f"{id_} source",
-        **more,
-    }
-
+from .cohorts import benchmark_entry
 
 # Control arms at 0.5 and 1.2; an active arm at 2.0, a control arm of another measure at 3.0 and a control arm
 # without a number, none of which may widen the control range.
 CONTROLS = [
-    _benchmark("low", "within_group_d", "control", 0.5),
-    _benchmark("active", "within_group_d", "active", 2.0),
-    _benchmark("high", "within_group_d", "control", 1.2),
-    _benchmark("other_measure", "pct_remission", "control", 3.0),
-    _benchmark("no_number", "within_group_d", "control", None),
+    benchmark_entry("low", "within_group_d", "control", 0.5),
+    benchmark_entry("active", "within_group_d", "active", 2.0),
+    benchmark_entry("high", "within_group_d", "control", 1.2),
+    benchmark_entry("other_measure", "pct_remission", "control", 3.0),
+    benchmark_entry("no_number", "within_group_d", "control", None),
 ]
 
 
@@ -91,12 +61,12 @@ def test_the_default_grid_around_a_whole_number_of_steps():
     """Largest control d 0.3 with step 0.1 (0.3 / 0.1 = 2.9999999999999996 in floating point): the grid reaches
     0.3 and that row is the control arm's, not a second one. A control d a hair below (0.2999) stops the
     steps at 0.2; a hair above (0.3001) keeps 0.3 as a step of its own beside the arm."""
-    at = L.placebo_sensitivity(1.0, benchmarks=[_benchmark("c", "within_group_d", "control", 0.3)])
+    at = L.placebo_sensitivity(1.0, benchmarks=[benchmark_entry("c", "within_group_d", "control", 0.3)])
     assert at["placebo_d"].tolist() == [0.0, 0.1, 0.2, 0.3]
     assert at["benchmark_id"].tolist() == [None, None, None, "c"]
-    below = L.placebo_sensitivity(1.0, benchmarks=[_benchmark("c", "within_group_d", "control", 0.2999)])
+    below = L.placebo_sensitivity(1.0, benchmarks=[benchmark_entry("c", "within_group_d", "control", 0.2999)])
     assert below["placebo_d"].tolist() == [0.0, 0.1, 0.2, 0.2999]
-    above = L.placebo_sensitivity(1.0, benchmarks=[_benchmark("c", "within_group_d", "control", 0.3001)])
+    above = L.placebo_sensitivity(1.0, benchmarks=[benchmark_entry("c", "within_group_d", "control", 0.3001)])
     assert above["placebo_d"].tolist() == [0.0, 0.1, 0.2, 0.3, 0.3001]
     assert above["in_benchmark_range"].tolist() == [False, False, False, False, True]
 
@@ -105,8 +75,8 @@ def test_a_step_of_a_quarter_and_two_control_arms():
     """Step 0.25 up to the larger control d, 1.0, with the smaller, 0.6, added as its own row: 0, 0.25, 0.5,
     0.6, 0.75, 1.0, sorted; in range from 0.6 to 1.0. Observed d 2: remaining 2 - d, share 50 (2 - d)."""
     two = [
-        _benchmark("a", "within_group_d", "control", 1.0),
-        _benchmark("b", "within_group_d", "control", 0.6),
+        benchmark_entry("a", "within_group_d", "control", 1.0),
+        benchmark_entry("b", "within_group_d", "control", 0.6),
     ]
     out = L.placebo_sensitivity(2.0, benchmarks=two, step=0.25)
     grid = [0.0, 0.25, 0.5, 0.6, 0.75, 1.0]
@@ -132,7 +102,9 @@ def test_a_negative_observed_d_and_points_only_with_every_sd():
 
 def test_a_benchmark_without_a_label_is_named_by_its_id():
     """A control arm whose label is empty is named by its id in ``benchmark_label``."""
-    out = L.placebo_sensitivity(1.0, [0.4], benchmarks=[_benchmark("bare", "within_group_d", "control", 0.4, label="")])
+    out = L.placebo_sensitivity(
+        1.0, [0.4], benchmarks=[benchmark_entry("bare", "within_group_d", "control", 0.4, label="")]
+    )
     assert out["benchmark_id"].tolist() == ["bare"] and out["benchmark_label"].tolist() == ["bare"]
 
 
@@ -158,15 +130,15 @@ def test_forest_rows_gather_every_between_group_measure_last_in_file_order():
     within each kind file order is kept. A within-group d of an arm that is neither active nor control, and a
     between-group number of another measure, are left out."""
     file = [
-        _benchmark("smd", "between_group_smd", None, 0.3),
-        _benchmark("ctl1", "within_group_d", "control", 0.9),
-        _benchmark("d", "between_group_d", None, 0.5),
-        _benchmark("act1", "within_group_d", "active", 1.4),
-        _benchmark("other_arm", "within_group_d", "waitlist", 0.2),
-        _benchmark("ratio", "between_group_or", None, 2.0),
-        _benchmark("g", "between_group_g", None, 0.4),
-        _benchmark("ctl2", "within_group_d", "control", 0.7),
-        _benchmark("act2", "within_group_d", "active", 1.1),
+        benchmark_entry("smd", "between_group_smd", None, 0.3),
+        benchmark_entry("ctl1", "within_group_d", "control", 0.9),
+        benchmark_entry("d", "between_group_d", None, 0.5),
+        benchmark_entry("act1", "within_group_d", "active", 1.4),
+        benchmark_entry("other_arm", "within_group_d", "waitlist", 0.2),
+        benchmark_entry("ratio", "between_group_or", None, 2.0),
+        benchmark_entry("g", "between_group_g", None, 0.4),
+        benchmark_entry("ctl2", "within_group_d", "control", 0.7),
+        benchmark_entry("act2", "within_group_d", "active", 1.1),
     ]
     out = L.forest_rows({"d_av": 1.5, "ci_low": 1.1, "ci_high": 1.9}, file)
     assert out["id"].tolist() == ["this_cohort", "act1", "act2", "ctl1", "ctl2", "smd", "d", "g"]
@@ -180,5 +152,5 @@ def test_forest_rows_gather_every_between_group_measure_last_in_file_order():
 
 def test_benchmark_numbers_keep_zeros_and_drop_only_none():
     """A value of 0 and an n of 0 are published numbers (kept); None is not (left out)."""
-    b = _benchmark("z", "within_group_d", "control", 0.0, ci_low=-0.2, ci_high=0.2, n=0, range_low=None)
+    b = benchmark_entry("z", "within_group_d", "control", 0.0, ci_low=-0.2, ci_high=0.2, n=0, range_low=None)
     assert L.benchmark_numbers([b]) == {"z": 0.0, "z_ci_low": -0.2, "z_ci_high": 0.2, "z_n": 0}

@@ -7,14 +7,13 @@ test against scipy; bins and counts by hand in the comments. Never against the c
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
 
 from ketamine_ptsd.analysis import limitations as L
 
-from .cohorts import make_cohort
+from .cohorts import completers_with_days, make_cohort
 
 SUMMARY = ("mean", "median", "q1", "q3", "iqr", "p05", "p95")
 COMPARISON = (
@@ -31,12 +30,6 @@ COMPARISON = (
     "p",
 )
 NO_DAYS = "days_between is not available for any completer"
-
-
-def _scores_and_days(change, days):
-    """A cohort of completers with a baseline of 80, the given changes, and float follow-up days."""
-    change = np.asarray(change, dtype=float)
-    return pd.DataFrame({"pcl5_pre": np.full(change.size, 80.0), "pcl5_post": 80.0 - change, "days_between": days})
 
 
 def test_without_follow_up_times_every_figure_is_missing_with_its_reason():
@@ -69,7 +62,7 @@ def test_the_iqr_is_hidden_with_the_quartile_it_rests_on():
 
 def test_welch_comparison_names_every_value_and_agrees_with_scipy():
     """Short (days <= 30): changes 10, 12, 14; long: 20, 26, 29, 33. Welch's t from scipy."""
-    cohort = _scores_and_days([10, 12, 14, 20, 26, 29, 33], [10, 20, 30, 40, 50, 60, 70])
+    cohort = completers_with_days([10, 12, 14, 20, 26, 29, 33], [10, 20, 30, 40, 50, 60, 70])
     out = L.change_by_followup(cohort, split=30, min_cell=0)
     assert set(out) == {*COMPARISON, "reason", "suppressed"}
     welch = stats.ttest_ind([20, 26, 29, 33], [10, 12, 14], equal_var=False)
@@ -81,10 +74,10 @@ def test_welch_comparison_names_every_value_and_agrees_with_scipy():
 def test_a_standard_error_of_one_is_a_test_and_of_zero_is_not():
     """Short changes 0 and 2 (variance 2, over 2 patients 1) and long 5, 5: SE exactly 1, t = 4, df = 1.
     Both groups constant: no SE, no test, and the reason says so."""
-    one = L.change_by_followup(_scores_and_days([0, 2, 5, 5], [1, 2, 3, 4]), split=2, min_cell=0)
+    one = L.change_by_followup(completers_with_days([0, 2, 5, 5], [1, 2, 3, 4]), split=2, min_cell=0)
     assert one["t"] == pytest.approx(4.0) and one["df"] == pytest.approx(1.0)
     assert one["p"] == pytest.approx(2 * stats.t.sf(4.0, 1))
-    flat = L.change_by_followup(_scores_and_days([3, 3, 7, 7], [1, 2, 3, 4]), split=2, min_cell=0)
+    flat = L.change_by_followup(completers_with_days([3, 3, 7, 7], [1, 2, 3, 4]), split=2, min_cell=0)
     assert flat["difference"] == 4 and flat["t"] is None and flat["ci_low"] is None
     assert flat["reason"] == "no variation in change within either group"
 
@@ -116,7 +109,7 @@ def test_the_curve_is_statsmodels_lowess_on_one_patient_a_day(n_days):
     points, where frac * n is a whole number (4 of 6, 6 of 9) so the neighbourhood's size is exact."""
     days = 0.2 * np.arange(n_days)
     change = np.array([3.0, 9.0, 4.0, 12.0, 7.0, 15.0, 10.0, 18.0, 14.0])[:n_days]
-    curve = L.lowess_curve(_scores_and_days(change, days))
+    curve = L.lowess_curve(completers_with_days(change, days))
     expected = sm_lowess(change, days, frac=2 / 3, it=0, delta=0.0, return_sorted=False)
     np.testing.assert_allclose(curve["change_smooth"], expected, rtol=1e-9, atol=1e-9)
 
@@ -126,7 +119,7 @@ def test_bins_weight_the_local_fit_by_their_patients():
     with weights sqrt(tricube x count)) over the int(0.8 * 5) = 4 nearest bins."""
     days = np.repeat([10.0, 20.0, 35.0, 50.0, 70.0], [1, 4, 1, 3, 1])
     change = np.array([5.0, 8.0, 10.0, 12.0, 14.0, 20.0, 18.0, 25.0, 23.0, 22.0])
-    curve = L.lowess_curve(_scores_and_days(change, days), frac=0.8)
+    curve = L.lowess_curve(completers_with_days(change, days), frac=0.8)
     x = curve["days"].to_numpy()
     y = curve["mean_change"].to_numpy()
     counts = curve["n"].to_numpy()

@@ -12,18 +12,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ketamine_ptsd.analysis import limitations as L
 
-from .cohorts import make_cohort
-
-
-def _scores_and_days(change, days):
-    """A cohort of completers with a baseline of 80, the given changes, and float follow-up days."""
-    change = np.asarray(change, dtype=float)
-    return pd.DataFrame({"pcl5_pre": np.full(change.size, 80.0), "pcl5_post": 80.0 - change, "days_between": days})
+from .cohorts import completers_with_days, make_cohort
 
 
 def test_one_bin_is_the_overall_mean_and_two_bins_are_their_means():
@@ -63,7 +56,7 @@ def test_follow_up_times_a_hair_inside_their_rounded_edges_stay_in_the_end_bins(
     so the first day lies below the first edge and the last above the last. They still count in the first and
     the last bin: [10, 11.5) has the first two patients (changes 2 and 4), [11.5, 13] the last two (6 and 8)."""
     days = [9.9999999996, 11.0, 12.0, 13.0000000004]
-    curve = L.lowess_curve(_scores_and_days([2, 4, 6, 8], days), n_bins=2)
+    curve = L.lowess_curve(completers_with_days([2, 4, 6, 8], days), n_bins=2)
     assert curve["n"].tolist() == [2, 2]
     assert curve["days"].tolist() == pytest.approx([(9.9999999996 + 11) / 2, (12 + 13.0000000004) / 2], rel=1e-15)
     assert curve["mean_change"].tolist() == [3, 7]
@@ -102,7 +95,7 @@ def test_the_slope_is_fitted_only_above_the_guard_on_the_spread(d1, factor):
     assert spread == pytest.approx(factor * guard, rel=1e-3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no division by a zero spread, no unset slope: a clean curve
-        curve = L.lowess_curve(_scores_and_days(change, days), frac=0.6)
+        curve = L.lowess_curve(completers_with_days(change, days), frac=0.6)
     assert curve["days"].tolist() == days.tolist() and curve["n"].tolist() == [1] * 5
     first = curve["change_smooth"].iloc[0]
     if factor > 1:
@@ -120,6 +113,6 @@ def test_fits_of_two_bins_are_the_bin_means_even_beside_a_nearly_tied_neighbour(
     it been in the fit): a fit of three bins would move the first value off 0 by about b * 80 = 6e-10."""
     days = _guard_layout(10.0, 0.5 * 1e-12 * 40.0**2)
     change = np.array([0.0, 80.0, 10.0, 30.0, 50.0])
-    curve = L.lowess_curve(_scores_and_days(change, days), frac=0.4)
+    curve = L.lowess_curve(completers_with_days(change, days), frac=0.4)
     assert curve["mean_change"].tolist() == change.tolist()
     assert curve["change_smooth"].tolist() == pytest.approx(change.tolist(), rel=0, abs=1e-12)
